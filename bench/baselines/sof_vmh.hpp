@@ -1,0 +1,355 @@
+// Model of SOF's virtual-memory heap (VMH), used as a baseline in the replay
+// and benchmarks. It reproduces the heap's intended behaviour as described in
+// specs/baseline-sof-vmh.md, without the defects listed there: a fixed table of
+// bundles of power-of-two blocks laid out back to back in a virtual window,
+// first fit over the table, physical pages mapped only while a live block
+// needs them, and a physical page budget standing in for the SRAM.
+//
+// The model owns no memory. Addresses are base + offset into the virtual
+// window; they may be compared and printed but must never be dereferenced.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace vmh::baseline {
+
+struct sof_bundle {
+  std::size_t block_size;
+  std::size_t block_count;
+};
+
+// SOF's production table for its 1 MiB buffer region (block size, count).
+// The last bundle holds the key-phrase (wake-on-voice) history buffer.
+inline constexpr sof_bundle sof_production_table[] = {
+    {128, 32},  {512, 8},    {1024, 44},   {2048, 8},   {4096, 11},
+    {8192, 10}, {65536, 3},  {131072, 1},  {524288, 1},
+};
+
+// The same with the optional 32 KiB bundle; the region is then 1.25 MiB.
+inline constexpr sof_bundle sof_extended_table[] = {
+    {128, 32},  {512, 8},    {1024, 44},  {2048, 8},   {4096, 11},
+    {8192, 10}, {32768, 8},  {65536, 3},  {131072, 1}, {524288, 1},
+};
+
+inline constexpr std::size_t sof_page_size = 4096;
+
+class sof_vmh_model {
+ public:
+  static constexpr std::uintptr_t default_base = 0x10000000;
+  // SOF's configuration holds at most this many bundles.
+  static constexpr std::size_t max_bundles = 10;
+
+  struct bundle_stats {
+    std::size_t block_size;
+    std::size_t block_count;
+    std::size_t used;           // blocks in use now
+    std::size_t max_used;       // most blocks ever in use at once
+    std::size_t full_failures;  // see alloc(): requests that failed with this bundle full
+  };
+
+  // The table is checked as SOF checks it: 1..max_bundles entries, every block
+  // size a power of two, and the running total a multiple of the page size
+  // after every bundle. Checking the total after each bundle (not only at the
+  // end) keeps every bundle page-aligned, so pages of blocks >= a page are
+  // never shared with another bundle. page_size must be a power of two and base
+  // page-aligned. Ascending order is not required (SOF does not check it);
+  // first fit then simply follows the table order. An invalid model fails
+  // every alloc and free.
+  sof_vmh_model(std::span<const sof_bundle> table, std::size_t page_size,
+                std::size_t physical_pages_budget, std::uintptr_t base = default_base)
+      : page_size_(page_size), budget_(physical_pages_budget), base_(base) {
+    if (table.empty() || table.size() > max_bundles) return;
+    if (page_size == 0 || !std::has_single_bit(page_size) || base % page_size != 0) return;
+    std::vector<bundle> bundles;
+    std::size_t offset = 0;
+    std::size_t blocks = 0;
+    for (const sof_bundle& t : table) {
+      if (!std::has_single_bit(t.block_size)) return;
+      if (t.block_count > (SIZE_MAX - offset) / t.block_size) return;
+      bundles.push_back({t.block_size, t.block_count, offset, blocks, 0, 0, 0});
+      offset += t.block_size * t.block_count;
+      blocks += t.block_count;
+      if (offset % page_size != 0) return;
+    }
+    if (offset > UINTPTR_MAX - base) return;
+    bundles_ = std::move(bundles);
+    region_bytes_ = offset;
+    used_.assign(blocks, 0);
+    cont_.assign(blocks, 0);
+    page_users_.assign(offset / page_size, 0);
+    valid_ = true;
+  }
+
+  bool valid() const { return valid_; }
+
+  // First fit over the table. In the default mode a bundle is eligible when its
+  // block is at least `size` (exact fit included) and takes one block. In
+  // contiguous mode every bundle is eligible whose block count can hold
+  // ceil(size / block) blocks, and the first bundle with such a run of free
+  // blocks provides the lowest such run.
+  //
+  // `align` is accepted and ignored, as in SOF: a block's address is fixed by
+  // its position, so the alignment is whatever the block gives (sub-page
+  // blocks are aligned to their size, larger blocks at least to the page).
+  //
+  // Pages: for blocks >= a page only the pages covering `size` are mapped; for
+  // blocks < a page, a page is mapped when its first block comes into use.
+  // If the budget cannot supply the new pages nothing is taken and the call
+  // fails (counted in mapping_failures()).
+  //
+  // "Full": when no eligible bundle has a free block (or run), the request
+  // fails and each eligible bundle counts one full failure. A request that
+  // spilled to a later bundle did not fail and counts nothing; a request too
+  // large for every bundle (none eligible) or failing on the page budget counts
+  // no full failure either, since no bundle was full for it.
+  void* alloc(std::size_t size, std::size_t align = 0, bool contiguous = false) {
+    (void)align;
+    if (!valid_ || size == 0) return nullptr;
+    bool any_full = false;
+    for (bundle& b : bundles_) {
+      const std::size_t n = blocks_needed(b, size, contiguous);
+      if (n == 0 || n > b.block_count) continue;
+      const std::size_t first = find_free_run(b, n);
+      if (first == npos) {
+        any_full = true;
+        continue;
+      }
+      const std::size_t offset = b.offset + first * b.block_size;
+      if (mapped_ + new_pages(b, offset, n, size) > budget_) {
+        ++mapping_failures_;
+        return nullptr;
+      }
+      take(b, first, n, size);
+      return reinterpret_cast<void*>(base_ + offset);
+    }
+    if (any_full) {
+      for (bundle& b : bundles_) {
+        const std::size_t n = blocks_needed(b, size, contiguous);
+        if (n != 0 && n <= b.block_count) ++b.full_failures;
+      }
+    }
+    return nullptr;
+  }
+
+  // Releases the block (or run) starting at p and unmaps the pages no live
+  // block uses any more. Anything but the start of a live block or run is
+  // rejected and leaves the heap unchanged.
+  bool free(void* p) {
+    std::size_t bi = 0, index = 0;
+    if (!find_live_start(p, bi, index)) return false;
+    bundle* b = &bundles_[bi];
+    const std::size_t n = run_length(*b, index);
+    const std::size_t g = b->first_block + index;
+    for (std::size_t k = 0; k < n; ++k) used_[g + k] = cont_[g + k] = 0;
+    b->used -= n;
+    const std::size_t offset = b->offset + index * b->block_size;
+    if (b->block_size < page_size_) {
+      for (std::size_t k = 0; k < n; ++k) unuse_page((offset + k * b->block_size) / page_size_);
+    } else {
+      // Only a prefix of the run was mapped; the rest of its pages are
+      // unmapped already and exclusive to this run, so walking all is exact.
+      const std::size_t first_page = offset / page_size_;
+      const std::size_t pages = n * b->block_size / page_size_;
+      for (std::size_t q = first_page; q < first_page + pages; ++q)
+        if (page_users_[q] != 0) unuse_page(q);
+    }
+    return true;
+  }
+
+  // Bytes of the block or run starting at p (0 if p is not a live start).
+  std::size_t usable_size(void* p) const {
+    std::size_t bi = 0, index = 0;
+    if (!find_live_start(p, bi, index)) return 0;
+    return run_length(bundles_[bi], index) * bundles_[bi].block_size;
+  }
+
+  std::size_t bundle_count() const { return bundles_.size(); }
+  bundle_stats stats(std::size_t bundle_index) const {
+    const bundle& b = bundles_.at(bundle_index);
+    return {b.block_size, b.block_count, b.used, b.max_used, b.full_failures};
+  }
+
+  std::size_t mapped_pages() const { return mapped_; }
+  std::size_t peak_mapped_pages() const { return peak_mapped_; }
+  std::size_t mapping_failures() const { return mapping_failures_; }
+  std::size_t physical_pages_budget() const { return budget_; }
+  std::size_t page_size() const { return page_size_; }
+  std::size_t virtual_bytes() const { return region_bytes_; }
+  std::uintptr_t base() const { return base_; }
+
+  // Cross-checks the block bitmap, the run-length bitmap, the per-bundle
+  // counters and the page user counts against each other.
+  bool validate() const {
+    if (!valid_) return true;
+    std::vector<std::uint32_t> expected(page_users_.size(), 0);
+    for (const bundle& b : bundles_) {
+      std::size_t used = 0;
+      for (std::size_t i = 0; i < b.block_count; ++i) {
+        const std::size_t g = b.first_block + i;
+        if (used_[g] > 1 || cont_[g] > 1) return false;
+        used += used_[g];
+        if (cont_[g] != 0) {
+          // A run continues into the next block, which must exist and be used.
+          if (used_[g] == 0 || i + 1 == b.block_count || used_[g + 1] == 0) return false;
+        }
+      }
+      if (used != b.used || b.max_used < b.used || b.max_used > b.block_count) return false;
+
+      if (b.block_size < page_size_) {
+        for (std::size_t i = 0; i < b.block_count; ++i)
+          if (used_[b.first_block + i] != 0) ++expected[(b.offset + i * b.block_size) / page_size_];
+        continue;
+      }
+      // Blocks >= a page: a live run has a non-empty mapped prefix of its pages
+      // (one user each); a free block has no mapped page.
+      const std::size_t per_block = b.block_size / page_size_;
+      for (std::size_t i = 0; i < b.block_count;) {
+        const std::size_t first_page = (b.offset + i * b.block_size) / page_size_;
+        if (used_[b.first_block + i] == 0) {
+          ++i;
+          continue;
+        }
+        const std::size_t n = run_length(b, i);
+        bool in_prefix = true;
+        for (std::size_t q = 0; q < n * per_block; ++q) {
+          const std::uint32_t users = page_users_[first_page + q];
+          if (users > 1 || (q == 0 && users == 0) || (!in_prefix && users != 0)) return false;
+          if (users == 0) in_prefix = false;
+          expected[first_page + q] = users;
+        }
+        i += n;
+      }
+    }
+    if (expected != page_users_) return false;
+    std::size_t mapped = 0;
+    for (std::uint32_t u : page_users_) mapped += (u != 0);
+    return mapped == mapped_ && mapped_ <= budget_ && peak_mapped_ >= mapped_;
+  }
+
+ private:
+  struct bundle {
+    std::size_t block_size;
+    std::size_t block_count;
+    std::size_t offset;       // bytes from base
+    std::size_t first_block;  // index of its first block in used_/cont_
+    std::size_t used;
+    std::size_t max_used;
+    std::size_t full_failures;
+  };
+
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  std::size_t blocks_needed(const bundle& b, std::size_t size, bool contiguous) const {
+    if (contiguous) return size / b.block_size + (size % b.block_size != 0);
+    return b.block_size >= size ? 1 : 0;
+  }
+
+  // Lowest index of n adjacent free blocks in b, or npos.
+  std::size_t find_free_run(const bundle& b, std::size_t n) const {
+    std::size_t run = 0;
+    for (std::size_t i = 0; i < b.block_count; ++i) {
+      run = used_[b.first_block + i] != 0 ? 0 : run + 1;
+      if (run == n) return i + 1 - n;
+    }
+    return npos;
+  }
+
+  // Pages of [page_begin, page_end) that the allocation needs.
+  void page_span(const bundle& b, std::size_t offset, std::size_t n, std::size_t size,
+                 std::size_t& page_begin, std::size_t& page_end) const {
+    page_begin = offset / page_size_;
+    if (b.block_size < page_size_)
+      page_end = (offset + n * b.block_size - 1) / page_size_ + 1;
+    else
+      page_end = page_begin + (size + page_size_ - 1) / page_size_;
+  }
+
+  std::size_t new_pages(const bundle& b, std::size_t offset, std::size_t n, std::size_t size) const {
+    std::size_t begin = 0, end = 0, fresh = 0;
+    page_span(b, offset, n, size, begin, end);
+    for (std::size_t q = begin; q < end; ++q) fresh += (page_users_[q] == 0);
+    return fresh;
+  }
+
+  void take(bundle& b, std::size_t first, std::size_t n, std::size_t size) {
+    const std::size_t g = b.first_block + first;
+    for (std::size_t k = 0; k < n; ++k) {
+      used_[g + k] = 1;
+      cont_[g + k] = (k + 1 < n) ? 1 : 0;
+    }
+    b.used += n;
+    if (b.used > b.max_used) b.max_used = b.used;
+    const std::size_t offset = b.offset + first * b.block_size;
+    if (b.block_size < page_size_) {
+      // One user per block, so the page stays mapped while any block in it lives.
+      for (std::size_t k = 0; k < n; ++k) use_page((offset + k * b.block_size) / page_size_);
+    } else {
+      std::size_t begin = 0, end = 0;
+      page_span(b, offset, n, size, begin, end);
+      for (std::size_t q = begin; q < end; ++q) use_page(q);
+    }
+  }
+
+  void use_page(std::size_t q) {
+    if (page_users_[q]++ == 0) {
+      ++mapped_;
+      if (mapped_ > peak_mapped_) peak_mapped_ = mapped_;
+    }
+  }
+
+  void unuse_page(std::size_t q) {
+    if (--page_users_[q] == 0) --mapped_;
+  }
+
+  std::size_t run_length(const bundle& b, std::size_t index) const {
+    std::size_t n = 1;
+    while (cont_[b.first_block + index + n - 1] != 0) ++n;
+    return n;
+  }
+
+  bool find_live_start(void* p, std::size_t& bundle_index, std::size_t& index) const {
+    if (!valid_) return false;
+    const auto addr = reinterpret_cast<std::uintptr_t>(p);
+    if (addr < base_ || addr - base_ >= region_bytes_) return false;
+    const std::size_t offset = addr - base_;
+    for (std::size_t bi = 0; bi < bundles_.size(); ++bi) {
+      const bundle& b = bundles_[bi];
+      if (offset < b.offset || offset - b.offset >= b.block_size * b.block_count) continue;
+      if ((offset - b.offset) % b.block_size != 0) return false;
+      const std::size_t i = (offset - b.offset) / b.block_size;
+      const std::size_t g = b.first_block + i;
+      if (used_[g] == 0) return false;
+      if (i > 0 && cont_[g - 1] != 0) return false;  // inside a run
+      bundle_index = bi;
+      index = i;
+      return true;
+    }
+    return false;
+  }
+
+  std::vector<bundle> bundles_;
+  std::vector<std::uint8_t> used_;  // one entry per block, all bundles back to back
+  // Run lengths, encoded as SOF does: set on every block of a multi-block run
+  // except its last, so a run is its first block plus the set entries chained
+  // from it, and adjacent runs stay distinguishable.
+  std::vector<std::uint8_t> cont_;
+  // Sub-page bundles: used blocks in the page. Bundles of blocks >= a page:
+  // 1 while the page belongs to the mapped prefix of a live run. A page is
+  // mapped iff its count is non-zero.
+  std::vector<std::uint32_t> page_users_;
+  std::size_t page_size_;
+  std::size_t budget_;
+  std::uintptr_t base_;
+  std::size_t region_bytes_ = 0;
+  std::size_t mapped_ = 0;
+  std::size_t peak_mapped_ = 0;
+  std::size_t mapping_failures_ = 0;
+  bool valid_ = false;
+};
+
+}  // namespace vmh::baseline

@@ -1,0 +1,487 @@
+// Behaviour-faithful model of Zephyr's sys_heap, the general heap SOF uses for
+// audio buffers when its virtual-memory heap is off (specs/baseline-sys_heap.md).
+//
+// "Faithful" means: for the same call sequence on the same buffer the model
+// succeeds and fails on the same calls and returns the same offsets as the
+// real heap. That only holds if the per-chunk metadata is real, so every chunk
+// header, every free-list link and the chunk-0 metadata (end chunk id, bucket
+// mask, statistics, bucket heads) live inside the caller's buffer with the
+// real field order and widths. Nothing on the alloc/free paths allocates.
+//
+// Where the real heap asserts (double free, foreign pointer, overwritten
+// neighbour header), the model reports instead: free() returns false and the
+// heap is left untouched.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+namespace vmh::baseline {
+
+// Big = false: small heap (16-bit header fields, 4-byte header, at most 0x7fff
+// units); Big = true: big heap (32-bit fields, 8-byte header). AllocLoops is
+// the bound of the search inside the request's own bucket. StatBytes is the
+// target's sizeof(size_t), which sizes the statistics in chunk 0 and therefore
+// the offset of the first allocation: a small heap implies a 32-bit target,
+// a big heap is a 64-bit host by default (use 4 for a big heap on the DSP).
+template <bool Big, unsigned AllocLoops = 3, std::size_t StatBytes = (Big ? 8 : 4)>
+class sys_heap_model {
+  static_assert(AllocLoops >= 1, "the search must look at the bucket head at least once");
+  static_assert(StatBytes == 4 || StatBytes == 8, "statistics are a target size_t");
+  static_assert(Big || StatBytes == 4, "a small heap implies 32-bit pointers, so a 32-bit size_t");
+
+  using field_t = std::conditional_t<Big, std::uint32_t, std::uint16_t>;
+  using stat_t = std::conditional_t<StatBytes == 8, std::uint64_t, std::uint32_t>;
+  using id_t = std::uint32_t;  // chunk id (unit offset from the heap start); 0 = none
+
+ public:
+  static constexpr std::size_t unit = 8;
+  static constexpr std::size_t header_bytes = 2 * sizeof(field_t);
+  // Smallest chunk that can be listed: it must hold the header plus one byte,
+  // which on a small heap leaves room for the links and on a big heap does so
+  // only from 2 units on.
+  static constexpr std::size_t min_chunk = (header_bytes + 1 + unit - 1) / unit;
+  // The size field stores units << 1 with the used bit, so it bounds the heap.
+  static constexpr std::size_t max_units = Big ? 0x7fffffffu : 0x7fffu;
+  static constexpr std::size_t stat_bytes = StatBytes;
+  static constexpr unsigned alloc_loops = AllocLoops;
+
+  struct stats {
+    std::size_t free_bytes = 0, allocated_bytes = 0, max_allocated_bytes = 0;
+  };
+
+  // Units for a request of n bytes; saturates instead of wrapping so that huge
+  // requests fail the "units >= heap units" test.
+  static constexpr std::size_t bytes_to_units(std::size_t n) noexcept {
+    constexpr std::size_t max = std::numeric_limits<std::size_t>::max();
+    return n > max - header_bytes - (unit - 1) ? max : (n + header_bytes + unit - 1) / unit;
+  }
+
+  // Free-list bucket of a chunk of `units` (>= min_chunk): floor(log2(units - min_chunk + 1)).
+  static constexpr unsigned bucket_of(std::size_t units) noexcept {
+    return static_cast<unsigned>(std::bit_width(units - min_chunk + 1)) - 1u;
+  }
+
+  sys_heap_model(void* mem, std::size_t bytes) noexcept { init(mem, bytes); }
+  sys_heap_model(const sys_heap_model&) = delete;  // two models must never share one buffer
+  sys_heap_model& operator=(const sys_heap_model&) = delete;
+
+  bool valid_heap() const noexcept { return base_ != nullptr; }
+
+  void* alloc(std::size_t bytes) noexcept {
+    if (!valid_heap() || bytes == 0) return nullptr;
+    const std::size_t need = bytes_to_units(bytes);
+    if (need >= end_) return nullptr;
+    const id_t c = find_chunk(static_cast<id_t>(need));
+    if (c == 0) return nullptr;
+    if (size(c) > need) {
+      // The tail's right neighbour was the found chunk's right neighbour, which is
+      // used (no two free chunks touch), so listing it needs no merge.
+      split(c, static_cast<id_t>(c + need));
+      list_add(static_cast<id_t>(c + need));
+    }
+    set_used(c, true);
+    note_alloc(need);
+    return base_ + std::size_t{c} * unit + header_bytes;
+  }
+
+  void* aligned_alloc(std::size_t align, std::size_t bytes) noexcept {
+    // Every user pointer is already header_bytes-aligned.
+    if (align <= header_bytes) return alloc(bytes);
+    if (!valid_heap() || bytes == 0 || !std::has_single_bit(align)) return nullptr;
+    if (bytes > std::numeric_limits<std::size_t>::max() - align) return nullptr;
+    // Over-allocate so that an aligned pointer with `bytes` after it fits anywhere
+    // in the chunk: ceil((bytes + align) / 8) units.
+    const std::size_t padded = bytes_to_units(bytes + align - header_bytes);
+    if (padded >= end_) return nullptr;
+    const id_t c0 = find_chunk(static_cast<id_t>(padded));
+    if (c0 == 0) return nullptr;
+
+    const std::uintptr_t b = addr(base_);
+    const std::uintptr_t mem = b + std::size_t{c0} * unit + header_bytes;
+    const std::uintptr_t p = (mem + align - 1) & ~std::uintptr_t{align - 1};
+    // The owning chunk starts header_bytes below p, rounded down to a unit: on a
+    // small heap p is 8-aligned, so it ends up 4 bytes into the chunk's first unit.
+    const auto c = static_cast<id_t>((p - header_bytes - b) / unit);
+    const auto c_end = static_cast<id_t>((p + bytes - b + unit - 1) / unit);
+    const id_t end0 = c0 + size(c0);
+    // Prefix and suffix border used chunks (c0 was free), so they are listed as is.
+    if (c > c0) {
+      split(c0, c);
+      list_add(c0);
+    }
+    if (c_end < end0) {
+      split(c, c_end);
+      list_add(c_end);
+    }
+    set_used(c, true);
+    note_alloc(size(c));
+    return base_ + (p - b);
+  }
+
+  void* realloc(void* ptr, std::size_t bytes) noexcept {
+    if (ptr == nullptr) return alloc(bytes);
+    if (bytes == 0) {
+      free(ptr);
+      return nullptr;
+    }
+    id_t c = 0;
+    if (!owner(ptr, c)) return nullptr;
+    // An aligned block may start past its chunk's user memory; those bytes stay in the block.
+    const std::size_t gap = addr(ptr) - (addr(base_) + std::size_t{c} * unit + header_bytes);
+    if (bytes > std::numeric_limits<std::size_t>::max() - gap) return nullptr;
+    const std::size_t need = bytes_to_units(bytes + gap);
+    if (need >= end_) return nullptr;
+    const id_t sz = size(c);
+    if (need == sz) return ptr;
+    if (need < sz) {
+      // The tail's right neighbour may be free: release() merges with it.
+      const auto tail = static_cast<id_t>(c + need);
+      split(c, tail);
+      note_free(sz - need);
+      release(tail);
+      return ptr;
+    }
+    const id_t rc = c + sz;
+    if (!used(rc) && sz + std::size_t{size(rc)} >= need) {
+      const std::size_t total = sz + std::size_t{size(rc)};
+      list_remove(rc);
+      merge(c, rc);
+      if (total > need) {
+        split(c, static_cast<id_t>(c + need));
+        list_add(static_cast<id_t>(c + need));
+      }
+      note_alloc(need - sz);
+      return ptr;
+    }
+    void* fresh = alloc(bytes);
+    if (fresh == nullptr) return nullptr;  // the old block is untouched
+    const std::size_t old_usable = addr(base_) + std::size_t{c + sz} * unit - addr(ptr);
+    std::memcpy(fresh, ptr, std::min(bytes, old_usable));
+    free(ptr);
+    return fresh;
+  }
+
+  bool free(void* ptr) noexcept {
+    if (ptr == nullptr) return true;
+    id_t c = 0;
+    if (!owner(ptr, c)) return false;
+    set_used(c, false);
+    note_free(size(c));
+    release(c);
+    return true;
+  }
+
+  // Bytes from p to the end of its chunk: units*8 - header_bytes, less the
+  // alignment gap of an aligned block. 0 for a pointer the heap does not own.
+  std::size_t usable_size(const void* p) const noexcept {
+    id_t c = 0;
+    if (!owner(p, c)) return 0;
+    return addr(base_) + std::size_t{c + size(c)} * unit - addr(p);
+  }
+
+  stats runtime_stats() const noexcept {
+    if (!valid_heap()) return {};
+    return {stat(st_free), stat(st_alloc), stat(st_max)};
+  }
+
+  // Full consistency check; walks every chunk and every free list (test and
+  // debugging aid, not constant time, and it allocates a scratch map).
+  bool validate() const {
+    if (!valid_heap()) return false;
+    if (get<std::uint32_t>(meta_end) != end_) return false;
+    if (fld(0, f_left) != 0 || size(0) != chunk0_ || !used(0)) return false;
+
+    // 1 = free chunk that must be listed, 2 = such a chunk already seen on a list.
+    std::vector<std::uint8_t> mark(end_, 0);
+    std::size_t free_units = 0, used_units = 0, listable = 0;
+    id_t prev = 0;
+    bool prev_free = false;
+    id_t c = chunk0_;
+    while (c < end_) {
+      const id_t sz = size(c);
+      if (sz == 0 || sz > end_ - c || fld(c, f_left) != c - prev) return false;
+      const bool u = used(c);
+      if (u) {
+        used_units += sz;
+      } else {
+        if (prev_free) return false;  // a missed merge
+        free_units += sz;
+        if (sz >= min_chunk) {
+          mark[c] = 1;
+          ++listable;
+        }
+      }
+      prev_free = !u;
+      prev = c;
+      c += sz;
+    }
+    if (size(end_) != 0 || !used(end_) || fld(end_, f_left) != end_ - prev) return false;
+
+    const std::uint32_t mask = get<std::uint32_t>(meta_mask);
+    if (nbuckets_ < 32 && (mask >> nbuckets_) != 0) return false;
+    std::size_t listed = 0;
+    for (unsigned b = 0; b < nbuckets_; ++b) {
+      const id_t h = head(b);
+      if ((h != 0) != (((mask >> b) & 1u) != 0)) return false;
+      if (h == 0) continue;
+      id_t x = h;
+      do {  // terminates: every step marks a new chunk or fails
+        if (x >= end_ || mark[x] != 1 || bucket_of(size(x)) != b) return false;
+        mark[x] = 2;
+        ++listed;
+        const id_t n = link(x, f_next);
+        if (n >= end_ || link(n, f_prev) != x) return false;
+        x = n;
+      } while (x != h);
+    }
+    if (listed != listable) return false;
+
+    const stats s = runtime_stats();
+    return s.free_bytes == free_units * unit && s.allocated_bytes == used_units * unit &&
+           s.max_allocated_bytes >= s.allocated_bytes;
+  }
+
+  // Byte offset of p from the 8-aligned heap start (chunk 0).
+  std::size_t offset_of(const void* p) const noexcept { return addr(p) - addr(base_); }
+  const std::byte* heap_start() const noexcept { return base_; }
+  // Heap size in units, chunk 0 included; also the id of the end marker.
+  std::size_t units() const noexcept { return end_; }
+  std::size_t chunk0_units() const noexcept { return chunk0_; }
+  unsigned bucket_count() const noexcept { return nbuckets_; }
+  std::uint32_t bucket_mask() const noexcept { return valid_heap() ? get<std::uint32_t>(meta_mask) : 0; }
+  // Chunk id at the head of bucket b's list, 0 when empty.
+  std::size_t bucket_head(unsigned b) const noexcept { return b < nbuckets_ ? head(b) : 0; }
+  // Size in units of the chunk that owns p, 0 if p is not a live block.
+  std::size_t chunk_units(const void* p) const noexcept {
+    id_t c = 0;
+    return owner(p, c) ? size(c) : 0;
+  }
+  // Number of chunks, chunk 0 included, end marker excluded (O(chunks)).
+  std::size_t chunk_count() const noexcept {
+    if (!valid_heap()) return 0;
+    std::size_t n = 0;
+    for (id_t c = 0; c < end_ && size(c) != 0; c += size(c)) ++n;
+    return n;
+  }
+
+ private:
+  // Header field indices; field i sits at byte i * sizeof(field_t) of the chunk,
+  // so a small heap keeps its links in bytes 4..7 and a big heap in its second unit.
+  static constexpr unsigned f_left = 0, f_size = 1, f_prev = 2, f_next = 3;
+  // Chunk 0: two 32-bit words standing in for its own header, the end chunk id,
+  // the bucket mask, three statistics, then one 32-bit list head per bucket.
+  static constexpr std::size_t meta_end = 8, meta_mask = 12, meta_stats = 16;
+  static constexpr std::size_t meta_heads = meta_stats + 3 * StatBytes;
+  static constexpr unsigned st_free = 0, st_alloc = 1, st_max = 2;
+
+  std::byte* base_ = nullptr;
+  id_t end_ = 0;
+  id_t chunk0_ = 0;
+  unsigned nbuckets_ = 0;
+
+  static std::uintptr_t addr(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
+
+  // memcpy keeps the accesses free of aliasing and alignment assumptions; it
+  // compiles to plain loads and stores.
+  template <class T>
+  T get(std::size_t off) const noexcept {
+    T v;
+    std::memcpy(&v, base_ + off, sizeof v);
+    return v;
+  }
+  template <class T>
+  void put(std::size_t off, T v) noexcept {
+    std::memcpy(base_ + off, &v, sizeof v);
+  }
+
+  id_t fld(id_t c, unsigned f) const noexcept {
+    return get<field_t>(std::size_t{c} * unit + f * sizeof(field_t));
+  }
+  void set_fld(id_t c, unsigned f, std::size_t v) noexcept {
+    put(std::size_t{c} * unit + f * sizeof(field_t), static_cast<field_t>(v));
+  }
+  id_t size(id_t c) const noexcept { return fld(c, f_size) >> 1; }
+  bool used(id_t c) const noexcept { return (fld(c, f_size) & 1u) != 0; }
+  void set_size_used(id_t c, std::size_t sz, bool u) noexcept { set_fld(c, f_size, (sz << 1) | (u ? 1u : 0u)); }
+  void set_used(id_t c, bool u) noexcept { set_size_used(c, size(c), u); }
+  id_t link(id_t c, unsigned f) const noexcept { return fld(c, f); }
+
+  id_t head(unsigned b) const noexcept { return get<std::uint32_t>(meta_heads + 4 * std::size_t{b}); }
+  void set_head(unsigned b, id_t c) noexcept { put<std::uint32_t>(meta_heads + 4 * std::size_t{b}, c); }
+  void set_mask(std::uint32_t m) noexcept { put<std::uint32_t>(meta_mask, m); }
+
+  std::size_t stat(unsigned i) const noexcept { return static_cast<std::size_t>(get<stat_t>(meta_stats + i * StatBytes)); }
+  void set_stat(unsigned i, std::size_t v) noexcept { put(meta_stats + i * StatBytes, static_cast<stat_t>(v)); }
+  void note_alloc(std::size_t u) noexcept {
+    const std::size_t a = stat(st_alloc) + u * unit;
+    set_stat(st_alloc, a);
+    set_stat(st_free, stat(st_free) - u * unit);
+    if (a > stat(st_max)) set_stat(st_max, a);
+  }
+  void note_free(std::size_t u) noexcept {
+    set_stat(st_alloc, stat(st_alloc) - u * unit);
+    set_stat(st_free, stat(st_free) + u * unit);
+  }
+
+  void init(void* mem, std::size_t bytes) noexcept {
+    if (mem == nullptr || bytes <= header_bytes) return;
+    // The end marker's header is a footer reserved past the last unit.
+    const std::uintptr_t a = addr(mem);
+    const std::uintptr_t start = (a + unit - 1) & ~std::uintptr_t{unit - 1};
+    const std::uintptr_t stop = (a + (bytes - header_bytes)) & ~std::uintptr_t{unit - 1};
+    if (stop <= start) return;
+    const std::size_t n = (stop - start) / unit;
+    if (n > max_units || n < min_chunk) return;
+    if (n > std::numeric_limits<stat_t>::max() / unit) return;  // byte statistics must fit the target's size_t
+    const unsigned nb = bucket_of(n) + 1;
+    const std::size_t c0 = (meta_heads + 4 * std::size_t{nb} + unit - 1) / unit;
+    if (n < c0 + min_chunk) return;  // no room for one listable free chunk
+
+    base_ = static_cast<std::byte*>(mem) + (start - a);
+    end_ = static_cast<id_t>(n);
+    chunk0_ = static_cast<id_t>(c0);
+    nbuckets_ = nb;
+    std::memset(base_, 0, c0 * unit);  // empty buckets, zero mask and statistics
+    set_fld(0, f_left, 0);
+    set_size_used(0, c0, true);
+    put<std::uint32_t>(meta_end, end_);
+    set_stat(st_free, (n - c0) * unit);
+
+    set_fld(chunk0_, f_left, c0);
+    set_size_used(chunk0_, n - c0, false);
+    set_fld(end_, f_left, n - c0);
+    set_size_used(end_, 0, true);
+    list_add(chunk0_);
+  }
+
+  // New chunks join at the tail, i.e. just before the head.
+  void list_add(id_t c) noexcept {
+    const id_t sz = size(c);
+    if (sz < min_chunk) return;  // cannot hold its links: recovered only by a neighbour's merge
+    const unsigned b = bucket_of(sz);
+    const id_t h = head(b);
+    if (h == 0) {
+      set_mask(get<std::uint32_t>(meta_mask) | (std::uint32_t{1} << b));
+      set_head(b, c);
+      set_fld(c, f_prev, c);
+      set_fld(c, f_next, c);
+    } else {
+      const id_t p = link(h, f_prev);
+      set_fld(c, f_prev, p);
+      set_fld(c, f_next, h);
+      set_fld(p, f_next, c);
+      set_fld(h, f_prev, c);
+    }
+  }
+
+  // The head moves to the removed chunk's successor, wherever the chunk was in
+  // the list: that choice shapes later searches, so it is part of the behaviour.
+  void list_remove(id_t c) noexcept {
+    const id_t sz = size(c);
+    if (sz < min_chunk) return;
+    const unsigned b = bucket_of(sz);
+    const id_t n = link(c, f_next);
+    if (n == c) {
+      set_head(b, 0);
+      set_mask(get<std::uint32_t>(meta_mask) & ~(std::uint32_t{1} << b));
+    } else {
+      const id_t p = link(c, f_prev);
+      set_fld(p, f_next, n);
+      set_fld(n, f_prev, p);
+      set_head(b, n);
+    }
+  }
+
+  // Cut c at unit `at` (c < at < right(c)); the new right part is marked free, c keeps its used bit.
+  void split(id_t c, id_t at) noexcept {
+    const id_t r = c + size(c);
+    set_size_used(c, at - c, used(c));
+    set_fld(at, f_left, at - c);
+    set_size_used(at, r - at, false);
+    set_fld(r, f_left, r - at);
+  }
+
+  // l absorbs its right neighbour r; l keeps its used bit.
+  void merge(id_t l, id_t r) noexcept {
+    const std::size_t sz = std::size_t{size(l)} + size(r);
+    set_size_used(l, sz, used(l));
+    set_fld(static_cast<id_t>(l + sz), f_left, sz);
+  }
+
+  // c has just become free: merge it with free neighbours, then list the result.
+  void release(id_t c) noexcept {
+    const id_t r = c + size(c);
+    if (!used(r)) {
+      list_remove(r);
+      merge(c, r);
+    }
+    const id_t l = c - fld(c, f_left);
+    if (!used(l)) {
+      list_remove(l);
+      merge(l, c);
+      c = l;
+    }
+    list_add(c);
+  }
+
+  // A free chunk of at least sz units, unlisted but not yet marked used; 0 if none.
+  id_t find_chunk(id_t sz) noexcept {
+    const unsigned bi = bucket_of(sz);
+    if (head(bi) != 0) {
+      // Bounded look at the request's own bucket; a too-small entry moves the
+      // head past it, and that rotation stays even when the search fails.
+      const id_t first = head(bi);
+      for (unsigned i = 0; i < AllocLoops; ++i) {
+        const id_t c = head(bi);
+        if (size(c) >= sz) {
+          list_remove(c);
+          return c;
+        }
+        const id_t n = link(c, f_next);
+        set_head(bi, n);
+        if (n == first) break;
+      }
+    }
+    // Any chunk in a higher bucket is large enough; take the lowest such bucket's head.
+    const std::uint32_t above = get<std::uint32_t>(meta_mask) & ~((std::uint32_t{2} << bi) - 1u);
+    if (above == 0) return 0;
+    const id_t c = head(static_cast<unsigned>(std::countr_zero(above)));
+    list_remove(c);
+    return c;
+  }
+
+  // Maps a user pointer to its chunk, with every check that is cheap: inside
+  // the heap, a plausible user-pointer position, marked used, and both
+  // neighbours agreeing on its size (an overrun into the right neighbour's
+  // left-size word is what left(right(c)) == c catches).
+  bool owner(const void* p, id_t& out) const noexcept {
+    if (!valid_heap() || p == nullptr) return false;
+    const std::uintptr_t a = addr(p), b = addr(base_);
+    if (a < b + std::size_t{chunk0_} * unit + header_bytes || a >= b + std::size_t{end_} * unit) return false;
+    // Plain blocks start header_bytes into a unit, aligned ones on a unit boundary.
+    const std::size_t in_unit = (a - b) % unit;
+    if (in_unit != 0 && in_unit != header_bytes % unit) return false;
+    const auto c = static_cast<id_t>((a - b - header_bytes) / unit);
+    if (!used(c)) return false;
+    const id_t sz = size(c);
+    if (sz == 0 || sz > end_ - c || fld(c + sz, f_left) != sz) return false;
+    const id_t ls = fld(c, f_left);
+    if (ls == 0 || ls > c || size(c - ls) != ls) return false;
+    out = c;
+    return true;
+  }
+};
+
+using sys_heap_small = sys_heap_model<false>;
+using sys_heap_big = sys_heap_model<true>;
+// A big heap as built for a 32-bit target (a DSP heap above 256 KiB).
+using sys_heap_big32 = sys_heap_model<true, 3, 4>;
+
+}  // namespace vmh::baseline

@@ -1,0 +1,278 @@
+// Trace format v1 (specs/workloads.md): one operation per line.
+//
+//   a <id> <size> [<align>]              allocate exactly size bytes
+//   r <id> <min> <preferred> [<align>]   allocate between min and preferred bytes
+//   e <id> <new_size>                    resize the live block in place
+//   f <id>                               free
+//
+// Fields are separated by spaces or tabs; '#' starts a comment that runs to
+// the end of the line (whole-line or trailing); blank lines are ignored and a
+// trailing '\r' is tolerated. Numbers (ids included) are decimal with an
+// optional upper-case suffix K (x1024) or M (x1048576).
+//
+// The parser checks what a trace gets wrong on its own. Liveness is tracked in
+// the trace's own sequence, as if every request succeeded: 'a'/'r' on an id
+// live in that sense is an error, and so is 'e'/'f' of an id that is not (never
+// introduced, or already freed). Whether a request actually succeeded, and so
+// whether a later 'e'/'f' is skipped, is for the replayer to decide.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace vmh::trace {
+
+enum class op_kind : std::uint8_t { allocate, range, resize, free };
+
+struct op {
+  op_kind kind;
+  std::uint64_t id;
+  std::uint64_t size;       // a: size, r: min, e: new size, f: 0
+  std::uint64_t preferred;  // r only, 0 otherwise
+  std::uint64_t align;      // 0 = allocator default; a and r only
+  friend bool operator==(const op&, const op&) = default;
+};
+
+struct parse_error {
+  std::size_t line;  // 1-based
+  std::string message;
+};
+
+namespace detail {
+
+enum class number_status { ok, bad, overflow };
+
+inline number_status parse_u64(std::string_view s, std::uint64_t& out) {
+  std::uint64_t scale = 1;
+  if (!s.empty() && (s.back() == 'K' || s.back() == 'M')) {
+    scale = s.back() == 'K' ? (std::uint64_t{1} << 10) : (std::uint64_t{1} << 20);
+    s.remove_suffix(1);
+  }
+  if (s.empty()) return number_status::bad;
+  std::uint64_t v = 0;
+  bool overflow = false;
+  for (char c : s) {
+    if (c < '0' || c > '9') return number_status::bad;
+    const auto d = static_cast<std::uint64_t>(c - '0');
+    // Keep scanning after an overflow so that "bad" wins over "overflow".
+    if (v > (UINT64_MAX - d) / 10) overflow = true;
+    v = v * 10 + d;
+  }
+  if (overflow || v > UINT64_MAX / scale) return number_status::overflow;
+  out = v * scale;
+  return number_status::ok;
+}
+
+// Set of live ids: open addressing with linear probing and backward-shift
+// deletion, because a trace of 100k lines must parse in milliseconds and the
+// node-based standard sets spend most of that time allocating.
+class id_set {
+ public:
+  bool contains(std::uint64_t key) const {
+    if (keys_.empty()) return false;
+    for (std::size_t i = slot(key);; i = (i + 1) & mask_) {
+      if (!full_[i]) return false;
+      if (keys_[i] == key) return true;
+    }
+  }
+  void insert(std::uint64_t key) {  // key must be absent
+    if ((count_ + 1) * 2 > keys_.size()) grow();
+    std::size_t i = slot(key);
+    while (full_[i]) i = (i + 1) & mask_;
+    keys_[i] = key;
+    full_[i] = 1;
+    ++count_;
+  }
+  void erase(std::uint64_t key) {  // key must be present
+    std::size_t i = slot(key);
+    while (keys_[i] != key || !full_[i]) i = (i + 1) & mask_;
+    // Pull later entries of the probe chain back over the hole, so lookups
+    // never need tombstones.
+    for (std::size_t j = (i + 1) & mask_; full_[j]; j = (j + 1) & mask_) {
+      const std::size_t home = slot(keys_[j]);
+      // Move j into the hole i unless its home lies cyclically in (i, j].
+      const bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+      if (!stays) {
+        keys_[i] = keys_[j];
+        full_[i] = 1;
+        i = j;
+      }
+    }
+    full_[i] = 0;
+    --count_;
+  }
+
+ private:
+  std::size_t slot(std::uint64_t key) const {
+    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
+  }
+  void grow() {
+    std::vector<std::uint64_t> old_keys = std::move(keys_);
+    std::vector<std::uint8_t> old_full = std::move(full_);
+    const std::size_t cap = old_keys.empty() ? 64 : old_keys.size() * 2;
+    keys_.assign(cap, 0);
+    full_.assign(cap, 0);
+    mask_ = cap - 1;
+    count_ = 0;
+    for (std::size_t i = 0; i < old_keys.size(); ++i)
+      if (old_full[i]) insert(old_keys[i]);
+  }
+  std::vector<std::uint64_t> keys_;
+  std::vector<std::uint8_t> full_;
+  std::size_t mask_ = 0;
+  std::size_t count_ = 0;
+};
+
+inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+}  // namespace detail
+
+// Shared number parser (also for layout files): decimal with an optional K or
+// M suffix. ok is false on anything else, or if the value does not fit.
+inline std::size_t parse_size(std::string_view s, bool& ok) {
+  std::uint64_t v = 0;
+  ok = detail::parse_u64(s, v) == detail::number_status::ok && v <= SIZE_MAX;
+  return ok ? static_cast<std::size_t>(v) : 0;
+}
+
+inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
+  std::vector<op> ops;
+  std::size_t lines = 1;
+  for (char c : text) lines += (c == '\n');
+  ops.reserve(lines);
+  detail::id_set live;
+
+  std::size_t line_no = 0;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    ++line_no;
+    std::size_t eol = text.find('\n', pos);
+    if (eol == std::string_view::npos) eol = text.size();
+    std::string_view line = text.substr(pos, eol - pos);
+    pos = eol + 1;
+    if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+
+    // Split into at most 6 fields; a sixth only proves there are too many.
+    std::string_view f[6];
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < line.size() && n < 6;) {
+      while (i < line.size() && detail::is_space(line[i])) ++i;
+      if (i == line.size()) break;
+      const std::size_t start = i;
+      while (i < line.size() && !detail::is_space(line[i])) ++i;
+      f[n++] = line.substr(start, i - start);
+    }
+    if (n == 0) continue;
+
+    auto fail = [&](std::string message) -> std::variant<std::vector<op>, parse_error> {
+      return parse_error{line_no, std::move(message)};
+    };
+
+    op o{op_kind::allocate, 0, 0, 0, 0};
+    std::size_t min_fields = 0, max_fields = 0;
+    const char* usage = "";
+    if (f[0] == "a") {
+      o.kind = op_kind::allocate, min_fields = 3, max_fields = 4, usage = "a <id> <size> [<align>]";
+    } else if (f[0] == "r") {
+      o.kind = op_kind::range, min_fields = 4, max_fields = 5, usage = "r <id> <min> <preferred> [<align>]";
+    } else if (f[0] == "e") {
+      o.kind = op_kind::resize, min_fields = 3, max_fields = 3, usage = "e <id> <new_size>";
+    } else if (f[0] == "f") {
+      o.kind = op_kind::free, min_fields = 2, max_fields = 2, usage = "f <id>";
+    } else {
+      return fail("unknown operation '" + std::string(f[0]) + "' (expected a, r, e or f)");
+    }
+    if (n < min_fields) return fail(std::string("missing field, expected: ") + usage);
+    if (n > max_fields)
+      return fail("unexpected extra field '" + std::string(f[max_fields]) + "', expected: " + usage);
+
+    std::uint64_t v[4] = {0, 0, 0, 0};
+    static constexpr const char* field_names[4][4] = {
+        {"id", "size", "align", ""},
+        {"id", "min", "preferred", "align"},
+        {"id", "new size", "", ""},
+        {"id", "", "", ""},
+    };
+    const auto kind_index = static_cast<std::size_t>(o.kind);
+    for (std::size_t i = 1; i < n; ++i) {
+      const auto st = detail::parse_u64(f[i], v[i - 1]);
+      if (st != detail::number_status::ok)
+        return fail(std::string(st == detail::number_status::bad ? "bad number '" : "number out of range '") +
+                    std::string(f[i]) + "' for " + field_names[kind_index][i - 1]);
+    }
+    o.id = v[0];
+    switch (o.kind) {
+      case op_kind::allocate:
+        o.size = v[1];
+        o.align = v[2];
+        if (o.size == 0) return fail("size must be at least 1");
+        if (n == 4 && !std::has_single_bit(o.align))
+          return fail("align " + std::to_string(o.align) + " is not a power of two");
+        break;
+      case op_kind::range:
+        o.size = v[1];
+        o.preferred = v[2];
+        o.align = v[3];
+        if (o.size == 0) return fail("min must be at least 1");
+        if (o.size > o.preferred)
+          return fail("min " + std::to_string(o.size) + " is greater than preferred " + std::to_string(o.preferred));
+        if (n == 5 && !std::has_single_bit(o.align))
+          return fail("align " + std::to_string(o.align) + " is not a power of two");
+        break;
+      case op_kind::resize:
+        o.size = v[1];
+        if (o.size == 0) return fail("new size must be at least 1 (use f to free)");
+        break;
+      case op_kind::free:
+        break;
+    }
+    if (o.kind == op_kind::allocate || o.kind == op_kind::range) {
+      if (live.contains(o.id)) return fail("id " + std::to_string(o.id) + " is already live");
+      live.insert(o.id);
+    } else {
+      if (!live.contains(o.id))
+        return fail("id " + std::to_string(o.id) + " is not live (never allocated, or already freed)");
+      if (o.kind == op_kind::free) live.erase(o.id);
+    }
+    ops.push_back(o);
+  }
+  return ops;
+}
+
+// One line, no newline, plain decimal numbers; align is written only when set.
+inline std::string format(const op& o) {
+  std::string s;
+  switch (o.kind) {
+    case op_kind::allocate:
+      s = "a " + std::to_string(o.id) + ' ' + std::to_string(o.size);
+      break;
+    case op_kind::range:
+      s = "r " + std::to_string(o.id) + ' ' + std::to_string(o.size) + ' ' + std::to_string(o.preferred);
+      break;
+    case op_kind::resize:
+      return "e " + std::to_string(o.id) + ' ' + std::to_string(o.size);
+    case op_kind::free:
+      return "f " + std::to_string(o.id);
+  }
+  if (o.align != 0) s += ' ' + std::to_string(o.align);
+  return s;
+}
+
+// A whole trace, one line per op, each ending in a newline.
+inline std::string to_text(const std::vector<op>& ops) {
+  std::string s;
+  s.reserve(ops.size() * 16);
+  for (const op& o : ops) {
+    s += format(o);
+    s += '\n';
+  }
+  return s;
+}
+
+}  // namespace vmh::trace

@@ -1,0 +1,47 @@
+// Backing range policy: where the heap's virtual range lives.
+//
+// Concept `backing_range<B>`:
+//
+//     std::byte* b.base()        // start of the range; must be aligned to the layout's page size
+//     std::size_t b.size() const // bytes; must be at least the layout's virtual size
+//
+// The heap checks both when it is constructed or configured (`layout_error::backing_*`).
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+
+namespace vmh {
+
+template <class B>
+concept backing_range = requires(B& b, const B& cb) {
+  { b.base() } -> std::same_as<std::byte*>;
+  { cb.size() } -> std::convertible_to<std::size_t>;
+};
+
+/// Storage inside the heap object itself: `Bytes` bytes aligned to `Align` (a page). With a
+/// fixed layout the heap can then be `constinit` and lives in .bss.
+template <std::size_t Bytes, std::size_t Align = 4096>
+struct static_arena {
+  static_assert(Bytes > 0, "vmh static_arena: size must be non-zero");
+  alignas(Align) std::byte storage[Bytes] = {};
+  constexpr std::byte* base() noexcept { return storage; }
+  constexpr std::size_t size() const noexcept { return Bytes; }
+  static constexpr bool is_static = true;
+};
+
+/// A range supplied by the user: a linker-defined region, an mmap reservation, a DSP's virtual
+/// window. The heap does not own it.
+class external_range {
+ public:
+  constexpr external_range() noexcept = default;
+  constexpr external_range(void* base, std::size_t bytes) noexcept : base_(static_cast<std::byte*>(base)), size_(bytes) {}
+  constexpr std::byte* base() noexcept { return base_; }
+  constexpr std::size_t size() const noexcept { return size_; }
+
+ private:
+  std::byte* base_ = nullptr;
+  std::size_t size_ = 0;
+};
+
+}  // namespace vmh

@@ -1,0 +1,86 @@
+// Per-bucket hierarchical bitmaps: one bit per block at the leaf level (1 = used), and at each
+// level above one bit per word of the level below (1 = that word is full). Finding the lowest
+// free block is one count-trailing-zeros per level: O(levels), at most 4, whatever the fill.
+//
+// Padding bits past the block count stay 0; they are never returned because the search finds
+// the *lowest* free bit and the heap only searches buckets that have a free block.
+#pragma once
+
+#include <bit>
+#include <cstddef>
+
+#include "../layout.hpp"
+#include "bits.hpp"
+
+namespace vmh::detail {
+
+/// The lowest free block of a bucket that has at least one.
+inline std::size_t bitmap_find_free(const word* words, const bucket_geometry& b) noexcept {
+  std::size_t index = 0;
+  for (std::size_t level = b.levels; level-- > 0;) {
+    const word w = words[b.level_word[level] + index];
+    index = index * word_bits + static_cast<std::size_t>(std::countr_one(w));
+  }
+  return index;
+}
+
+inline bool bitmap_test(const word* words, const bucket_geometry& b, std::size_t i) noexcept {
+  return (words[b.level_word[0] + i / word_bits] >> (i % word_bits)) & 1u;
+}
+
+/// Marks block i used and propagates "full" upwards.
+inline void bitmap_set(word* words, const bucket_geometry& b, std::size_t i) noexcept {
+  for (std::size_t level = 0; level < b.levels; ++level) {
+    word& w = words[b.level_word[level] + i / word_bits];
+    w |= word{1} << (i % word_bits);
+    if (w != all_ones) return;
+    i /= word_bits;
+  }
+}
+
+/// Marks block i free and clears "full" upwards.
+inline void bitmap_clear(word* words, const bucket_geometry& b, std::size_t i) noexcept {
+  for (std::size_t level = 0; level < b.levels; ++level) {
+    word& w = words[b.level_word[level] + i / word_bits];
+    const bool was_full = w == all_ones;
+    w &= ~(word{1} << (i % word_bits));
+    if (!was_full) return;
+    i /= word_bits;
+  }
+}
+
+/// True when blocks [first, first + n) are all free (and inside the bucket).
+inline bool bitmap_range_free(const word* words, const bucket_geometry& b, std::size_t first, std::size_t n) noexcept {
+  if (first > b.block_count || n > b.block_count - first) return false;
+  for (std::size_t i = first; i < first + n; ++i)
+    if (bitmap_test(words, b, i)) return false;
+  return true;
+}
+
+/// The first index of n consecutive free blocks, or b.block_count if there is none.
+/// A linear scan of the leaf words: O(block_count / 64), used for multi-block runs only.
+inline std::size_t bitmap_find_run(const word* words, const bucket_geometry& b, std::size_t n) noexcept {
+  const word* leaf = words + b.level_word[0];
+  std::size_t start = 0, run = 0;
+  for (std::size_t wi = 0; wi * word_bits < b.block_count; ++wi) {
+    const word w = leaf[wi];
+    if (w == 0) {  // 64 free blocks (or padding, cut off by the final check)
+      if (run == 0) start = wi * word_bits;
+      run += word_bits;
+    } else {
+      for (std::size_t bit = 0; bit < word_bits; ++bit) {
+        if ((w >> bit) & 1u) {
+          run = 0;
+        } else {
+          if (run == 0) start = wi * word_bits + bit;
+          ++run;
+        }
+        if (run >= n) break;
+      }
+    }
+    if (run >= n) return start + n <= b.block_count ? start : b.block_count;
+  }
+  return b.block_count;
+}
+
+}  // namespace vmh::detail

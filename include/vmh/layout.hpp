@@ -1,0 +1,312 @@
+// Bucket layout policy: which blocks exist in the heap's virtual range.
+//
+// Concept `bucket_layout<L>`: a type that describes the virtual range as a list of buckets
+// `{block_size, block_count}` laid out back to back from offset 0, and gives the heap the
+// derived geometry (`L::geometry()`-like accessor `geo()`) plus the capacities its metadata
+// arrays are sized with:
+//
+//     L::bucket_capacity, L::block_capacity, L::page_capacity, L::word_capacity   (static constexpr)
+//     l.geo() -> const layout_geometry<L::bucket_capacity>&
+//
+// Two implementations share one derivation (`derive_geometry`), so the heap runs one algorithm
+// whichever way it is configured:
+//  - `fixed_layout<Table>`: the table is a template argument; the geometry is a constant
+//    expression, checked with `static_assert`, and the metadata is sized exactly.
+//  - `runtime_layout<MaxBuckets, MaxBlocks, MaxPages>`: the table is given at run time
+//    (`heap::configure`), checked the same way, and the metadata is sized for the maxima.
+//
+// Rules a table must follow (each has its own `layout_error` and `static_assert` message):
+//  - 1 to 64 buckets; page size a power of two; min_align a power of two in [8, page size];
+//  - every block size non-zero and a multiple of min_align (not necessarily a power of two);
+//  - every block count non-zero and at most 2^24;
+//  - block sizes strictly ascending;
+//  - each bucket starts at an offset aligned to its block alignment, min(lowest set bit of the
+//    block size, page size), so that every block in it has that alignment;
+//  - the whole range is below 4 GiB (sizes are kept in 32 bits).
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <cstdint>
+
+#include "detail/bits.hpp"
+
+namespace vmh {
+
+/// One bucket of a layout: `block_count` blocks of `block_size` bytes.
+struct bucket {
+  std::size_t block_size = 0;
+  std::size_t block_count = 0;
+};
+
+/// Why a layout (or a heap's configuration) cannot be used.
+enum class layout_error : std::uint8_t {
+  none = 0,
+  no_buckets,
+  too_many_buckets,
+  bad_page_size,
+  bad_min_align,
+  zero_block_size,
+  block_size_not_multiple_of_min_align,
+  zero_block_count,
+  too_many_blocks_in_bucket,
+  not_ascending,
+  misaligned_bucket_start,
+  range_too_large,
+  exceeds_capacity,    ///< runtime layout: more buckets, blocks or pages than the layout type can hold
+  backing_too_small,   ///< the backing range is smaller than the layout's virtual size
+  backing_misaligned,  ///< the backing range does not start on a page boundary
+  heap_not_empty,      ///< reconfiguring a heap that still has live allocations
+};
+
+constexpr const char* to_string(layout_error e) noexcept {
+  switch (e) {
+    case layout_error::none: return "ok";
+    case layout_error::no_buckets: return "a layout needs at least one bucket";
+    case layout_error::too_many_buckets: return "a layout has at most 64 buckets";
+    case layout_error::bad_page_size: return "the page size must be a power of two";
+    case layout_error::bad_min_align: return "min_align must be a power of two between 8 and the page size";
+    case layout_error::zero_block_size: return "a block size is zero";
+    case layout_error::block_size_not_multiple_of_min_align: return "a block size is not a multiple of min_align";
+    case layout_error::zero_block_count: return "a block count is zero";
+    case layout_error::too_many_blocks_in_bucket: return "a bucket has more than 2^24 blocks";
+    case layout_error::not_ascending: return "block sizes must be strictly ascending";
+    case layout_error::misaligned_bucket_start: return "a bucket does not start at a multiple of its block alignment";
+    case layout_error::range_too_large: return "the virtual range must be smaller than 4 GiB";
+    case layout_error::exceeds_capacity: return "the layout exceeds the capacity of the runtime layout type";
+    case layout_error::backing_too_small: return "the backing range is smaller than the layout";
+    case layout_error::backing_misaligned: return "the backing range does not start on a page boundary";
+    case layout_error::heap_not_empty: return "the heap still has live allocations";
+  }
+  return "unknown";
+}
+
+inline constexpr std::size_t max_buckets = 64;
+inline constexpr std::size_t max_blocks_per_bucket = std::size_t{1} << 24;
+inline constexpr std::size_t max_bitmap_levels = 4;  // 64^4 = 2^24 blocks
+inline constexpr std::size_t max_virtual_size = (std::size_t{1} << 32) - 1;
+inline constexpr std::size_t default_page_size = 4096;
+inline constexpr std::size_t default_min_align = 64;  // a DSP cache line: no two blocks share one
+
+/// A layout that can be (re)configured at run time, through `heap::configure`.
+template <class L>
+concept reconfigurable_layout = requires(L& l, const bucket* table, std::size_t n) {
+  { l.assign(table, n, n, n) } -> std::same_as<layout_error>;
+};
+
+/// Everything the heap needs to know about one bucket, derived from the table.
+struct bucket_geometry {
+  std::size_t block_size = 0;
+  std::size_t block_count = 0;
+  std::size_t offset = 0;       ///< byte offset of block 0 from the start of the virtual range
+  std::size_t block_align = 0;  ///< every block of the bucket is aligned to this power of two
+  std::size_t first_block = 0;  ///< index of block 0 in the heap's per-block table
+  std::size_t levels = 0;       ///< levels of the bucket's bitmap (leaf = level 0)
+  std::size_t level_word[max_bitmap_levels] = {};  ///< first word of each level in the word table
+};
+
+/// The derived geometry of a layout. All of it is computed by `derive_geometry`, in a constant
+/// expression for fixed layouts.
+template <std::size_t MaxBuckets>
+struct layout_geometry {
+  layout_error error = layout_error::no_buckets;
+  std::size_t bucket_count = 0;
+  std::size_t page_size = default_page_size;
+  unsigned page_shift = 12;
+  std::size_t min_align = default_min_align;
+  std::size_t virtual_size = 0;  ///< bytes of all buckets
+  std::size_t block_total = 0;   ///< entries of the per-block table
+  std::size_t page_total = 0;    ///< pages covering the virtual range
+  std::size_t word_total = 0;    ///< 64-bit words of all bucket bitmaps
+  bucket_geometry buckets[MaxBuckets] = {};
+  /// first_at_least[k]: the first bucket whose block size is >= 2^k (bucket_count if none).
+  std::uint8_t first_at_least[64] = {};
+  /// aligned_buckets[k]: bit b set when bucket b's blocks are aligned to 2^k.
+  std::uint64_t aligned_buckets[64] = {};
+
+  /// Bit mask with one bit per bucket.
+  constexpr std::uint64_t all_buckets() const noexcept { return detail::low_mask(bucket_count); }
+
+  /// The first bucket whose blocks hold `size` > 0 bytes, or bucket_count. O(buckets sharing a power of two).
+  constexpr std::size_t first_fit(std::size_t size) const noexcept {
+    std::size_t b = first_at_least[detail::log2_floor(size)];
+    while (b < bucket_count && buckets[b].block_size < size) ++b;
+    return b;
+  }
+
+  /// The bucket containing virtual offset `off` < virtual_size (binary search over bucket offsets).
+  constexpr std::size_t bucket_at(std::size_t off) const noexcept {
+    std::size_t lo = 0, hi = bucket_count;  // answer in [lo, hi)
+    while (hi - lo > 1) {
+      const std::size_t mid = (lo + hi) / 2;
+      if (buckets[mid].offset <= off) lo = mid; else hi = mid;
+    }
+    return lo;
+  }
+};
+
+/// Derives the geometry of `count` buckets, or the first rule they break (in `error`).
+/// `block_cap`, `page_cap` and `word_cap` bound the metadata (a runtime layout's capacities).
+template <std::size_t MaxBuckets>
+constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::size_t count,
+                                                      std::size_t page_size, std::size_t min_align,
+                                                      std::size_t block_cap = SIZE_MAX,
+                                                      std::size_t page_cap = SIZE_MAX,
+                                                      std::size_t word_cap = SIZE_MAX) noexcept {
+  using detail::ceil_div;
+  layout_geometry<MaxBuckets> g{};
+  auto fail = [&g](layout_error e) {
+    g.error = e;
+    g.bucket_count = 0;  // an invalid layout has no buckets: nothing can be allocated from it
+    return g;
+  };
+  if (count == 0) return fail(layout_error::no_buckets);
+  if (count > MaxBuckets || count > max_buckets) return fail(layout_error::too_many_buckets);
+  if (!detail::is_pow2(page_size)) return fail(layout_error::bad_page_size);
+  if (!detail::is_pow2(min_align) || min_align < 8 || min_align > page_size) return fail(layout_error::bad_min_align);
+  g.page_size = page_size;
+  g.page_shift = detail::log2_floor(page_size);
+  g.min_align = min_align;
+
+  std::size_t offset = 0, blocks = 0, words = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    const bucket& b = table[i];
+    if (b.block_size == 0) return fail(layout_error::zero_block_size);
+    if (b.block_size % min_align != 0) return fail(layout_error::block_size_not_multiple_of_min_align);
+    if (b.block_count == 0) return fail(layout_error::zero_block_count);
+    if (b.block_count > max_blocks_per_bucket) return fail(layout_error::too_many_blocks_in_bucket);
+    if (i > 0 && b.block_size <= table[i - 1].block_size) return fail(layout_error::not_ascending);
+    if (b.block_size > max_virtual_size) return fail(layout_error::range_too_large);
+    const std::size_t align = detail::lowest_bit(b.block_size) < page_size ? detail::lowest_bit(b.block_size) : page_size;
+    if (offset % align != 0) return fail(layout_error::misaligned_bucket_start);
+    if (b.block_count > (max_virtual_size - offset) / b.block_size) return fail(layout_error::range_too_large);
+
+    bucket_geometry& bg = g.buckets[i];
+    bg.block_size = b.block_size;
+    bg.block_count = b.block_count;
+    bg.offset = offset;
+    bg.block_align = align;
+    bg.first_block = blocks;
+    // Bitmap levels: leaf words first, then one bit per word of the level below, up to one word.
+    std::size_t level_words = ceil_div(b.block_count, detail::word_bits);
+    for (;;) {
+      bg.level_word[bg.levels++] = words;
+      words += level_words;
+      if (level_words == 1) break;
+      level_words = ceil_div(level_words, detail::word_bits);
+    }
+    offset += b.block_size * b.block_count;
+    blocks += b.block_count;
+  }
+  g.virtual_size = offset;
+  g.block_total = blocks;
+  g.page_total = ceil_div(offset, page_size);
+  g.word_total = words;
+  g.bucket_count = count;
+  if (blocks > block_cap || g.page_total > page_cap || words > word_cap) return fail(layout_error::exceeds_capacity);
+
+  for (unsigned k = 0; k < 64; ++k) {
+    const std::size_t size = std::size_t{1} << k;
+    std::size_t b = 0;
+    while (b < count && g.buckets[b].block_size < size) ++b;
+    g.first_at_least[k] = static_cast<std::uint8_t>(b);
+    std::uint64_t mask = 0;
+    for (std::size_t j = 0; j < count; ++j)
+      if (g.buckets[j].block_align >= size) mask |= std::uint64_t{1} << j;
+    g.aligned_buckets[k] = mask;
+  }
+  g.error = layout_error::none;
+  return g;
+}
+
+/// A table of buckets plus the page size and minimum alignment: the argument of `fixed_layout`.
+template <std::size_t N>
+struct bucket_table {
+  bucket buckets[N];
+  std::size_t page_size = default_page_size;
+  std::size_t min_align = default_min_align;
+  static constexpr std::size_t size() noexcept { return N; }
+};
+
+/// Builds a table from a braced list: `vmh::make_table({{64, 32}, {256, 16}})`.
+template <std::size_t N>
+constexpr bucket_table<N> make_table(const bucket (&buckets)[N], std::size_t page_size = default_page_size,
+                                     std::size_t min_align = default_min_align) noexcept {
+  bucket_table<N> t{};
+  for (std::size_t i = 0; i < N; ++i) t.buckets[i] = buckets[i];
+  t.page_size = page_size;
+  t.min_align = min_align;
+  return t;
+}
+
+/// A layout fixed at compile time. Every rule is a `static_assert`; the geometry and the
+/// metadata sizes are constants.
+template <bucket_table Table>
+struct fixed_layout {
+  static constexpr layout_geometry<Table.size()> geometry =
+      derive_geometry<Table.size()>(Table.buckets, Table.size(), Table.page_size, Table.min_align);
+
+  static_assert(geometry.error != layout_error::too_many_buckets, "vmh layout: at most 64 buckets");
+  static_assert(geometry.error != layout_error::bad_page_size, "vmh layout: the page size must be a power of two");
+  static_assert(geometry.error != layout_error::bad_min_align,
+                "vmh layout: min_align must be a power of two between 8 and the page size");
+  static_assert(geometry.error != layout_error::zero_block_size, "vmh layout: a block size is zero");
+  static_assert(geometry.error != layout_error::block_size_not_multiple_of_min_align,
+                "vmh layout: every block size must be a multiple of min_align");
+  static_assert(geometry.error != layout_error::zero_block_count, "vmh layout: a block count is zero");
+  static_assert(geometry.error != layout_error::too_many_blocks_in_bucket,
+                "vmh layout: a bucket may hold at most 2^24 blocks");
+  static_assert(geometry.error != layout_error::not_ascending, "vmh layout: block sizes must be strictly ascending");
+  static_assert(geometry.error != layout_error::misaligned_bucket_start,
+                "vmh layout: each bucket must start at a multiple of its block alignment "
+                "(min(lowest set bit of block size, page size)); adjust the previous bucket's count");
+  static_assert(geometry.error != layout_error::range_too_large, "vmh layout: the virtual range must stay below 4 GiB");
+  static_assert(geometry.error == layout_error::none, "vmh layout: invalid layout");
+
+  static constexpr std::size_t bucket_capacity = Table.size();
+  static constexpr std::size_t block_capacity = geometry.block_total;
+  static constexpr std::size_t page_capacity = geometry.page_total;
+  static constexpr std::size_t word_capacity = geometry.word_total;
+  static constexpr std::size_t virtual_size = geometry.virtual_size;
+  static constexpr std::size_t page_size = geometry.page_size;
+
+  static constexpr const layout_geometry<bucket_capacity>& geo() noexcept { return geometry; }
+};
+
+/// A layout given at run time, within fixed maxima (the metadata is sized for them).
+/// Configure it through `heap::configure`.
+template <std::size_t MaxBuckets = max_buckets, std::size_t MaxBlocks = (1u << 16), std::size_t MaxPages = (1u << 14)>
+class runtime_layout {
+ public:
+  static_assert(MaxBuckets >= 1 && MaxBuckets <= max_buckets, "vmh runtime_layout: 1 to 64 buckets");
+  static constexpr std::size_t bucket_capacity = MaxBuckets;
+  static constexpr std::size_t block_capacity = MaxBlocks;
+  static constexpr std::size_t page_capacity = MaxPages;
+  // Each bucket's bitmap needs at most ceil(count/64) leaf words, plus at most one word per
+  // level above for the rounding: bounded by MaxBlocks/63 + levels per bucket.
+  static constexpr std::size_t word_capacity = MaxBlocks / 63 + MaxBuckets * max_bitmap_levels + 1;
+
+  /// Derives and checks a new geometry; on error the current one is kept.
+  constexpr layout_error assign(const bucket* table, std::size_t count, std::size_t page_size,
+                                std::size_t min_align) noexcept {
+    auto g = derive_geometry<MaxBuckets>(table, count, page_size, min_align, MaxBlocks, MaxPages, word_capacity);
+    if (g.error == layout_error::none) geometry_ = g;
+    return g.error;
+  }
+
+  constexpr const layout_geometry<MaxBuckets>& geo() const noexcept { return geometry_; }
+
+ private:
+  layout_geometry<MaxBuckets> geometry_{};
+};
+
+template <class L>
+concept bucket_layout = requires(const L& l) {
+  { L::bucket_capacity } -> std::convertible_to<std::size_t>;
+  { L::block_capacity } -> std::convertible_to<std::size_t>;
+  { L::page_capacity } -> std::convertible_to<std::size_t>;
+  { L::word_capacity } -> std::convertible_to<std::size_t>;
+  { l.geo() } -> std::same_as<const layout_geometry<L::bucket_capacity>&>;
+};
+
+}  // namespace vmh

@@ -1,0 +1,95 @@
+// Page mapper policy: puts physical pages behind virtual pages, and takes them away.
+//
+// Concept `page_mapper<M>`:
+//
+//     bool m.map(std::byte* addr, std::size_t bytes)    // addr and bytes are multiples of the heap's page size
+//     void m.unmap(std::byte* addr, std::size_t bytes)  // only ranges that map() accepted, possibly in pieces
+//
+// `map` is all or nothing: when it returns false, no page of the range may stay mapped. The heap
+// calls `map` only for pages that no live allocation uses and `unmap` as soon as none does, in
+// maximal runs, and never maps a page twice.
+//
+// Optional capabilities (present or absent, never stubbed):
+//  - `static constexpr bool tracks_pages = false;`  nothing is ever mapped or unmapped; the heap
+//    then keeps no per-page reference counts at all (plain RAM).
+//  - `std::size_t m.available() const`   bytes the mapper could still map; the range front end
+//    uses it to size a grant to the physical memory actually left.
+//  - `std::size_t m.mapped() const`      bytes currently mapped; `heap::validate` checks it.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+
+namespace vmh {
+
+template <class M>
+concept page_mapper = requires(M& m, std::byte* p, std::size_t n) {
+  { m.map(p, n) } -> std::same_as<bool>;
+  m.unmap(p, n);
+};
+
+namespace detail {
+template <class M>
+constexpr bool tracks_pages() noexcept {
+  if constexpr (requires { M::tracks_pages; }) return M::tracks_pages;
+  else return true;
+}
+template <class M>
+concept reports_available = requires(const M& m) { { m.available() } -> std::convertible_to<std::size_t>; };
+template <class M>
+concept reports_mapped = requires(const M& m) { { m.mapped() } -> std::convertible_to<std::size_t>; };
+}  // namespace detail
+
+/// Plain RAM: every page is always there. The heap keeps no page counts with this mapper.
+struct null_mapper {
+  static constexpr bool tracks_pages = false;
+  constexpr bool map(std::byte*, std::size_t) noexcept { return true; }
+  constexpr void unmap(std::byte*, std::size_t) noexcept {}
+};
+
+/// A model of a physical page pool (a DSP's SRAM): maps up to `budget` bytes, counts what is
+/// mapped and its peak, and can be told to refuse a chosen map call (fault injection).
+class counting_mapper {
+ public:
+  constexpr counting_mapper() noexcept = default;
+  constexpr explicit counting_mapper(std::size_t budget_bytes) noexcept : budget_(budget_bytes) {}
+
+  constexpr bool map(std::byte*, std::size_t bytes) noexcept {
+    ++map_calls_;
+    if (map_calls_ == fail_call_ || bytes > budget_ - mapped_) {
+      ++failures_;
+      return false;
+    }
+    mapped_ += bytes;
+    if (mapped_ > peak_) peak_ = mapped_;
+    return true;
+  }
+  constexpr void unmap(std::byte*, std::size_t bytes) noexcept {
+    ++unmap_calls_;
+    mapped_ -= bytes;
+  }
+
+  constexpr std::size_t available() const noexcept { return budget_ - mapped_; }
+  constexpr std::size_t mapped() const noexcept { return mapped_; }
+  constexpr std::size_t peak() const noexcept { return peak_; }
+  constexpr std::size_t budget() const noexcept { return budget_; }
+  constexpr std::size_t map_calls() const noexcept { return map_calls_; }
+  constexpr std::size_t unmap_calls() const noexcept { return unmap_calls_; }
+  constexpr std::size_t failures() const noexcept { return failures_; }
+
+  /// Refuse the n-th map call from now (1 = the next one); 0 cancels.
+  constexpr void fail_map_call(std::size_t n) noexcept { fail_call_ = n == 0 ? 0 : map_calls_ + n; }
+  /// Change the budget; it may not go below what is mapped.
+  constexpr void set_budget(std::size_t bytes) noexcept { budget_ = bytes < mapped_ ? mapped_ : bytes; }
+
+ private:
+  std::size_t budget_ = SIZE_MAX;
+  std::size_t mapped_ = 0;
+  std::size_t peak_ = 0;
+  std::size_t map_calls_ = 0;
+  std::size_t unmap_calls_ = 0;
+  std::size_t failures_ = 0;
+  std::size_t fail_call_ = 0;
+};
+
+}  // namespace vmh

@@ -1,0 +1,97 @@
+// Ready-made bucket tables: SOF's production table and a geometric generator.
+#pragma once
+
+#include <cstddef>
+
+#include "layout.hpp"
+
+namespace vmh::presets {
+
+/// SOF's production table for its 1 MiB buffer region (block size x count), power-of-two
+/// blocks from 128 B to 512 KiB. Kept for comparison: it is what firmware runs today.
+inline constexpr bucket_table<9> sof_table = make_table({{128, 32},
+                                                         {512, 8},
+                                                         {1024, 44},
+                                                         {2048, 8},
+                                                         {4096, 11},
+                                                         {8192, 10},
+                                                         {65536, 3},
+                                                         {131072, 1},
+                                                         {524288, 1}});
+
+/// Parameters of a geometric layout: block sizes grow by `ratio_num / ratio_den` from
+/// `min_block` to `max_block`; each bucket gets enough blocks to cover
+/// `physical_bytes * overcommit_num / overcommit_den` on its own, because virtual space is
+/// cheap and physical pages are not: a bucket should never run out of blocks while physical
+/// memory remains.
+struct geometric_params {
+  std::size_t physical_bytes = 1u << 20;
+  std::size_t min_block = 64;
+  std::size_t max_block = 0;  ///< 0: the physical budget rounded up to a page
+  std::size_t ratio_num = 3;
+  std::size_t ratio_den = 2;
+  std::size_t overcommit_num = 1;
+  std::size_t overcommit_den = 1;
+  std::size_t max_count = 1024;  ///< cap of blocks per bucket: bounds metadata for tiny blocks
+  std::size_t page_size = default_page_size;
+  std::size_t min_align = default_min_align;
+};
+
+/// Writes the buckets of a geometric layout to `out` (room for `capacity` buckets) and returns
+/// how many there are; 0 if the parameters are unusable (zero sizes, ratio <= 1, too many buckets).
+/// Block sizes are multiples of min_align below a page and of the page size from a page up,
+/// and counts are raised where needed so that every bucket starts aligned to its blocks.
+constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, std::size_t capacity) noexcept {
+  using detail::align_up;
+  if (p.physical_bytes == 0 || p.min_block == 0 || p.ratio_den == 0 || p.ratio_num <= p.ratio_den ||
+      p.overcommit_den == 0 || p.overcommit_num == 0 || p.max_count == 0 || !detail::is_pow2(p.page_size) ||
+      !detail::is_pow2(p.min_align) || p.min_align > p.page_size)
+    return 0;
+  const std::size_t top = align_up(p.max_block != 0 ? p.max_block : p.physical_bytes, p.page_size);
+  auto round = [&p](std::size_t s) { return align_up(s, s >= p.page_size ? p.page_size : p.min_align); };
+  auto natural_align = [&p](std::size_t s) {
+    const std::size_t low = detail::lowest_bit(s);
+    return low < p.page_size ? low : p.page_size;
+  };
+  const std::size_t cover = p.physical_bytes / p.overcommit_den * p.overcommit_num;
+
+  std::size_t n = 0, offset = 0;
+  std::size_t size = round(p.min_block);
+  if (size > top) size = top;
+  for (;;) {
+    if (n == capacity) return 0;
+    std::size_t next = round(size / p.ratio_den * p.ratio_num + (size % p.ratio_den) * p.ratio_num / p.ratio_den);
+    if (next <= size) next = round(size + 1);
+    if (next > top) next = top;
+    std::size_t count = detail::ceil_div(cover, size);
+    if (count > p.max_count) count = p.max_count;
+    if (count == 0) count = 1;
+    // The next bucket must start aligned to its blocks: add blocks until it does.
+    if (size < top)
+      while ((offset + count * size) % natural_align(next) != 0) ++count;
+    out[n++] = bucket{size, count};
+    offset += count * size;
+    if (size >= top) return n;
+    size = next;
+  }
+}
+
+/// How many buckets `geometric_buckets(p, ...)` produces (for sizing a table at compile time).
+constexpr std::size_t geometric_bucket_count(const geometric_params& p) noexcept {
+  bucket scratch[max_buckets]{};
+  return geometric_buckets(p, scratch, max_buckets);
+}
+
+/// A geometric layout as a compile-time table: `vmh::fixed_layout<vmh::presets::geometric<P>()>`.
+template <geometric_params P>
+constexpr auto geometric() noexcept {
+  constexpr std::size_t n = geometric_bucket_count(P);
+  static_assert(n > 0, "vmh geometric layout: unusable parameters (zero sizes, ratio <= 1 or more than 64 buckets)");
+  bucket_table<n> t{};
+  geometric_buckets(P, t.buckets, n);
+  t.page_size = P.page_size;
+  t.min_align = P.min_align;
+  return t;
+}
+
+}  // namespace vmh::presets

@@ -1,0 +1,49 @@
+// Result codes of every vmh operation. Each has a stable meaning documented here and in the README.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vmh {
+
+/// What an operation did. `ok` is the only success; every other value leaves the heap unchanged
+/// (apart from the failure counters of `no_block` and `no_memory`).
+enum class status : std::uint8_t {
+  ok = 0,
+  invalid_size,       ///< size 0, larger than the heap's virtual range, min == 0, preferred < min, bad granule
+  invalid_alignment,  ///< alignment not a power of two
+  no_block,           ///< no free block is large and aligned enough (all such buckets full, or none exists)
+  no_memory,          ///< a block was free but the page mapper could not map its pages
+  foreign_pointer,    ///< the pointer is not inside this heap's blocks
+  interior_pointer,   ///< the pointer is inside the heap but not at the start of a live allocation
+  double_free,        ///< the pointer is a block start that is not allocated (freed already, or never allocated)
+  exceeds_block,      ///< resize: the new size does not fit in the allocation's block(s)
+  not_configured,     ///< the heap has no usable layout or backing range (see `layout_error`)
+};
+
+/// A short human-readable name of a status, for logs.
+constexpr const char* to_string(status s) noexcept {
+  switch (s) {
+    case status::ok: return "ok";
+    case status::invalid_size: return "invalid size";
+    case status::invalid_alignment: return "invalid alignment";
+    case status::no_block: return "no free block";
+    case status::no_memory: return "no physical memory";
+    case status::foreign_pointer: return "foreign pointer";
+    case status::interior_pointer: return "interior pointer";
+    case status::double_free: return "block not allocated (double free)";
+    case status::exceeds_block: return "exceeds block";
+    case status::not_configured: return "heap not configured";
+  }
+  return "unknown";
+}
+
+/// The result of an allocation: the pointer (null on failure), the bytes granted and why.
+struct grant {
+  void* ptr = nullptr;
+  std::size_t size = 0;
+  status result = status::ok;
+  constexpr explicit operator bool() const noexcept { return ptr != nullptr; }
+};
+
+}  // namespace vmh
