@@ -75,61 +75,79 @@ inline number_status parse_u64(std::string_view s, std::uint64_t& out) {
 class id_set {
  public:
   bool contains(std::uint64_t key) const {
-    if (keys_.empty()) return false;
-    for (std::size_t i = slot(key);; i = (i + 1) & mask_) {
-      if (!full_[i]) return false;
-      if (keys_[i] == key) return true;
+    if (slots_.empty()) return false;
+    for (std::size_t i = home(key);; i = (i + 1) & mask_) {
+      if (!slots_[i].full) return false;
+      if (slots_[i].key == key) return true;
     }
   }
   void insert(std::uint64_t key) {  // key must be absent
-    if ((count_ + 1) * 2 > keys_.size()) grow();
-    std::size_t i = slot(key);
-    while (full_[i]) i = (i + 1) & mask_;
-    keys_[i] = key;
-    full_[i] = 1;
+    if ((count_ + 1) * 2 > slots_.size()) grow();
+    std::size_t i = home(key);
+    while (slots_[i].full) i = (i + 1) & mask_;
+    slots_[i] = {key, true};
     ++count_;
   }
   void erase(std::uint64_t key) {  // key must be present
-    std::size_t i = slot(key);
-    while (keys_[i] != key || !full_[i]) i = (i + 1) & mask_;
+    std::size_t i = home(key);
+    while (!slots_[i].full || slots_[i].key != key) i = (i + 1) & mask_;
     // Pull later entries of the probe chain back over the hole, so lookups
     // never need tombstones.
-    for (std::size_t j = (i + 1) & mask_; full_[j]; j = (j + 1) & mask_) {
-      const std::size_t home = slot(keys_[j]);
-      // Move j into the hole i unless its home lies cyclically in (i, j].
-      const bool stays = (i <= j) ? (i < home && home <= j) : (i < home || home <= j);
+    for (std::size_t j = (i + 1) & mask_; slots_[j].full; j = (j + 1) & mask_) {
+      const std::size_t h = home(slots_[j].key);
+      // The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
+      const bool stays = (i <= j) ? (i < h && h <= j) : (i < h || h <= j);
       if (!stays) {
-        keys_[i] = keys_[j];
-        full_[i] = 1;
+        slots_[i] = slots_[j];
         i = j;
       }
     }
-    full_[i] = 0;
+    slots_[i].full = false;
     --count_;
   }
 
  private:
-  std::size_t slot(std::uint64_t key) const {
+  struct slot {
+    std::uint64_t key;
+    bool full;
+  };
+  std::size_t home(std::uint64_t key) const {
     return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
   }
   void grow() {
-    std::vector<std::uint64_t> old_keys = std::move(keys_);
-    std::vector<std::uint8_t> old_full = std::move(full_);
-    const std::size_t cap = old_keys.empty() ? 64 : old_keys.size() * 2;
-    keys_.assign(cap, 0);
-    full_.assign(cap, 0);
+    std::vector<slot> old = std::move(slots_);
+    const std::size_t cap = old.empty() ? 64 : old.size() * 2;
+    slots_.assign(cap, slot{0, false});
     mask_ = cap - 1;
     count_ = 0;
-    for (std::size_t i = 0; i < old_keys.size(); ++i)
-      if (old_full[i]) insert(old_keys[i]);
+    for (const slot& s : old)
+      if (s.full) insert(s.key);
   }
-  std::vector<std::uint64_t> keys_;
-  std::vector<std::uint8_t> full_;
+  std::vector<slot> slots_;
   std::size_t mask_ = 0;
   std::size_t count_ = 0;
 };
 
-inline bool is_space(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+// Character classes for the tokenizer, looked up rather than compared so that
+// the per-byte loop has a single branch.
+enum char_class : std::uint8_t { regular = 0, space = 1, newline = 2, comment = 3 };
+
+struct char_table {
+  std::uint8_t cls[256];
+  constexpr char_table() : cls{} {
+    cls[static_cast<unsigned char>(' ')] = space;
+    cls[static_cast<unsigned char>('\t')] = space;
+    cls[static_cast<unsigned char>('\r')] = space;
+    cls[static_cast<unsigned char>('\v')] = space;
+    cls[static_cast<unsigned char>('\f')] = space;
+    cls[static_cast<unsigned char>('\n')] = newline;
+    cls[static_cast<unsigned char>('#')] = comment;
+  }
+};
+
+inline constexpr char_table char_classes{};
+
+inline std::uint8_t classify(char c) { return char_classes.cls[static_cast<unsigned char>(c)]; }
 
 }  // namespace detail
 
@@ -143,31 +161,32 @@ inline std::size_t parse_size(std::string_view s, bool& ok) {
 
 inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
   std::vector<op> ops;
-  std::size_t lines = 1;
-  for (char c : text) lines += (c == '\n');
-  ops.reserve(lines);
+  ops.reserve(text.size() / 8 + 1);  // a typical line is 8 or more bytes
   detail::id_set live;
 
+  // One pass over the bytes: per line, split into at most 6 fields (a sixth
+  // only proves there are too many) and drop everything from '#' on.
+  const char* p = text.data();
+  const char* const end = p + text.size();
   std::size_t line_no = 0;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
+  while (p < end) {
     ++line_no;
-    std::size_t eol = text.find('\n', pos);
-    if (eol == std::string_view::npos) eol = text.size();
-    std::string_view line = text.substr(pos, eol - pos);
-    pos = eol + 1;
-    if (const std::size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
-
-    // Split into at most 6 fields; a sixth only proves there are too many.
     std::string_view f[6];
     std::size_t n = 0;
-    for (std::size_t i = 0; i < line.size() && n < 6;) {
-      while (i < line.size() && detail::is_space(line[i])) ++i;
-      if (i == line.size()) break;
-      const std::size_t start = i;
-      while (i < line.size() && !detail::is_space(line[i])) ++i;
-      f[n++] = line.substr(start, i - start);
+    while (p < end) {
+      const std::uint8_t c = detail::classify(*p);
+      if (c == detail::newline) break;
+      if (c == detail::space) {
+        ++p;
+      } else if (c == detail::comment) {
+        while (p < end && *p != '\n') ++p;
+      } else {
+        const char* start = p;
+        while (p < end && detail::classify(*p) == detail::regular) ++p;
+        if (n < 6) f[n++] = std::string_view(start, static_cast<std::size_t>(p - start));
+      }
     }
+    if (p < end) ++p;  // the newline
     if (n == 0) continue;
 
     auto fail = [&](std::string message) -> std::variant<std::vector<op>, parse_error> {

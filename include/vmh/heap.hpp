@@ -257,7 +257,8 @@ class heap {
       const std::size_t first_page = offset >> g.page_shift;
       const std::size_t reachable = first_page + free_pages + (refs_[first_page] != 0 ? 1 : 0);
       const std::size_t room = (reachable << g.page_shift) - offset;
-      const std::size_t fair = policy_.cap(mapper_.available(), lo, totals_.live);
+      const std::size_t total = mapper_.available() + (totals_.pages << g.page_shift);
+      const std::size_t fair = policy_.cap(mapper_.available(), total, lo);
       if (want > fair) want = fair / granule * granule < lo ? lo : fair / granule * granule;
       if (want > room) want = room / granule * granule;
       if (want < lo) return count_failure({nullptr, 0, status::no_memory});

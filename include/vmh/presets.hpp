@@ -94,4 +94,13 @@ constexpr auto geometric() noexcept {
   return t;
 }
 
+/// The zero-tuning layout for a physical budget: geometric block sizes from 64 B to the whole
+/// budget, each bucket able to cover the budget on its own (capped at `max_count` blocks).
+constexpr geometric_params auto_params(std::size_t physical_bytes, std::size_t page_size = default_page_size) noexcept {
+  geometric_params p{};
+  p.physical_bytes = physical_bytes;
+  p.page_size = page_size;
+  return p;
+}
+
 }  // namespace vmh::presets

@@ -1,0 +1,601 @@
+// Layout derivation, layout errors, presets and the geometric generator.
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <set>
+#include <string>
+
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+
+namespace {
+
+using vmh::bucket;
+using vmh::layout_error;
+
+constexpr std::size_t kib = 1024;
+constexpr std::size_t page = 4096;
+
+constexpr std::size_t ceil_div(std::size_t a, std::size_t b) { return (a + b - 1) / b; }
+
+// The offset of bucket i in a table: the bytes of all buckets before it.
+template <std::size_t N>
+constexpr std::size_t offset_of(const vmh::bucket_table<N>& t, std::size_t i) {
+  std::size_t off = 0;
+  for (std::size_t j = 0; j < i; ++j) off += t.buckets[j].block_size * t.buckets[j].block_count;
+  return off;
+}
+template <std::size_t N>
+constexpr std::size_t first_block_of(const vmh::bucket_table<N>& t, std::size_t i) {
+  std::size_t n = 0;
+  for (std::size_t j = 0; j < i; ++j) n += t.buckets[j].block_count;
+  return n;
+}
+template <std::size_t N>
+constexpr std::size_t bytes_of(const vmh::bucket_table<N>& t) {
+  return offset_of(t, N);
+}
+
+// A hand-written table with power-of-two and other block sizes. Counts are chosen so that each
+// bucket starts on a multiple of its block alignment (min(lowest set bit, page)):
+//   64 x 64     at 0        align 64
+//   192 x 16    at 4096     align 64    (192 = 3 * 64)
+//   1024 x 9    at 7168     align 1024  (4096 + 16 * 192 = 7168 = 7 * 1024)
+//   6144 x 6    at 16384    align 2048  (6144 = 3 * 2048)
+//   16384 x 4   at 53248    align 4096  (16384 + 6 * 6144 = 53248 = 13 * 4096)
+constexpr auto hand_table = vmh::make_table({{64, 64}, {192, 16}, {1024, 9}, {6144, 6}, {16384, 4}});
+using hand_layout = vmh::fixed_layout<hand_table>;
+constexpr const auto& hand = hand_layout::geometry;
+
+// A table whose buckets need 1, 2 and 3 bitmap levels (64, 66 and 4097 blocks).
+constexpr auto level_table = vmh::make_table({{64, 64}, {128, 66}, {256, 4097}});
+using level_layout = vmh::fixed_layout<level_table>;
+
+}  // namespace
+
+TEST_CASE("fixed_layout derives offsets, blocks and pages as constants", "[layout]") {
+  STATIC_REQUIRE(hand.error == layout_error::none);
+  STATIC_REQUIRE(hand.bucket_count == 5);
+  STATIC_REQUIRE(hand.page_size == page);
+  STATIC_REQUIRE(hand.page_shift == 12);
+  STATIC_REQUIRE(hand.min_align == vmh::default_min_align);
+
+  STATIC_REQUIRE(hand.buckets[0].offset == offset_of(hand_table, 0));
+  STATIC_REQUIRE(hand.buckets[1].offset == offset_of(hand_table, 1));
+  STATIC_REQUIRE(hand.buckets[2].offset == offset_of(hand_table, 2));
+  STATIC_REQUIRE(hand.buckets[3].offset == offset_of(hand_table, 3));
+  STATIC_REQUIRE(hand.buckets[4].offset == offset_of(hand_table, 4));
+  // The same offsets written out from the table, as a check of the helper.
+  STATIC_REQUIRE(hand.buckets[1].offset == 64 * 64);
+  STATIC_REQUIRE(hand.buckets[2].offset == 64 * 64 + 192 * 16);
+  STATIC_REQUIRE(hand.buckets[3].offset == 64 * 64 + 192 * 16 + 1024 * 9);
+  STATIC_REQUIRE(hand.buckets[4].offset == 64 * 64 + 192 * 16 + 1024 * 9 + 6144 * 6);
+
+  STATIC_REQUIRE(hand.buckets[0].first_block == first_block_of(hand_table, 0));
+  STATIC_REQUIRE(hand.buckets[2].first_block == 64 + 16);
+  STATIC_REQUIRE(hand.buckets[4].first_block == first_block_of(hand_table, 4));
+  STATIC_REQUIRE(hand.block_total == 64 + 16 + 9 + 6 + 4);
+
+  STATIC_REQUIRE(hand.buckets[0].block_align == 64);
+  STATIC_REQUIRE(hand.buckets[1].block_align == 64);    // lowest bit of 192
+  STATIC_REQUIRE(hand.buckets[2].block_align == 1024);
+  STATIC_REQUIRE(hand.buckets[3].block_align == 2048);  // lowest bit of 6144
+  STATIC_REQUIRE(hand.buckets[4].block_align == page);  // capped at the page size
+
+  STATIC_REQUIRE(hand.virtual_size == bytes_of(hand_table));
+  STATIC_REQUIRE(hand.page_total == ceil_div(bytes_of(hand_table), page));
+  STATIC_REQUIRE(hand_layout::virtual_size == hand.virtual_size);
+  STATIC_REQUIRE(hand_layout::page_size == page);
+  STATIC_REQUIRE(hand_layout::bucket_capacity == 5);
+  STATIC_REQUIRE(hand_layout::block_capacity == hand.block_total);
+  STATIC_REQUIRE(hand_layout::page_capacity == hand.page_total);
+  STATIC_REQUIRE(hand_layout::word_capacity == hand.word_total);
+  // Each bucket has at most 64 blocks: one leaf word each.
+  STATIC_REQUIRE(hand.word_total == 5);
+  STATIC_REQUIRE(hand.buckets[3].levels == 1);
+  STATIC_REQUIRE(hand.buckets[3].level_word[0] == 3);
+  STATIC_REQUIRE(hand.all_buckets() == 0x1f);
+  STATIC_REQUIRE(&hand_layout::geo() == &hand_layout::geometry);
+}
+
+TEST_CASE("fixed_layout answers first_fit and bucket_at in constant expressions", "[layout]") {
+  // first_fit: the first bucket whose block holds the size; exact sizes fit their own bucket.
+  STATIC_REQUIRE(hand.first_fit(1) == 0);
+  STATIC_REQUIRE(hand.first_fit(64) == 0);
+  STATIC_REQUIRE(hand.first_fit(65) == 1);
+  STATIC_REQUIRE(hand.first_fit(128) == 1);
+  STATIC_REQUIRE(hand.first_fit(192) == 1);
+  STATIC_REQUIRE(hand.first_fit(193) == 2);
+  STATIC_REQUIRE(hand.first_fit(1024) == 2);
+  STATIC_REQUIRE(hand.first_fit(1025) == 3);
+  STATIC_REQUIRE(hand.first_fit(4096) == 3);
+  STATIC_REQUIRE(hand.first_fit(6144) == 3);
+  STATIC_REQUIRE(hand.first_fit(6145) == 4);
+  STATIC_REQUIRE(hand.first_fit(16384) == 4);
+  STATIC_REQUIRE(hand.first_fit(16385) == hand.bucket_count);
+  STATIC_REQUIRE(hand.first_fit(std::size_t{1} << 40) == hand.bucket_count);
+
+  // bucket_at: every byte of a bucket maps to it, including the first and last.
+  STATIC_REQUIRE(hand.bucket_at(0) == 0);
+  STATIC_REQUIRE(hand.bucket_at(hand.buckets[1].offset - 1) == 0);
+  STATIC_REQUIRE(hand.bucket_at(hand.buckets[1].offset) == 1);
+  STATIC_REQUIRE(hand.bucket_at(hand.buckets[2].offset - 1) == 1);
+  STATIC_REQUIRE(hand.bucket_at(hand.buckets[2].offset) == 2);
+  STATIC_REQUIRE(hand.bucket_at(hand.buckets[3].offset + 5000) == 3);
+  STATIC_REQUIRE(hand.bucket_at(hand.buckets[4].offset) == 4);
+  STATIC_REQUIRE(hand.bucket_at(hand.virtual_size - 1) == 4);
+
+  // first_at_least[k]: first bucket with blocks of at least 2^k bytes.
+  STATIC_REQUIRE(hand.first_at_least[0] == 0);
+  STATIC_REQUIRE(hand.first_at_least[6] == 0);
+  STATIC_REQUIRE(hand.first_at_least[7] == 1);   // 128 <= 192
+  STATIC_REQUIRE(hand.first_at_least[8] == 2);   // 256 > 192
+  STATIC_REQUIRE(hand.first_at_least[12] == 3);  // 4096 <= 6144
+  STATIC_REQUIRE(hand.first_at_least[13] == 4);  // 8192 > 6144
+  STATIC_REQUIRE(hand.first_at_least[15] == 5);  // 32768: none
+
+  // aligned_buckets[k]: buckets whose blocks are aligned to 2^k.
+  STATIC_REQUIRE(hand.aligned_buckets[0] == 0x1f);
+  STATIC_REQUIRE(hand.aligned_buckets[6] == 0x1f);
+  STATIC_REQUIRE(hand.aligned_buckets[7] == 0x1c);
+  STATIC_REQUIRE(hand.aligned_buckets[10] == 0x1c);
+  STATIC_REQUIRE(hand.aligned_buckets[11] == 0x18);
+  STATIC_REQUIRE(hand.aligned_buckets[12] == 0x10);
+  STATIC_REQUIRE(hand.aligned_buckets[13] == 0);
+  STATIC_REQUIRE(hand.aligned_buckets[63] == 0);
+}
+
+TEST_CASE("bitmap levels grow with the block count", "[layout]") {
+  constexpr const auto& g = level_layout::geometry;
+  STATIC_REQUIRE(g.error == layout_error::none);
+  STATIC_REQUIRE(g.buckets[0].levels == 1);  // 64 blocks: one word
+  STATIC_REQUIRE(g.buckets[1].levels == 2);  // 66 blocks: two leaf words and one above
+  STATIC_REQUIRE(g.buckets[2].levels == 3);  // 4097 blocks: 65 words, 2 words, 1 word
+  STATIC_REQUIRE(g.buckets[0].level_word[0] == 0);
+  STATIC_REQUIRE(g.buckets[1].level_word[0] == 1);
+  STATIC_REQUIRE(g.buckets[1].level_word[1] == 1 + 2);
+  STATIC_REQUIRE(g.buckets[2].level_word[0] == 1 + 2 + 1);
+  STATIC_REQUIRE(g.buckets[2].level_word[1] == 1 + 2 + 1 + ceil_div(4097, 64));
+  STATIC_REQUIRE(g.buckets[2].level_word[2] == 1 + 2 + 1 + ceil_div(4097, 64) + ceil_div(ceil_div(4097, 64), 64));
+  STATIC_REQUIRE(g.word_total == 1 + 2 + 1 + 65 + 2 + 1);
+  STATIC_REQUIRE(g.buckets[2].offset == 64 * 64 + 128 * 66);
+  STATIC_REQUIRE(g.virtual_size == bytes_of(level_table));
+}
+
+TEST_CASE("SOF's production table is a 1 MiB fixed layout", "[layout][presets]") {
+  using sof = vmh::fixed_layout<vmh::presets::sof_table>;
+  constexpr const auto& g = sof::geometry;
+  STATIC_REQUIRE(g.error == layout_error::none);
+  STATIC_REQUIRE(sof::virtual_size == 1024 * kib);
+  STATIC_REQUIRE(g.page_total == 1024 * kib / page);
+  STATIC_REQUIRE(g.bucket_count == 9);
+  STATIC_REQUIRE(g.block_total == 32 + 8 + 44 + 8 + 11 + 10 + 3 + 1 + 1);
+  STATIC_REQUIRE(g.buckets[6].block_size == 64 * kib);
+  STATIC_REQUIRE(g.buckets[6].offset == offset_of(vmh::presets::sof_table, 6));
+  STATIC_REQUIRE(g.buckets[8].offset == 512 * kib);
+  STATIC_REQUIRE(g.buckets[8].block_align == page);
+  STATIC_REQUIRE(g.first_fit(24 * kib) == 6);  // a 24 KiB DMA buffer takes a 64 KiB block here
+  STATIC_REQUIRE(g.first_fit(128) == 0);
+  STATIC_REQUIRE(g.first_fit(129) == 1);
+  STATIC_REQUIRE(g.first_fit(512 * kib) == 8);
+  // Every bucket of the table is a power of two, so each is aligned to its size up to a page.
+  for (std::size_t b = 0; b < g.bucket_count; ++b) {
+    CAPTURE(b);
+    const std::size_t expected = g.buckets[b].block_size < page ? g.buckets[b].block_size : page;
+    CHECK(g.buckets[b].block_align == expected);
+    CHECK(g.buckets[b].offset % g.buckets[b].block_align == 0);
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Layout errors
+
+namespace {
+
+template <std::size_t N>
+constexpr layout_error derive_error(const bucket (&t)[N], std::size_t page_size = page, std::size_t min_align = 64) {
+  return vmh::derive_geometry<64>(t, N, page_size, min_align).error;
+}
+
+constexpr bucket ok_table[] = {{64, 64}, {4096, 2}};
+constexpr bucket zero_size[] = {{64, 64}, {0, 2}};
+constexpr bucket not_multiple[] = {{64, 64}, {100, 2}};
+constexpr bucket zero_count[] = {{64, 0}};
+constexpr bucket too_many_blocks[] = {{64, (std::size_t{1} << 24) + 1}};
+constexpr bucket max_blocks[] = {{64, std::size_t{1} << 24}};
+constexpr bucket descending[] = {{128, 1}, {64, 1}};
+constexpr bucket equal_sizes[] = {{64, 64}, {64, 64}};
+constexpr bucket misaligned[] = {{64, 1}, {128, 1}};
+constexpr bucket misaligned_page[] = {{64, 65}, {8192, 1}};  // 8 KiB blocks need a 4 KiB start
+constexpr bucket too_large_one[] = {{std::size_t{1} << 20, 4096}};  // exactly 4 GiB
+constexpr bucket too_large_sum[] = {{std::size_t{1} << 20, 4095}, {std::size_t{1} << 21, 1}};
+constexpr bucket huge_block[] = {{std::size_t{1} << 32, 1}};
+constexpr bucket just_fits[] = {{std::size_t{1} << 20, 4095}};
+
+struct many_buckets {
+  bucket b[65];
+  constexpr many_buckets() : b{} {
+    for (std::size_t i = 0; i < 65; ++i) b[i] = {4096 * (i + 1), 1};
+  }
+};
+constexpr many_buckets many{};
+
+}  // namespace
+
+TEST_CASE("derive_geometry reports every rule a table breaks", "[layout][errors]") {
+  STATIC_REQUIRE(derive_error(ok_table) == layout_error::none);
+  STATIC_REQUIRE(vmh::derive_geometry<64>(ok_table, 0, page, 64).error == layout_error::no_buckets);
+  STATIC_REQUIRE(vmh::derive_geometry<64>(many.b, 65, page, 64).error == layout_error::too_many_buckets);
+  STATIC_REQUIRE(vmh::derive_geometry<64>(many.b, 64, page, 64).error == layout_error::none);
+  STATIC_REQUIRE(vmh::derive_geometry<4>(many.b, 5, page, 64).error == layout_error::too_many_buckets);
+  STATIC_REQUIRE(derive_error(ok_table, 3000) == layout_error::bad_page_size);
+  STATIC_REQUIRE(derive_error(ok_table, 0) == layout_error::bad_page_size);
+  STATIC_REQUIRE(derive_error(ok_table, page, 4) == layout_error::bad_min_align);
+  STATIC_REQUIRE(derive_error(ok_table, page, 48) == layout_error::bad_min_align);
+  STATIC_REQUIRE(derive_error(ok_table, page, 0) == layout_error::bad_min_align);
+  STATIC_REQUIRE(derive_error(ok_table, page, 8192) == layout_error::bad_min_align);
+  STATIC_REQUIRE(derive_error(ok_table, page, 8) == layout_error::none);
+  STATIC_REQUIRE(derive_error(zero_size) == layout_error::zero_block_size);
+  STATIC_REQUIRE(derive_error(not_multiple) == layout_error::block_size_not_multiple_of_min_align);
+  STATIC_REQUIRE(derive_error(zero_count) == layout_error::zero_block_count);
+  STATIC_REQUIRE(derive_error(too_many_blocks) == layout_error::too_many_blocks_in_bucket);
+  STATIC_REQUIRE(derive_error(descending) == layout_error::not_ascending);
+  STATIC_REQUIRE(derive_error(equal_sizes) == layout_error::not_ascending);
+  STATIC_REQUIRE(derive_error(misaligned) == layout_error::misaligned_bucket_start);
+  STATIC_REQUIRE(derive_error(misaligned_page) == layout_error::misaligned_bucket_start);
+  STATIC_REQUIRE(derive_error(too_large_one) == layout_error::range_too_large);
+  STATIC_REQUIRE(derive_error(too_large_sum) == layout_error::range_too_large);
+  STATIC_REQUIRE(derive_error(huge_block) == layout_error::range_too_large);
+  // An invalid layout has no buckets, so nothing can be allocated from it.
+  STATIC_REQUIRE(vmh::derive_geometry<64>(descending, 2, page, 64).bucket_count == 0);
+}
+
+TEST_CASE("derive_geometry accepts the limits themselves", "[layout][errors]") {
+  // 2^24 blocks and a range just below 4 GiB are allowed (checked at run time: the geometry
+  // is large to evaluate).
+  const auto g1 = vmh::derive_geometry<1>(max_blocks, 1, page, 64);
+  CHECK(g1.error == layout_error::none);
+  CHECK(g1.buckets[0].levels == 4);  // 2^18 leaf words, 2^12, 2^6, 1
+  CHECK(g1.word_total == (std::size_t{1} << 18) + (std::size_t{1} << 12) + 64 + 1);
+  const auto g2 = vmh::derive_geometry<1>(just_fits, 1, page, 64);
+  CHECK(g2.error == layout_error::none);
+  CHECK(g2.virtual_size == (std::size_t{1} << 32) - (std::size_t{1} << 20));
+  CHECK(g2.virtual_size <= vmh::max_virtual_size);
+}
+
+TEST_CASE("runtime_layout::assign reports the same errors and keeps its geometry", "[layout][errors]") {
+  auto l = std::make_unique<vmh::runtime_layout<4, 80, 8>>();
+  CHECK(l->geo().bucket_count == 0);
+  REQUIRE(l->assign(ok_table, 2, page, 64) == layout_error::none);
+  REQUIRE(l->geo().bucket_count == 2);
+  REQUIRE(l->geo().virtual_size == 64 * 64 + 4096 * 2);
+
+  struct row {
+    const bucket* table;
+    std::size_t count, page_size, min_align;
+    layout_error expected;
+  };
+  const bucket blocks81[] = {{64, 81}};
+  const bucket pages9[] = {{4096, 9}};
+  const row rows[] = {
+      {ok_table, 0, page, 64, layout_error::no_buckets},
+      {many.b, 65, page, 64, layout_error::too_many_buckets},
+      {ok_table, 2, 3000, 64, layout_error::bad_page_size},
+      {ok_table, 2, page, 48, layout_error::bad_min_align},
+      {zero_size, 2, page, 64, layout_error::zero_block_size},
+      {not_multiple, 2, page, 64, layout_error::block_size_not_multiple_of_min_align},
+      {zero_count, 1, page, 64, layout_error::zero_block_count},
+      {too_many_blocks, 1, page, 64, layout_error::too_many_blocks_in_bucket},
+      {descending, 2, page, 64, layout_error::not_ascending},
+      {misaligned, 2, page, 64, layout_error::misaligned_bucket_start},
+      {too_large_one, 1, page, 64, layout_error::range_too_large},
+      {blocks81, 1, page, 64, layout_error::exceeds_capacity},  // 81 blocks > 80
+      {pages9, 1, page, 64, layout_error::exceeds_capacity},    // 9 pages > 8
+  };
+  for (const row& r : rows) {
+    INFO("expected: " << vmh::to_string(r.expected));
+    CHECK(l->assign(r.table, r.count, r.page_size, r.min_align) == r.expected);
+    // The previous geometry is kept.
+    CHECK(l->geo().error == layout_error::none);
+    CHECK(l->geo().bucket_count == 2);
+    CHECK(l->geo().buckets[1].block_size == 4096);
+    CHECK(l->geo().virtual_size == 64 * 64 + 4096 * 2);
+  }
+  // A table with more buckets than the type holds is rejected too.
+  CHECK(l->assign(many.b, 5, page, 64) != layout_error::none);
+  CHECK(l->geo().bucket_count == 2);
+  // Within the capacities it is accepted.
+  const bucket fits[] = {{64, 64}, {1024, 16}};  // 80 blocks in 5 pages
+  CHECK(l->assign(fits, 2, page, 64) == layout_error::none);
+  CHECK(l->geo().block_total == 80);
+}
+
+TEST_CASE("every layout_error and status has a distinct non-empty name", "[layout][errors]") {
+  std::set<std::string> names;
+  const int last = static_cast<int>(layout_error::heap_not_empty);
+  for (int e = 0; e <= last; ++e) {
+    const char* s = vmh::to_string(static_cast<layout_error>(e));
+    REQUIRE(s != nullptr);
+    CHECK(std::strlen(s) > 0);
+    CHECK(std::string(s) != "unknown");
+    names.insert(s);
+  }
+  CHECK(names.size() == static_cast<std::size_t>(last + 1));
+
+  std::set<std::string> status_names;
+  const int last_status = static_cast<int>(vmh::status::not_configured);
+  for (int e = 0; e <= last_status; ++e) {
+    const char* s = vmh::to_string(static_cast<vmh::status>(e));
+    REQUIRE(s != nullptr);
+    CHECK(std::string(s) != "unknown");
+    status_names.insert(s);
+  }
+  CHECK(status_names.size() == static_cast<std::size_t>(last_status + 1));
+
+  std::set<std::string> invariant_names;
+  const int last_invariant = static_cast<int>(vmh::invariant::live_allocations);
+  for (int e = 0; e <= last_invariant; ++e) {
+    const char* s = vmh::to_string(static_cast<vmh::invariant>(e));
+    REQUIRE(s != nullptr);
+    CHECK(std::string(s) != "unknown");
+    invariant_names.insert(s);
+  }
+  CHECK(invariant_names.size() == static_cast<std::size_t>(last_invariant + 1));
+}
+
+// ------------------------------------------------------------------------------------------------
+// Non-power-of-two blocks
+
+namespace {
+// 192 x 2 at 0 (align 64), 1152 x 5 at 384 (align 128), 6144 x 4 at 6144 (align 2048).
+// 1152-byte blocks 3 and 4 straddle or share page 1; every 6 KiB block straddles a page boundary.
+constexpr auto odd_table = vmh::make_table({{192, 2}, {1152, 5}, {6144, 4}});
+using odd_layout = vmh::fixed_layout<odd_table>;
+}  // namespace
+
+TEST_CASE("non-power-of-two block sizes derive a valid layout", "[layout]") {
+  constexpr const auto& g = odd_layout::geometry;
+  STATIC_REQUIRE(g.error == layout_error::none);
+  STATIC_REQUIRE(g.buckets[1].offset == 2 * 192);
+  STATIC_REQUIRE(g.buckets[1].block_align == 128);
+  STATIC_REQUIRE(g.buckets[2].offset == 2 * 192 + 5 * 1152);
+  STATIC_REQUIRE(g.buckets[2].offset % 2048 == 0);
+  STATIC_REQUIRE(g.buckets[2].block_align == 2048);
+  STATIC_REQUIRE(g.virtual_size == 2 * 192 + 5 * 1152 + 4 * 6144);
+  STATIC_REQUIRE(g.page_total == ceil_div(g.virtual_size, page));
+  STATIC_REQUIRE(g.first_fit(193) == 1);
+  STATIC_REQUIRE(g.first_fit(1153) == 2);
+  STATIC_REQUIRE(g.aligned_buckets[7] == 0b110);
+  STATIC_REQUIRE(g.aligned_buckets[11] == 0b100);
+  STATIC_REQUIRE(g.aligned_buckets[12] == 0);  // no bucket is page aligned
+
+  // One fewer 1152 block would leave the 6 KiB bucket misaligned.
+  constexpr bucket shifted[] = {{192, 2}, {1152, 4}, {6144, 4}};
+  STATIC_REQUIRE(derive_error(shifted) == layout_error::misaligned_bucket_start);
+
+  // A heap over it allocates every block and maps the pages each touches.
+  static vmh::heap<odd_layout, vmh::counting_mapper> h;
+  void* blocks[4];
+  for (std::size_t i = 0; i < 4; ++i) {
+    blocks[i] = h.allocate(6144);
+    REQUIRE(blocks[i] != nullptr);
+    CHECK(reinterpret_cast<std::uintptr_t>(blocks[i]) % 2048 == 0);
+  }
+  CHECK(static_cast<std::byte*>(blocks[3]) - static_cast<std::byte*>(blocks[0]) == 3 * 6144);
+  // The four blocks cover bytes [6144, 30720): pages 1 to 7.
+  CHECK(h.stats().pages_mapped == ceil_div(6144 + 4 * 6144, page) - 6144 / page);
+  CHECK(h.validate());
+  for (void* p : blocks) CHECK(h.deallocate(p) == vmh::status::ok);
+  CHECK(h.stats().pages_mapped == 0);
+  CHECK(h.mapper().mapped() == 0);
+}
+
+// ------------------------------------------------------------------------------------------------
+// The geometric generator
+
+namespace {
+
+struct generated {
+  bucket b[vmh::max_buckets];
+  std::size_t n = 0;
+};
+
+generated generate(const vmh::presets::geometric_params& p, std::size_t capacity = vmh::max_buckets) {
+  generated g{};
+  g.n = vmh::presets::geometric_buckets(p, g.b, capacity);
+  return g;
+}
+
+std::size_t natural_align(std::size_t size, std::size_t page_size) {
+  const std::size_t low = size & (~size + 1);
+  return low < page_size ? low : page_size;
+}
+
+void check_generated(const vmh::presets::geometric_params& p) {
+  const generated g = generate(p);
+  REQUIRE(g.n > 0);
+  REQUIRE(g.n == vmh::presets::geometric_bucket_count(p));
+  const std::size_t top_raw = p.max_block != 0 ? p.max_block : p.physical_bytes;
+  const std::size_t top = ceil_div(top_raw, p.page_size) * p.page_size;
+  const std::size_t cover = p.physical_bytes / p.overcommit_den * p.overcommit_num;
+  std::size_t offset = 0;
+  for (std::size_t i = 0; i < g.n; ++i) {
+    const bucket& b = g.b[i];
+    CAPTURE(i, b.block_size, b.block_count);
+    // Sizes: multiples of min_align below a page, of the page from a page up.
+    if (b.block_size < p.page_size) CHECK(b.block_size % p.min_align == 0);
+    else CHECK(b.block_size % p.page_size == 0);
+    CHECK(b.block_size <= top);
+    if (i > 0) {
+      const std::size_t prev = g.b[i - 1].block_size;
+      CHECK(b.block_size > prev);
+      if (i + 1 < g.n) {
+        // Grows by the ratio, rounded up to its granularity.
+        const std::size_t grown = prev * p.ratio_num / p.ratio_den;
+        const std::size_t granule = b.block_size < p.page_size ? p.min_align : p.page_size;
+        CHECK(b.block_size >= grown);
+        CHECK(b.block_size < (grown > prev ? grown : prev + 1) + granule);
+      }
+    }
+    // Covers the physical budget times the overcommit, unless capped by max_count; counts are
+    // raised at most by the alignment fix-up.
+    const std::size_t wanted = ceil_div(cover, b.block_size);
+    const std::size_t floor_count = wanted < p.max_count ? wanted : p.max_count;
+    CHECK(b.block_count >= floor_count);
+    CHECK(b.block_count < floor_count + p.page_size / p.min_align);
+    if (b.block_count < p.max_count) CHECK(b.block_count * b.block_size >= cover);
+    // Every bucket starts aligned to its blocks.
+    CHECK(offset % natural_align(b.block_size, p.page_size) == 0);
+    offset += b.block_size * b.block_count;
+  }
+  // The last bucket's block holds the physical budget (or max_block).
+  CHECK(g.b[g.n - 1].block_size == top);
+  CHECK(g.b[g.n - 1].block_size >= top_raw);
+  // The first is min_block rounded up.
+  const std::size_t first = p.min_block < p.page_size ? ceil_div(p.min_block, p.min_align) * p.min_align
+                                                      : ceil_div(p.min_block, p.page_size) * p.page_size;
+  CHECK(g.b[0].block_size == (first < top ? first : top));
+
+  const auto geo = vmh::derive_geometry<vmh::max_buckets>(g.b, g.n, p.page_size, p.min_align);
+  CHECK(geo.error == layout_error::none);
+  CHECK(geo.virtual_size == offset);
+}
+
+}  // namespace
+
+TEST_CASE("the geometric generator produces valid covering layouts", "[layout][presets]") {
+  using P = vmh::presets::geometric_params;
+  SECTION("defaults: 1 MiB physical") { check_generated(P{}); }
+  SECTION("ratio 2, overcommit 2") {
+    P p{};
+    p.physical_bytes = 512 * kib;
+    p.ratio_num = 2;
+    p.ratio_den = 1;
+    p.overcommit_num = 2;
+    check_generated(p);
+    const generated g = generate(p);
+    // Power-of-two growth from 64 B to 512 KiB: 14 buckets.
+    CHECK(g.n == 14);
+    CHECK(g.b[3].block_size == 512);
+    CHECK(g.b[g.n - 1].block_count == 2);  // 1 MiB of cover in 512 KiB blocks
+  }
+  SECTION("a small max_count caps the small buckets") {
+    P p{};
+    p.physical_bytes = 256 * kib;
+    p.max_count = 16;
+    check_generated(p);
+    const generated g = generate(p);
+    CHECK(g.b[0].block_count < 16 + page / 64);
+    CHECK(g.b[0].block_count * g.b[0].block_size < p.physical_bytes);
+  }
+  SECTION("max_block, min_align 8, ratio 5/4, page 16 KiB") {
+    P p{};
+    p.physical_bytes = 2048 * kib;
+    p.max_block = 100000;
+    p.min_block = 24;
+    p.min_align = 8;
+    p.ratio_num = 5;
+    p.ratio_den = 4;
+    p.page_size = 16 * kib;
+    p.max_count = 256;
+    check_generated(p);
+    const generated g = generate(p);
+    CHECK(g.b[g.n - 1].block_size == ceil_div(100000, 16 * kib) * 16 * kib);
+  }
+  SECTION("a physical budget that is not a page multiple") {
+    P p{};
+    p.physical_bytes = 100000;
+    check_generated(p);
+  }
+  SECTION("min_block above the top gives one bucket") {
+    P p{};
+    p.physical_bytes = 64 * kib;
+    p.min_block = 1024 * kib;
+    const generated g = generate(p);
+    REQUIRE(g.n == 1);
+    CHECK(g.b[0].block_size == 64 * kib);
+    CHECK(g.b[0].block_count == 1);
+  }
+}
+
+TEST_CASE("the geometric generator rejects unusable parameters", "[layout][presets]") {
+  using P = vmh::presets::geometric_params;
+  auto with = [](auto change) {
+    P p{};
+    change(p);
+    return generate(p).n;
+  };
+  CHECK(generate(P{}).n > 0);
+  CHECK(with([](P& p) { p.physical_bytes = 0; }) == 0);
+  CHECK(with([](P& p) { p.min_block = 0; }) == 0);
+  CHECK(with([](P& p) { p.ratio_num = 2; p.ratio_den = 2; }) == 0);
+  CHECK(with([](P& p) { p.ratio_num = 1; p.ratio_den = 2; }) == 0);
+  CHECK(with([](P& p) { p.ratio_den = 0; }) == 0);
+  CHECK(with([](P& p) { p.overcommit_num = 0; }) == 0);
+  CHECK(with([](P& p) { p.overcommit_den = 0; }) == 0);
+  CHECK(with([](P& p) { p.max_count = 0; }) == 0);
+  CHECK(with([](P& p) { p.page_size = 3000; }) == 0);
+  CHECK(with([](P& p) { p.min_align = 48; }) == 0);
+  CHECK(with([](P& p) { p.min_align = 8192; }) == 0);
+  // Too many buckets for the room given, or for 64.
+  CHECK(generate(P{}, 3).n == 0);
+  CHECK(with([](P& p) { p.ratio_num = 101; p.ratio_den = 100; p.min_align = 8; p.min_block = 8; }) == 0);
+  CHECK(vmh::presets::geometric_bucket_count(P{.physical_bytes = 0}) == 0);
+}
+
+namespace {
+constexpr vmh::presets::geometric_params small_geometric{.physical_bytes = 128 * 1024, .max_count = 64};
+using geometric_layout = vmh::fixed_layout<vmh::presets::geometric<small_geometric>()>;
+}  // namespace
+
+TEST_CASE("presets::geometric<P>() is a fixed_layout table", "[layout][presets]") {
+  constexpr const auto& g = geometric_layout::geometry;
+  STATIC_REQUIRE(g.error == layout_error::none);
+  STATIC_REQUIRE(g.bucket_count == vmh::presets::geometric_bucket_count(small_geometric));
+  STATIC_REQUIRE(g.buckets[g.bucket_count - 1].block_size == 128 * kib);
+  STATIC_REQUIRE(g.buckets[0].block_size == 64);
+
+  auto h = std::make_unique<vmh::heap<geometric_layout, vmh::counting_mapper>>();
+  REQUIRE(h->state() == layout_error::none);
+  void* big = h->allocate(128 * kib);
+  REQUIRE(big != nullptr);
+  CHECK(h->stats().pages_mapped == 128 * kib / page);
+  void* small = h->allocate(10);
+  REQUIRE(small != nullptr);
+  CHECK(h->validate());
+  CHECK(h->deallocate(big) == vmh::status::ok);
+  CHECK(h->deallocate(small) == vmh::status::ok);
+  CHECK(h->stats().pages_mapped == 0);
+}
+
+// ------------------------------------------------------------------------------------------------
+// constinit
+
+namespace {
+constexpr auto constinit_table = vmh::make_table({{64, 64}, {1024, 8}, {16384, 2}});
+using constinit_heap_type =
+    vmh::heap<vmh::fixed_layout<constinit_table>, vmh::counting_mapper,
+              vmh::static_arena<vmh::fixed_layout<constinit_table>::virtual_size>, vmh::spin_lock>;
+constinit constinit_heap_type constinit_heap{};
+}  // namespace
+
+TEST_CASE("a heap with a constant layout is constinit and needs no init call", "[layout][constinit]") {
+  CHECK(constinit_heap.state() == layout_error::none);
+  CHECK(constinit_heap.validate());
+  CHECK(constinit_heap.stats().live_allocations == 0);
+  void* a = constinit_heap.allocate(100);
+  void* b = constinit_heap.allocate(10000);
+  REQUIRE(a != nullptr);
+  REQUIRE(b != nullptr);
+  CHECK(constinit_heap.owns(a));
+  // 100 bytes take block 0 of the 1 KiB bucket, 10000 bytes block 0 of the 16 KiB bucket.
+  CHECK(static_cast<std::byte*>(b) - static_cast<std::byte*>(a) == 1024 * 8);
+  CHECK(constinit_heap.stats().pages_mapped == 1 + ceil_div(10000, page));
+  CHECK(constinit_heap.validate());
+  CHECK(constinit_heap.deallocate(a) == vmh::status::ok);
+  CHECK(constinit_heap.deallocate(b) == vmh::status::ok);
+  CHECK(constinit_heap.stats().live_allocations == 0);
+  CHECK(constinit_heap.mapper().mapped() == 0);
+}
