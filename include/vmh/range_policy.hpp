@@ -4,14 +4,15 @@
 // physical memory that starves the next request: it finds nothing left for its `min`. The
 // policy caps a grant, never below the request's smallest grant `lo`:
 //
-//     cap = max(lo, available * min(share, available / total))     (adaptive, the default)
-//     cap = max(lo, available * share)                             (fixed share)
+//     cap = max(lo, available * min(share, sqrt(available / total)))   (adaptive, the default)
+//     cap = max(lo, available * share)                                 (fixed share)
 //
 // `available` is the physical memory free now and `total` the heap's whole physical memory
-// (free + mapped by the heap). With the default share of 1/2 a request on an empty heap may
-// take half of it; as memory fills, the share shrinks with the free fraction, so grants get
-// smaller just when the next request's minimum is at risk. The README shows the trade-off
-// (requests satisfied against granted/preferred) of this rule, fixed shares and greedy.
+// (free + mapped by the heap). With the default share of 2/3, a request on an empty heap may
+// take two thirds of it; as memory fills, the share shrinks with the square root of the free
+// fraction, so grants get smaller just when the next request's minimum is at risk, but not so
+// fast that deep buffers are refused while memory is still plentiful. The README shows the
+// trade-off (requests satisfied against granted/preferred) of this rule, fixed shares and greedy.
 #pragma once
 
 #include <cstddef>
@@ -20,15 +21,15 @@
 namespace vmh {
 
 struct range_policy {
-  std::uint32_t share_num = 1;  ///< the largest share of the free memory one grant may take
-  std::uint32_t share_den = 2;
-  bool adaptive = true;         ///< also limit the share to the free fraction of the memory
+  std::uint32_t share_num = 2;  ///< the largest share of the free memory one grant may take
+  std::uint32_t share_den = 3;
+  bool adaptive = true;         ///< also limit the share to sqrt(free fraction of the memory)
 
   /// Greedy: every grant takes all it can.
   static constexpr range_policy greedy() noexcept { return {1, 1, false}; }
   /// A fixed share of the free physical memory.
   static constexpr range_policy share(std::uint32_t num, std::uint32_t den) noexcept { return {num, den, false}; }
-  /// A share of the free memory that shrinks with the free fraction (the default is adaptive(1, 2)).
+  /// A share of the free memory that shrinks with sqrt(free fraction); the default is adaptive_share(2, 3).
   static constexpr range_policy adaptive_share(std::uint32_t num, std::uint32_t den) noexcept { return {num, den, true}; }
 
   /// The largest grant allowed with `available` free of `total` physical bytes, for a request
@@ -37,19 +38,35 @@ struct range_policy {
     if (share_den == 0) return SIZE_MAX;
     std::size_t c = available / share_den * share_num + available % share_den * share_num / share_den;
     if (adaptive && total != 0 && available <= total) {
-      // available * available / total in 64-bit integers (no floating point on the DSP): scale
-      // both down until the square fits, which keeps the free fraction.
+      // sqrt(available / total) in 16.16 fixed point (no floating point on the DSP). Scale both
+      // down until available fits 32 bits, which keeps the fraction.
       std::uint64_t a = available, t = total;
-      unsigned shift = 0;
       while ((a >> 32) != 0) {
         a >>= 1;
         t >>= 1;
-        ++shift;
       }
-      const std::uint64_t by_fraction = (a * a / t) << shift;
+      const std::uint64_t root = isqrt((a << 32) / t);  // <= 1 << 16
+      const std::uint64_t by_fraction = (available >> 16) * root + (((available & 0xffffu) * root) >> 16);
       if (by_fraction < c) c = static_cast<std::size_t>(by_fraction);
     }
     return c < lo ? lo : c;
+  }
+
+ private:
+  /// floor(sqrt(x)), digit by digit: 32 steps, no division.
+  static constexpr std::uint64_t isqrt(std::uint64_t x) noexcept {
+    std::uint64_t root = 0, bit = std::uint64_t{1} << 62;
+    while (bit > x) bit >>= 2;
+    while (bit != 0) {
+      if (x >= root + bit) {
+        x -= root + bit;
+        root = (root >> 1) + bit;
+      } else {
+        root >>= 1;
+      }
+      bit >>= 2;
+    }
+    return root;
   }
 };
 

@@ -167,6 +167,32 @@ bool intact(const void* p, std::size_t n, std::uint64_t id) {
   return true;
 }
 
+// The first and last 16 bytes of an allocation, with the pattern of their positions.
+void mark_ends(void* p, std::size_t n, std::uint64_t id) {
+  auto* b = static_cast<std::byte*>(p);
+  for (std::size_t i = 0; i < n && i < 16; ++i) b[i] = pattern(id, i);
+  for (std::size_t i = n > 16 ? n - 16 : 0; i < n; ++i) b[i] = pattern(id, i);
+}
+bool ends_intact(const void* p, std::size_t n, std::uint64_t id) {
+  const auto* b = static_cast<const std::byte*>(p);
+  for (std::size_t i = 0; i < n && i < 16; ++i)
+    if (b[i] != pattern(id, i)) return false;
+  for (std::size_t i = n > 16 ? n - 16 : 0; i < n; ++i)
+    if (b[i] != pattern(id, i)) return false;
+  return true;
+}
+
+// The grant of allocate_range(min, preferred) on blocks that hold `preferred`, from the rule in
+// range_policy.hpp: cap = max(lo, available * min(share, available / total)) (the second term
+// only when adaptive), rounded down to the granule (min here), never below min nor above preferred.
+std::size_t expected_grant(const vmh::range_policy& p, std::size_t available, std::size_t total, std::size_t min,
+                           std::size_t preferred) {
+  std::size_t cap = p.share_den == 0 ? SIZE_MAX : available * p.share_num / p.share_den;
+  if (p.adaptive && total != 0) cap = std::min(cap, available * available / total);
+  const std::size_t rounded = std::max(min, cap / min * min);
+  return std::min(std::min(rounded, preferred), available / min * min);
+}
+
 // The first bucket of a table whose blocks hold `size`.
 template <std::size_t N>
 std::size_t expected_bucket(const vmh::bucket_table<N>& t, std::size_t size) {
@@ -743,13 +769,13 @@ TEST_CASE("usable_size is the block or the mapped pages, whichever ends first", 
   SECTION("straddling blocks") {
     fixture<ext_heap<odd_layout>, odd_size> f;
     auto& h = *f.h;
-    for (int i = 0; i < 4; ++i) {
-      void* p = h.allocate(100 + 1000 * static_cast<std::size_t>(i));
+    for (std::size_t size : {100, 1100, 2100, 3100}) {
+      void* p = h.allocate(size);
       REQUIRE(p != nullptr);
-      CAPTURE(i, f.off(p));
-      CHECK(f.bucket_of(p) == (i < 2 ? 1u : 2u));
-      const std::size_t slot = i < 2 ? 1152 : 6144;
-      CHECK(h.usable_size(p) == expected(f.off(p), 100 + 1000 * static_cast<std::size_t>(i), slot));
+      CAPTURE(size, f.off(p));
+      const std::size_t b = expected_bucket(odd_table, size);
+      CHECK(f.bucket_of(p) == b);
+      CHECK(h.usable_size(p) == expected(f.off(p), size, odd_table.buckets[b].block_size));
     }
     // A 6 KiB block that starts mid-page: its usable bytes end with a page or with the block.
     void* q = h.allocate(6000);
@@ -994,22 +1020,20 @@ TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's ex
   auto& h = *f.h;
   constexpr std::size_t min = 16 * kib, preferred = 128 * kib;
 
-  SECTION("the default policy: each grant is capped at a third of what is free") {
+  SECTION("the default policy: every request is served") {
     const vmh::range_policy policy = h.get_range_policy();
-    CHECK(policy.share_num == 1);
-    CHECK(policy.share_den == 3);
     std::vector<vmh::grant> grants;
     for (int i = 0; i < 3; ++i) {
       CAPTURE(i);
       const std::size_t available = h.mapper().available();
+      const std::size_t total = available + h.stats().pages_mapped * page;
       const vmh::grant g = h.allocate_range(min, preferred);
       REQUIRE(g);
       CHECK(g.size >= min);
       CHECK(g.size <= preferred);
       CHECK(g.size % min == 0);
-      // A third of the free memory, rounded down to the granule, but never below min.
-      const std::size_t third = available / 3 / min * min;
-      CHECK(g.size == std::max(min, third));
+      CHECK(g.size <= available);
+      CHECK(g.size == expected_grant(policy, available, total, min, preferred));
       grants.push_back(g);
     }
     // The first grant sits in a block that can hold the preferred size.
@@ -1020,6 +1044,20 @@ TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's ex
     CHECK(h.resize(grants[0].ptr, grants[0].size + min) == status::ok);
     for (const auto& g : grants) CHECK(h.deallocate(g.ptr) == status::ok);
     CHECK(h.mapper().mapped() == 0);
+  }
+  SECTION("the adaptive share of one half, worked out") {
+    h.set_range_policy(vmh::range_policy::adaptive_share(1, 2));
+    // 96 KiB free of 96: half, 48 KiB. Then 48 free: min(24, 48 * 48 / 96 = 24) -> 16 KiB in
+    // granules. Then 32 free: min(16, 32 * 32 / 96) is below min: 16 KiB.
+    const vmh::grant g1 = h.allocate_range(min, preferred);
+    const vmh::grant g2 = h.allocate_range(min, preferred);
+    const vmh::grant g3 = h.allocate_range(min, preferred);
+    REQUIRE(g1);
+    REQUIRE(g2);
+    REQUIRE(g3);
+    CHECK(g1.size == 48 * kib);
+    CHECK(g2.size == 16 * kib);
+    CHECK(g3.size == 16 * kib);
   }
   SECTION("greedy: the first request takes everything and the second fails") {
     h.set_range_policy(vmh::range_policy::greedy());
@@ -1080,7 +1118,7 @@ TEST_CASE("SOF's VMH test scenarios on a configured runtime heap", "[heap][sof]"
     void* run = h->allocate(150 * kib);
     REQUIRE(run != nullptr);
     CHECK(h->stats(6).in_use == 3);
-    CHECK(h->usable_size(run) == 150 * kib);
+    CHECK(h->usable_size(run) == align_up(150 * kib, page));
     fill(run, 150 * kib, 77);
     CHECK(h->validate());
     CHECK(intact(run, 150 * kib, 77));
@@ -1162,9 +1200,7 @@ TEST_CASE("spin_lock: threads allocate and free each other's blocks", "[heap][th
       const std::uint64_t id = (static_cast<std::uint64_t>(t) << 32) | static_cast<std::uint64_t>(i);
       if (void* p = h->allocate(size)) {
         // Mark both ends: a block handed out twice would be overwritten.
-        const std::size_t n = std::min<std::size_t>(size, 16);
-        fill(p, n, id);
-        fill(static_cast<std::byte*>(p) + size - n, n, id);
+        mark_ends(p, size, id);
         std::lock_guard<std::mutex> g(queue_lock);
         queue.push_back({p, size, id});
         allocated.fetch_add(1, std::memory_order_relaxed);
@@ -1181,9 +1217,7 @@ TEST_CASE("spin_lock: threads allocate and free each other's blocks", "[heap][th
           it = queue.front();
           queue.pop_front();
         }
-        const std::size_t n = std::min<std::size_t>(it.size, 16);
-        if (!intact(it.p, n, it.id) || !intact(static_cast<std::byte*>(it.p) + it.size - n, n, it.id))
-          corrupt.fetch_add(1, std::memory_order_relaxed);
+        if (!ends_intact(it.p, it.size, it.id)) corrupt.fetch_add(1, std::memory_order_relaxed);
         if (h->deallocate(it.p) != status::ok) bad_frees.fetch_add(1, std::memory_order_relaxed);
       }
     }
@@ -1212,13 +1246,13 @@ TEST_CASE("spin_lock: threads allocate and free each other's blocks", "[heap][th
 
 TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked", "[heap][configure]") {
   using layout = vmh::runtime_layout<8, 256, 64>;
-  constexpr std::size_t size = 64 * page;
+  constexpr std::size_t size = 48 * page;  // 192 KiB of backing for at most 64 pages of layout
   auto mem = std::make_unique<arena<size + page>>();
   auto h = std::make_unique<ext_heap<layout>>(external_range{mem->bytes, size});
   const bucket t1[] = {{64, 64}, {1024, 8}, {16384, 2}};
   const bucket t2[] = {{128, 32}, {8192, 4}, {65536, 2}};
   const bucket bad[] = {{1024, 8}, {64, 64}};
-  const bucket too_big[] = {{65536, 5}};  // 320 KiB > 256 KiB of backing
+  const bucket too_big[] = {{65536, 4}};  // 256 KiB: within the capacity, beyond the backing
   const bucket too_many[] = {{64, 257}};
 
   // Not configured yet.

@@ -1,0 +1,498 @@
+// Microbenchmark cases shared by vmh-bench (Google Benchmark, time) and vmh-instr (a plain
+// driver run under callgrind, instructions). Each case is a class template over an allocator
+// adapter; its constructor prepares the heap (untimed), `step` does the work of one iteration
+// and the destructor frees what is left, so every allocator does exactly the same calls with
+// the same pre-generated random choices.
+//
+// Adapters give one interface to very different allocators:
+//   void* allocate(size, align)            align 0: the allocator's own default alignment
+//   void  deallocate(ptr, size, align)     size and align as allocated (pmr needs them)
+//   std::size_t physical_used()            optional: physical bytes in use (fill level)
+//   range_result allocate_range(min, preferred, align)      optional
+//   void* allocate_growable(now, later) / resize(ptr, old, new)   optional
+//
+// The physical budget is 1 MiB everywhere (SOF's buffer region). "Fill" is measured per
+// allocator as what it really consumes: mapped bytes for vmh and the SOF VMH model, allocated
+// bytes (headers included) for the sys_heap model, requested bytes for pmr and malloc, which
+// have no budget of their own.
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <memory_resource>
+#include <utility>
+#include <vector>
+
+#include <vmh/vmh.hpp>
+
+#include "baselines/range_loop.hpp"
+#include "baselines/sof_vmh.hpp"
+#include "baselines/sys_heap.hpp"
+#include "workloads/generators.hpp"
+
+namespace vmh::bench {
+
+inline constexpr std::size_t physical_bytes = std::size_t{1} << 20;
+inline constexpr std::size_t page_bytes = 4096;
+inline constexpr presets::geometric_params vmh_params = presets::auto_params(physical_bytes);
+using vmh_layout = fixed_layout<presets::geometric<vmh_params>()>;
+using vmh_heap = heap<vmh_layout, counting_mapper>;
+
+// ---------------------------------------------------------------------------------------------
+// Pre-generated random choices. One fixed seed; every allocator reads the same arrays.
+
+inline constexpr std::uint64_t seed = 20240611;
+inline constexpr std::size_t draw_count = std::size_t{1} << 16;  // a power of two: index & mask
+inline constexpr std::size_t draw_mask = draw_count - 1;
+inline constexpr std::size_t min_size = 16;
+inline constexpr std::size_t max_size = 65535;  // log-uniform 16 B .. 64 KiB, so octaves stay below 64 KiB
+
+/// A block size and a second size of the same power-of-two class [2^k, 2^(k+1)).
+struct size_pair {
+  std::uint32_t size;
+  std::uint32_t other;
+};
+
+struct draws {
+  std::vector<std::uint32_t> sizes;  ///< log-uniform in [min_size, max_size]
+  std::vector<size_pair> fill;       ///< sizes used to pre-fill a heap, with their class partner
+  std::vector<std::uint32_t> picks;  ///< uniform 32-bit draws: which live block a step replaces
+
+  draws() : sizes(draw_count), fill(draw_count), picks(draw_count) {
+    workloads::lcg rng{seed};
+    auto size = [&rng] {
+      return static_cast<std::uint32_t>(std::min<std::uint64_t>(rng.log_uniform(min_size, max_size + 1), max_size));
+    };
+    for (std::uint32_t& s : sizes) s = size();
+    for (size_pair& f : fill) {
+      f.size = size();
+      const std::uint32_t octave = std::bit_floor(f.size);
+      f.other = octave + rng.below(octave);
+    }
+    for (std::uint32_t& p : picks) p = rng.next();
+  }
+};
+
+inline const draws& shared_draws() {
+  static const draws d;
+  return d;
+}
+
+/// Uniform index in [0, n) from a 32-bit draw, without a division.
+inline std::size_t scale(std::uint32_t draw, std::size_t n) {
+  return static_cast<std::size_t>((static_cast<std::uint64_t>(draw) * n) >> 32);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Allocator adapters
+
+struct range_result {
+  void* ptr = nullptr;
+  std::size_t size = 0;
+  std::size_t attempts = 0;  ///< calls into the allocator (SOF's loop); 1 for a one-decision front end
+};
+
+/// vmh: a fixed geometric layout for 1 MiB with a static arena (21 MiB of virtual blocks) and a
+/// page mapper with a 1 MiB budget. The heap object holds its arena, so it is created once per
+/// process on the free store; every case leaves it empty.
+class vmh_adapter {
+ public:
+  static constexpr const char* name = "vmh";
+
+  static vmh_heap& shared() {
+    static const std::unique_ptr<vmh_heap> h = std::make_unique<vmh_heap>(counting_mapper{physical_bytes});
+    return *h;
+  }
+
+  vmh_adapter() : h_(shared()) {}
+  bool empty() const { return h_.stats().live_allocations == 0 && h_.mapper().mapped() == 0; }
+
+  void* allocate(std::size_t n, std::size_t align) { return h_.allocate(n, align); }
+  void deallocate(void* p, std::size_t, std::size_t) { h_.deallocate(p); }
+  std::size_t physical_used() const { return h_.mapper().mapped(); }
+
+  range_result allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
+    const grant g = h_.allocate_range(min, preferred, align);
+    return {g.ptr, g.size, 1};
+  }
+  /// A block that can later grow to `later` bytes in place, holding `now` bytes.
+  void* allocate_growable(std::size_t now, std::size_t later) {
+    void* p = h_.allocate(later);
+    if (p != nullptr && h_.resize(p, now) != status::ok) {
+      h_.deallocate(p);
+      return nullptr;
+    }
+    return p;
+  }
+  void* resize(void* p, std::size_t, std::size_t n) { return h_.resize(p, n) == status::ok ? p : nullptr; }
+
+ private:
+  vmh_heap& h_;
+};
+
+/// The sys_heap model over a 1 MiB buffer: more than 0x7fff units, so a big heap.
+class sys_heap_adapter {
+ public:
+  static constexpr const char* name = "sys_heap";
+  using model = baseline::sys_heap_big;
+
+  sys_heap_adapter() : mem_(std::make_unique<block[]>(physical_bytes / sizeof(block))), h_(mem_.get(), physical_bytes) {}
+  bool empty() const { return h_.valid_heap() && h_.runtime_stats().allocated_bytes == 0; }
+
+  void* allocate(std::size_t n, std::size_t align) {
+    return align > model::header_bytes ? h_.aligned_alloc(align, n) : h_.alloc(n);
+  }
+  void deallocate(void* p, std::size_t, std::size_t) { h_.free(p); }
+  std::size_t physical_used() const { return h_.runtime_stats().allocated_bytes; }
+
+  range_result allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
+    const baseline::range_grant g = baseline::sof_range_loop(
+        [this](std::size_t s, std::size_t a) { return allocate(s, a); }, min, preferred, align);
+    return {g.ptr, g.size, g.attempts};
+  }
+  void* allocate_growable(std::size_t now, std::size_t) { return h_.alloc(now); }
+  void* resize(void* p, std::size_t, std::size_t n) { return h_.realloc(p, n); }
+
+ private:
+  struct alignas(page_bytes) block {
+    std::byte bytes[page_bytes];
+  };
+  std::unique_ptr<block[]> mem_;
+  model h_;
+};
+
+/// The SOF VMH model with SOF's production table and 1 MiB of pages.
+class sof_vmh_adapter {
+ public:
+  static constexpr const char* name = "sof_vmh";
+
+  sof_vmh_adapter() : h_(baseline::sof_production_table, page_bytes, physical_bytes / page_bytes) {}
+  bool empty() const { return h_.valid() && h_.mapped_pages() == 0; }
+
+  void* allocate(std::size_t n, std::size_t align) { return h_.alloc(n, align); }
+  void deallocate(void* p, std::size_t, std::size_t) { h_.free(p); }
+  std::size_t physical_used() const { return h_.mapped_pages() * page_bytes; }
+
+  range_result allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
+    const baseline::range_grant g = baseline::sof_range_loop(
+        [this](std::size_t s, std::size_t a) { return h_.alloc(s, a); }, min, preferred, align);
+    return {g.ptr, g.size, g.attempts};
+  }
+
+ private:
+  baseline::sof_vmh_model h_;
+};
+
+/// std::pmr::unsynchronized_pool_resource with its default options over new/delete.
+class pmr_pool_adapter {
+ public:
+  static constexpr const char* name = "pmr_pool";
+
+  bool empty() const { return true; }
+  void* allocate(std::size_t n, std::size_t align) { return pool_.allocate(n, effective(align)); }
+  void deallocate(void* p, std::size_t n, std::size_t align) { pool_.deallocate(p, n, effective(align)); }
+
+ private:
+  static std::size_t effective(std::size_t align) { return align == 0 ? alignof(std::max_align_t) : align; }
+  std::pmr::unsynchronized_pool_resource pool_;
+};
+
+/// The C library's malloc (glibc on the host).
+class malloc_adapter {
+ public:
+  static constexpr const char* name = "malloc";
+
+  bool empty() const { return true; }
+  void* allocate(std::size_t n, std::size_t align) {
+    if (align <= alignof(std::max_align_t)) return std::malloc(n);
+    return std::aligned_alloc(align, (n + align - 1) / align * align);
+  }
+  void deallocate(void* p, std::size_t, std::size_t) { std::free(p); }
+};
+
+template <class A>
+concept reports_physical = requires(const A& a) { a.physical_used(); };
+template <class A>
+concept has_range = requires(A& a, std::size_t n) { a.allocate_range(n, n, n); };
+template <class A>
+concept has_resize = requires(A& a, void* p, std::size_t n) {
+  a.allocate_growable(n, n);
+  a.resize(p, n, n);
+};
+
+// ---------------------------------------------------------------------------------------------
+// Cases. Common shape: `ready()` (false with `error()` when the setup failed), `step(keep)`
+// (returns 1 when an operation the step needed failed), `ops_per_step`, and `counters(put,
+// iterations)` for the figures beyond time. `keep(ptr)` stops the compiler from discarding a
+// result: benchmark::DoNotOptimize in vmh-bench, an empty asm statement in vmh-instr.
+
+/// State every case carries: the adapter and whether the setup worked.
+template <class A>
+class case_base {
+ public:
+  using adapter = A;
+  bool ready() const { return error_ == nullptr; }
+  const char* error() const { return error_; }
+
+ protected:
+  case_base() {
+    if (!a_.empty()) error_ = "the allocator is not empty at the start of the case";
+  }
+  A a_;
+  const char* error_ = nullptr;
+};
+
+/// Allocate and free one fixed size: one pair per step.
+template <class A>
+class alloc_free_fixed : public case_base<A> {
+ public:
+  static constexpr std::size_t ops_per_step = 2;
+  alloc_free_fixed(std::size_t size, std::size_t align) : size_(size), align_(align) {
+    void* p = this->a_.allocate(size_, align_);
+    if (p == nullptr) this->error_ = "the size cannot be allocated on an empty heap";
+    else this->a_.deallocate(p, size_, align_);
+  }
+  template <class Keep>
+  unsigned step(Keep&& keep) {
+    void* p = this->a_.allocate(size_, align_);
+    keep(p);
+    if (p == nullptr) return 1;
+    this->a_.deallocate(p, size_, align_);
+    return 0;
+  }
+  template <class Put>
+  void counters(Put&&, std::size_t) const {}
+
+ private:
+  std::size_t size_, align_;
+};
+
+/// Allocate and free a random size (log-uniform 16 B .. 64 KiB, pre-generated): one pair per step.
+template <class A>
+class alloc_free_random : public case_base<A> {
+ public:
+  static constexpr std::size_t ops_per_step = 2;
+  alloc_free_random() : sizes_(shared_draws().sizes.data()) {}
+  template <class Keep>
+  unsigned step(Keep&& keep) {
+    const std::size_t n = sizes_[next_++ & draw_mask];
+    void* p = this->a_.allocate(n, 0);
+    keep(p);
+    if (p == nullptr) return 1;
+    this->a_.deallocate(p, n, 0);
+    return 0;
+  }
+  template <class Put>
+  void counters(Put&&, std::size_t) const {}
+
+ private:
+  const std::uint32_t* sizes_;
+  std::size_t next_ = 0;
+};
+
+/// A live block of a pre-filled heap: its size and the other size of its class it alternates with.
+struct live_block {
+  void* ptr;
+  std::uint32_t size;
+  std::uint32_t other;
+};
+
+/// A heap pre-filled to `percent` of the 1 MiB budget with blocks of mixed sizes (the fill draws
+/// in order, the same for every allocator). A block that fails, or that would take the fill more
+/// than 1% of the budget past the target, is given back and the next size tried. A fill the
+/// allocator cannot reach is an error, unless the case accepts the highest fill it can reach
+/// (`best_effort`): then `fill_pct` tells what it got.
+template <class A>
+class filled : public case_base<A> {
+ public:
+  double fill_percent() const { return 100.0 * static_cast<double>(used()) / static_cast<double>(physical_bytes); }
+  std::size_t live_count() const { return live_.size(); }
+
+  filled(const filled&) = delete;
+  filled& operator=(const filled&) = delete;
+
+ protected:
+  enum class reach : bool { required, best_effort };
+
+  explicit filled(unsigned percent, reach r = reach::required) : picks_(shared_draws().picks.data()) {
+    if (this->ready()) fill_to(percent, r);
+  }
+  ~filled() {
+    for (const live_block& b : live_)
+      if (b.ptr != nullptr) this->a_.deallocate(b.ptr, b.size, 0);
+  }
+
+  /// Adds blocks from the fill draws until the fill reaches `percent` of the budget.
+  void fill_to(unsigned percent, reach r = reach::required) {
+    const std::size_t target = physical_bytes / 100 * percent;
+    const std::size_t slack = physical_bytes / 100;
+    const std::vector<size_pair>& fill = shared_draws().fill;
+    live_.reserve(1024);
+    std::size_t rejected = 0;
+    for (std::size_t i = 0; i < fill.size() && used() < target && rejected < 1000; ++i) {
+      const size_pair s = fill[i];
+      void* p = this->a_.allocate(s.size, 0);
+      if (p == nullptr) {
+        ++rejected;
+        continue;
+      }
+      requested_ += s.size;
+      if (used() > target + slack) {
+        this->a_.deallocate(p, s.size, 0);
+        requested_ -= s.size;
+        ++rejected;
+        continue;
+      }
+      live_.push_back({p, s.size, s.other});
+      rejected = 0;
+    }
+    if (r == reach::required && used() + slack < target)
+      this->error_ = "the allocator cannot reach this fill with these sizes";
+  }
+
+  /// Frees a random live block and allocates its other size (same power-of-two class), so the
+  /// fill wanders around its level but cannot drift: each block flips between its two sizes. If
+  /// the other size fails, the block's own size is allocated again (and 1 returned); if that
+  /// fails too, the slot stays empty until it is picked again.
+  template <class Keep>
+  unsigned replace(Keep&& keep) {
+    live_block& b = live_[scale(picks_[next_pick_++ & draw_mask], live_.size())];
+    if (b.ptr != nullptr) this->a_.deallocate(b.ptr, b.size, 0);
+    void* p = this->a_.allocate(b.other, 0);
+    unsigned failed = 0;
+    if (p != nullptr) {
+      std::swap(b.size, b.other);
+    } else {
+      failed = 1;
+      p = this->a_.allocate(b.size, 0);
+    }
+    keep(p);
+    b.ptr = p;
+    return failed;
+  }
+
+  std::size_t used() const {
+    if constexpr (reports_physical<A>) return this->a_.physical_used();
+    else return requested_;
+  }
+
+  std::vector<live_block> live_;
+  std::size_t requested_ = 0;  ///< bytes requested by the fill (pmr and malloc report no usage)
+
+ private:
+  const std::uint32_t* picks_;
+  std::size_t next_pick_ = 0;
+};
+
+/// Steady state at a fill level: each step replaces one random live block (`filled::replace`);
+/// a step counts as failed when the block had to fall back to its previous size.
+template <class A>
+class steady : public filled<A> {
+ public:
+  static constexpr std::size_t ops_per_step = 2;
+  explicit steady(unsigned percent) : filled<A>(percent) {}
+
+  template <class Keep>
+  unsigned step(Keep&& keep) {
+    return this->replace(keep);
+  }
+  template <class Put>
+  void counters(Put&& put, std::size_t) const {
+    put("fill_pct", this->fill_percent());
+    put("live", static_cast<double>(this->live_count()));
+  }
+};
+
+/// A range request under memory pressure: min 4 KiB, preferred 64 KiB, 64-aligned, on a heap
+/// filled to `percent` and then aged by `churn_steps` replacements (a heap that only ever
+/// allocated has all its free memory in one piece; a working one does not). The grant is freed
+/// in the same step. An allocator that cannot reach the fill runs at the highest it reaches.
+template <class A>
+class range_pressure : public filled<A> {
+ public:
+  static constexpr std::size_t ops_per_step = 2;
+  static constexpr std::size_t min = 4096, preferred = 65536, align = 64;
+  static constexpr std::size_t churn_steps = 2000;
+  explicit range_pressure(unsigned percent) : filled<A>(percent, filled<A>::reach::best_effort) {
+    if (!this->ready()) return;
+    for (std::size_t i = 0; i < churn_steps; ++i) this->replace([](void*) {});
+  }
+
+  template <class Keep>
+  unsigned step(Keep&& keep) {
+    const range_result r = this->a_.allocate_range(min, preferred, align);
+    keep(r.ptr);
+    attempts_ += r.attempts;
+    if (r.ptr == nullptr) return 1;
+    granted_ += r.size;
+    this->a_.deallocate(r.ptr, r.size, align);
+    return 0;
+  }
+  template <class Put>
+  void counters(Put&& put, std::size_t iterations) const {
+    const double n = iterations == 0 ? 1.0 : static_cast<double>(iterations);
+    put("attempts", static_cast<double>(attempts_) / n);
+    put("granted_KiB", static_cast<double>(granted_) / 1024.0 / n);
+    put("fill_pct", this->fill_percent());
+  }
+
+ private:
+  std::size_t attempts_ = 0, granted_ = 0;
+};
+
+/// Grow a 4 KiB block to 48 KiB and shrink it back: two resizes per step. The block is created
+/// before the heap is filled to `percent`, so it has live neighbours when percent > 0. vmh
+/// resizes in place (the block was chosen to hold 48 KiB); sys_heap reallocs, which moves the
+/// block when its right neighbour cannot supply the growth (counted).
+template <class A>
+class resize_cycle : public filled<A> {
+ public:
+  static constexpr std::size_t ops_per_step = 2;
+  static constexpr std::size_t small = 4096, large = 48 * 1024;
+  explicit resize_cycle(unsigned percent) : filled<A>(0) {
+    ptr_ = this->a_.allocate_growable(small, large);
+    if (ptr_ == nullptr) {
+      this->error_ = "cannot allocate the block to resize";
+      return;
+    }
+    this->fill_to(percent);
+  }
+  ~resize_cycle() {
+    if (ptr_ != nullptr) this->a_.deallocate(ptr_, size_, 0);
+  }
+
+  template <class Keep>
+  unsigned step(Keep&& keep) {
+    void* grown = this->a_.resize(ptr_, small, large);
+    keep(grown);
+    if (grown == nullptr) return 1;
+    moves_ += grown != ptr_;
+    size_ = large;
+    void* shrunk = this->a_.resize(grown, large, small);
+    keep(shrunk);
+    if (shrunk == nullptr) {
+      ptr_ = grown;
+      return 1;
+    }
+    moves_ += shrunk != grown;
+    ptr_ = shrunk;
+    size_ = small;
+    return 0;
+  }
+  template <class Put>
+  void counters(Put&& put, std::size_t iterations) const {
+    put("moves", static_cast<double>(moves_) / (iterations == 0 ? 1.0 : static_cast<double>(iterations)));
+    put("fill_pct", this->fill_percent());
+  }
+
+ private:
+  void* ptr_ = nullptr;
+  std::size_t size_ = small;
+  std::size_t moves_ = 0;
+};
+
+}  // namespace vmh::bench

@@ -1,0 +1,379 @@
+// The bad-input table: every row is a call that must fail (or do nothing) with a given result
+// and leave the heap exactly as it was: statistics, live blocks, mapped pages, invariants.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+
+namespace {
+
+using vmh::bucket;
+using vmh::counting_mapper;
+using vmh::external_range;
+using vmh::layout_error;
+using vmh::status;
+
+constexpr std::size_t page = 4096;
+
+template <std::size_t N>
+struct alignas(4096) arena {
+  std::byte bytes[N];
+};
+
+// 64 x 64, 256 x 16, 1 KiB x 8, 4 KiB x 4, 16 KiB x 2, 64 KiB x 2: 192 KiB. The largest block
+// is 64 KiB and no block is aligned beyond a page.
+constexpr auto table = vmh::make_table({{64, 64}, {256, 16}, {1024, 8}, {4096, 4}, {16384, 2}, {65536, 2}});
+using layout = vmh::fixed_layout<table>;
+constexpr std::size_t range = layout::virtual_size;
+constexpr std::size_t largest_block = 65536;
+using heap_type = vmh::heap<layout, counting_mapper, external_range>;
+
+// For each block start, the usable size there (0 when not a live allocation).
+std::vector<std::size_t> live_blocks(const heap_type& h, const std::byte* base) {
+  std::vector<std::size_t> out;
+  const auto& g = h.geometry();
+  for (std::size_t b = 0; b < g.bucket_count; ++b)
+    for (std::size_t i = 0; i < g.buckets[b].block_count; ++i)
+      out.push_back(h.usable_size(base + g.buckets[b].offset + i * g.buckets[b].block_size));
+  return out;
+}
+
+struct state {
+  vmh::heap_stats totals;
+  std::vector<vmh::bucket_stats> buckets;
+  std::vector<std::size_t> live;
+  std::size_t mapped = 0, map_calls = 0, unmap_calls = 0;
+};
+
+state capture(const heap_type& h, const std::byte* base) {
+  state s;
+  s.totals = h.stats();
+  for (std::size_t b = 0; b < h.bucket_count(); ++b) s.buckets.push_back(h.stats(b));
+  s.live = live_blocks(h, base);
+  s.mapped = h.mapper().mapped();
+  s.map_calls = h.mapper().map_calls();
+  s.unmap_calls = h.mapper().unmap_calls();
+  return s;
+}
+
+// A heap with live allocations in several buckets, one freed block and untouched blocks.
+struct fixture {
+  std::unique_ptr<arena<range + page>> mem = std::make_unique<arena<range + page>>();
+  std::unique_ptr<heap_type> h = std::make_unique<heap_type>(external_range{mem->bytes, range});
+  std::byte* small = nullptr;   // 10 bytes in a 64-byte block
+  std::byte* medium = nullptr;  // 100 bytes in a 256-byte block
+  std::byte* large = nullptr;   // 5000 bytes in a 16 KiB block
+  std::byte* huge = nullptr;    // 48 KiB in a 64 KiB block
+  std::byte* freed = nullptr;   // a 64-byte block allocated and freed
+  state before;
+
+  fixture() {
+    small = static_cast<std::byte*>(h->allocate(10));
+    freed = static_cast<std::byte*>(h->allocate(10));
+    medium = static_cast<std::byte*>(h->allocate(100));
+    large = static_cast<std::byte*>(h->allocate(5000));
+    huge = static_cast<std::byte*>(h->allocate(48 * 1024));
+    REQUIRE(small != nullptr);
+    REQUIRE(freed != nullptr);
+    REQUIRE(medium != nullptr);
+    REQUIRE(large != nullptr);
+    REQUIRE(huge != nullptr);
+    REQUIRE(h->deallocate(freed) == status::ok);
+    REQUIRE(h->validate());
+    before = capture(*h, base());
+  }
+  std::byte* base() const { return mem->bytes; }
+  std::byte* block(std::size_t b, std::size_t i) const {
+    const auto& bg = h->geometry().buckets[b];
+    return base() + bg.offset + i * bg.block_size;
+  }
+
+  // Nothing changed but the given failure counters.
+  void unchanged(std::size_t more_no_block = 0, std::size_t more_no_memory = 0) const {
+    const state now = capture(*h, base());
+    CHECK(now.totals.live_allocations == before.totals.live_allocations);
+    CHECK(now.totals.bytes_requested == before.totals.bytes_requested);
+    CHECK(now.totals.peak_bytes_requested == before.totals.peak_bytes_requested);
+    CHECK(now.totals.pages_mapped == before.totals.pages_mapped);
+    CHECK(now.totals.peak_pages_mapped == before.totals.peak_pages_mapped);
+    CHECK(now.totals.failed_no_block == before.totals.failed_no_block + more_no_block);
+    CHECK(now.totals.failed_no_memory == before.totals.failed_no_memory + more_no_memory);
+    REQUIRE(now.buckets.size() == before.buckets.size());
+    for (std::size_t b = 0; b < now.buckets.size(); ++b) {
+      CAPTURE(b);
+      CHECK(now.buckets[b].in_use == before.buckets[b].in_use);
+      CHECK(now.buckets[b].peak_in_use == before.buckets[b].peak_in_use);
+      CHECK(now.buckets[b].full_failures == before.buckets[b].full_failures);
+    }
+    CHECK(now.live == before.live);
+    CHECK(now.mapped == before.mapped);
+    CHECK(now.map_calls == before.map_calls);
+    CHECK(now.unmap_calls == before.unmap_calls);
+    const vmh::check c = h->validate();
+    INFO("invariant: " << vmh::to_string(c.broken));
+    CHECK(c);
+  }
+};
+
+void fails_allocate(fixture& f, std::size_t size, std::size_t align, status expected) {
+  CAPTURE(size, align);
+  const vmh::grant g = f.h->try_allocate(size, align);
+  CHECK(g.result == expected);
+  CHECK(g.ptr == nullptr);
+  CHECK(g.size == 0);
+  CHECK_FALSE(g);
+  CHECK(f.h->allocate(size, align) == nullptr);
+}
+
+void fails_range(fixture& f, std::size_t min, std::size_t preferred, std::size_t align, std::size_t granule,
+                 status expected) {
+  CAPTURE(min, preferred, align, granule);
+  const vmh::grant g = f.h->allocate_range(min, preferred, align, granule);
+  CHECK(g.result == expected);
+  CHECK(g.ptr == nullptr);
+  CHECK(g.size == 0);
+}
+
+}  // namespace
+
+TEST_CASE("bad input: free(nullptr) is a no-op", "[bad-input]") {
+  fixture f;
+  CHECK(f.h->deallocate(nullptr) == status::ok);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: free of a stack address is a foreign pointer", "[bad-input]") {
+  fixture f;
+  int local = 0;
+  std::byte buffer[64]{};
+  CHECK(f.h->deallocate(&local) == status::foreign_pointer);
+  CHECK(f.h->deallocate(buffer) == status::foreign_pointer);
+  CHECK(f.h->resize(&local, 10) == status::foreign_pointer);
+  CHECK(f.h->usable_size(&local) == 0);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: free one past the end of the range is a foreign pointer", "[bad-input]") {
+  fixture f;
+  // The backing has a page more than the layout: the byte after the layout is real memory.
+  CHECK(f.h->deallocate(f.base() + range) == status::foreign_pointer);
+  CHECK(f.h->deallocate(f.base() + range + 64) == status::foreign_pointer);
+  CHECK(f.h->resize(f.base() + range, 10) == status::foreign_pointer);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: free just before the start of the range is a foreign pointer", "[bad-input]") {
+  fixture f;
+  std::byte* before_start = reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(f.base()) - 1);
+  std::byte* block_before = reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(f.base()) - 64);
+  CHECK(f.h->deallocate(before_start) == status::foreign_pointer);
+  CHECK(f.h->deallocate(block_before) == status::foreign_pointer);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: free of an interior pointer", "[bad-input]") {
+  fixture f;
+  CHECK(f.h->deallocate(f.small + 1) == status::interior_pointer);
+  CHECK(f.h->deallocate(f.large + 64) == status::interior_pointer);
+  CHECK(f.h->deallocate(f.huge + 4096) == status::interior_pointer);
+  CHECK(f.h->deallocate(f.huge + 60000) == status::interior_pointer);  // past the request, inside the block
+  CHECK(f.h->deallocate(f.block(3, 1) + 8) == status::interior_pointer);  // inside a free block
+  CHECK(f.h->resize(f.medium + 4, 10) == status::interior_pointer);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: double free", "[bad-input]") {
+  fixture f;
+  CHECK(f.h->deallocate(f.freed) == status::double_free);
+  CHECK(f.h->deallocate(f.freed) == status::double_free);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: free of a block start that was never allocated", "[bad-input]") {
+  fixture f;
+  CHECK(f.h->deallocate(f.block(3, 2)) == status::double_free);
+  CHECK(f.h->deallocate(f.block(5, 1)) == status::double_free);
+  CHECK(f.h->deallocate(f.block(0, 63)) == status::double_free);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: allocate 0 bytes", "[bad-input]") {
+  fixture f;
+  fails_allocate(f, 0, 0, status::invalid_size);
+  fails_allocate(f, 0, 64, status::invalid_size);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: SIZE_MAX and sizes larger than the range", "[bad-input]") {
+  fixture f;
+  fails_allocate(f, SIZE_MAX, 0, status::invalid_size);
+  fails_allocate(f, SIZE_MAX, 64, status::invalid_size);
+  fails_allocate(f, SIZE_MAX - page + 1, 0, status::invalid_size);
+  fails_allocate(f, SIZE_MAX / 2 + 1, 0, status::invalid_size);
+  fails_allocate(f, range + 1, 0, status::invalid_size);
+  fails_allocate(f, std::size_t{1} << 32, 0, status::invalid_size);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: a size larger than the largest block", "[bad-input]") {
+  fixture f;
+  fails_allocate(f, largest_block + 1, 0, status::no_block);
+  fails_allocate(f, range, 0, status::no_block);
+  // Each failure is counted in the total (no bucket is the request's own).
+  f.unchanged(4, 0);
+}
+
+TEST_CASE("bad input: an alignment that is not a power of two", "[bad-input]") {
+  fixture f;
+  fails_allocate(f, 10, 3, status::invalid_alignment);
+  fails_allocate(f, 10, 48, status::invalid_alignment);
+  fails_allocate(f, 10, SIZE_MAX, status::invalid_alignment);
+  fails_range(f, 64, 128, 3, 0, status::invalid_alignment);
+  fails_range(f, 64, 128, 48, 0, status::invalid_alignment);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: an alignment larger than any bucket's", "[bad-input]") {
+  fixture f;
+  fails_allocate(f, 10, 2 * page, status::no_block);
+  fails_allocate(f, 10, std::size_t{1} << 20, status::no_block);
+  fails_allocate(f, 10, std::size_t{1} << 63, status::no_block);
+  fails_range(f, 64, 128, std::size_t{1} << 63, 0, status::no_block);
+  f.unchanged(7, 0);
+}
+
+TEST_CASE("bad input: allocate_range with min > preferred", "[bad-input]") {
+  fixture f;
+  fails_range(f, 200, 100, 0, 0, status::invalid_size);
+  fails_range(f, SIZE_MAX, 1, 0, 0, status::invalid_size);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: allocate_range with min == 0", "[bad-input]") {
+  fixture f;
+  fails_range(f, 0, 100, 0, 0, status::invalid_size);
+  fails_range(f, 0, 0, 0, 0, status::invalid_size);
+  fails_range(f, 0, 100, 0, 64, status::invalid_size);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: allocate_range with SIZE_MAX preferred and a huge granule", "[bad-input]") {
+  fixture f;
+  fails_range(f, 1, SIZE_MAX, 0, SIZE_MAX / 2 + 1, status::invalid_size);
+  fails_range(f, 1, SIZE_MAX, 0, SIZE_MAX, status::invalid_size);
+  fails_range(f, SIZE_MAX, SIZE_MAX, 0, 0, status::invalid_size);
+  fails_range(f, SIZE_MAX - 1, SIZE_MAX, 0, 0, status::invalid_size);
+  fails_range(f, range + 1, SIZE_MAX, 0, 0, status::invalid_size);
+  fails_range(f, 1, SIZE_MAX, 0, range + 1, status::invalid_size);
+  // No multiple of the granule between min and preferred.
+  fails_range(f, 100, 150, 0, 128 + 64, status::invalid_size);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: resize of a freed block", "[bad-input]") {
+  fixture f;
+  CHECK(f.h->resize(f.freed, 10) == status::double_free);
+  CHECK(f.h->resize(f.freed, 0) == status::double_free);
+  CHECK(f.h->resize(f.block(4, 1), 10) == status::double_free);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: resize to 0 bytes", "[bad-input]") {
+  fixture f;
+  CHECK(f.h->resize(f.small, 0) == status::invalid_size);
+  CHECK(f.h->resize(f.huge, 0) == status::invalid_size);
+  CHECK(f.h->resize(nullptr, 0) == status::foreign_pointer);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: resize past the block", "[bad-input]") {
+  fixture f;
+  CHECK(f.h->resize(f.small, 65) == status::exceeds_block);
+  CHECK(f.h->resize(f.large, 16385) == status::exceeds_block);
+  CHECK(f.h->resize(f.huge, SIZE_MAX) == status::exceeds_block);
+  f.unchanged();
+}
+
+TEST_CASE("bad input: a runtime layout that cannot work reports its layout_error", "[bad-input]") {
+  using rt_heap = vmh::heap<vmh::runtime_layout<8, 512, 64>, counting_mapper>;
+  auto mem = std::make_unique<arena<64 * page>>();
+  auto h = std::make_unique<rt_heap>(external_range{mem->bytes, 32 * page});
+  const bucket good[] = {{64, 64}, {1024, 8}, {16384, 4}};
+  REQUIRE(h->configure(good, 3) == layout_error::none);
+  void* p = h->allocate(100);
+  REQUIRE(p != nullptr);
+  REQUIRE(h->deallocate(p) == status::ok);
+  void* keep = h->allocate(5000);
+  REQUIRE(keep != nullptr);
+  const vmh::heap_stats totals = h->stats();
+
+  const bucket zero_size[] = {{0, 4}};
+  const bucket not_multiple[] = {{100, 4}};
+  const bucket zero_count[] = {{64, 0}};
+  const bucket descending[] = {{1024, 1}, {64, 1}};
+  const bucket misaligned[] = {{64, 1}, {128, 1}};
+  const bucket too_many_blocks[] = {{64, 513}};
+  const bucket beyond_backing[] = {{65536, 3}};  // 48 pages: within the 64 of capacity, not the 32 of backing
+  struct row {
+    const bucket* t;
+    std::size_t n, page_size, min_align;
+    layout_error expected;
+  };
+  const row rows[] = {
+      {good, 0, page, 64, layout_error::no_buckets},
+      {good, 3, 1000, 64, layout_error::bad_page_size},
+      {good, 3, page, 2, layout_error::bad_min_align},
+      {zero_size, 1, page, 64, layout_error::zero_block_size},
+      {not_multiple, 1, page, 64, layout_error::block_size_not_multiple_of_min_align},
+      {zero_count, 1, page, 64, layout_error::zero_block_count},
+      {descending, 2, page, 64, layout_error::not_ascending},
+      {misaligned, 2, page, 64, layout_error::misaligned_bucket_start},
+      {too_many_blocks, 1, page, 64, layout_error::exceeds_capacity},
+      {beyond_backing, 1, page, 64, layout_error::backing_too_small},
+  };
+  // With a live allocation the heap refuses any new layout first.
+  for (const row& r : rows) CHECK(h->configure(r.t, r.n, r.page_size, r.min_align) == layout_error::heap_not_empty);
+  REQUIRE(h->deallocate(keep) == status::ok);
+  for (const row& r : rows) {
+    INFO("expected " << vmh::to_string(r.expected));
+    CHECK(h->configure(r.t, r.n, r.page_size, r.min_align) == r.expected);
+    CHECK(h->state() == layout_error::none);
+    CHECK(h->bucket_count() == 3);
+    CHECK(h->geometry().buckets[2].block_size == 16384);
+    CHECK(h->validate());
+  }
+  // The statistics were kept too: no configure took place.
+  CHECK(h->stats().peak_bytes_requested == totals.peak_bytes_requested);
+  CHECK(h->stats(2).peak_in_use == 1);
+  CHECK(h->allocate(100) == mem->bytes + 64 * 64);
+}
+
+TEST_CASE("bad input: a runtime heap that was never configured", "[bad-input]") {
+  using rt_heap = vmh::heap<vmh::runtime_layout<8, 512, 64>, counting_mapper>;
+  auto mem = std::make_unique<arena<64 * page>>();
+  auto h = std::make_unique<rt_heap>(external_range{mem->bytes, 64 * page});
+  CHECK(h->state() != layout_error::none);
+  CHECK(h->try_allocate(64).result == status::not_configured);
+  CHECK(h->allocate(64) == nullptr);
+  CHECK(h->allocate_range(64, 128).result == status::not_configured);
+  CHECK(h->try_allocate(0).result == status::not_configured);
+  CHECK(h->deallocate(mem->bytes) == status::foreign_pointer);
+  CHECK(h->resize(mem->bytes, 64) == status::foreign_pointer);
+  CHECK(h->usable_size(mem->bytes) == 0);
+  CHECK_FALSE(h->owns(mem->bytes));
+  CHECK(h->validate().broken == vmh::invariant::not_configured);
+  const vmh::heap_stats s = h->stats();
+  CHECK(s.live_allocations == 0);
+  CHECK(s.failed_no_block == 0);
+  CHECK(s.failed_no_memory == 0);
+  CHECK(h->mapper().map_calls() == 0);
+
+  // A failed configuration leaves it unconfigured.
+  const bucket descending[] = {{1024, 1}, {64, 1}};
+  CHECK(h->configure(descending, 2) == layout_error::not_ascending);
+  CHECK(h->try_allocate(64).result == status::not_configured);
+}
