@@ -6,7 +6,7 @@
 //  - vmh:      vmh::heap on a runtime layout, with a counting_mapper whose budget is the
 //              physical memory; its own range front end; resize in place.
 //  - sys_heap: the sys_heap model over a buffer of exactly the physical size (a small heap when
-//              it has at most 0x7fff units, as on the 32-bit DSP, else a big heap); SOF's range
+//              it has at most 0x7fff units, else a big heap, both as on the 32-bit DSP); SOF's range
 //              loop; `e` is realloc (it may move the block).
 //  - sof_vmh:  the SOF VMH model with a physical page budget; SOF's range loop; `e` is
 //              allocate + free (SOF has no resize), which needs both blocks at once.
@@ -119,13 +119,14 @@ class vmh_allocator final : public allocator {
 };
 
 /// The sys_heap model over exactly `physical` bytes.
-template <bool Big>
+template <class Model>
 class sys_heap_allocator final : public allocator {
  public:
   explicit sys_heap_allocator(std::size_t physical)
       : physical_(physical), mem_(physical, 8), heap_(mem_.data(), physical) {}
   outcome allocate(std::size_t size, std::size_t align) override {
-    void* p = align > 8 ? heap_.aligned_alloc(align, size) : heap_.alloc(size);
+    // The model itself takes the plain path when align <= its header, as the real heap does.
+    void* p = align != 0 ? heap_.aligned_alloc(align, size) : heap_.alloc(size);
     return {p, p ? size : 0};
   }
   outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
@@ -142,7 +143,7 @@ class sys_heap_allocator final : public allocator {
  private:
   std::size_t physical_;
   virtual_reservation mem_;
-  baseline::sys_heap_model<Big> heap_;
+  Model heap_;
 };
 
 /// The SOF VMH model with its table and a physical page budget.
@@ -175,10 +176,12 @@ class sof_vmh_allocator final : public allocator {
   baseline::sof_vmh_model heap_;
 };
 
-/// Makes the sys_heap model for a physical size: small headers when it fits 16-bit fields.
+/// Makes the sys_heap model for a physical size as the 32-bit DSP has it: a small heap when it
+/// fits 16-bit fields, else a big heap with 32-bit statistics.
 inline std::unique_ptr<allocator> make_sys_heap(std::size_t physical) {
-  if (physical / 8 <= baseline::sys_heap_small::max_units) return std::make_unique<sys_heap_allocator<false>>(physical);
-  return std::make_unique<sys_heap_allocator<true>>(physical);
+  if (physical / 8 <= baseline::sys_heap_small::max_units)
+    return std::make_unique<sys_heap_allocator<baseline::sys_heap_small>>(physical);
+  return std::make_unique<sys_heap_allocator<baseline::sys_heap_big32>>(physical);
 }
 
 /// The figures of one replay (the keys of specs/workloads.md).

@@ -182,13 +182,12 @@ bool ends_intact(const void* p, std::size_t n, std::uint64_t id) {
   return true;
 }
 
-// The grant of allocate_range(min, preferred) on blocks that hold `preferred`, from the rule in
-// range_policy.hpp: cap = max(lo, available * min(share, available / total)) (the second term
-// only when adaptive), rounded down to the granule (min here), never below min nor above preferred.
+// The grant of allocate_range(min, preferred) (granule min) on a block that holds `preferred`
+// and starts on a page: the policy's cap rounded down to the granule, never below min nor above
+// preferred, and no more than the free pages hold.
 std::size_t expected_grant(const vmh::range_policy& p, std::size_t available, std::size_t total, std::size_t min,
                            std::size_t preferred) {
-  std::size_t cap = p.share_den == 0 ? SIZE_MAX : available * p.share_num / p.share_den;
-  if (p.adaptive && total != 0) cap = std::min(cap, available * available / total);
+  const std::size_t cap = p.cap(available, total, min);
   const std::size_t rounded = std::max(min, cap / min * min);
   return std::min(std::min(rounded, preferred), available / min * min);
 }
@@ -1011,6 +1010,46 @@ TEST_CASE("allocate_range grants between min and preferred in multiples of the g
   CHECK(h.validate());
 }
 
+TEST_CASE("range_policy caps follow their documented rules", "[heap][range][policy]") {
+  const std::size_t lo = 4096;
+  const std::size_t values[] = {0, 1, 4095, 4096, 10000, 65536, 98304, 1u << 20, 2816 * kib, 4608 * kib};
+  const vmh::range_policy greedy = vmh::range_policy::greedy();
+  const vmh::range_policy half = vmh::range_policy::share(1, 2);
+  const vmh::range_policy two_thirds = vmh::range_policy::share(2, 3);
+  for (std::size_t available : values) {
+    CAPTURE(available);
+    // Fixed shares: floor(available * share), never below lo.
+    CHECK(greedy.cap(available, available, lo) == std::max(lo, available));
+    CHECK(half.cap(available, 4 * available, lo) == std::max(lo, available / 2));
+    CHECK(two_thirds.cap(available, 4 * available, lo) == std::max(lo, available * 2 / 3));
+  }
+  for (const vmh::range_policy adaptive :
+       {vmh::range_policy{}, vmh::range_policy::adaptive_share(1, 2), vmh::range_policy::adaptive_share(2, 3)}) {
+    const vmh::range_policy fixed = vmh::range_policy::share(adaptive.share_num, adaptive.share_den);
+    CAPTURE(adaptive.share_num, adaptive.share_den, adaptive.adaptive);
+    const std::size_t total = 4608 * kib;
+    // All memory free: the full share.
+    CHECK(adaptive.cap(total, total, lo) == fixed.cap(total, total, lo));
+    // Never above the fixed share, never below lo, and shrinking as memory fills.
+    std::size_t previous = SIZE_MAX;
+    for (std::size_t available = total; available > 0; available -= total / 64) {
+      CAPTURE(available);
+      const std::size_t c = adaptive.cap(available, total, lo);
+      CHECK(c >= lo);
+      CHECK(c <= std::max(lo, fixed.cap(available, total, lo)));
+      CHECK(c <= previous);
+      previous = c;
+    }
+    if (adaptive.adaptive) {
+      // With a sixteenth of the memory free the share is strictly smaller than the fixed one.
+      CHECK(adaptive.cap(total / 16, total, 0) < fixed.cap(total / 16, total, 0));
+    }
+  }
+  // A zero denominator means no cap.
+  const vmh::range_policy uncapped{1, 0, false};
+  CHECK(uncapped.cap(1000, 1000, 10) == SIZE_MAX);
+}
+
 TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's example)", "[heap][range]") {
   // Blocks of 32 KiB and up; 96 KiB of physical memory; requests of min 16 KiB, preferred 128 KiB.
   // 32 KiB x 4 at 0, 64 KiB x 2 at 128 KiB, 128 KiB x 2 at 256 KiB.
@@ -1039,25 +1078,15 @@ TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's ex
     // The first grant sits in a block that can hold the preferred size.
     CHECK(grants[0].ptr == f.at(256 * kib));
     CHECK(h.mapper().mapped() <= 96 * kib);
+    CHECK(h.stats().bytes_requested == grants[0].size + grants[1].size + grants[2].size);
     CHECK(h.validate());
-    // Growing in place towards preferred, while memory lasts.
+    // Freeing one lets another grow in place towards preferred.
+    CHECK(h.deallocate(grants[2].ptr) == status::ok);
     CHECK(h.resize(grants[0].ptr, grants[0].size + min) == status::ok);
-    for (const auto& g : grants) CHECK(h.deallocate(g.ptr) == status::ok);
+    CHECK(h.usable_size(grants[0].ptr) == grants[0].size + min);
+    CHECK(h.deallocate(grants[0].ptr) == status::ok);
+    CHECK(h.deallocate(grants[1].ptr) == status::ok);
     CHECK(h.mapper().mapped() == 0);
-  }
-  SECTION("the adaptive share of one half, worked out") {
-    h.set_range_policy(vmh::range_policy::adaptive_share(1, 2));
-    // 96 KiB free of 96: half, 48 KiB. Then 48 free: min(24, 48 * 48 / 96 = 24) -> 16 KiB in
-    // granules. Then 32 free: min(16, 32 * 32 / 96) is below min: 16 KiB.
-    const vmh::grant g1 = h.allocate_range(min, preferred);
-    const vmh::grant g2 = h.allocate_range(min, preferred);
-    const vmh::grant g3 = h.allocate_range(min, preferred);
-    REQUIRE(g1);
-    REQUIRE(g2);
-    REQUIRE(g3);
-    CHECK(g1.size == 48 * kib);
-    CHECK(g2.size == 16 * kib);
-    CHECK(g3.size == 16 * kib);
   }
   SECTION("greedy: the first request takes everything and the second fails") {
     h.set_range_policy(vmh::range_policy::greedy());
