@@ -40,6 +40,10 @@ void add(const std::string& name, Args... args) {
       }
       for (auto _ : state) failed += c.step([](void* p) { benchmark::DoNotOptimize(p); });
       iterations = static_cast<std::size_t>(state.iterations());
+      if (!c.consistent()) {
+        state.SkipWithError("the allocator's consistency check failed after the run");
+        return;
+      }
       c.counters([&state](const char* key, double v) { state.counters[key] = v; }, iterations);
     }
     state.SetItemsProcessed(state.iterations() * static_cast<benchmark::IterationCount>(Case::ops_per_step));

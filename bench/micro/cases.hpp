@@ -5,7 +5,8 @@
 // the same pre-generated random choices.
 //
 // Adapters give one interface to very different allocators:
-//   void* allocate(size, align)            align 0: the allocator's own default alignment
+//   void* allocate(size, align)            align 0: the allocator's own default (vmh: the
+//                                          layout's min_align; sys_heap: 8; pmr and malloc: 16)
 //   void  deallocate(ptr, size, align)     size and align as allocated (pmr needs them)
 //   std::size_t physical_used()            optional: physical bytes in use (fill level)
 //   range_result allocate_range(min, preferred, align)      optional
@@ -18,6 +19,7 @@
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -51,15 +53,9 @@ inline constexpr std::size_t draw_mask = draw_count - 1;
 inline constexpr std::size_t min_size = 16;
 inline constexpr std::size_t max_size = 65535;  // log-uniform 16 B .. 64 KiB, so octaves stay below 64 KiB
 
-/// A block size and a second size of the same power-of-two class [2^k, 2^(k+1)).
-struct size_pair {
-  std::uint32_t size;
-  std::uint32_t other;
-};
-
 struct draws {
-  std::vector<std::uint32_t> sizes;  ///< log-uniform in [min_size, max_size]
-  std::vector<size_pair> fill;       ///< sizes used to pre-fill a heap, with their class partner
+  std::vector<std::uint32_t> sizes;  ///< log-uniform in [min_size, max_size]: random alloc/free
+  std::vector<std::uint32_t> fill;   ///< the same law, another stream: sizes that pre-fill a heap
   std::vector<std::uint32_t> picks;  ///< uniform 32-bit draws: which live block a step replaces
 
   draws() : sizes(draw_count), fill(draw_count), picks(draw_count) {
@@ -68,11 +64,7 @@ struct draws {
       return static_cast<std::uint32_t>(std::min<std::uint64_t>(rng.log_uniform(min_size, max_size + 1), max_size));
     };
     for (std::uint32_t& s : sizes) s = size();
-    for (size_pair& f : fill) {
-      f.size = size();
-      const std::uint32_t octave = std::bit_floor(f.size);
-      f.other = octave + rng.below(octave);
-    }
+    for (std::uint32_t& s : fill) s = size();
     for (std::uint32_t& p : picks) p = rng.next();
   }
 };
@@ -129,6 +121,7 @@ class vmh_adapter {
     return p;
   }
   void* resize(void* p, std::size_t, std::size_t n) { return h_.resize(p, n) == status::ok ? p : nullptr; }
+  bool validate() const { return static_cast<bool>(h_.validate()); }
 
  private:
   vmh_heap& h_;
@@ -156,6 +149,7 @@ class sys_heap_adapter {
   }
   void* allocate_growable(std::size_t now, std::size_t) { return h_.alloc(now); }
   void* resize(void* p, std::size_t, std::size_t n) { return h_.realloc(p, n); }
+  bool validate() const { return h_.validate(); }
 
  private:
   struct alignas(page_bytes) block {
@@ -165,7 +159,8 @@ class sys_heap_adapter {
   model h_;
 };
 
-/// The SOF VMH model with SOF's production table and 1 MiB of pages.
+/// The SOF VMH model with SOF's production table and 1 MiB of pages. Like SOF it ignores the
+/// alignment argument: a block is aligned by its position.
 class sof_vmh_adapter {
  public:
   static constexpr const char* name = "sof_vmh";
@@ -182,6 +177,7 @@ class sof_vmh_adapter {
         [this](std::size_t s, std::size_t a) { return h_.alloc(s, a); }, min, preferred, align);
     return {g.ptr, g.size, g.attempts};
   }
+  bool validate() const { return h_.validate(); }
 
  private:
   baseline::sof_vmh_model h_;
@@ -226,9 +222,10 @@ concept has_resize = requires(A& a, void* p, std::size_t n) {
 
 // ---------------------------------------------------------------------------------------------
 // Cases. Common shape: `ready()` (false with `error()` when the setup failed), `step(keep)`
-// (returns 1 when an operation the step needed failed), `ops_per_step`, and `counters(put,
-// iterations)` for the figures beyond time. `keep(ptr)` stops the compiler from discarding a
-// result: benchmark::DoNotOptimize in vmh-bench, an empty asm statement in vmh-instr.
+// (returns 1 when an operation the step needed failed), `ops_per_step`, `consistent()`
+// (checked after the measured steps) and `counters(put, iterations)` for the figures beyond
+// time. `keep(ptr)` stops the compiler from discarding a result: benchmark::DoNotOptimize in
+// vmh-bench, an empty asm statement in vmh-instr.
 
 /// State every case carries: the adapter and whether the setup worked.
 template <class A>
@@ -237,6 +234,12 @@ class case_base {
   using adapter = A;
   bool ready() const { return error_ == nullptr; }
   const char* error() const { return error_; }
+  /// The allocator's own consistency check, where it has one (not constant time: call it after
+  /// the measured steps).
+  bool consistent() const {
+    if constexpr (requires { a_.validate(); }) return a_.validate();
+    else return true;
+  }
 
  protected:
   case_base() {
@@ -294,11 +297,10 @@ class alloc_free_random : public case_base<A> {
   std::size_t next_ = 0;
 };
 
-/// A live block of a pre-filled heap: its size and the other size of its class it alternates with.
+/// A live block of a pre-filled heap.
 struct live_block {
   void* ptr;
   std::uint32_t size;
-  std::uint32_t other;
 };
 
 /// A heap pre-filled to `percent` of the 1 MiB budget with blocks of mixed sizes (the fill draws
@@ -330,42 +332,44 @@ class filled : public case_base<A> {
   void fill_to(unsigned percent, reach r = reach::required) {
     const std::size_t target = physical_bytes / 100 * percent;
     const std::size_t slack = physical_bytes / 100;
-    const std::vector<size_pair>& fill = shared_draws().fill;
+    const std::vector<std::uint32_t>& fill = shared_draws().fill;
     live_.reserve(1024);
     std::size_t rejected = 0;
     for (std::size_t i = 0; i < fill.size() && used() < target && rejected < 1000; ++i) {
-      const size_pair s = fill[i];
-      void* p = this->a_.allocate(s.size, 0);
+      const std::uint32_t size = fill[i];
+      void* p = this->a_.allocate(size, 0);
       if (p == nullptr) {
         ++rejected;
         continue;
       }
-      requested_ += s.size;
+      requested_ += size;
       if (used() > target + slack) {
-        this->a_.deallocate(p, s.size, 0);
-        requested_ -= s.size;
+        this->a_.deallocate(p, size, 0);
+        requested_ -= size;
         ++rejected;
         continue;
       }
-      live_.push_back({p, s.size, s.other});
+      live_.push_back({p, size});
       rejected = 0;
     }
     if (r == reach::required && used() + slack < target)
       this->error_ = "the allocator cannot reach this fill with these sizes";
   }
 
-  /// Frees a random live block and allocates its other size (same power-of-two class), so the
-  /// fill wanders around its level but cannot drift: each block flips between its two sizes. If
-  /// the other size fails, the block's own size is allocated again (and 1 returned); if that
-  /// fails too, the slot stays empty until it is picked again.
+  /// Frees a random live block and allocates a block of the same power-of-two size class in
+  /// its place: the class's spare size. The freed size becomes the new spare, so the bytes of
+  /// the live blocks plus the spares never change, and the fill stays within one spare per class
+  /// of its level instead of wandering. If the spare size fails, the freed size is allocated
+  /// again (and 1 returned); if that fails too, the slot stays empty until it is picked again.
   template <class Keep>
   unsigned replace(Keep&& keep) {
     live_block& b = live_[scale(picks_[next_pick_++ & draw_mask], live_.size())];
+    std::uint32_t& spare = spares_[std::bit_width(b.size)];
     if (b.ptr != nullptr) this->a_.deallocate(b.ptr, b.size, 0);
-    void* p = this->a_.allocate(b.other, 0);
+    void* p = this->a_.allocate(spare, 0);
     unsigned failed = 0;
     if (p != nullptr) {
-      std::swap(b.size, b.other);
+      std::swap(b.size, spare);
     } else {
       failed = 1;
       p = this->a_.allocate(b.size, 0);
@@ -384,6 +388,13 @@ class filled : public case_base<A> {
   std::size_t requested_ = 0;  ///< bytes requested by the fill (pmr and malloc report no usage)
 
  private:
+  /// spares_[w]: the spare size of class [2^(w-1), 2^w), starting at the middle of the class.
+  static constexpr auto initial_spares() {
+    std::array<std::uint32_t, 33> s{};
+    for (std::size_t w = 2; w < s.size(); ++w) s[w] = std::uint32_t{3} << (w - 2);
+    return s;
+  }
+  std::array<std::uint32_t, 33> spares_ = initial_spares();
   const std::uint32_t* picks_;
   std::size_t next_pick_ = 0;
 };

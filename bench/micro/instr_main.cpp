@@ -52,6 +52,10 @@ int run(const char* test, std::size_t steps, std::size_t warm) {
   }
   warm_up_steps(c, warm);
   const std::size_t failed = measure_steps(c, steps);
+  if (!c.consistent()) {
+    std::fprintf(stderr, "vmh-instr: %s: the allocator's consistency check failed after the run\n", test);
+    return 1;
+  }
   std::string line = std::string(test) + " steps=" + std::to_string(steps);
   char buf[96];
   std::snprintf(buf, sizeof buf, " fail=%.4f", steps == 0 ? 0.0 : static_cast<double>(failed) / static_cast<double>(steps));

@@ -84,8 +84,16 @@ class vmh_allocator final : public allocator {
                 range_policy policy = range_policy{})
       : range_(virtual_bytes(layout), page_size),
         heap_(std::make_unique<sim_heap>(external_range{range_.data(), range_.size()}, counting_mapper{physical})) {
-    error_ = heap_->configure(layout.data(), layout.size(), page_size, default_min_align);
+    error_ = heap_->configure(layout.data(), layout.size(), page_size, min_align_of(layout));
     heap_->set_range_policy(policy);
+  }
+  /// The layout's minimum alignment: the largest power of two dividing every block size, at
+  /// most a cache line (64), at least 8.
+  static std::size_t min_align_of(std::span<const bucket> layout) {
+    std::size_t align = default_min_align;
+    for (const bucket& b : layout)
+      while (align > 8 && b.block_size % align != 0) align /= 2;
+    return align;
   }
   static std::size_t virtual_bytes(std::span<const bucket> layout) {
     std::size_t bytes = 0;

@@ -193,23 +193,26 @@ inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
       return parse_error{line_no, std::move(message)};
     };
 
-    op o{op_kind::allocate, 0, 0, 0, 0};
-    std::size_t min_fields = 0, max_fields = 0;
-    const char* usage = "";
-    if (f[0] == "a") {
-      o.kind = op_kind::allocate, min_fields = 3, max_fields = 4, usage = "a <id> <size> [<align>]";
-    } else if (f[0] == "r") {
-      o.kind = op_kind::range, min_fields = 4, max_fields = 5, usage = "r <id> <min> <preferred> [<align>]";
-    } else if (f[0] == "e") {
-      o.kind = op_kind::resize, min_fields = 3, max_fields = 3, usage = "e <id> <new_size>";
-    } else if (f[0] == "f") {
-      o.kind = op_kind::free, min_fields = 2, max_fields = 2, usage = "f <id>";
-    } else {
-      return fail("unknown operation '" + std::string(f[0]) + "' (expected a, r, e or f)");
-    }
-    if (n < min_fields) return fail(std::string("missing field, expected: ") + usage);
-    if (n > max_fields)
-      return fail("unexpected extra field '" + std::string(f[max_fields]) + "', expected: " + usage);
+    struct syntax {
+      std::string_view letter;
+      op_kind kind;
+      std::size_t min_fields, max_fields;  // the letter included
+      const char* usage;
+    };
+    static constexpr syntax syntaxes[] = {
+        {"a", op_kind::allocate, 3, 4, "a <id> <size> [<align>]"},
+        {"r", op_kind::range, 4, 5, "r <id> <min> <preferred> [<align>]"},
+        {"e", op_kind::resize, 3, 3, "e <id> <new_size>"},
+        {"f", op_kind::free, 2, 2, "f <id>"},
+    };
+    const syntax* sx = nullptr;
+    for (const syntax& candidate : syntaxes)
+      if (f[0] == candidate.letter) sx = &candidate;
+    if (sx == nullptr) return fail("unknown operation '" + std::string(f[0]) + "' (expected a, r, e or f)");
+    if (n < sx->min_fields) return fail(std::string("missing field, expected: ") + sx->usage);
+    if (n > sx->max_fields)
+      return fail("unexpected extra field '" + std::string(f[sx->max_fields]) + "', expected: " + sx->usage);
+    op o{sx->kind, 0, 0, 0, 0};
 
     std::uint64_t v[4] = {0, 0, 0, 0};
     static constexpr const char* field_names[4][4] = {

@@ -35,20 +35,30 @@ struct geometric_params {
   std::size_t max_count = 1024;  ///< cap of blocks per bucket: bounds metadata for tiny blocks
   std::size_t page_size = default_page_size;
   std::size_t min_align = default_min_align;
+  std::size_t line = 64;  ///< cache line: sizes from a line up are multiples of it (so 64-aligned)
 };
 
 /// Writes the buckets of a geometric layout to `out` (room for `capacity` buckets) and returns
 /// how many there are; 0 if the parameters are unusable (zero sizes, ratio <= 1, too many buckets).
-/// Block sizes are multiples of min_align below a page and of the page size from a page up,
+/// Block sizes are multiples of min_align below a cache line, of the line below a page and of
+/// the page size from a page up (so each size has the alignment its users expect),
 /// and counts are raised where needed so that every bucket starts aligned to its blocks.
 constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, std::size_t capacity) noexcept {
   using detail::align_up;
   if (p.physical_bytes == 0 || p.min_block == 0 || p.ratio_den == 0 || p.ratio_num <= p.ratio_den ||
       p.overcommit_den == 0 || p.overcommit_num == 0 || p.max_count == 0 || !detail::is_pow2(p.page_size) ||
-      !detail::is_pow2(p.min_align) || p.min_align > p.page_size)
+      !detail::is_pow2(p.min_align) || p.min_align > p.page_size || !detail::is_pow2(p.line) || p.line < p.min_align ||
+      p.line > p.page_size)
     return 0;
   const std::size_t top = align_up(p.max_block != 0 ? p.max_block : p.physical_bytes, p.page_size);
-  auto round = [&p](std::size_t s) { return align_up(s, s >= p.page_size ? p.page_size : p.min_align); };
+  auto granule = [&p](std::size_t s) { return s >= p.page_size ? p.page_size : s >= p.line ? p.line : p.min_align; };
+  auto round = [&granule](std::size_t s) { return align_up(s, granule(s)); };
+  // The multiple of its granule nearest to s (ties up): keeps the growth near the ratio where
+  // the granule jumps (72 B becomes 64 B, not 128 B).
+  auto nearest = [&granule](std::size_t s) {
+    const std::size_t g = granule(s);
+    return (s + g / 2) / g * g;
+  };
   auto natural_align = [&p](std::size_t s) {
     const std::size_t low = detail::lowest_bit(s);
     return low < p.page_size ? low : p.page_size;
@@ -60,7 +70,7 @@ constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, 
   if (size > top) size = top;
   for (;;) {
     if (n == capacity) return 0;
-    std::size_t next = round(size / p.ratio_den * p.ratio_num + (size % p.ratio_den) * p.ratio_num / p.ratio_den);
+    std::size_t next = nearest(size / p.ratio_den * p.ratio_num + (size % p.ratio_den) * p.ratio_num / p.ratio_den);
     if (next <= size) next = round(size + 1);
     if (next > top) next = top;
     std::size_t count = detail::ceil_div(cover, size);
@@ -94,12 +104,16 @@ constexpr auto geometric() noexcept {
   return t;
 }
 
-/// The zero-tuning layout for a physical budget: geometric block sizes from 64 B to the whole
+/// The zero-tuning layout for a physical budget: geometric block sizes from 16 B to the whole
 /// budget, each bucket able to cover the budget on its own (capped at `max_count` blocks).
+/// Blocks of 64 B and more that are multiples of 64 keep whole cache lines, so DMA buffers
+/// should ask for 64-byte alignment (as SOF does) and then never share a line.
 constexpr geometric_params auto_params(std::size_t physical_bytes, std::size_t page_size = default_page_size) noexcept {
   geometric_params p{};
   p.physical_bytes = physical_bytes;
   p.page_size = page_size;
+  p.min_block = 16;
+  p.min_align = 16;
   return p;
 }
 

@@ -1,0 +1,88 @@
+/* vmh from C: the types and the declarations of the functions that VMH_C_API (vmh/c_api.hpp)
+ * defines for one heap.
+ *
+ * A C firmware names each heap by a prefix. In a header of its own it writes
+ *
+ *     #include <vmh/c/vmh.h>
+ *     VMH_C_DECLARE(fw);
+ *
+ * and one C++ file defines the heap and the functions (see vmh/c_api.hpp). C code then calls
+ * fw_alloc, fw_aligned_alloc, fw_try_alloc, fw_alloc_range, fw_resize, fw_free,
+ * fw_usable_size, fw_owns, fw_stats, fw_bucket_count, fw_bucket_stats, fw_validate and
+ * fw_status_name. Every function takes the heap's lock.
+ *
+ * This header is C89 to C2x and C++ compatible and needs only <stddef.h>.
+ */
+#ifndef VMH_C_VMH_H
+#define VMH_C_VMH_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Result of an operation; the values are those of vmh::status. */
+enum vmh_status {
+  VMH_OK = 0,
+  VMH_INVALID_SIZE = 1,      /* size 0 or too large; range: min 0, preferred < min, bad granule */
+  VMH_INVALID_ALIGNMENT = 2, /* alignment not a power of two */
+  VMH_NO_BLOCK = 3,          /* no free block large and aligned enough */
+  VMH_NO_MEMORY = 4,         /* a block was free but its pages could not be mapped */
+  VMH_FOREIGN_POINTER = 5,   /* the pointer is not inside this heap */
+  VMH_INTERIOR_POINTER = 6,  /* inside the heap but not the start of an allocation */
+  VMH_DOUBLE_FREE = 7,       /* a block start that is not allocated */
+  VMH_EXCEEDS_BLOCK = 8,     /* resize: the new size does not fit the allocation's block(s) */
+  VMH_NOT_CONFIGURED = 9     /* the heap has no usable layout or backing range */
+};
+
+/* An allocation: the pointer (NULL on failure), the bytes granted, and why. */
+struct vmh_grant {
+  void *ptr;
+  size_t size;
+  enum vmh_status status;
+};
+
+/* Whole-heap statistics (vmh::heap_stats). */
+struct vmh_stats {
+  size_t live_allocations;
+  size_t bytes_requested; /* bytes asked for (granted, for ranges) by the live allocations */
+  size_t peak_bytes_requested;
+  size_t pages_mapped;
+  size_t peak_pages_mapped;
+  size_t failed_no_block;
+  size_t failed_no_memory;
+};
+
+/* Statistics of one bucket (vmh::bucket_stats). */
+struct vmh_bucket_stats {
+  size_t block_size;
+  size_t block_count;
+  size_t in_use;
+  size_t peak_in_use;
+  size_t full_failures;
+};
+
+/* Declares the functions of the heap named `prefix`; write it followed by a semicolon.
+ * Arguments mean what they mean for the vmh::heap member of the same name: align 0 is the
+ * layout's minimum alignment and granule 0 is `min`. */
+#define VMH_C_DECLARE(prefix)                                                                       \
+  void *prefix##_alloc(size_t size);                                                                \
+  void *prefix##_aligned_alloc(size_t align, size_t size);                                          \
+  struct vmh_grant prefix##_try_alloc(size_t size, size_t align);                                   \
+  struct vmh_grant prefix##_alloc_range(size_t min, size_t preferred, size_t align, size_t granule); \
+  enum vmh_status prefix##_resize(void *ptr, size_t new_size);                                      \
+  enum vmh_status prefix##_free(void *ptr);                                                         \
+  size_t prefix##_usable_size(const void *ptr);                                                     \
+  int prefix##_owns(const void *ptr);                                                               \
+  void prefix##_stats(struct vmh_stats *out);                                                       \
+  size_t prefix##_bucket_count(void);                                                               \
+  int prefix##_bucket_stats(size_t bucket, struct vmh_bucket_stats *out);                           \
+  int prefix##_validate(void);                                                                      \
+  const char *prefix##_status_name(enum vmh_status status)
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* VMH_C_VMH_H */
