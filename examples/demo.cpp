@@ -54,7 +54,7 @@ void seed_scenario() {
 
 void sof_pipelines() {
   const std::uint64_t seed = 1;
-  const std::size_t steps = 2000, physical = 384 * 1024;
+  const std::size_t steps = 2000, physical = 448 * 1024;
   const std::vector<trace::op> ops = workloads::sof_family(seed, steps);
   const std::vector<bucket> layout = sim::load_layout("auto", physical, default_page_size);
 

@@ -7,6 +7,8 @@
 //
 // The model owns no memory. Addresses are base + offset into the virtual
 // window; they may be compared and printed but must never be dereferenced.
+// Cache maintenance and the heap's mutex have no observable effect on which
+// requests succeed or how many pages are mapped, so they are not modelled.
 #pragma once
 
 #include <bit>
@@ -100,7 +102,8 @@ class sof_vmh_model {
   // Pages: for blocks >= a page only the pages covering `size` are mapped; for
   // blocks < a page, a page is mapped when its first block comes into use.
   // If the budget cannot supply the new pages nothing is taken and the call
-  // fails (counted in mapping_failures()).
+  // fails (counted in mapping_failures()); like SOF it does not go on to try
+  // a later bundle. A zero-byte request fails.
   //
   // "Full": when no eligible bundle has a free block (or run), the request
   // fails and each eligible bundle counts one full failure. A request that

@@ -131,7 +131,7 @@ template <class Model>
 class sys_heap_allocator final : public allocator {
  public:
   explicit sys_heap_allocator(std::size_t physical)
-      : physical_(physical), mem_(physical, 8), heap_(mem_.data(), physical) {}
+      : physical_(physical), mem_(physical, 4096), heap_(mem_.data(), physical) {}  // page-aligned, as on the DSP: aligned results depend on it
   outcome allocate(std::size_t size, std::size_t align) override {
     // The model itself takes the plain path when align <= its header, as the real heap does.
     void* p = align != 0 ? heap_.aligned_alloc(align, size) : heap_.alloc(size);

@@ -27,13 +27,14 @@ struct lcg {
     return static_cast<std::uint32_t>(state >> 32);
   }
 
-  // Uniform in [0, n) for n >= 1, from one draw r: floor(r * n / 2^32).
-  // Multiplying keeps the high bits of r, which are the good bits of an LCG.
+  // Uniform in [0, n) for n >= 1 (bias below n / 2^32), from one draw r:
+  // floor(r * n / 2^32). Multiplying keeps the high bits of r, which are the
+  // good bits of an LCG.
   std::uint32_t below(std::uint32_t n) {
     return static_cast<std::uint32_t>((static_cast<std::uint64_t>(next()) * n) >> 32);
   }
 
-  // Uniform in [lo, hi] (hi - lo < 2^32), one draw: lo + below(hi - lo + 1).
+  // Uniform in [lo, hi] (hi - lo + 1 < 2^32), one draw: lo + below(hi - lo + 1).
   std::uint64_t between(std::uint64_t lo, std::uint64_t hi) {
     return lo + below(static_cast<std::uint32_t>(hi - lo + 1));
   }
@@ -97,7 +98,9 @@ inline std::vector<trace::op> seed_family() {
 //                a <id> 2*bpm(f)                                   (DAI buffer)
 //                n = between(1, 4); n times: a <id> 2*bpm(format()) (components)
 //                if chance(1, 2): a <id> log_uniform(256, 16384)   (module state)
-//                all with align 64 (the DSP cache line).
+//                all with align 64 (the DSP cache line). Every deep_ms is even,
+//                so the rounding of preferred never changes it here; it is kept
+//                so that other deep_ms tables follow the spec.
 // each step s:   1. wake-on-voice: if one is live and s is its free step, f it.
 //                   Then, if none is live (also right after that free), draw
 //                   chance(1, 50); on success a <id> 300K align 64, to be freed
@@ -107,8 +110,8 @@ inline std::vector<trace::op> seed_family() {
 //                   close: i = below(open count) indexes the open pipelines in
 //                   opening order; its buffers are freed in reverse allocation
 //                   order and it is removed keeping the others' order.
-// The trace ends after the last step; whatever is still open stays live, as it
-// would in a running system.
+// The trace ends after the last step; open pipelines and a wake-on-voice
+// buffer not yet due stay live, as they would in a running system.
 
 inline constexpr std::size_t sof_physical_bytes = 1024 * 1024;
 inline constexpr std::size_t sof_page_bytes = 4096;

@@ -194,20 +194,26 @@ inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
     };
 
     struct syntax {
-      std::string_view letter;
       op_kind kind;
       std::size_t min_fields, max_fields;  // the letter included
       const char* usage;
     };
     static constexpr syntax syntaxes[] = {
-        {"a", op_kind::allocate, 3, 4, "a <id> <size> [<align>]"},
-        {"r", op_kind::range, 4, 5, "r <id> <min> <preferred> [<align>]"},
-        {"e", op_kind::resize, 3, 3, "e <id> <new_size>"},
-        {"f", op_kind::free, 2, 2, "f <id>"},
+        {op_kind::allocate, 3, 4, "a <id> <size> [<align>]"},
+        {op_kind::range, 4, 5, "r <id> <min> <preferred> [<align>]"},
+        {op_kind::resize, 3, 3, "e <id> <new_size>"},
+        {op_kind::free, 2, 2, "f <id>"},
     };
     const syntax* sx = nullptr;
-    for (const syntax& candidate : syntaxes)
-      if (f[0] == candidate.letter) sx = &candidate;
+    if (f[0].size() == 1) {
+      switch (f[0][0]) {
+        case 'a': sx = &syntaxes[0]; break;
+        case 'r': sx = &syntaxes[1]; break;
+        case 'e': sx = &syntaxes[2]; break;
+        case 'f': sx = &syntaxes[3]; break;
+        default: break;
+      }
+    }
     if (sx == nullptr) return fail("unknown operation '" + std::string(f[0]) + "' (expected a, r, e or f)");
     if (n < sx->min_fields) return fail(std::string("missing field, expected: ") + sx->usage);
     if (n > sx->max_fields)

@@ -1,0 +1,33 @@
+// The C++ side of the C11 test: defines two heaps and their C functions with the two macros of
+// vmh/c_api.hpp.
+#include "c_api_heaps.h"
+
+#include <cstddef>
+
+#include <vmh/c_api.hpp>
+#include <vmh/vmh.hpp>
+
+namespace {
+inline constexpr auto dsp_table = vmh::make_table({{64, 64}, {256, 16}, {1024, 12}, {4096, 8}, {16384, 4}});
+inline constexpr auto ram_table = vmh::make_table({{32, 128}, {512, 8}}, 4096, 32);
+using ram_layout = vmh::fixed_layout<ram_table>;
+}  // namespace
+
+using dsp_heap_type = vmh::heap<vmh::fixed_layout<dsp_table>, vmh::counting_mapper>;
+// A constinit heap over its own arena: budget SIZE_MAX (the counting_mapper default), so give
+// it one through the object after start-up.
+VMH_C_API_DEFINE(dsp, dsp_heap_type);
+
+namespace {
+alignas(4096) std::byte ram_bytes[ram_layout::virtual_size];
+vmh::heap<ram_layout, vmh::null_mapper, vmh::external_range, vmh::spin_lock> ram_heap{
+    vmh::external_range{ram_bytes, sizeof ram_bytes}};
+}  // namespace
+VMH_C_API(ram, ram_heap);
+
+extern "C" {
+size_t dsp_mapped_bytes(void) { return dsp_vmh_heap.mapper().mapped(); }
+void dsp_fail_next_map(void) { dsp_vmh_heap.mapper().fail_map_call(1); }
+void* ram_window(void) { return ram_bytes; }
+size_t ram_window_size(void) { return sizeof ram_bytes; }
+}

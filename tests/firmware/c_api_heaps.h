@@ -1,0 +1,27 @@
+/* The two heaps the C11 test uses, as a C firmware would declare them. */
+#ifndef VMH_TEST_C_API_HEAPS_H
+#define VMH_TEST_C_API_HEAPS_H
+
+#include <vmh/c/vmh.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* "dsp": a fixed layout over its static arena with a counting page mapper (64 KiB of pages). */
+VMH_C_DECLARE(dsp);
+/* "ram": a heap over a caller-provided range, plain RAM (no mapper), with a spinlock. */
+VMH_C_DECLARE(ram);
+
+/* Counters of the dsp heap's mapper, for checks (defined in c_api_heaps.cpp). */
+size_t dsp_mapped_bytes(void);
+void dsp_fail_next_map(void);
+/* The range behind the ram heap. */
+void *ram_window(void);
+size_t ram_window_size(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,133 @@
+/* The C API from C11: two heaps declared with VMH_C_DECLARE and defined in c_api_heaps.cpp.
+ * Prints one line per failed check and a closing "N passed, N failed" line; exits non-zero on
+ * any failure. */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "c_api_heaps.h"
+
+static unsigned passed, failed;
+
+#define CHECK(cond)                                                  \
+  do {                                                               \
+    if (cond) {                                                      \
+      ++passed;                                                      \
+    } else {                                                         \
+      ++failed;                                                      \
+      printf("%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                \
+  } while (0)
+
+static void test_alloc_free(void) {
+  void *a = dsp_alloc(100);
+  void *b = dsp_alloc(3000);
+  CHECK(a != NULL && b != NULL && a != b);
+  CHECK(dsp_owns(a) && dsp_owns(b));
+  CHECK(((uintptr_t)a % 64) == 0); /* the layout's min_align */
+  CHECK(dsp_usable_size(a) >= 100);
+  memset(a, 0xa5, 100);
+  memset(b, 0x5a, 3000);
+  CHECK(((unsigned char *)a)[99] == 0xa5);
+  CHECK(dsp_mapped_bytes() == 2 * 4096); /* a and b sit in different pages */
+
+  struct vmh_stats s;
+  dsp_stats(&s);
+  CHECK(s.live_allocations == 2);
+  CHECK(s.bytes_requested == 3100);
+  CHECK(s.pages_mapped == 2);
+
+  CHECK(dsp_free(a) == VMH_OK);
+  CHECK(dsp_free(a) == VMH_DOUBLE_FREE);
+  CHECK(dsp_free((char *)b + 8) == VMH_INTERIOR_POINTER);
+  CHECK(dsp_free(&s) == VMH_FOREIGN_POINTER);
+  CHECK(dsp_free(NULL) == VMH_OK);
+  CHECK(dsp_free(b) == VMH_OK);
+  CHECK(dsp_mapped_bytes() == 0);
+  CHECK(dsp_validate() == 0);
+}
+
+static void test_aligned_and_errors(void) {
+  void *p = dsp_aligned_alloc(1024, 200);
+  CHECK(p != NULL && ((uintptr_t)p % 1024) == 0);
+  struct vmh_grant g = dsp_try_alloc(100, 3);
+  CHECK(g.ptr == NULL && g.status == VMH_INVALID_ALIGNMENT);
+  g = dsp_try_alloc(0, 0);
+  CHECK(g.ptr == NULL && g.status == VMH_INVALID_SIZE);
+  g = dsp_try_alloc(1u << 30, 0);
+  CHECK(g.status == VMH_INVALID_SIZE);
+  g = dsp_try_alloc(20000, 0); /* larger than the largest block */
+  CHECK(g.status == VMH_NO_BLOCK);
+
+  dsp_fail_next_map();
+  g = dsp_try_alloc(5000, 0);
+  CHECK(g.ptr == NULL && g.status == VMH_NO_MEMORY);
+  struct vmh_stats s;
+  dsp_stats(&s);
+  CHECK(s.failed_no_memory == 1);
+  CHECK(s.failed_no_block == 1);
+  CHECK(strcmp(dsp_status_name(VMH_NO_MEMORY), "no physical memory") == 0);
+  CHECK(dsp_free(p) == VMH_OK);
+  CHECK(dsp_validate() == 0);
+}
+
+static void test_range_and_resize(void) {
+  /* min 4 KiB, preferred 16 KiB, in multiples of 4 KiB: the 16 KiB bucket can hold it all. */
+  struct vmh_grant g = dsp_alloc_range(4096, 16384, 0, 4096);
+  CHECK(g.ptr != NULL && g.status == VMH_OK);
+  CHECK(g.size >= 4096 && g.size <= 16384 && g.size % 4096 == 0);
+  CHECK(dsp_mapped_bytes() == g.size);
+
+  CHECK(dsp_resize(g.ptr, 16384) == VMH_OK);
+  CHECK(dsp_mapped_bytes() == 16384);
+  CHECK(dsp_resize(g.ptr, 16385) == VMH_EXCEEDS_BLOCK);
+  CHECK(dsp_resize(g.ptr, 1000) == VMH_OK);
+  CHECK(dsp_mapped_bytes() == 4096);
+  CHECK(dsp_resize(g.ptr, 0) == VMH_INVALID_SIZE);
+
+  g = dsp_alloc_range(0, 10, 0, 0);
+  CHECK(g.status == VMH_INVALID_SIZE);
+  CHECK(dsp_validate() == 0);
+
+  struct vmh_stats s;
+  dsp_stats(&s);
+  CHECK(s.live_allocations == 1);
+  CHECK(s.bytes_requested == 1000);
+}
+
+static void test_buckets(void) {
+  CHECK(dsp_bucket_count() == 5);
+  struct vmh_bucket_stats b;
+  CHECK(dsp_bucket_stats(4, &b) == 1);
+  CHECK(b.block_size == 16384 && b.block_count == 4 && b.in_use == 1);
+  CHECK(dsp_bucket_stats(5, &b) == 0);
+  CHECK(b.block_size == 0);
+}
+
+static void test_second_heap(void) {
+  /* The ram heap is independent of the dsp heap. */
+  void *r[10];
+  size_t i;
+  for (i = 0; i < 10; ++i) r[i] = ram_alloc(20);
+  CHECK(r[0] != NULL && r[9] != NULL);
+  CHECK((char *)r[0] >= (char *)ram_window() && (char *)r[9] < (char *)ram_window() + ram_window_size());
+  CHECK(!dsp_owns(r[0]) && ram_owns(r[0]));
+  CHECK(dsp_free(r[0]) == VMH_FOREIGN_POINTER);
+  struct vmh_stats s;
+  ram_stats(&s);
+  CHECK(s.live_allocations == 10);
+  CHECK(s.pages_mapped == 0); /* no mapper: plain RAM */
+  for (i = 0; i < 10; ++i) CHECK(ram_free(r[i]) == VMH_OK);
+  CHECK(ram_validate() == 0);
+}
+
+int main(void) {
+  test_alloc_free();
+  test_aligned_and_errors();
+  test_range_and_resize();
+  test_buckets();
+  test_second_heap();
+  printf("c_api: %u passed, %u failed\n", passed, failed);
+  return failed == 0 ? 0 : 1;
+}
