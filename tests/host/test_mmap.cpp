@@ -1,0 +1,503 @@
+// Real virtual memory on Linux: the mmap reservation, the mprotect/madvise page mapper, and a
+// heap on top of them. Residency is measured with mincore on the pages in question, so every
+// check is deterministic; use after free is shown by a child process that dies touching a freed
+// block.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <utility>
+
+#include <vmh/host/mmap.hpp>
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+
+namespace {
+
+using vmh::external_range;
+using vmh::status;
+using vmh::host::mmap_mapper;
+using vmh::host::mmap_range;
+
+constexpr std::size_t kib = 1024;
+constexpr std::size_t page = 4096;
+
+// 64 B x 64 at 0, 256 B x 32 at 4 KiB, 1 KiB x 16 at 12 KiB, 6 KiB x 8 at 28 KiB (blocks that
+// straddle pages), 64 KiB x 4 at 76 KiB: 332 KiB, 83 pages. Smaller than a huge page, so the
+// kernel never backs it with transparent huge pages and residency stays page by page.
+constexpr auto table = vmh::make_table({{64, 64}, {256, 32}, {1024, 16}, {6144, 8}, {65536, 4}});
+using layout = vmh::fixed_layout<table>;
+using heap_type = vmh::heap<layout, mmap_mapper, external_range>;
+constexpr std::size_t big_offset = 77824;  // the 64 KiB bucket
+
+// A heap over its own reservation.
+struct mmap_heap {
+  explicit mmap_heap(std::size_t budget = mmap_mapper::max_budget) : heap{range.view(), mmap_mapper{budget}} {}
+  mmap_range range{layout::virtual_size};
+  heap_type heap;
+};
+
+std::size_t resident(const void* p, std::size_t bytes) { return vmh::host::resident_bytes(p, bytes); }
+
+void touch(void* p, std::size_t bytes) {
+  auto* b = static_cast<volatile unsigned char*>(p);
+  for (std::size_t i = 0; i < bytes; i += 512) b[i] = 0xa5;
+  b[bytes - 1] = 0xa5;
+}
+
+// Whether the byte at p can be read, without faulting: the kernel copies it into a pipe, or
+// reports EFAULT.
+bool readable(const void* p) {
+  int fds[2];
+  if (::pipe(fds) != 0) return false;
+  const bool ok = ::write(fds[1], p, 1) == 1;
+  ::close(fds[0]);
+  ::close(fds[1]);
+  return ok;
+}
+
+// How a child process ended.
+struct child_end {
+  bool signaled = false;
+  int signal = 0;
+  int exit_code = -1;
+  bool faulted() const { return signaled && (signal == SIGSEGV || signal == SIGBUS); }
+};
+
+// Runs `body` in a child process and reports how the child ended. The child restores the default
+// action of SIGSEGV and SIGBUS (the test framework and sanitizers install handlers), cannot dump
+// core, and is killed by SIGALRM if it runs for more than 10 seconds.
+template <class F>
+child_end run_in_child(F body) {
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
+  REQUIRE(pid >= 0);
+  if (pid == 0) {
+    const rlimit no_core{0, 0};
+    ::setrlimit(RLIMIT_CORE, &no_core);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    struct sigaction dfl {};
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    for (const int sig : {SIGSEGV, SIGBUS, SIGALRM}) {
+      ::sigaction(sig, &dfl, nullptr);
+      sigaddset(&unblock, sig);
+    }
+    ::sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
+    ::alarm(10);
+    body();
+    ::_exit(0);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0) REQUIRE(errno == EINTR);
+  child_end e;
+  if (WIFSIGNALED(st)) {
+    e.signaled = true;
+    e.signal = WTERMSIG(st);
+  } else if (WIFEXITED(st)) {
+    e.exit_code = WEXITSTATUS(st);
+  }
+  return e;
+}
+
+std::size_t statm_resident_bytes() {
+  std::ifstream f("/proc/self/statm");
+  std::size_t size = 0, rss = 0;
+  f >> size >> rss;
+  return rss * vmh::host::os_page_size();
+}
+
+}  // namespace
+
+TEST_CASE("mmap_range reserves address space without memory or access", "[host][mmap]") {
+  REQUIRE(vmh::host::os_page_size() == page);
+  mmap_range r{10 * page + 1};
+  REQUIRE(r);
+  CHECK(r.error() == 0);
+  CHECK(r.size() == 11 * page);  // whole pages
+  CHECK(reinterpret_cast<std::uintptr_t>(r.base()) % page == 0);
+  CHECK(resident(r.base(), r.size()) == 0);
+  CHECK_FALSE(readable(r.base()));
+  CHECK_FALSE(readable(r.base() + r.size() - 1));
+  const external_range v = r.view();
+  CHECK(const_cast<external_range&>(v).base() == r.base());
+  CHECK(v.size() == r.size());
+}
+
+TEST_CASE("mmap_range aligns beyond the system page", "[host][mmap]") {
+  for (const std::size_t align : {std::size_t{16 * kib}, std::size_t{64 * kib}, std::size_t{2048 * kib}}) {
+    CAPTURE(align);
+    mmap_range r{3 * page, align};
+    REQUIRE(r);
+    CHECK(reinterpret_cast<std::uintptr_t>(r.base()) % align == 0);
+    CHECK(r.size() == 3 * page);
+  }
+  mmap_range bad{page, 3 * page};  // not a power of two
+  CHECK_FALSE(bad);
+  CHECK(bad.error() == EINVAL);
+}
+
+TEST_CASE("mmap_range moves ownership and unmaps in its destructor", "[host][mmap]") {
+  unsigned char vec = 0;
+  std::byte* base = nullptr;
+  {
+    mmap_range a{4 * page};
+    base = a.base();
+    REQUIRE(::mincore(base, page, &vec) == 0);  // a mapping
+    mmap_range b{std::move(a)};
+    CHECK_FALSE(a);
+    CHECK(a.base() == nullptr);
+    CHECK(a.size() == 0);
+    CHECK(b.base() == base);
+    mmap_range c;
+    c = std::move(b);
+    CHECK(c.base() == base);
+    CHECK(c.size() == 4 * page);
+  }
+  errno = 0;
+  CHECK(::mincore(base, page, &vec) == -1);  // no mapping any more
+  CHECK(errno == ENOMEM);
+
+  mmap_range d{page};
+  std::byte* const d_base = d.base();
+  d.reset();
+  CHECK_FALSE(d);
+  CHECK(::mincore(d_base, page, &vec) == -1);
+}
+
+TEST_CASE("a reservation that fails leaves an empty range and an unconfigured heap", "[host][mmap]") {
+  errno = 12345;
+  mmap_range huge{std::size_t{1} << 60};  // more than the address space
+  CHECK(errno == 12345);                  // errno untouched
+  CHECK_FALSE(huge);
+  CHECK(huge.error() == ENOMEM);
+  CHECK(huge.size() == 0);
+  mmap_range zero{0};
+  CHECK_FALSE(zero);
+
+  heap_type h{huge.view(), mmap_mapper{}};
+  CHECK(h.state() == vmh::layout_error::backing_too_small);
+  const vmh::grant g = h.try_allocate(64);
+  CHECK(g.ptr == nullptr);
+  CHECK(g.result == status::not_configured);
+}
+
+TEST_CASE("mmap_mapper commits, decommits and counts pages", "[host][mmap]") {
+  mmap_range r{8 * page};
+  REQUIRE(r);
+  std::byte* const p = r.base();
+  mmap_mapper m{5 * page};
+  CHECK(m.page_size() == page);
+  CHECK(m.budget() == 5 * page);
+  CHECK(m.available() == 5 * page);
+
+  REQUIRE(m.map(p + page, 3 * page));
+  CHECK(m.mapped() == 3 * page);
+  CHECK(m.available() == 2 * page);
+  CHECK(resident(p, 8 * page) == 0);  // committed is not resident: nothing touched yet
+  touch(p + page, 2 * page);
+  CHECK(resident(p + page, 3 * page) == 2 * page);
+  CHECK(static_cast<unsigned char>(p[page]) == 0xa5);
+  // (Probing reads a page, which may map the shared zero page: residency is checked before.)
+  CHECK(readable(p + page));
+  CHECK(readable(p + 4 * page - 1));
+  CHECK_FALSE(readable(p));  // the neighbours stay inaccessible
+  CHECK_FALSE(readable(p + 4 * page));
+
+  m.unmap(p + 2 * page, page);  // in pieces, as the heap may
+  CHECK(m.mapped() == 2 * page);
+  CHECK(resident(p + 2 * page, page) == 0);
+  CHECK(resident(p + page, page) == page);
+  CHECK_FALSE(readable(p + 2 * page));
+  m.unmap(p + page, page);
+  m.unmap(p + 3 * page, page);
+  CHECK(m.mapped() == 0);
+  CHECK(resident(p, 8 * page) == 0);
+  CHECK_FALSE(readable(p + page));
+  CHECK(m.peak() == 3 * page);
+  CHECK(m.unmap_errors() == 0);
+
+  // Mapped again, a page reads as zero: its old contents went back to the system.
+  REQUIRE(m.map(p + page, page));
+  CHECK(static_cast<unsigned char>(p[page]) == 0);
+  m.unmap(p + page, page);
+  CHECK(m.failures() == 0);
+}
+
+TEST_CASE("mmap_mapper refuses what it cannot map, leaving nothing accessible", "[host][mmap]") {
+  mmap_range r{8 * page};
+  REQUIRE(r);
+  std::byte* const p = r.base();
+
+  SECTION("over budget") {
+    mmap_mapper m{2 * page};
+    CHECK_FALSE(m.map(p, 3 * page));
+    CHECK(m.failures() == 1);
+    CHECK(m.mapped() == 0);
+    CHECK_FALSE(readable(p));
+    m.set_budget(3 * page);
+    CHECK(m.map(p, 3 * page));
+    m.set_budget(page);  // never below what is mapped
+    CHECK(m.budget() == 3 * page);
+    m.unmap(p, 3 * page);
+  }
+  SECTION("not whole system pages") {
+    mmap_mapper m;
+    CHECK(m.budget() == vmh::host::physical_memory());
+    CHECK_FALSE(m.map(p + 1024, page));
+    CHECK_FALSE(m.map(p, 1024));
+    CHECK(m.failures() == 2);
+    CHECK(m.last_error() == EINVAL);
+    CHECK_FALSE(readable(p));
+  }
+  SECTION("the system call fails part way") {
+    // The second half becomes a read-only shared mapping: mprotect makes the first half writable,
+    // then fails with EACCES on the second. The mapper must take the first half back.
+    const int fd = ::open("/dev/zero", O_RDONLY);
+    REQUIRE(fd >= 0);
+    REQUIRE(::mmap(p + 4 * page, 4 * page, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, 0) == p + 4 * page);
+    ::close(fd);
+    mmap_mapper m;
+    errno = 777;
+    CHECK_FALSE(m.map(p, 8 * page));
+    CHECK(errno == 777);
+    CHECK(m.last_error() == EACCES);
+    CHECK(m.failures() == 1);
+    CHECK(m.mapped() == 0);
+    for (std::size_t i = 0; i < 8; ++i) CHECK_FALSE(readable(p + i * page));
+    CHECK(m.map(p, 4 * page));  // the anonymous half still works
+    m.unmap(p, 4 * page);
+  }
+  SECTION("a hole in the range") {
+    REQUIRE(::munmap(p + 4 * page, page) == 0);
+    mmap_mapper m;
+    CHECK_FALSE(m.map(p, 8 * page));
+    CHECK(m.last_error() == ENOMEM);
+    CHECK(m.mapped() == 0);
+    for (std::size_t i = 0; i < 4; ++i) CHECK_FALSE(readable(p + i * page));
+    // Unmapping a range that is no mapping any more is counted, not fatal.
+    m.unmap(p + 4 * page, page);
+    CHECK(m.unmap_errors() >= 1);
+  }
+}
+
+TEST_CASE("a heap on mmap: pages become resident when used and return when freed", "[host][mmap][heap]") {
+  mmap_heap f;
+  heap_type& h = f.heap;
+  REQUIRE(h.state() == vmh::layout_error::none);
+  std::byte* const base = f.range.base();
+
+  auto* a = static_cast<std::byte*>(h.allocate(40 * kib));  // a 64 KiB block: 10 pages mapped
+  REQUIRE(a != nullptr);
+  CHECK(a == base + big_offset);
+  CHECK(h.stats().pages_mapped == 10);
+  CHECK(h.mapper().mapped() == 10 * page);
+  CHECK(resident(a, 64 * kib) == 0);  // mapped, not yet touched
+  CHECK(readable(a + 40 * kib - 1));
+  CHECK_FALSE(readable(a + 40 * kib));  // past the pages asked for
+  touch(a, 40 * kib);
+  CHECK(resident(a, 64 * kib) == 40 * kib);
+  CHECK(h.validate());
+
+  REQUIRE(h.deallocate(a) == status::ok);
+  CHECK(resident(a, 64 * kib) == 0);
+  CHECK_FALSE(readable(a));
+  CHECK(h.stats().pages_mapped == 0);
+  CHECK(h.mapper().mapped() == 0);
+  CHECK(h.validate());
+}
+
+TEST_CASE("a heap on mmap keeps a page while any allocation uses it", "[host][mmap][heap]") {
+  mmap_heap f;
+  heap_type& h = f.heap;
+  void* x = h.allocate(64);
+  void* y = h.allocate(64);  // the same page as x
+  REQUIRE(x != nullptr);
+  REQUIRE(y != nullptr);
+  touch(x, 64);
+  touch(y, 64);
+  CHECK(resident(x, 1) == page);
+  REQUIRE(h.deallocate(x) == status::ok);
+  CHECK(resident(y, 1) == page);  // y still uses the page
+  CHECK(readable(x));             // page granularity: a freed block on a live page stays readable
+  CHECK(static_cast<unsigned char*>(y)[0] == 0xa5);
+  REQUIRE(h.deallocate(y) == status::ok);
+  CHECK(resident(y, 1) == 0);
+  CHECK_FALSE(readable(y));
+
+  // 6 KiB blocks straddle pages: block 0 covers pages 7-8 of the range, block 1 pages 8-9.
+  auto* b0 = static_cast<std::byte*>(h.allocate(6 * kib));
+  auto* b1 = static_cast<std::byte*>(h.allocate(6 * kib));
+  REQUIRE(b0 != nullptr);
+  REQUIRE(b1 != nullptr);
+  touch(b0, 6 * kib);
+  touch(b1, 6 * kib);
+  CHECK(resident(b0, 12 * kib) == 3 * page);
+  REQUIRE(h.deallocate(b0) == status::ok);
+  CHECK(resident(b0, 12 * kib) == 2 * page);  // b0's first page goes, the shared one stays
+  CHECK(b1[0] == std::byte{0xa5});
+  REQUIRE(h.deallocate(b1) == status::ok);
+  CHECK(resident(b0, 12 * kib) == 0);
+  CHECK(h.validate());
+}
+
+TEST_CASE("a heap on mmap maps and unmaps pages on resize", "[host][mmap][heap]") {
+  mmap_heap f;
+  heap_type& h = f.heap;
+  auto* a = static_cast<std::byte*>(h.allocate(8 * kib));
+  REQUIRE(a != nullptr);
+  touch(a, 8 * kib);
+  REQUIRE(h.resize(a, 60 * kib) == status::ok);
+  touch(a, 60 * kib);
+  CHECK(resident(a, 64 * kib) == 60 * kib);
+  CHECK(a[0] == std::byte{0xa5});  // contents kept: the pointer never moves
+  REQUIRE(h.resize(a, 4 * kib) == status::ok);
+  CHECK(resident(a, 64 * kib) == 4 * kib);
+  CHECK_FALSE(readable(a + 4 * kib));
+  CHECK(h.mapper().mapped() == page);
+  CHECK(h.validate());
+  h.deallocate(a);
+}
+
+TEST_CASE("a failed system call is a failed allocation", "[host][mmap][heap]") {
+  mmap_heap f;
+  heap_type& h = f.heap;
+  std::byte* const third = f.range.base() + big_offset + 2 * 64 * kib;
+  // The third 64 KiB block becomes a read-only shared mapping that mprotect cannot make writable.
+  const int fd = ::open("/dev/zero", O_RDONLY);
+  REQUIRE(fd >= 0);
+  REQUIRE(::mmap(third, 64 * kib, PROT_NONE, MAP_SHARED | MAP_FIXED, fd, 0) == third);
+  ::close(fd);
+
+  void* a = h.allocate(64 * kib);
+  void* b = h.allocate(64 * kib);
+  REQUIRE(a != nullptr);
+  REQUIRE(b != nullptr);
+  const vmh::heap_stats before = h.stats();
+  const vmh::grant g = h.try_allocate(64 * kib);
+  CHECK(g.ptr == nullptr);
+  CHECK(g.result == status::no_memory);
+  CHECK(h.stats().failed_no_memory == 1);
+  CHECK(h.stats().live_allocations == before.live_allocations);
+  CHECK(h.stats().pages_mapped == before.pages_mapped);
+  CHECK(h.mapper().last_error() == EACCES);
+  CHECK_FALSE(readable(third));
+  CHECK(h.validate());
+  // A range request meets the same block and fails the same way.
+  CHECK(h.allocate_range(32 * kib, 64 * kib).result == status::no_memory);
+  // The rest of the heap is unaffected.
+  void* small = h.allocate(100);
+  CHECK(small != nullptr);
+  h.deallocate(small);
+  h.deallocate(a);
+  h.deallocate(b);
+  CHECK(h.validate());
+  CHECK(h.mapper().mapped() == 0);
+}
+
+TEST_CASE("a heap page smaller than the system page fails allocations instead of faulting", "[host][mmap][heap]") {
+  // 1 KiB heap pages on a 4 KiB system: each map request of a single 1 KiB page is refused.
+  constexpr auto small_pages = vmh::make_table({{64, 64}, {1024, 8}}, 1024);
+  using small_layout = vmh::fixed_layout<small_pages>;
+  mmap_range r{small_layout::virtual_size};
+  vmh::heap<small_layout, mmap_mapper, external_range> h{r.view(), mmap_mapper{}};
+  REQUIRE(h.state() == vmh::layout_error::none);
+  const vmh::grant g = h.try_allocate(64);
+  CHECK(g.result == status::no_memory);
+  CHECK(h.mapper().last_error() == EINVAL);
+  CHECK(h.validate());
+}
+
+TEST_CASE("the mapper's budget is the heap's physical memory", "[host][mmap][heap]") {
+  mmap_heap f{16 * kib};
+  heap_type& h = f.heap;
+  CHECK(h.try_allocate(20 * kib).result == status::no_memory);
+  h.set_range_policy(vmh::range_policy::greedy());
+  // The range grant is limited to the four pages the budget allows.
+  const vmh::grant g = h.allocate_range(4 * kib, 64 * kib);
+  REQUIRE(g);
+  CHECK(g.size == 16 * kib);
+  CHECK(h.mapper().available() == 0);
+  CHECK(h.try_allocate(64).result == status::no_memory);
+  touch(g.ptr, g.size);
+  CHECK(resident(g.ptr, 64 * kib) == 16 * kib);
+  CHECK(h.validate());
+  h.deallocate(g.ptr);
+  CHECK(h.mapper().available() == 16 * kib);
+}
+
+TEST_CASE("a heap can own its reservation (mmap_arena)", "[host][mmap][heap]") {
+  using owning_heap = vmh::heap<layout, mmap_mapper, vmh::host::mmap_arena<layout::virtual_size, layout::page_size>>;
+  auto h = std::make_unique<owning_heap>(mmap_mapper{64 * kib});
+  REQUIRE(h->state() == vmh::layout_error::none);
+  auto* p = static_cast<std::byte*>(h->allocate(5000));
+  REQUIRE(p != nullptr);
+  touch(p, 5000);
+  CHECK(resident(p, 5000) == 2 * page);
+  CHECK(h->validate());
+  h->deallocate(p);
+  CHECK(resident(p, 5000) == 0);
+}
+
+TEST_CASE("resident memory of the process rises and falls with a large block", "[host][mmap][heap]") {
+  // /proc/self/statm counts the whole process: a 32 MiB block dwarfs the noise.
+  constexpr std::size_t mib = 1024 * kib;
+  constexpr auto big_table = vmh::make_table({{32 * mib, 2}});
+  using big_layout = vmh::fixed_layout<big_table>;
+  mmap_range r{big_layout::virtual_size};
+  vmh::heap<big_layout, mmap_mapper, external_range> h{r.view(), mmap_mapper{}};
+  const std::size_t before = statm_resident_bytes();
+  void* p = h.allocate(32 * mib);
+  REQUIRE(p != nullptr);
+  std::memset(p, 0x5a, 32 * mib);
+  const std::size_t during = statm_resident_bytes();
+  CHECK(during >= before + 24 * mib);
+  h.deallocate(p);
+  const std::size_t after = statm_resident_bytes();
+  CHECK(after + 24 * mib <= during);
+  INFO("resident: before " << before << ", during " << during << ", after " << after);
+  CHECK(resident(p, 32 * mib) == 0);
+}
+
+TEST_CASE("touching a freed block faults", "[host][mmap][heap][death]") {
+  mmap_heap f;
+  heap_type& h = f.heap;
+  auto* live = static_cast<volatile unsigned char*>(h.allocate(64 * kib));
+  auto* freed = static_cast<volatile unsigned char*>(h.allocate(64 * kib));
+  REQUIRE(live != nullptr);
+  REQUIRE(freed != nullptr);
+  freed[100] = 1;
+  REQUIRE(h.deallocate(const_cast<unsigned char*>(freed)) == status::ok);
+
+  // The harness itself: a child that touches a live block exits normally.
+  const child_end control = run_in_child([&] { live[100] = 1; });
+  CHECK_FALSE(control.signaled);
+  CHECK(control.exit_code == 0);
+
+  const child_end write = run_in_child([&] { freed[100] = 2; });
+  INFO("signal " << write.signal << ", exit code " << write.exit_code);
+  CHECK(write.faulted());
+  const child_end read = run_in_child([&] {
+    const unsigned char v = freed[0];
+    ::_exit(v == 0 ? 3 : 4);  // not reached
+  });
+  CHECK(read.faulted());
+
+  // The parent's heap is untouched by the children.
+  CHECK(h.validate());
+  h.deallocate(const_cast<unsigned char*>(live));
+}
