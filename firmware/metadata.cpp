@@ -10,7 +10,7 @@ using sof = vmh::fixed_layout<vmh::presets::sof_table>;
 using autolayout = vmh::fixed_layout<vmh::presets::geometric<vmh::presets::auto_params(1u << 20)>()>;
 }  // namespace
 
-#define VMH_FIGURE(name, value) [[gnu::used]] const char name[(value) > 0 ? (value) : 1] = {};
+#define VMH_FIGURE(name, value) [[gnu::used]] char name[(value) > 0 ? (value) : 1];
 #define VMH_LAYOUT_FIGURES(prefix, L)                                                                           \
   VMH_FIGURE(prefix##_buckets, L::bucket_capacity)                                                              \
   VMH_FIGURE(prefix##_blocks, L::block_capacity)                                                                \

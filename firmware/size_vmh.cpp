@@ -5,13 +5,16 @@
 //
 // Configuration: SOF's production table (a constant layout, 9 buckets, 1 MiB), the counting
 // mapper (page reference counts and map/unmap calls are compiled in), a virtual range given
-// at run time (as the DSP's virtual window is), no lock.
+// at run time (as the DSP's virtual window is), no lock. The vmh_size_ram_* functions are the
+// same heap over plain RAM (null_mapper: no page counts, nothing mapped), the configuration
+// that does what sys_heap does.
 #include <cstddef>
 
 #include <vmh/vmh.hpp>
 
 using size_layout = vmh::fixed_layout<vmh::presets::sof_table>;
 using size_heap = vmh::heap<size_layout, vmh::counting_mapper, vmh::external_range>;
+using ram_heap = vmh::heap<size_layout, vmh::null_mapper, vmh::external_range>;
 
 extern "C" {
 
@@ -31,5 +34,9 @@ extern "C" {
 [[gnu::noinline, gnu::used]] vmh::status vmh_size_resize(size_heap* h, void* ptr, std::size_t new_size) {
   return h->resize(ptr, new_size);
 }
+
+[[gnu::noinline, gnu::used]] void* vmh_size_ram_allocate(ram_heap* h, std::size_t size) { return h->allocate(size); }
+
+[[gnu::noinline, gnu::used]] vmh::status vmh_size_ram_deallocate(ram_heap* h, void* ptr) { return h->deallocate(ptr); }
 
 }  // extern "C"

@@ -1,6 +1,7 @@
 /* Start-up code for the self-test image on QEMU's mps2-an386 (Cortex-M4): the vector table,
  * the reset handler (copy .data, zero .bss, run constructors, call main, exit), fault handlers
- * that report through semihosting, and the semihosting calls themselves. No C library. */
+ * that report through semihosting, the semihosting calls themselves, and memcpy, memmove,
+ * memset and memcmp. No C library. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,6 +65,40 @@ void fw_check(int ok, const char *what, const char *file, int line) {
 }
 
 unsigned fw_passed(void) { return passed; }
+
+/* The four functions GCC may call in any freestanding program (for aggregate copies and
+ * clears); this file is compiled with -fno-tree-loop-distribute-patterns so that these loops
+ * stay loops. */
+void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
+  unsigned char *d = dst;
+  const unsigned char *s = src;
+  while (n-- != 0) *d++ = *s++;
+  return dst;
+}
+
+void *memmove(void *dst, const void *src, size_t n) {
+  unsigned char *d = dst;
+  const unsigned char *s = src;
+  if (d < s) {
+    while (n-- != 0) *d++ = *s++;
+  } else {
+    while (n-- != 0) d[n] = s[n];
+  }
+  return dst;
+}
+
+void *memset(void *dst, int c, size_t n) {
+  unsigned char *d = dst;
+  while (n-- != 0) *d++ = (unsigned char)c;
+  return dst;
+}
+
+int memcmp(const void *a, const void *b, size_t n) {
+  const unsigned char *x = a, *y = b;
+  for (; n != 0; --n, ++x, ++y)
+    if (*x != *y) return *x < *y ? -1 : 1;
+  return 0;
+}
 unsigned fw_failed(void) { return failed; }
 
 void fw_reset(void) {

@@ -58,10 +58,36 @@ class args {
   std::string text(const std::string& key, const std::string& fallback) const { return has(key) ? text(key) : fallback; }
   std::size_t number(const std::string& key) const { return parse_number(text(key), "--" + key); }
   std::size_t number(const std::string& key, std::size_t fallback) const { return has(key) ? number(key) : fallback; }
+  /// Every value given for a repeatable option, in command-line order.
+  std::vector<std::string> all(const std::string& key) const {
+    std::vector<std::string> out;
+    for (auto [it, end] = values_.equal_range(key); it != end; ++it) out.push_back(it->second);
+    return out;
+  }
 
  private:
   std::multimap<std::string, std::string> values_;
 };
+
+/// A list of numbers: `1,3,5`, ranges `1-5` and both mixed (`1-3,7`), each with optional K/M suffixes.
+inline std::vector<std::size_t> parse_list(std::string_view text, const std::string& what) {
+  std::vector<std::size_t> out;
+  while (!text.empty()) {
+    const std::size_t comma = text.find(',');
+    const std::string_view item = text.substr(0, comma);
+    text = comma == std::string_view::npos ? std::string_view{} : text.substr(comma + 1);
+    const std::size_t dash = item.find('-');
+    if (dash == std::string_view::npos) {
+      out.push_back(parse_number(item, what));
+      continue;
+    }
+    const std::size_t lo = parse_number(item.substr(0, dash), what), hi = parse_number(item.substr(dash + 1), what);
+    if (hi < lo || hi - lo > 100000) throw cli_error(what + ": bad range '" + std::string(item) + "'");
+    for (std::size_t v = lo; v <= hi; ++v) out.push_back(v);
+  }
+  if (out.empty()) throw cli_error(what + ": empty list");
+  return out;
+}
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

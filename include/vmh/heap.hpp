@@ -586,7 +586,7 @@ class heap {
     const std::size_t b = g.bucket_at(offset);
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t rel = offset - bg.offset;
-    const std::size_t index = rel / bg.block_size;
+    const std::size_t index = g.block_index(bg, rel);
     if (rel != index * bg.block_size) return {status::interior_pointer};
     if (!detail::bitmap_test(words_, bg, index)) return {status::double_free};
     if (sizes_[bg.first_block + index] == 0) return {status::interior_pointer};  // inside a run
@@ -597,6 +597,14 @@ class heap {
   /// All or nothing: if a map call fails, the runs mapped before it are unmapped again.
   bool commit_pages(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
+      if (end - first == 1) {  // the common case of a small block: one page, no run to find
+        if (refs_[first] == 0) {
+          if (!mapper_.map(page_ptr(g, first), g.page_size)) return false;
+          if (++totals_.pages > totals_.peak_pages) totals_.peak_pages = totals_.pages;
+        }
+        ++refs_[first];
+        return true;
+      }
       for (std::size_t p = first; p < end;) {
         if (refs_[p] != 0) {
           ++p;
@@ -620,6 +628,13 @@ class heap {
   /// Drops a reference to pages [first, end) and unmaps, in maximal runs, those left with none.
   void release_pages(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
+      if (end - first == 1) {
+        if (--refs_[first] == 0) {
+          --totals_.pages;
+          mapper_.unmap(page_ptr(g, first), g.page_size);
+        }
+        return;
+      }
       for (std::size_t p = first; p < end; ++p)
         if (--refs_[p] == 0) --totals_.pages;
       unmap_unreferenced(g, first, end);

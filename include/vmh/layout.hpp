@@ -101,6 +101,7 @@ struct bucket_geometry {
   std::size_t offset = 0;       ///< byte offset of block 0 from the start of the virtual range
   std::size_t block_align = 0;  ///< every block of the bucket is aligned to this power of two
   std::size_t first_block = 0;  ///< index of block 0 in the heap's per-block table
+  std::uint64_t reciprocal = 0; ///< ceil(2^64 / block_size): offset / block_size as a multiply
   std::size_t levels = 0;       ///< levels of the bucket's bitmap (leaf = level 0)
   std::size_t level_word[max_bitmap_levels] = {};  ///< first word of each level in the word table
 };
@@ -123,6 +124,9 @@ struct layout_geometry {
   std::uint8_t first_at_least[64] = {};
   /// aligned_buckets[k]: bit b set when bucket b's blocks are aligned to 2^k.
   std::uint64_t aligned_buckets[64] = {};
+  /// Bucket start offsets, packed for the search in bucket_at, and its first step.
+  std::size_t starts[MaxBuckets] = {};
+  std::size_t search_step = 0;
 
   /// Bit mask with one bit per bucket.
   constexpr std::uint64_t all_buckets() const noexcept { return detail::low_mask(bucket_count); }
@@ -134,14 +138,28 @@ struct layout_geometry {
     return b;
   }
 
-  /// The bucket containing virtual offset `off` < virtual_size (binary search over bucket offsets).
+  /// The bucket containing virtual offset `off` < virtual_size: a binary search over the
+  /// packed start offsets with a fixed number of steps (log2 of the bucket count), no branch
+  /// on the data.
   constexpr std::size_t bucket_at(std::size_t off) const noexcept {
-    std::size_t lo = 0, hi = bucket_count;  // answer in [lo, hi)
-    while (hi - lo > 1) {
-      const std::size_t mid = (lo + hi) / 2;
-      if (buckets[mid].offset <= off) lo = mid; else hi = mid;
+    std::size_t b = 0;
+    for (std::size_t step = search_step; step != 0; step >>= 1) {
+      const std::size_t next = b + step;
+      b = next < bucket_count && starts[next] <= off ? next : b;
     }
-    return lo;
+    return b;
+  }
+
+  /// The block of bucket `b` that contains `rel` bytes from the bucket's start (rel < 2^32).
+  constexpr std::size_t block_index(const bucket_geometry& bg, std::size_t rel) const noexcept {
+#if defined(__SIZEOF_INT128__)
+    // Exact for 32-bit numerators and divisors (Lemire, Kaser, Kurz 2019), and cheaper than a
+    // 64-bit division on hosts; 32-bit targets divide in hardware.
+    __extension__ using wide = unsigned __int128;  // __extension__: not ISO C++, on purpose
+    return static_cast<std::size_t>((static_cast<wide>(bg.reciprocal) * rel) >> 64);
+#else
+    return rel / bg.block_size;
+#endif
   }
 };
 
@@ -187,6 +205,8 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     bg.offset = offset;
     bg.block_align = align;
     bg.first_block = blocks;
+    bg.reciprocal = UINT64_MAX / b.block_size + 1;
+    g.starts[i] = offset;
     // Bitmap levels: leaf words first, then one bit per word of the level below, up to one word.
     std::size_t level_words = ceil_div(b.block_count, detail::word_bits);
     for (;;) {
@@ -203,6 +223,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   g.page_total = ceil_div(offset, page_size);
   g.word_total = words;
   g.bucket_count = count;
+  g.search_step = std::size_t{1} << detail::log2_floor(count);
   if (blocks > block_cap || g.page_total > page_cap || words > word_cap) return fail(layout_error::exceeds_capacity);
 
   for (unsigned k = 0; k < 64; ++k) {

@@ -15,29 +15,37 @@
 // trade-off (requests satisfied against granted/preferred) of this rule, fixed shares and greedy.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 
 namespace vmh {
 
 struct range_policy {
-  std::uint32_t share_num = 2;  ///< the largest share of the free memory one grant may take
-  std::uint32_t share_den = 3;
-  bool adaptive = true;         ///< also limit the share to sqrt(free fraction of the memory)
+  enum class rule : std::uint8_t {
+    adaptive = 0,  ///< share limited to sqrt(free fraction)
+    fixed = 1,     ///< a fixed share
+  };
+  // All zero is the default (adaptive, 2/3), so a constinit heap keeps its metadata in .bss.
+  rule kind = rule::adaptive;
+  std::uint32_t share_num = 0;  ///< the largest share of the free memory one grant may take;
+  std::uint32_t share_den = 0;  ///< 0/0 means the default share, 2/3
 
   /// Greedy: every grant takes all it can.
-  static constexpr range_policy greedy() noexcept { return {1, 1, false}; }
+  static constexpr range_policy greedy() noexcept { return {rule::fixed, 1, 1}; }
   /// A fixed share of the free physical memory.
-  static constexpr range_policy share(std::uint32_t num, std::uint32_t den) noexcept { return {num, den, false}; }
-  /// A share of the free memory that shrinks with sqrt(free fraction); the default is adaptive_share(2, 3).
-  static constexpr range_policy adaptive_share(std::uint32_t num, std::uint32_t den) noexcept { return {num, den, true}; }
+  static constexpr range_policy share(std::uint32_t num, std::uint32_t den) noexcept { return {rule::fixed, num, den}; }
+  /// A share of the free memory limited to sqrt(free fraction); the default is adaptive_share(2, 3).
+  static constexpr range_policy adaptive_share(std::uint32_t num, std::uint32_t den) noexcept {
+    return {rule::adaptive, num, den};
+  }
 
   /// The largest grant allowed with `available` free of `total` physical bytes, for a request
-  /// whose smallest grant is `lo`. A zero denominator is read as "no cap".
+  /// whose smallest grant is `lo`.
   constexpr std::size_t cap(std::size_t available, std::size_t total, std::size_t lo) const noexcept {
-    if (share_den == 0) return SIZE_MAX;
-    std::size_t c = available / share_den * share_num + available % share_den * share_num / share_den;
-    if (adaptive && total != 0 && available <= total) {
+    const std::size_t num = share_den == 0 ? 2 : share_num, den = share_den == 0 ? 3 : share_den;
+    std::size_t c = available / den * num + available % den * num / den;
+    if (kind == rule::adaptive && total != 0 && available <= total) {
       // sqrt(available / total) in 16.16 fixed point (no floating point on the DSP). Scale both
       // down until available fits 32 bits, which keeps the fraction.
       std::uint64_t a = available, t = total;
@@ -55,8 +63,8 @@ struct range_policy {
  private:
   /// floor(sqrt(x)), digit by digit: 32 steps, no division.
   static constexpr std::uint64_t isqrt(std::uint64_t x) noexcept {
-    std::uint64_t root = 0, bit = std::uint64_t{1} << 62;
-    while (bit > x) bit >>= 2;
+    if (x == 0) return 0;
+    std::uint64_t root = 0, bit = std::uint64_t{1} << ((std::bit_width(x) - 1) & ~1u);
     while (bit != 0) {
       if (x >= root + bit) {
         x -= root + bit;

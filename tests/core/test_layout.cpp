@@ -1,4 +1,5 @@
 // Layout derivation, layout errors, presets and the geometric generator.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -413,6 +414,12 @@ std::size_t natural_align(std::size_t size, std::size_t page_size) {
   return low < page_size ? low : page_size;
 }
 
+// The rounding unit of a block size: min_align below a cache line, the line below a page, the
+// page from a page up.
+std::size_t granule_of(const vmh::presets::geometric_params& p, std::size_t size) {
+  return size >= p.page_size ? p.page_size : size >= p.line ? p.line : p.min_align;
+}
+
 void check_generated(const vmh::presets::geometric_params& p) {
   const generated g = generate(p);
   REQUIRE(g.n > 0);
@@ -424,19 +431,20 @@ void check_generated(const vmh::presets::geometric_params& p) {
   for (std::size_t i = 0; i < g.n; ++i) {
     const bucket& b = g.b[i];
     CAPTURE(i, b.block_size, b.block_count);
-    // Sizes: multiples of min_align below a page, of the page from a page up.
-    if (b.block_size < p.page_size) CHECK(b.block_size % p.min_align == 0);
-    else CHECK(b.block_size % p.page_size == 0);
+    // Sizes: multiples of their granule (min_align, cache line or page).
+    CHECK(b.block_size % granule_of(p, b.block_size) == 0);
+    CHECK(b.block_size % p.min_align == 0);
     CHECK(b.block_size <= top);
     if (i > 0) {
       const std::size_t prev = g.b[i - 1].block_size;
       CHECK(b.block_size > prev);
       if (i + 1 < g.n) {
-        // Grows by the ratio, rounded up to its granularity.
+        // Grows by the ratio, to the nearest multiple of the granule (at least one granule).
         const std::size_t grown = prev * p.ratio_num / p.ratio_den;
-        const std::size_t granule = b.block_size < p.page_size ? p.min_align : p.page_size;
-        CHECK(b.block_size >= grown);
-        CHECK(b.block_size < (grown > prev ? grown : prev + 1) + granule);
+        const std::size_t half = granule_of(p, grown) / 2;
+        CAPTURE(prev, grown);
+        CHECK(b.block_size + half >= grown);
+        CHECK(b.block_size <= std::max(grown + half, prev + granule_of(p, prev + 1)));
       }
     }
     // Covers the physical budget times the overcommit, unless capped by max_count; counts are
@@ -454,8 +462,7 @@ void check_generated(const vmh::presets::geometric_params& p) {
   CHECK(g.b[g.n - 1].block_size == top);
   CHECK(g.b[g.n - 1].block_size >= top_raw);
   // The first is min_block rounded up.
-  const std::size_t first = p.min_block < p.page_size ? ceil_div(p.min_block, p.min_align) * p.min_align
-                                                      : ceil_div(p.min_block, p.page_size) * p.page_size;
+  const std::size_t first = ceil_div(p.min_block, granule_of(p, p.min_block)) * granule_of(p, p.min_block);
   CHECK(g.b[0].block_size == (first < top ? first : top));
 
   const auto geo = vmh::derive_geometry<vmh::max_buckets>(g.b, g.n, p.page_size, p.min_align);
@@ -509,6 +516,22 @@ TEST_CASE("the geometric generator produces valid covering layouts", "[layout][p
     p.physical_bytes = 100000;
     check_generated(p);
   }
+  SECTION("auto_params: small blocks up to the whole budget") {
+    const P p = vmh::presets::auto_params(2816 * kib);
+    CHECK(p.physical_bytes == 2816 * kib);
+    check_generated(p);
+    const generated g = generate(p);
+    CHECK(g.b[0].block_size == ceil_div(p.min_block, p.min_align) * p.min_align);
+    CHECK(g.b[g.n - 1].block_size == 2816 * kib);
+  }
+  SECTION("a 128-byte cache line and 16-byte minimum alignment") {
+    P p{};
+    p.physical_bytes = 512 * kib;
+    p.min_block = 16;
+    p.min_align = 16;
+    p.line = 128;
+    check_generated(p);
+  }
   SECTION("min_block above the top gives one bucket") {
     P p{};
     p.physical_bytes = 64 * kib;
@@ -539,6 +562,9 @@ TEST_CASE("the geometric generator rejects unusable parameters", "[layout][prese
   CHECK(with([](P& p) { p.page_size = 3000; }) == 0);
   CHECK(with([](P& p) { p.min_align = 48; }) == 0);
   CHECK(with([](P& p) { p.min_align = 8192; }) == 0);
+  CHECK(with([](P& p) { p.line = 48; }) == 0);
+  CHECK(with([](P& p) { p.line = 32; }) == 0);  // below min_align
+  CHECK(with([](P& p) { p.line = 8192; }) == 0);  // above the page
   // Too many buckets for the room given, or for 64.
   CHECK(generate(P{}, 3).n == 0);
   CHECK(with([](P& p) { p.ratio_num = 101; p.ratio_den = 100; p.min_align = 8; p.min_block = 8; }) == 0);
@@ -551,6 +577,11 @@ using geometric_layout = vmh::fixed_layout<vmh::presets::geometric<small_geometr
 }  // namespace
 
 TEST_CASE("presets::geometric<P>() is a fixed_layout table", "[layout][presets]") {
+  using auto_layout = vmh::fixed_layout<vmh::presets::geometric<vmh::presets::auto_params(256 * 1024)>()>;
+  STATIC_REQUIRE(auto_layout::geometry.error == layout_error::none);
+  STATIC_REQUIRE(auto_layout::geometry.buckets[auto_layout::geometry.bucket_count - 1].block_size == 256 * kib);
+  STATIC_REQUIRE(auto_layout::geometry.min_align == vmh::presets::auto_params(256 * 1024).min_align);
+
   constexpr const auto& g = geometric_layout::geometry;
   STATIC_REQUIRE(g.error == layout_error::none);
   STATIC_REQUIRE(g.bucket_count == vmh::presets::geometric_bucket_count(small_geometric));

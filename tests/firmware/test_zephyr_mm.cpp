@@ -202,7 +202,7 @@ TEST_CASE("zephyr budgeted_mm_mapper: range grants fit the budget, and a map pas
 
 TEST_CASE("zephyr mm_mapper: under random churn the driver's pages are exactly the live allocations' pages",
           "[zephyr]") {
-  standin::reset(40);  // fewer physical pages than the window has: some maps fail
+  standin::reset(20);  // fewer physical pages than the window has: some maps fail
   zephyr_heap h{range()};
   struct live {
     std::uintptr_t at;
@@ -243,6 +243,6 @@ TEST_CASE("zephyr mm_mapper: under random churn the driver's pages are exactly t
   CHECK(failures > 0);  // the pool ran out at times, and every failure was rolled back
   for (const live& a : allocs) REQUIRE(h.deallocate(reinterpret_cast<void*>(a.at)) == vmh::status::ok);
   CHECK(standin::state().pages.empty());
-  CHECK(standin::state().free_pages == 40);
+  CHECK(standin::state().free_pages == 20);
   check_driver_clean();
 }

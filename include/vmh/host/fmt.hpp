@@ -141,20 +141,20 @@ struct fmt::formatter<vmh::host::heap_map_view<Heap>> : vmh::host::fmt_detail::n
     const bool mapping = vmh::host::maps_pages<Heap>;
     out = fmt::format_to(out, "{} buckets, {} virtual ({} pages of {})\n", g.bucket_count, byte_size{g.virtual_size},
                          g.page_total, byte_size{g.page_size});
-    out = fmt::format_to(out, "{:>6} {:>9} {:>15} {:>6} {:>10} {:>7} {:>9}\n", "bucket", "block", "in use / count",
-                         "peak", "full fails", "mapped", "resident");
+    out = fmt::format_to(out, "{:>6}  {:>9}  {:>15}  {:>6}  {:>10}  {:>12}  {:>8}\n", "bucket", "block", "in use / count",
+                         "peak", "full fails", "pages mapped", "resident");
+    const std::string_view dash = "-";
     for (std::size_t b = 0; b < g.bucket_count; ++b) {
       const vmh::bucket_stats s = h.stats(b);
-      const std::string_view dash = "-";
-      out = fmt::format_to(out, "{:>6} {:>9} {:>7} / {:<5} {:>6} {:>10}", b, byte_size{s.block_size}, s.in_use,
+      out = fmt::format_to(out, "{:>6}  {:>9}  {:>6} / {:<6}  {:>6}  {:>10}", b, byte_size{s.block_size}, s.in_use,
                            s.block_count, s.peak_in_use, s.full_failures);
       if (pages_known) {
         const vmh::host::page_count p = vmh::host::bucket_pages(h, m.base, b);
-        if (mapping) out = fmt::format_to(out, " {:>7}", p.mapped_pages);
-        else out = fmt::format_to(out, " {:>7}", dash);
-        out = fmt::format_to(out, " {:>9}\n", p.resident_bytes / g.page_size);
+        if (mapping) out = fmt::format_to(out, "  {:>12}", p.mapped_pages);
+        else out = fmt::format_to(out, "  {:>12}", dash);
+        out = fmt::format_to(out, "  {:>8}\n", p.resident_bytes / g.page_size);
       } else {
-        out = fmt::format_to(out, " {:>7} {:>9}\n", dash, dash);
+        out = fmt::format_to(out, "  {:>12}  {:>8}\n", dash, dash);
       }
     }
     out = fmt::format_to(out, "total: {}\n", h.stats());

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Prints, as Markdown, the flash bytes of vmh's allocate, deallocate, allocate_range and resize
+# on a Cortex-M4, the same for the sys_heap model's alloc, free, aligned_alloc and realloc, and
+# the RAM metadata of vmh heaps per block and per page.
+#
+#   scripts/code-size.sh [BUILD_DIR] [--detail]
+#
+# BUILD_DIR (default build-cortex-m4) is configured with the cortex-m4 preset if it is not yet,
+# then the code-size images are built (firmware/CMakeLists.txt). Each image is linked with
+# --gc-sections from one operation's wrapper (or two, for "alloc + free"), so its .text is that
+# operation's whole call tree, inlined helpers and libgcc helpers included, shared code counted
+# once. --detail also lists each vmh image's functions (nm --size-sort -S).
+# Exit status: 0 on success, 77 if the arm-none-eabi tools are missing, 1 on a build error.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=""
+detail=0
+for arg in "$@"; do
+  case "$arg" in
+    --detail) detail=1 ;;
+    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
+    *) build=$arg ;;
+  esac
+done
+build=${build:-$root/build-cortex-m4}
+
+for tool in arm-none-eabi-g++ arm-none-eabi-size arm-none-eabi-nm; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "code-size.sh: $tool not found (Debian: scripts/deps-firmware.sh)" >&2
+    exit 77
+  fi
+done
+
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$root" --preset cortex-m4 -B "$build" >"$build.configure.log" 2>&1 || {
+    cat "$build.configure.log" >&2
+    exit 1
+  }
+  rm -f "$build.configure.log"
+fi
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+if ! cmake --build "$build" --target code-size-images -j 2 >"$log" 2>&1; then
+  cat "$log" >&2
+  exit 1
+fi
+
+fw="$build/firmware"
+# section <image> <name>: bytes of one section (0 when absent)
+section() {
+  arm-none-eabi-size -A "$fw/size-$1.elf" | awk -v s="$2" '$1 == s { print $2; found = 1 } END { if (!found) print 0 }'
+}
+text() { section "$1" .text; }
+# Flash of an image: code, constants and unwind index (what a linker puts in flash).
+flash() {
+  arm-none-eabi-size -A "$fw/size-$1.elf" |
+    awk '$1 == ".text" || $1 == ".rodata" || $1 == ".ARM.exidx" || $1 == ".ARM.extab" { n += $2 } END { print n + 0 }'
+}
+
+compiler=$(arm-none-eabi-g++ --version | head -1)
+echo "### Code size on Cortex-M4"
+echo
+echo "\`$compiler\`, \`-std=c++20 -Os -mcpu=cortex-m4 -mthumb -ffreestanding -fno-exceptions -fno-rtti"
+echo "-ffunction-sections -fdata-sections\`; each row is an image linked with \`--gc-sections\` from that"
+echo "operation alone (its whole call tree, libgcc helpers included; shared code counted once)."
+echo
+echo "vmh: SOF's production table as a constant layout (9 buckets, 1 MiB), \`counting_mapper\`,"
+echo "\`external_range\`, \`no_lock\`; no C library linked. \`.rodata\` is the layout's derived"
+echo "geometry (a constant table in flash)."
+echo
+echo "| vmh operation | .text | .rodata | flash total |"
+echo "| --- | ---: | ---: | ---: |"
+for row in "allocate:allocate(size)" "deallocate:deallocate(ptr)" "allocate-range:allocate_range(min, preferred, align, granule)" \
+           "resize:resize(ptr, size)" "allocate+deallocate:allocate + deallocate" "all:all four"; do
+  img=vmh-${row%%:*}
+  echo "| ${row#*:} | $(text "$img") | $(section "$img" .rodata) | $(flash "$img") |"
+done
+for row in "ram-allocate:allocate, plain RAM (null_mapper)" "ram-deallocate:deallocate, plain RAM (null_mapper)" \
+           "ram-allocate+deallocate:allocate + deallocate, plain RAM (null_mapper)"; do
+  img=vmh-${row%%:*}
+  echo "| ${row#*:} | $(text "$img") | $(section "$img" .rodata) | $(flash "$img") |"
+done
+echo
+echo "sys_heap model (bench/baselines/sys_heap.hpp), same flags; newlib-nano's \`memcpy\` linked where"
+echo "it is called. The model reads chunk fields through \`memcpy\`, which \`-ffreestanding\` (it implies"
+echo "\`-fno-builtin\`) leaves as calls; the \`-fbuiltin\` columns compile those to plain loads and stores,"
+echo "as Zephyr's own sys_heap code is. Small heap: 16-bit chunk fields (heaps up to 256 KiB); big"
+echo "heap: 32-bit fields (larger heaps, e.g. a 1 MiB buffer region)."
+echo
+echo "| sys_heap operation | small | big | small, -fbuiltin | big, -fbuiltin |"
+echo "| --- | ---: | ---: | ---: | ---: |"
+for row in "alloc:alloc(bytes)" "free:free(ptr)" "aligned-alloc:aligned_alloc(align, bytes)" \
+           "realloc:realloc(ptr, bytes)" "alloc+free:alloc + free" "all:all four"; do
+  op=${row%%:*}
+  echo "| ${row#*:} | $(flash "sys-heap-small-$op") | $(flash "sys-heap-big-$op") |" \
+       "$(flash "sys-heap-builtin-small-$op") | $(flash "sys-heap-builtin-big-$op") |"
+done
+echo
+vmh_pair=$(flash vmh-allocate+deallocate)
+vmh_pair_text=$(text vmh-allocate+deallocate)
+ram_pair=$(flash vmh-ram-allocate+deallocate)
+best=$(for m in sys-heap-small sys-heap-big sys-heap-builtin-small sys-heap-builtin-big; do flash "$m-alloc+free"; done | sort -n | head -1)
+worst=$(for m in sys-heap-small sys-heap-big sys-heap-builtin-small sys-heap-builtin-big; do flash "$m-alloc+free"; done | sort -n | tail -1)
+echo "Goal \"allocate + deallocate smaller in flash than the sys_heap model's alloc + free\": vmh"
+echo "$vmh_pair bytes ($vmh_pair_text of code) against $best to $worst bytes for the model:" \
+     "$(awk -v a="$vmh_pair" -v b="$best" 'BEGIN { printf "%.2f", a / b }')x the smallest model build —" \
+     "$([ "$vmh_pair" -lt "$best" ] && echo "met." || echo "not met.")"
+echo "Over plain RAM (no page mapping, as sys_heap): $ram_pair bytes," \
+     "$(awk -v a="$ram_pair" -v b="$best" 'BEGIN { printf "%.2f", a / b }')x."
+
+# --- RAM metadata -----------------------------------------------------------------------------
+meta=$(find "$fw" \( -name metadata.cpp.o -o -name metadata.cpp.obj \) | head -1)
+figure() {
+  local hex
+  hex=$(arm-none-eabi-nm -S "$meta" | awk -v s="$1" '$4 == s { print $2 }')
+  echo $((16#${hex:-0}))
+}
+echo
+echo "### RAM metadata per block (32-bit target)"
+echo
+echo "From heap.hpp's members: a bitmap of 64-bit words (one bit per block, plus the summary"
+echo "levels), a 32-bit requested size per block, a 16-bit reference count per page (only with a"
+echo "mapper that tracks pages), 12 bytes of counters per bucket and a fixed part (totals, policy)."
+echo
+echo "| layout | blocks | pages | bitmap | sizes | page counts | buckets | fixed | sizeof(heap) | bits per block | bits per page |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+for l in sof:"SOF table, 1 MiB" auto:"auto_params(1 MiB)"; do
+  p=vmh_figure_${l%%:*}
+  blocks=$(figure ${p}_blocks); pages=$(figure ${p}_pages); words=$(figure ${p}_bitmap_words)
+  buckets=$(figure ${p}_buckets); heap=$(figure ${p}_heap_counting)
+  mapper=$(figure ${p}_mapper_counting); backing=$(figure ${p}_backing)
+  bitmap=$((words * 8)); sizes=$((blocks * 4)); refs=$((pages * 2)); counters=$((buckets * 12))
+  fixed=$((heap - mapper - backing - bitmap - sizes - refs - counters))
+  per_block=$(awk -v w="$bitmap" -v s="$sizes" -v b="$blocks" 'BEGIN { printf "%.1f", (w + s) * 8 / b }')
+  echo "| ${l#*:} | $blocks | $pages | $bitmap B | $sizes B | $refs B | $counters B | $fixed B | $heap B | $per_block | 16 |"
+  if [ "$fixed" -lt 0 ] || [ "$fixed" -gt 256 ]; then
+    echo "code-size.sh: the metadata of heap.hpp no longer matches this breakdown (fixed part $fixed B)" >&2
+  fi
+done
+echo
+echo "Goal \"at most 2 bits per block plus a small per-page counter\": not met — the 32-bit size"
+echo "per block dominates (1 bitmap bit + 32 size bits per block; the page counter is 16 bits)."
+
+if [ "$detail" = 1 ]; then
+  for img in vmh-allocate vmh-deallocate vmh-allocate-range vmh-resize sys-heap-builtin-big-alloc+free; do
+    echo
+    echo "#### size-$img.elf"
+    echo
+    echo '```'
+    arm-none-eabi-nm --size-sort -S -C "$fw/size-$img.elf" |
+      sed -E 's/vmh::heap<.*>::/heap::/; s/vmh::baseline::sys_heap_model<.*>::/sys_heap::/; s/vmh::fixed_layout<.*>::/fixed_layout::/'
+    echo '```'
+  done
+fi

@@ -1,0 +1,164 @@
+// The standard Allocator adapter with standard containers, on a heap over real virtual memory.
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <list>
+#include <map>
+#include <memory>
+#include <new>
+#include <string>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <vmh/host/allocator.hpp>
+#include <vmh/host/mmap.hpp>
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+
+namespace {
+
+using vmh::external_range;
+using vmh::status;
+using vmh::host::mmap_mapper;
+using vmh::host::mmap_range;
+
+constexpr std::size_t kib = 1024;
+
+constexpr auto table =
+    vmh::make_table({{64, 1024}, {256, 256}, {1024, 128}, {4096, 64}, {16384, 16}, {65536, 8}, {262144, 4}});
+using layout = vmh::fixed_layout<table>;
+using heap_type = vmh::heap<layout, mmap_mapper, external_range>;
+template <class T>
+using alloc = vmh::host::allocator<T, heap_type>;
+
+struct mmap_heap {
+  explicit mmap_heap(std::size_t budget = mmap_mapper::max_budget) : heap{range.view(), mmap_mapper{budget}} {}
+  mmap_range range{layout::virtual_size};
+  heap_type heap;
+};
+
+bool empty(const heap_type& h) {
+  const vmh::heap_stats s = h.stats();
+  return s.live_allocations == 0 && s.pages_mapped == 0 && h.mapper().mapped() == 0 && h.validate();
+}
+
+using traits = std::allocator_traits<alloc<int>>;
+static_assert(std::is_same_v<traits::rebind_alloc<long>, alloc<long>>);
+static_assert(traits::propagate_on_container_move_assignment::value);
+static_assert(traits::propagate_on_container_swap::value);
+static_assert(!traits::is_always_equal::value);
+
+}  // namespace
+
+TEST_CASE("allocator: vectors, node containers and strings live in the heap", "[host][allocator]") {
+  mmap_heap f;
+  heap_type& h = f.heap;
+  {
+    std::vector<int, alloc<int>> v{alloc<int>{h}};
+    for (int i = 0; i < 5000; ++i) v.push_back(i * 3);
+    CHECK(h.owns(v.data()));
+    CHECK(v[4999] == 14997);
+    CHECK(h.stats().live_allocations == 1);
+
+    using pair_alloc = alloc<std::pair<const int, double>>;
+    std::map<int, double, std::less<int>, pair_alloc> m{pair_alloc{h}};
+    for (int i = 0; i < 300; ++i) m[i] = i * 0.5;
+    for (const auto& kv : m) CHECK(h.owns(&kv));
+
+    std::list<int, alloc<int>> l{alloc<int>{h}};
+    for (int i = 0; i < 100; ++i) l.push_front(i);
+    for (const int& x : l) CHECK(h.owns(&x));
+
+    using string = std::basic_string<char, std::char_traits<char>, alloc<char>>;
+    string s{"a string long enough to leave the small-string buffer", alloc<char>{h}};
+    CHECK(h.owns(s.data()));
+
+    std::unordered_map<int, int, std::hash<int>, std::equal_to<int>, alloc<std::pair<const int, int>>> u{
+        16, std::hash<int>{}, std::equal_to<int>{}, alloc<std::pair<const int, int>>{h}};
+    for (int i = 0; i < 500; ++i) u.emplace(i, -i);
+    CHECK(u.at(123) == -123);
+
+    std::deque<double, alloc<double>> d{alloc<double>{h}};
+    for (int i = 0; i < 3000; ++i) d.push_back(i);
+    CHECK(h.validate());
+  }
+  CHECK(empty(h));
+}
+
+TEST_CASE("allocator: equality follows the heap", "[host][allocator]") {
+  mmap_heap f1, f2;
+  const alloc<int> a{f1.heap}, b{f1.heap}, c{f2.heap};
+  CHECK(a == b);
+  CHECK(a != c);
+  const alloc<double> rebound{a};
+  CHECK(rebound == a);
+  CHECK(a == rebound);
+  CHECK(&rebound.heap() == &f1.heap);
+  CHECK(rebound != c);
+
+  // Memory from one allocator is freed through an equal one.
+  alloc<int> a2{a};
+  int* p = a2.allocate(10);
+  alloc<int>{f1.heap}.deallocate(p, 10);
+  CHECK(empty(f1.heap));
+}
+
+TEST_CASE("allocator: the allocator moves and swaps with its container", "[host][allocator]") {
+  mmap_heap f1, f2;
+  std::vector<int, alloc<int>> x{{1, 2, 3}, alloc<int>{f1.heap}};
+  std::vector<int, alloc<int>> y{{4, 5}, alloc<int>{f2.heap}};
+  const int* xd = x.data();
+  y = std::move(x);  // propagates: y takes x's buffer and heap
+  CHECK(y.data() == xd);
+  CHECK(y.get_allocator() == alloc<int>{f1.heap});
+  std::vector<int, alloc<int>> z{{7}, alloc<int>{f2.heap}};
+  y.swap(z);
+  CHECK(z.data() == xd);
+  CHECK(f1.heap.owns(z.data()));
+  CHECK(f2.heap.owns(y.data()));
+  std::vector<int, alloc<int>> copy{z};
+  CHECK(copy.get_allocator() == z.get_allocator());
+  CHECK(f1.heap.owns(copy.data()));
+}
+
+TEST_CASE("allocator: failures throw std::bad_alloc", "[host][allocator]") {
+  mmap_heap f{32 * kib};
+  heap_type& h = f.heap;
+  alloc<int> a{h};
+  CHECK_THROWS_AS(a.allocate(a.max_size() + 1), std::bad_array_new_length);
+  CHECK_THROWS_AS(a.allocate(a.max_size()), std::bad_alloc);
+  CHECK_THROWS_AS(a.allocate(64 * kib / sizeof(int)), std::bad_alloc);  // beyond the 32 KiB budget
+  try {
+    static_cast<void>(a.allocate(64 * kib / sizeof(int)));
+    FAIL("no exception");
+  } catch (const vmh::host::allocation_failure& e) {
+    CHECK(e.reason() == status::no_memory);
+  }
+  std::vector<int, alloc<int>> v{a};
+  CHECK_THROWS_AS(v.resize(20000), std::bad_alloc);
+  CHECK(v.empty());
+  int* zero = a.allocate(0);
+  CHECK(zero != nullptr);
+  a.deallocate(zero, 0);
+  CHECK(empty(h));
+}
+
+TEST_CASE("allocator: over-aligned types get their alignment", "[host][allocator]") {
+  mmap_heap f;
+  struct alignas(512) frame_block {
+    float samples[32];
+  };
+  std::vector<frame_block, alloc<frame_block>> v{alloc<frame_block>{f.heap}};
+  for (int i = 0; i < 20; ++i) {
+    v.emplace_back();
+    CHECK(reinterpret_cast<std::uintptr_t>(v.data()) % 512 == 0);
+  }
+  struct alignas(8192) too_aligned {
+    char c;
+  };
+  alloc<too_aligned> t{f.heap};
+  CHECK_THROWS_AS(t.allocate(1), std::bad_alloc);  // no block is aligned beyond a page
+}
