@@ -2,7 +2,7 @@
 //
 // Three buffers of 48 kHz stereo frames, as an audio pipeline holds them: a 10 ms capture
 // period, a 100 ms mixing window and a 1 s delay line. The heap reserves its whole range with
-// mmap and commits pages only for the bytes the vectors use, within a 1 MiB physical budget.
+// mmap and commits pages only for the bytes the vectors use, within a 768 KiB physical budget.
 #include <cmath>
 #include <cstddef>
 #include <memory_resource>
@@ -44,7 +44,7 @@ void capture(std::pmr::vector<frame>& out, std::size_t frames) {
 
 int main() {
   vmh::host::mmap_range range{layout::virtual_size};
-  heap_type heap{range.view(), vmh::host::mmap_mapper{1024 * kib}};
+  heap_type heap{range.view(), vmh::host::mmap_mapper{768 * kib}};
   if (heap.state() != vmh::layout_error::none) {
     fmt::print("no heap: {} (mmap: errno {})\n", heap.state(), range.error());
     return 1;
@@ -65,7 +65,7 @@ int main() {
                window.size(), delay.size());
     fmt::print("{}\n", vmh::host::heap_map(heap, range.base()));
 
-    // A second delay line does not fit in what is left of the 1 MiB budget: std::bad_alloc.
+    // A second delay line does not fit in what is left of the budget: std::bad_alloc.
     try {
       std::pmr::vector<frame> second{rate, &resource};
       fmt::print("a second delay line fitted\n");

@@ -15,7 +15,8 @@
 //               [--out FILE] [--max-cells N]            SVG of the heap after one operation
 //   vmh-sim curve TRACES [--from BYTES] [--to BYTES] [--step BYTES | --budgets LIST] [--layout [NAME=]FILE...]
 //                 [--out FILE]                          SVG of success and granted/preferred against the budget
-//   vmh-sim auto-study [--seeds LIST] [--plan-evals N]   geometric rules against the planner, Markdown
+//   vmh-sim auto-study [--seeds LIST] [--plan-evals N] [--grid small|full] [--top N]
+//                 variants of the auto layout's rule on families 1-3 against the planner (Markdown)
 // TRACES is `--trace FILE` (repeatable) or `--family F --seeds LIST` (e.g. 1-5 or 1,3,7).
 //
 // Every error is one line on stderr naming the file and line where there is one; exit code 2.
@@ -241,7 +242,7 @@ int plan(const sim::args& a) {
   if (opt.max_buckets == 0 || opt.max_buckets > max_buckets) throw cli_error("--max-buckets must be 1 to 64");
   opt.max_virtual = a.number("virtual", max_virtual_size);
   opt.evaluations = a.number("evals", opt.evaluations);
-  opt.headroom_pct = static_cast<unsigned>(a.number("headroom", 0));
+  opt.headroom_pct = static_cast<unsigned>(a.number("headroom", opt.headroom_pct));
   opt.rng_seed = a.number("rng", 1);
   const std::vector<sim::named_trace> traces = sim::load_traces(a, physical);
   std::string names;
@@ -450,7 +451,8 @@ int auto_study(const sim::args& a) {
       {"seed 96K", "seed", 96 * 1024, 0},      {"sof 256K", "sof", 256 * 1024, 0},
       {"sof 448K", "sof", 448 * 1024, 0},      {"sof 512K", "sof", 512 * 1024, 0},
       {"sof 1M", "sof", 1024 * 1024, 0},       {"sof 2M", "sof", 2048 * 1024, 0},
-      {"stress 50% 64K", "stress", 64 * 1024, 50}, {"stress 95% 64K", "stress", 64 * 1024, 95}};
+      {"stress 50% 64K", "stress", 64 * 1024, 50}, {"stress 95% 64K", "stress", 64 * 1024, 95},
+      {"churn 256K", "churn", 256 * 1024, 0}};
   const std::vector<std::size_t> seeds = sim::parse_list(a.text("seeds", "1-5"), "--seeds");
   const std::size_t plan_evals = a.number("plan-evals", 1000);
   const std::size_t page = default_page_size;
@@ -458,29 +460,49 @@ int auto_study(const sim::args& a) {
   struct variant {
     std::string name;
     presets::geometric_params p;
+    bool pow2_small = false;  ///< powers of two below a page, the ratio from a page up
     std::vector<sim::plan::score> scores;
     double regret = 0, granted = 0, cost = 0;
   };
   std::vector<variant> variants;
-  {
-    variant current{"auto_params today (3/2, x1, cap 1024, from 16 B)", presets::auto_params(1u << 20, page), {}};
-    variants.push_back(current);
-  }
+  variants.push_back({"auto_params today (3/2, x1, cap 1024, from 16 B)", presets::auto_params(1u << 20, page), false, {}});
   const std::size_t ratios[][2] = {{5, 4}, {4, 3}, {3, 2}, {2, 1}};
   const std::size_t overcommits[][2] = {{1, 4}, {1, 2}, {1, 1}, {2, 1}};
+  const bool full_grid = a.text("grid", "small") == "full";
   for (const auto& r : ratios)
     for (const auto& o : overcommits)
       for (const std::size_t cap : {64u, 256u, 1024u, 4096u})
-        for (const std::size_t min_block : {16u, 64u}) {
-          presets::geometric_params p = presets::auto_params(1u << 20, page);
-          p.ratio_num = r[0];
-          p.ratio_den = r[1];
-          p.overcommit_num = o[0];
-          p.overcommit_den = o[1];
-          p.max_count = cap;
-          p.min_block = min_block;
-          variants.push_back({fmt::format("{}/{}, x{}/{}, cap {}, from {} B", r[0], r[1], o[0], o[1], cap, min_block), p, {}});
-        }
+        for (const std::size_t min_block : {16u, 64u})
+          for (const bool pow2_small : {false, true}) {
+            if (pow2_small && r[0] == 2 * r[1]) continue;  // the same as ratio 2
+            if (!full_grid && (cap == 64 || min_block == 64)) continue;
+            presets::geometric_params p = presets::auto_params(1u << 20, page);
+            p.ratio_num = r[0];
+            p.ratio_den = r[1];
+            p.overcommit_num = o[0];
+            p.overcommit_den = o[1];
+            p.max_count = cap;
+            p.min_block = min_block;
+            variants.push_back({fmt::format("{}{}/{}, x{}/{}, cap {}, from {} B", pow2_small ? "2/1 below a page, then " : "",
+                                            r[0], r[1], o[0], o[1], cap, min_block),
+                                p, pow2_small, {}});
+          }
+  // A layout of a variant for a budget.
+  auto layout_of = [page](const variant& v, std::size_t physical) {
+    presets::geometric_params p = v.p;
+    p.physical_bytes = physical;
+    if (!v.pow2_small) return sim::plan::geometric_layout(p);
+    presets::geometric_params small = p, large = p;
+    small.ratio_num = 2;
+    small.ratio_den = 1;
+    small.max_block = page;
+    large.min_block = page;
+    std::vector<bucket> l = sim::plan::geometric_layout(small);
+    l.pop_back();  // the page-sized bucket comes again first in the large part
+    for (const bucket& b : sim::plan::geometric_layout(large)) l.push_back(b);
+    sim::plan::normalize(l, page);
+    return l;
+  };
 
   std::vector<sim::plan::score> planned;
   std::vector<std::string> planned_shape;
@@ -490,15 +512,12 @@ int auto_study(const sim::args& a) {
       std::vector<trace::op> ops;
       if (sc.family == "seed") ops = workloads::seed_family();
       else if (sc.family == "sof") ops = workloads::sof_family(seed, 2000);
+      else if (sc.family == "churn") ops = workloads::range_churn_family(seed, 20000);
       else ops = workloads::stress_family(seed, 20000, sc.target, sc.physical, sim::stress_default_max_size);
       cases.push_back(sim::plan::make_case(fmt::format("{} seed {}", sc.family, seed), std::move(ops)));
     }
     sim::plan::evaluator ev(std::move(cases), sc.physical, page);
-    for (variant& v : variants) {
-      presets::geometric_params p = v.p;
-      p.physical_bytes = sc.physical;
-      v.scores.push_back(ev.evaluate(sim::plan::geometric_layout(p)).s);
-    }
+    for (variant& v : variants) v.scores.push_back(ev.evaluate(layout_of(v, sc.physical)).s);
     if (plan_evals != 0) {
       sim::plan::options opt;
       opt.physical = sc.physical;
@@ -514,13 +533,15 @@ int auto_study(const sim::args& a) {
   }
 
   // Excess failures over the best variant of each workload, granted/preferred, cost against today's rule.
+  std::size_t ranged = 0;  // workloads with range requests: the granted/preferred mean is over them
+  for (std::size_t k = 0; k < scenarios.size(); ++k) ranged += variants.front().scores[k].preferred_bytes != 0;
   for (std::size_t k = 0; k < scenarios.size(); ++k) {
     std::size_t best = 0;
     for (const variant& v : variants) best = std::max(best, v.scores[k].satisfied);
     for (variant& v : variants) {
       const sim::plan::score& s = v.scores[k];
       v.regret += s.valid ? 100.0 * double(best - s.satisfied) / double(s.requests) : 100.0;
-      v.granted += s.granted() / double(scenarios.size());
+      if (s.preferred_bytes != 0) v.granted += s.granted() / double(ranged);
       v.cost += double(s.cost()) / double(variants.front().scores[k].cost()) / double(scenarios.size());
     }
   }
@@ -557,7 +578,7 @@ int auto_study(const sim::args& a) {
       std::size_t best = 0;
       for (const variant& v : variants) best = std::max(best, v.scores[k].satisfied);
       regret += 100.0 * (double(best) - double(planned[k].satisfied)) / double(planned[k].requests);
-      granted += planned[k].granted() / double(scenarios.size());
+      if (planned[k].preferred_bytes != 0) granted += planned[k].granted() / double(ranged);
       cost += double(planned[k].cost()) / double(variants.front().scores[k].cost()) / double(scenarios.size());
     }
     row("-", "planner, one layout per workload", planned, regret, granted, cost);

@@ -49,6 +49,8 @@ namespace vmh::sim::plan {
 
 /// A byte of metadata costs as much as this many bytes of virtual space.
 inline constexpr std::size_t virtual_weight = 64;
+/// Headroom may cost the planned layout this much granted/preferred on the training traces (0.1% steps).
+inline constexpr std::size_t headroom_granted_slack = 10;
 /// The smallest block alignment the planner uses (the auto layout's).
 inline constexpr std::size_t plan_min_align = 16;
 /// Cache line: block sizes from here to a page are multiples of it.
@@ -402,7 +404,7 @@ struct options {
   std::size_t evaluations = 3000;  ///< candidate replays (seeds included)
   std::size_t starts = 3;          ///< seeds the local search starts from
   std::size_t patience = 400;      ///< moves without gain before a start is abandoned
-  unsigned headroom_pct = 0;       ///< final counts at least peak use + this percentage (rounded up)
+  unsigned headroom_pct = 25;      ///< final counts at least peak use + this percentage (rounded up)
   std::uint64_t rng_seed = 1;
 };
 
@@ -449,7 +451,10 @@ class planner {
     std::vector<candidate> out;
     auto add = [&](std::vector<bucket> l, std::string origin, bool fix) {
       if (fix && !normalize(l, opt_.page)) return;
-      if (fix) fit_bucket_limit(l);
+      if (fix) {
+        fit_bucket_limit(l);
+        fit_virtual_limit(l);
+      }
       if (!feasible(l)) return;
       for (const candidate& c : out)
         if (same(c.layout, l)) return;
@@ -535,7 +540,7 @@ class planner {
         roomy.eval = ev_.evaluate(roomy.layout);
         roomy.origin = best.origin + fmt::format(", headroom {}%", opt_.headroom_pct);
         const score &r = roomy.eval.s, &b = best.eval.s;
-        if (r.valid && r.satisfied >= b.satisfied && r.granted_key() >= b.granted_key() &&
+        if (r.valid && r.satisfied >= b.satisfied && r.granted_key() + headroom_granted_slack >= b.granted_key() &&
             !better(res.automatic.eval.s, r))
           best = std::move(roomy);
       }
@@ -675,6 +680,17 @@ class planner {
       for (std::size_t b = 1; b + 1 < l.size(); ++b)
         if (l[b].block_count * l[b].block_size < l[drop].block_count * l[drop].block_size) drop = b;
       l.erase(l.begin() + static_cast<std::ptrdiff_t>(drop));
+      normalize(l, opt_.page);
+    }
+  }
+
+  /// Scales the counts down (at least one block each) until the layout fits the virtual limit.
+  void fit_virtual_limit(std::vector<bucket>& l) const {
+    for (int round = 0; round < 16; ++round) {
+      const layout_facts f = measure(l, opt_.page);
+      if (f.error != layout_error::none || f.virtual_bytes <= opt_.max_virtual) return;
+      const double scale = double(opt_.max_virtual) / double(f.virtual_bytes) * 0.97;
+      for (bucket& b : l) b.block_count = std::max<std::size_t>(1, static_cast<std::size_t>(double(b.block_count) * scale));
       normalize(l, opt_.page);
     }
   }

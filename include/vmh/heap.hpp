@@ -605,18 +605,13 @@ class heap {
         ++refs_[first];
         return true;
       }
-      for (std::size_t p = first; p < end;) {
-        if (refs_[p] != 0) {
-          ++p;
-          continue;
-        }
-        std::size_t q = p + 1;
-        while (q < end && refs_[q] == 0) ++q;
-        if (!mapper_.map(page_ptr(g, p), (q - p) << g.page_shift)) {
-          unmap_unreferenced(g, first, p);
-          return false;
-        }
-        p = q;
+      // Map each run of unreferenced pages; on a refusal, unmap the runs before it.
+      const std::size_t failed_at = for_each_unreferenced_run(first, end, [&](std::size_t p, std::size_t q) {
+        return mapper_.map(page_ptr(g, p), (q - p) << g.page_shift);
+      });
+      if (failed_at != end) {
+        unmap_unreferenced(g, first, failed_at);
+        return false;
       }
       for (std::size_t p = first; p < end; ++p)
         if (refs_[p]++ == 0) ++totals_.pages;
@@ -643,6 +638,16 @@ class heap {
 
   /// Unmaps the pages of [first, end) that have no reference, in maximal runs.
   void unmap_unreferenced(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+    for_each_unreferenced_run(first, end, [&](std::size_t p, std::size_t q) {
+      mapper_.unmap(page_ptr(g, p), (q - p) << g.page_shift);
+      return true;
+    });
+  }
+
+  /// Calls fn(p, q) for each maximal run [p, q) of unreferenced pages in [first, end), in
+  /// order, until fn returns false; returns the start of that run, or `end`.
+  template <class Fn>
+  std::size_t for_each_unreferenced_run(std::size_t first, std::size_t end, Fn&& fn) const noexcept {
     for (std::size_t p = first; p < end;) {
       if (refs_[p] != 0) {
         ++p;
@@ -650,9 +655,10 @@ class heap {
       }
       std::size_t q = p + 1;
       while (q < end && refs_[q] == 0) ++q;
-      mapper_.unmap(page_ptr(g, p), (q - p) << g.page_shift);
+      if (!fn(p, q)) return p;
       p = q;
     }
+    return end;
   }
 
   std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept {

@@ -511,7 +511,7 @@ TEST_CASE("a failed mapping rolls back completely", "[heap][pages][rollback]") {
     CHECK(h.allocate(20000) == f.block(5, 0));
     CHECK(h.stats().pages_mapped == 1 + ceil_div(20000, page));
   }
-  SECTION("the second of several map calls fails") {
+  SECTION("the second map call from now fails: the next allocation succeeds, the one after fails") {
     fixture<ext_heap<basic_layout>, basic_size> f;
     auto& h = *f.h;
     h.mapper().fail_map_call(2);
@@ -1339,6 +1339,50 @@ TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked"
   void* r = in_arena->allocate(64);
   CHECK(in_arena->owns(r));
   CHECK(in_arena->deallocate(r) == status::ok);
+}
+
+TEST_CASE("a runtime layout with 16 KiB pages maps whole 16 KiB pages", "[heap][configure][pages]") {
+  constexpr std::size_t big_page = 16 * kib;
+  struct alignas(16 * 1024) big_arena {
+    std::byte bytes[512 * 1024];
+  };
+  auto mem = std::make_unique<big_arena>();
+  auto h = std::make_unique<ext_heap<vmh::runtime_layout<8, 256, 32>>>(external_range{mem->bytes, sizeof(big_arena)});
+  // 1 KiB x 32 share two pages; 24 KiB blocks straddle pages (align 8 KiB); 64 KiB blocks.
+  const bucket t[] = {{1024, 32}, {24 * kib, 6}, {64 * kib, 4}};
+  REQUIRE(h->configure(t, 3, big_page, 64) == layout_error::none);
+  CHECK(h->geometry().page_size == big_page);
+  CHECK(h->geometry().page_total == ceil_div(32 * kib + 6 * 24 * kib + 4 * 64 * kib, big_page));
+
+  std::vector<std::pair<std::size_t, std::size_t>> live;
+  auto pages = [&] {
+    std::set<std::size_t> touched;
+    for (const auto& [o, sz] : live)
+      for (std::size_t p = o / big_page; p < ceil_div(o + sz, big_page); ++p) touched.insert(p);
+    return touched.size();
+  };
+  auto off = [&](const void* p) { return static_cast<std::size_t>(static_cast<const std::byte*>(p) - mem->bytes); };
+  std::vector<void*> ptrs;
+  for (std::size_t size : {std::size_t{100}, std::size_t{1024}, 20 * kib, 24 * kib, 24 * kib, 40 * kib, 48 * kib}) {
+    CAPTURE(size);
+    void* p = h->allocate(size);
+    REQUIRE(p != nullptr);
+    live.emplace_back(off(p), size);
+    ptrs.push_back(p);
+    CHECK(h->stats().pages_mapped == pages());
+    CHECK(h->mapper().mapped() == pages() * big_page);
+    CHECK(h->usable_size(p) >= size);
+    CHECK(h->validate());
+  }
+  // 48 KiB in a 64 KiB block: three 16 KiB pages, usable up to the end of the third.
+  CHECK(h->usable_size(ptrs.back()) == 48 * kib);
+  CHECK(h->usable_size(ptrs[0]) == 1024);
+  CHECK(h->resize(ptrs.back(), 1) == status::ok);
+  live.back().second = 1;
+  CHECK(h->stats().pages_mapped == pages());
+  for (void* p : ptrs) CHECK(h->deallocate(p) == status::ok);
+  CHECK(h->mapper().mapped() == 0);
+  CHECK(h->validate());
 }
 
 TEST_CASE("a fixed layout over a bad external range is not configured", "[heap][configure]") {
