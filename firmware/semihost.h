@@ -1,5 +1,5 @@
 /* ARM semihosting for the self-test (QEMU: -semihosting-config enable=on,target=native), and
- * the few output helpers the test uses. No C library. */
+ * the few output functions the test uses. No C library. */
 #ifndef VMH_FW_SEMIHOST_H
 #define VMH_FW_SEMIHOST_H
 

@@ -8,7 +8,7 @@
 # BUILD_DIR (default build-cortex-m4) is configured with the cortex-m4 preset if it is not yet,
 # then the code-size images are built (firmware/CMakeLists.txt). Each image is linked with
 # --gc-sections from one operation's wrapper (or two, for "alloc + free"), so its .text is that
-# operation's whole call tree, inlined helpers and libgcc helpers included, shared code counted
+# operation's whole call tree, inlined functions and libgcc routines included, shared code counted
 # once. --detail also lists each vmh image's functions (nm --size-sort -S).
 # Exit status: 0 on success, 77 if the arm-none-eabi tools are missing, 1 on a build error.
 set -euo pipefail
@@ -63,7 +63,7 @@ echo "### Code size on Cortex-M4"
 echo
 echo "\`$compiler\`, \`-std=c++20 -Os -mcpu=cortex-m4 -mthumb -ffreestanding -fno-exceptions -fno-rtti"
 echo "-ffunction-sections -fdata-sections\`; each row is an image linked with \`--gc-sections\` from that"
-echo "operation alone (its whole call tree, libgcc helpers included; shared code counted once)."
+echo "operation alone (its whole call tree, libgcc routines included; shared code counted once)."
 echo
 echo "vmh: SOF's production table as a constant layout (9 buckets, 1 MiB), \`counting_mapper\`,"
 echo "\`external_range\`, \`no_lock\`; no C library linked. \`.rodata\` is the layout's derived"

@@ -270,7 +270,7 @@ inline const char* palette(std::size_t i) {
 }
 
 inline std::string budget_curve(const curve_input& in) {
-  constexpr double width = 900, left = 70, plot_w = 620, plot_h = 230, top = 70, gap = 70;
+  constexpr double width = 960, left = 70, plot_w = 620, plot_h = 230, top = 70, gap = 70;
   const double height = top + 2 * plot_h + gap + 60;
   document d(width, height);
   d.title(in.title);

@@ -84,7 +84,7 @@ constexpr const char* to_string(layout_error e) noexcept {
 inline constexpr std::size_t max_buckets = 64;
 inline constexpr std::size_t max_blocks_per_bucket = std::size_t{1} << 24;
 inline constexpr std::size_t max_bitmap_levels = 4;  // 64^4 = 2^24 blocks
-inline constexpr std::size_t max_virtual_size = (std::size_t{1} << 32) - 1;
+inline constexpr std::size_t max_virtual_size = static_cast<std::size_t>(0xffffffffu);
 inline constexpr std::size_t default_page_size = 4096;
 inline constexpr std::size_t default_min_align = 64;  // a DSP cache line: no two blocks share one
 
@@ -227,7 +227,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   if (blocks > block_cap || g.page_total > page_cap || words > word_cap) return fail(layout_error::exceeds_capacity);
 
   for (unsigned k = 0; k < 64; ++k) {
-    const std::size_t size = std::size_t{1} << k;
+    const std::uint64_t size = std::uint64_t{1} << k;  // 64-bit: size_t may have 32
     std::size_t b = 0;
     while (b < count && g.buckets[b].block_size < size) ++b;
     g.first_at_least[k] = static_cast<std::uint8_t>(b);
