@@ -1,4 +1,5 @@
 // The README's example: a heap whose layout, metadata and arena are fixed at compile time.
+#include <cstddef>
 #include <cstdio>
 
 #include <vmh/vmh.hpp>
@@ -9,9 +10,14 @@ constexpr auto table = vmh::make_table({{192, 64},       // small state: 64 bloc
                                         {65536, 8}});    // deep buffers up to 64 KiB
 using layout = vmh::fixed_layout<table>;
 
+// The virtual window: on a DSP a linker-defined region behind the TLB; here plain memory. It is
+// kept outside the heap object so that it stays in .bss whatever the heap holds.
+alignas(4096) std::byte window[layout::virtual_size];
+
 // 256 KiB of "physical" pages behind 1.6 MiB of virtual blocks. No init call: the heap is
 // constant-initialized.
-constinit vmh::heap<layout, vmh::counting_mapper> heap{vmh::counting_mapper{256 * 1024}};
+constinit vmh::heap<layout, vmh::counting_mapper, vmh::external_range> heap{vmh::external_range{window, sizeof window},
+                                                                          vmh::counting_mapper{256 * 1024}};
 
 int main() {
   void* state = heap.allocate(100);                     // a 192 B block, its page mapped

@@ -35,7 +35,9 @@ struct static_arena {
 class external_range {
  public:
   constexpr external_range() noexcept = default;
-  constexpr external_range(void* base, std::size_t bytes) noexcept : base_(static_cast<std::byte*>(base)), size_(bytes) {}
+  /// A byte range: usable in constant expressions, so a heap over it can be `constinit`.
+  constexpr external_range(std::byte* base, std::size_t bytes) noexcept : base_(base), size_(bytes) {}
+  external_range(void* base, std::size_t bytes) noexcept : base_(static_cast<std::byte*>(base)), size_(bytes) {}
   constexpr std::byte* base() noexcept { return base_; }
   constexpr std::size_t size() const noexcept { return size_; }
 

@@ -140,9 +140,10 @@ class heap {
 
   /// A heap over a default-constructed backing range (the static arena of a fixed layout).
   constexpr heap() noexcept { state_ = backing_state(); }
-  constexpr explicit heap(Mapper mapper) noexcept : mapper_(mapper) { state_ = backing_state(); }
+  constexpr explicit heap(Mapper mapper) noexcept : mapper_(static_cast<Mapper&&>(mapper)) { state_ = backing_state(); }
   /// A heap over a given backing range (e.g. `external_range{ptr, bytes}`).
-  constexpr explicit heap(Backing backing, Mapper mapper = Mapper{}) noexcept : mapper_(mapper), backing_(backing) {
+  constexpr explicit heap(Backing backing, Mapper mapper = Mapper{}) noexcept
+      : mapper_(static_cast<Mapper&&>(mapper)), backing_(static_cast<Backing&&>(backing)) {
     state_ = backing_state();
   }
   heap(const heap&) = delete;
@@ -178,6 +179,8 @@ class heap {
   constexpr layout_error state() const noexcept { return state_; }
   constexpr const geometry_type& geometry() const noexcept { return layout_.geo(); }
   constexpr Mapper& mapper() noexcept { return mapper_; }
+  /// Start of the heap's virtual range (block offsets and page numbers count from here).
+  std::byte* base() const noexcept { return base_ptr(); }
   constexpr const Mapper& mapper() const noexcept { return mapper_; }
 
   // ---------------------------------------------------------------------------------------------
@@ -252,13 +255,15 @@ class heap {
 
     if constexpr (tracks_pages && detail::reports_available<Mapper>) {
       // The most bytes this block can take from the free pages: its first page costs nothing
-      // when a neighbour already maps it.
-      const std::size_t free_pages = mapper_.available() >> g.page_shift;
+      // when a neighbour already maps it. Saturating: a mapper may report "unlimited".
+      const std::size_t available = mapper_.available();
       const std::size_t first_page = offset >> g.page_shift;
-      const std::size_t reachable = first_page + free_pages + (refs_[first_page] != 0 ? 1 : 0);
-      const std::size_t room = (reachable << g.page_shift) - offset;
-      const std::size_t total = mapper_.available() + (totals_.pages << g.page_shift);
-      const std::size_t fair = policy_.cap(mapper_.available(), total, lo);
+      const std::size_t reach = (available >> g.page_shift) + (refs_[first_page] != 0 ? 1 : 0);
+      const std::size_t room =
+          reach >= g.page_total ? SIZE_MAX : (reach << g.page_shift) - (offset & (g.page_size - 1));
+      const std::size_t mapped = totals_.pages << g.page_shift;
+      const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;
+      const std::size_t fair = policy_.cap(available, total, lo);
       if (want > fair) want = fair / granule * granule < lo ? lo : fair / granule * granule;
       if (want > room) want = room / granule * granule;
       if (want < lo) return count_failure({nullptr, 0, status::no_memory});

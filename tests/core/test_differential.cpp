@@ -292,7 +292,8 @@ class differential {
     if (k < 40) return 1 + rng_() % 256;
     if (k < 65) return 1 + rng_() % 2048;
     if (k < 85) return 1 + rng_() % 20000;
-    if (k < 95) return 1 + rng_() % 140000;
+    if (k < 90) return 1 + rng_() % 140000;
+    if (k < 95) return 65537 + rng_() % 32768;  // a run of two 64 KiB blocks that fits the budget
     switch (rng_() % 6) {
       case 0: return 0;
       case 1: return table[rng_() % table_size].block_size;
