@@ -8,8 +8,8 @@
 //                  replays seeds 1..N of a family on all three allocators; prints a Markdown table
 //   vmh-sim layout --physical BYTES [--page BYTES]      prints the auto layout as a layout file
 //   vmh-sim plan TRACES --physical BYTES [--page BYTES] [--max-buckets N] [--virtual BYTES] [--evals N]
-//                [--headroom PCT] [--rng N] [--policy P] [--cxx [FILE|-]] [--name ID]
-//                [--holdout LIST | --holdout-trace FILE...]
+//                [--headroom PCT] [--rng N] [--policy P] [--objective requests|bytes] [--cxx [FILE|-]] [--name ID]
+//                [--holdout LIST | --holdout-trace FILE...] [--compare [NAME=]FILE...]
 //                searches the layout that serves the traces best; prints it as a layout file
 //   vmh-sim map (--trace FILE | --family F [--seed N]) --physical BYTES [--layout L] [--at N|end|peak|fail]
 //               [--out FILE] [--max-cells N]            SVG of the heap after one operation
@@ -196,6 +196,8 @@ sim::totals vmh_totals(sim::plan::evaluator& ev, const std::vector<bucket>& layo
   t.failed = e.s.failed();
   t.granted = e.s.granted_bytes;
   t.preferred = e.s.preferred_bytes;
+  t.requested_bytes = e.s.requested_bytes;
+  t.satisfied_bytes = e.s.satisfied_bytes;
   return t;
 }
 
@@ -206,19 +208,21 @@ sim::totals baseline_totals(const std::vector<sim::plan::trace_case>& cases, con
     std::unique_ptr<sim::allocator> alloc;
     if (which == "sys_heap") alloc = sim::make_sys_heap(physical);
     else alloc = std::make_unique<sim::sof_vmh_allocator>(baseline::sof_production_table, physical, page);
-    t.add(sim::replay(c.ops, *alloc));
+    sim::replay_into(t, c.ops, *alloc);
   }
   return t;
 }
 
 std::string comparison_table(const std::vector<comparison_row>& rows) {
   const bool test = !rows.empty() && rows.front().has_test;
-  std::string out = "| allocator (layout) | buckets | virtual | metadata | training: failed | success | granted/preferred |";
-  out += test ? " held-out: failed | success | granted/preferred |\n" : "\n";
-  out += "|---|---:|---:|---:|---:|---:|---:|";
-  out += test ? "---:|---:|---:|\n" : "\n";
+  std::string out =
+      "| allocator (layout) | buckets | virtual | metadata | training: failed | success | bytes | granted/preferred |";
+  out += test ? " held-out: failed | success | bytes | granted/preferred |\n" : "\n";
+  out += "|---|---:|---:|---:|---:|---:|---:|---:|";
+  out += test ? "---:|---:|---:|---:|\n" : "\n";
   auto cells = [](const sim::totals& t) {
-    return fmt::format(" {} | {:.2f}% | {:.1f}% |", t.failed, 100.0 * t.success(), 100.0 * t.granted_ratio());
+    return fmt::format(" {} | {:.2f}% | {:.2f}% | {:.1f}% |", t.failed, 100.0 * t.success(), 100.0 * t.bytes_ratio(),
+                       100.0 * t.granted_ratio());
   };
   for (const comparison_row& r : rows) {
     out += fmt::format("| {} | {} | {} | {} |", r.name, r.buckets == 0 ? std::string("-") : std::to_string(r.buckets),
@@ -244,6 +248,9 @@ int plan(const sim::args& a) {
   opt.evaluations = a.number("evals", opt.evaluations);
   opt.headroom_pct = static_cast<unsigned>(a.number("headroom", opt.headroom_pct));
   opt.rng_seed = a.number("rng", 1);
+  const std::string goal = a.text("objective", "requests");
+  if (goal != "requests" && goal != "bytes") throw cli_error("--objective must be requests or bytes, not '" + goal + "'");
+  opt.goal = goal == "bytes" ? sim::plan::objective::bytes : sim::plan::objective::requests;
   const std::vector<sim::named_trace> traces = sim::load_traces(a, physical);
   std::string names;
   for (const sim::named_trace& t : traces) names += (names.empty() ? "" : ", ") + t.name;
@@ -259,8 +266,8 @@ int plan(const sim::args& a) {
                   page, traces.size(), names),
       fmt::format("planned: {}", sim::plan::describe(best)),
       fmt::format("auto:    {}", sim::plan::describe(res.automatic.eval.s)),
-      fmt::format("search: {} layouts replayed ({} seeds, {} stopped early) in {:.1f} s, {:.0f} per second; from {}",
-                  res.evaluations, res.seeds, res.pruned, res.seconds, res.rate(), res.best.origin)};
+      fmt::format("search: {} layouts replayed ({} seeds, {} stopped early), --rng {}; best from {}", res.evaluations,
+                  res.seeds, res.pruned, opt.rng_seed, res.best.origin)};
   std::string out = sim::plan::layout_file(res.best.layout, comments);
   if (a.has("cxx")) {
     const std::string code = sim::plan::cxx_declaration(res.best.layout, a.text("name", "planned_table"), page, comments);
@@ -275,6 +282,15 @@ int plan(const sim::args& a) {
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   for (std::size_t i = 1; i < comments.size(); ++i) std::fprintf(stderr, "%s\n", comments[i].c_str());
+  std::fprintf(stderr, "time: %.1f s, %.0f layouts replayed per second (%zu requests each)\n", res.seconds, res.rate(),
+               ev.requests());
+  if (best.satisfied_bytes < res.automatic.eval.s.satisfied_bytes)
+    std::fprintf(stderr,
+                 "warning: the planned layout satisfies fewer requested bytes than the auto layout (%.2f%% against "
+                 "%.2f%%): it refuses large requests to satisfy more small ones; --objective bytes weighs each request "
+                 "by its size\n",
+                 100.0 * double(best.satisfied_bytes) / double(best.requested_bytes),
+                 100.0 * double(res.automatic.eval.s.satisfied_bytes) / double(res.automatic.eval.s.requested_bytes));
 
   // The comparison on the training traces and, when given, on held-out traces.
   const bool holdout = a.has("holdout") || a.has("holdout-trace");
@@ -283,8 +299,17 @@ int plan(const sim::args& a) {
   sim::plan::evaluator test_ev(test_cases, physical, page, policy);
   std::vector<comparison_row> rows;
   const std::vector<bucket> sof_layout(presets::sof_table.buckets, presets::sof_table.buckets + presets::sof_table.size());
-  const std::pair<const char*, const std::vector<bucket>*> layouts[] = {
+  std::vector<std::pair<std::string, const std::vector<bucket>*>> layouts = {
       {"vmh (planned)", &res.best.layout}, {"vmh (auto)", &res.automatic.layout}, {"vmh (SOF's table)", &sof_layout}};
+  std::vector<std::vector<bucket>> others;  // --compare [NAME=]FILE
+  const std::vector<std::string> compare_args = a.all("compare");
+  others.reserve(compare_args.size());
+  for (const std::string& arg : compare_args) {
+    const std::size_t eq = arg.find('=');
+    const std::string path = eq == std::string::npos ? arg : arg.substr(eq + 1);
+    others.push_back(sim::load_layout(path, physical, page));
+    layouts.emplace_back(eq == std::string::npos ? "vmh (" + path + ")" : arg.substr(0, eq), &others.back());
+  }
   for (const auto& [name, layout] : layouts) {
     if (page != presets::sof_table.page_size && layout == &sof_layout) continue;
     comparison_row r;

@@ -123,9 +123,11 @@ inline heap_snapshot snapshot_at(const std::vector<trace::op>& ops, std::size_t 
   return s;
 }
 
-/// Sums of several replays: success = 1 - failed / requests, granted = granted / preferred bytes.
+/// Sums of several replays: success = 1 - failed / requests, granted = granted / preferred bytes,
+/// bytes = satisfied / requested bytes (a fixed request counts its size, a range request its minimum).
 struct totals {
   std::size_t requests = 0, failed = 0, granted = 0, preferred = 0;
+  std::size_t requested_bytes = 0, satisfied_bytes = 0;
   void add(const report& r) {
     requests += r.requests;
     failed += r.failed;
@@ -134,6 +136,16 @@ struct totals {
   }
   double success() const { return requests == 0 ? 1.0 : 1.0 - double(failed) / double(requests); }
   double granted_ratio() const { return preferred == 0 ? 1.0 : double(granted) / double(preferred); }
+  double bytes_ratio() const { return requested_bytes == 0 ? 1.0 : double(satisfied_bytes) / double(requested_bytes); }
 };
+
+/// Replays `ops` on `a` and adds the figures, requested bytes included, to `t`.
+inline void replay_into(totals& t, const std::vector<trace::op>& ops, allocator& a) {
+  t.add(replay(ops, a, [&t](const event& e) {
+    if (e.op->kind != trace::op_kind::allocate && e.op->kind != trace::op_kind::range) return;
+    t.requested_bytes += e.op->size;
+    if (e.ok) t.satisfied_bytes += e.op->size;
+  }));
+}
 
 }  // namespace vmh::sim

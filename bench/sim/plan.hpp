@@ -2,7 +2,9 @@
 // physical budget.
 //
 // Score, compared in this order (see `better`):
-//   1. requests satisfied, summed over the traces;
+//   1. requests satisfied, summed over the traces (objective::requests, the default), or the
+//      bytes they asked for (objective::bytes: a fixed request counts its size, a range request
+//      its minimum), so that one large buffer weighs as much as the many small ones it displaces;
 //   2. granted / preferred bytes of the satisfied range requests, in steps of 0.1%;
 //   3. the least cost: metadata bytes + virtual bytes / 64 (a byte of RAM for the heap's
 //      tables weighs as much as 64 bytes of address space).
@@ -146,14 +148,21 @@ inline std::vector<bucket> geometric_layout(const presets::geometric_params& p) 
 // ---------------------------------------------------------------------------------------------
 // Score
 
+/// What the first criterion counts.
+enum class objective : std::uint8_t { requests, bytes };
+
 struct score {
   bool valid = false;   ///< the layout is usable and every trace was replayed to the end
   bool pruned = false;  ///< replay stopped early: more failures than the bound
   std::size_t requests = 0, satisfied = 0;
-  std::size_t granted_bytes = 0, preferred_bytes = 0;  ///< over satisfied range requests
+  std::size_t requested_bytes = 0, satisfied_bytes = 0;  ///< a: size, r: min
+  std::size_t granted_bytes = 0, preferred_bytes = 0;    ///< over satisfied range requests
   std::size_t virtual_bytes = 0, metadata_bytes = 0;
 
   std::size_t failed() const { return requests - satisfied; }
+  std::size_t failed_bytes() const { return requested_bytes - satisfied_bytes; }
+  /// What the first criterion counts as lost.
+  std::size_t failed(objective o) const { return o == objective::bytes ? failed_bytes() : failed(); }
   double success() const { return requests == 0 ? 1.0 : double(satisfied) / double(requests); }
   double granted() const { return preferred_bytes == 0 ? 1.0 : double(granted_bytes) / double(preferred_bytes); }
   /// granted / preferred in steps of 0.1%: the second criterion.
@@ -165,9 +174,10 @@ struct score {
 };
 
 /// True when `a` is strictly better than `b`.
-inline bool better(const score& a, const score& b) {
+inline bool better(const score& a, const score& b, objective o = objective::requests) {
   if (a.valid != b.valid) return a.valid;
   if (!a.valid) return false;
+  if (o == objective::bytes && a.satisfied_bytes != b.satisfied_bytes) return a.satisfied_bytes > b.satisfied_bytes;
   if (a.satisfied != b.satisfied) return a.satisfied > b.satisfied;
   if (a.granted_key() != b.granted_key()) return a.granted_key() > b.granted_key();
   return a.cost() < b.cost();
@@ -212,10 +222,12 @@ class evaluator {
     for (const trace_case& c : cases_) requests_ += c.requests;
   }
 
-  /// Replays every trace on `layout`. Once more than `max_failed` requests have failed the
-  /// remaining ones are refused without touching the heap and the score is marked pruned.
-  /// `validate` runs heap::validate after each trace (O(blocks + pages)).
-  evaluation evaluate(std::span<const bucket> layout, std::size_t max_failed = SIZE_MAX, bool validate = false) {
+  /// Replays every trace on `layout`. Once more than `max_failed` requests (or requested bytes,
+  /// with objective::bytes) have failed, the remaining requests are refused without touching
+  /// the heap and the score is marked pruned. `validate` runs heap::validate after each trace
+  /// (O(blocks + pages)).
+  evaluation evaluate(std::span<const bucket> layout, std::size_t max_failed = SIZE_MAX, bool validate = false,
+                      objective o = objective::requests) {
     evaluation e;
     const layout_facts f = measure(layout, page_);
     e.s.virtual_bytes = f.virtual_bytes;
@@ -230,9 +242,12 @@ class evaluator {
     std::size_t failed = 0;
     e.s.valid = true;
     for (const trace_case& c : cases_) {
-      adapter_.start(heap_.get(), max_failed == SIZE_MAX ? SIZE_MAX : max_failed - failed, validate);
+      adapter_.start(heap_.get(), max_failed == SIZE_MAX ? SIZE_MAX : max_failed - failed, validate,
+                     o == objective::bytes);
       const report r = replay(c.ops, adapter_);
-      failed += r.failed;
+      failed += adapter_.lost();
+      e.s.requested_bytes += adapter_.requested_bytes();
+      e.s.satisfied_bytes += adapter_.requested_bytes() - adapter_.failed_bytes();
       e.s.requests += r.requests;
       e.s.satisfied += r.requests - r.failed;
       e.s.granted_bytes += r.range_granted_bytes;
@@ -272,26 +287,32 @@ class evaluator {
   /// moves a block, so a resize keeps it) to free what the trace leaves live.
   class adapter final : public allocator {
    public:
-    void start(sim_heap* h, std::size_t limit, bool validate) {
+    void start(sim_heap* h, std::size_t limit, bool validate, bool by_bytes) {
       heap_ = h;
       limit_ = limit;
-      failures_ = 0;
+      failures_ = failed_bytes_ = requested_bytes_ = 0;
       validate_ = validate;
+      by_bytes_ = by_bytes;
       by_request_.clear();
     }
-    bool doomed() const { return failures_ > limit_; }
+    /// What failed so far, in the unit of the bound.
+    std::size_t lost() const { return by_bytes_ ? failed_bytes_ : failures_; }
+    bool doomed() const { return lost() > limit_; }
+    std::size_t requested_bytes() const { return requested_bytes_; }
+    std::size_t failed_bytes() const { return failed_bytes_; }
     void release(const std::vector<std::size_t>& ordinals) {
       for (const std::size_t k : ordinals)
         if (k < by_request_.size() && by_request_[k] != nullptr) heap_->deallocate(by_request_[k]);
     }
     outcome allocate(std::size_t size, std::size_t align) override {
-      if (doomed()) return refuse();
-      const grant g = heap_->try_allocate(size, align);
-      return record(g);
+      requested_bytes_ += size;
+      if (doomed()) return refuse(size);
+      return record(heap_->try_allocate(size, align), size);
     }
     outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
-      if (doomed()) return refuse();
-      return record(heap_->allocate_range(min, preferred, align));
+      requested_bytes_ += min;
+      if (doomed()) return refuse(min);
+      return record(heap_->allocate_range(min, preferred, align), min);
     }
     void* resize(void* ptr, std::size_t, std::size_t new_size) override {
       return heap_->resize(ptr, new_size) == status::ok ? ptr : nullptr;
@@ -302,19 +323,23 @@ class evaluator {
     bool validate() const override { return !validate_ || static_cast<bool>(heap_->validate()); }
 
    private:
-    outcome refuse() {
+    outcome refuse(std::size_t bytes) {
       ++failures_;
+      failed_bytes_ += bytes;
       by_request_.push_back(nullptr);
       return {};
     }
-    outcome record(const grant& g) {
-      if (g.ptr == nullptr) ++failures_;
+    outcome record(const grant& g, std::size_t bytes) {
+      if (g.ptr == nullptr) {
+        ++failures_;
+        failed_bytes_ += bytes;
+      }
       by_request_.push_back(g.ptr);
       return {g.ptr, g.size};
     }
     sim_heap* heap_ = nullptr;
-    std::size_t limit_ = SIZE_MAX, failures_ = 0;
-    bool validate_ = false;
+    std::size_t limit_ = SIZE_MAX, failures_ = 0, failed_bytes_ = 0, requested_bytes_ = 0;
+    bool validate_ = false, by_bytes_ = false;
     std::vector<void*> by_request_;
   };
 
@@ -401,10 +426,11 @@ struct options {
   std::size_t page = default_page_size;
   std::size_t max_buckets = vmh::max_buckets;
   std::size_t max_virtual = max_virtual_size;
-  std::size_t evaluations = 3000;  ///< candidate replays (seeds included)
+  std::size_t evaluations = 3000;  ///< layouts replayed, seeds included (the seeds are always replayed)
   std::size_t starts = 3;          ///< seeds the local search starts from
   std::size_t patience = 400;      ///< moves without gain before a start is abandoned
   unsigned headroom_pct = 25;      ///< final counts at least peak use + this percentage (rounded up)
+  objective goal = objective::requests;
   std::uint64_t rng_seed = 1;
 };
 
@@ -508,12 +534,12 @@ class planner {
     std::vector<candidate> all = seeds();
     res.seeds = all.size();
     for (candidate& c : all) {
-      const std::size_t bound = ranked.size() < opt_.starts ? SIZE_MAX : ranked.back().eval.s.failed();
-      c.eval = same(c.layout, res.automatic.layout) ? res.automatic.eval : ev_.evaluate(c.layout, bound);
+      const std::size_t bound = ranked.size() < opt_.starts ? SIZE_MAX : ranked.back().eval.s.failed(opt_.goal);
+      c.eval = same(c.layout, res.automatic.layout) ? res.automatic.eval : ev_.evaluate(c.layout, bound, false, opt_.goal);
       if (!c.eval.s.valid) continue;
       ranked.push_back(std::move(c));
       std::stable_sort(ranked.begin(), ranked.end(),
-                       [](const candidate& x, const candidate& y) { return better(x.eval.s, y.eval.s); });
+                       [this](const candidate& x, const candidate& y) { return better(x.eval.s, y.eval.s, opt_.goal); });
       if (ranked.size() > opt_.starts) ranked.pop_back();
     }
     if (ranked.empty()) throw std::runtime_error("no usable layout within the limits (--max-buckets, --virtual)");
@@ -524,7 +550,7 @@ class planner {
       candidate start = round < ranked.size() ? ranked[round] : kick(best);
       if (!start.eval.s.valid) break;
       candidate found = climb(std::move(start), e0);
-      if (better(found.eval.s, best.eval.s)) best = std::move(found);
+      if (better(found.eval.s, best.eval.s, opt_.goal)) best = std::move(found);
       if (round > ranked.size() + 64) break;
     }
 
@@ -540,13 +566,13 @@ class planner {
         roomy.eval = ev_.evaluate(roomy.layout);
         roomy.origin = best.origin + fmt::format(", headroom {}%", opt_.headroom_pct);
         const score &r = roomy.eval.s, &b = best.eval.s;
-        if (r.valid && r.satisfied >= b.satisfied && r.granted_key() + headroom_granted_slack >= b.granted_key() &&
-            !better(res.automatic.eval.s, r))
+        if (r.valid && r.satisfied >= b.satisfied && r.satisfied_bytes >= b.satisfied_bytes &&
+            r.granted_key() + headroom_granted_slack >= b.granted_key() && !better(res.automatic.eval.s, r, opt_.goal))
           best = std::move(roomy);
       }
     }
     // Never worse than auto (when auto is within the limits).
-    if (feasible(res.automatic.layout) && better(res.automatic.eval.s, best.eval.s)) best = res.automatic;
+    if (feasible(res.automatic.layout) && better(res.automatic.eval.s, best.eval.s, opt_.goal)) best = res.automatic;
     best.eval = ev_.evaluate(best.layout, SIZE_MAX, true);  // full replay with validation
     res.best = std::move(best);
     res.evaluations = ev_.evaluations() - e0;
@@ -701,8 +727,8 @@ class planner {
       std::vector<bucket> l = mutate(current);
       ++stall;
       if (same(l, current.layout) || !feasible(l)) continue;
-      evaluation e = ev_.evaluate(l, current.eval.s.failed());
-      if (!better(e.s, current.eval.s)) continue;
+      evaluation e = ev_.evaluate(l, current.eval.s.failed(opt_.goal), false, opt_.goal);
+      if (!better(e.s, current.eval.s, opt_.goal)) continue;
       current.layout = std::move(l);
       current.eval = std::move(e);
       stall = 0;
@@ -739,9 +765,11 @@ inline std::string kib(std::size_t bytes) {
 
 /// One line describing a score.
 inline std::string describe(const score& s) {
-  return fmt::format("{} of {} requests satisfied ({:.2f}%), granted/preferred {:.1f}%, virtual {}, metadata {} B",
-                     s.satisfied, s.requests, 100.0 * s.success(), 100.0 * s.granted(), kib(s.virtual_bytes),
-                     s.metadata_bytes);
+  return fmt::format(
+      "{} of {} requests satisfied ({:.2f}%; {:.2f}% of the bytes), granted/preferred {:.1f}%, virtual {}, metadata {} B",
+      s.satisfied, s.requests, 100.0 * s.success(),
+      s.requested_bytes == 0 ? 100.0 : 100.0 * double(s.satisfied_bytes) / double(s.requested_bytes),
+      100.0 * s.granted(), kib(s.virtual_bytes), s.metadata_bytes);
 }
 
 /// The layout in the replay tool's format, with `#` comment lines first.

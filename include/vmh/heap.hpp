@@ -259,13 +259,17 @@ class heap {
       const std::size_t available = mapper_.available();
       const std::size_t first_page = offset >> g.page_shift;
       const std::size_t reach = (available >> g.page_shift) + (refs_[first_page] != 0 ? 1 : 0);
-      const std::size_t room =
-          reach >= g.page_total ? SIZE_MAX : (reach << g.page_shift) - (offset & (g.page_size - 1));
+      const std::size_t into_page = offset & (g.page_size - 1);
+      const std::size_t room = reach >= g.page_total             ? SIZE_MAX
+                               : (reach << g.page_shift) > into_page ? (reach << g.page_shift) - into_page
+                                                                     : 0;
       const std::size_t mapped = totals_.pages << g.page_shift;
       const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;
       const std::size_t fair = policy_.cap(available, total, lo);
       if (want > fair) want = fair / granule * granule < lo ? lo : fair / granule * granule;
       if (want > room) want = room / granule * granule;
+      // `room` ignores a last page that a neighbour maps already; the smallest grant may still fit.
+      if (want < lo && new_pages(g, offset, lo) <= (available >> g.page_shift)) want = lo;
       if (want < lo) return count_failure({nullptr, 0, status::no_memory});
     }
     return place(b, index, want);
@@ -623,6 +627,17 @@ class heap {
       if (totals_.pages > totals_.peak_pages) totals_.peak_pages = totals_.pages;
     }
     return true;
+  }
+
+  /// Pages that an allocation of `size` bytes at `offset` would have to map: those it touches
+  /// minus its first and last page when a neighbour maps them already (the pages in between
+  /// belong to its block alone).
+  std::size_t new_pages(const geometry_type& g, std::size_t offset, std::size_t size) const noexcept {
+    const std::size_t first = offset >> g.page_shift, end = page_end(g, offset + size);
+    std::size_t n = end - first;
+    if (refs_[first] != 0) --n;
+    if (end - 1 != first && refs_[end - 1] != 0) --n;
+    return n;
   }
 
   /// Drops a reference to pages [first, end) and unmaps, in maximal runs, those left with none.

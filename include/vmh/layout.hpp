@@ -16,7 +16,8 @@
 //    (`heap::configure`), checked the same way, and the metadata is sized for the maxima.
 //
 // Rules a table must follow (each has its own `layout_error` and `static_assert` message):
-//  - 1 to 64 buckets; page size a power of two; min_align a power of two in [8, page size];
+//  - 1 to 64 buckets; page size a power of two; min_align a power of two in [8, page size] and
+//    at least page size / 32768 (so that a page's 16-bit reference count cannot wrap);
 //  - every block size non-zero and a multiple of min_align (not necessarily a power of two);
 //  - every block count non-zero and at most 2^24;
 //  - block sizes strictly ascending;
@@ -65,7 +66,8 @@ constexpr const char* to_string(layout_error e) noexcept {
     case layout_error::no_buckets: return "a layout needs at least one bucket";
     case layout_error::too_many_buckets: return "a layout has at most 64 buckets";
     case layout_error::bad_page_size: return "the page size must be a power of two";
-    case layout_error::bad_min_align: return "min_align must be a power of two between 8 and the page size";
+    case layout_error::bad_min_align:
+      return "min_align must be a power of two between 8 and the page size, and at least page size / 32768";
     case layout_error::zero_block_size: return "a block size is zero";
     case layout_error::block_size_not_multiple_of_min_align: return "a block size is not a multiple of min_align";
     case layout_error::zero_block_count: return "a block count is zero";
@@ -179,9 +181,12 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     return g;
   };
   if (count == 0) return fail(layout_error::no_buckets);
-  if (count > MaxBuckets || count > max_buckets) return fail(layout_error::too_many_buckets);
+  if (count > max_buckets) return fail(layout_error::too_many_buckets);
+  if (count > MaxBuckets) return fail(layout_error::exceeds_capacity);
   if (!detail::is_pow2(page_size)) return fail(layout_error::bad_page_size);
-  if (!detail::is_pow2(min_align) || min_align < 8 || min_align > page_size) return fail(layout_error::bad_min_align);
+  // A page holds at most page_size / min_align + 1 allocations: its 16-bit count must not wrap.
+  if (!detail::is_pow2(min_align) || min_align < 8 || min_align > page_size || page_size / min_align > 32768)
+    return fail(layout_error::bad_min_align);
   g.page_size = page_size;
   g.page_shift = detail::log2_floor(page_size);
   g.min_align = min_align;
@@ -270,7 +275,7 @@ struct fixed_layout {
   static_assert(geometry.error != layout_error::too_many_buckets, "vmh layout: at most 64 buckets");
   static_assert(geometry.error != layout_error::bad_page_size, "vmh layout: the page size must be a power of two");
   static_assert(geometry.error != layout_error::bad_min_align,
-                "vmh layout: min_align must be a power of two between 8 and the page size");
+                "vmh layout: min_align must be a power of two between 8 and the page size, and at least page size / 32768");
   static_assert(geometry.error != layout_error::zero_block_size, "vmh layout: a block size is zero");
   static_assert(geometry.error != layout_error::block_size_not_multiple_of_min_align,
                 "vmh layout: every block size must be a multiple of min_align");

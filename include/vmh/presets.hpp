@@ -47,7 +47,7 @@ constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, 
   using detail::align_up;
   if (p.physical_bytes == 0 || p.min_block == 0 || p.ratio_den == 0 || p.ratio_num <= p.ratio_den ||
       p.overcommit_den == 0 || p.overcommit_num == 0 || p.max_count == 0 || !detail::is_pow2(p.page_size) ||
-      !detail::is_pow2(p.min_align) || p.min_align > p.page_size || !detail::is_pow2(p.line) || p.line < p.min_align ||
+      !detail::is_pow2(p.min_align) || p.min_align < 8 || p.min_align > p.page_size || !detail::is_pow2(p.line) || p.line < p.min_align ||
       p.line > p.page_size)
     return 0;
   const std::size_t top = align_up(p.max_block != 0 ? p.max_block : p.physical_bytes, p.page_size);

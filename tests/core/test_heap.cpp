@@ -59,7 +59,7 @@ template <class Layout, class Mapper = counting_mapper, vmh::heap_options Option
 using ext_heap = vmh::heap<Layout, Mapper, external_range, vmh::no_lock, Options>;
 constexpr vmh::heap_options with_runs{.runs = true};
 
-// A heap over its own arena, and helpers to name blocks by offset.
+// A heap over its own arena, with functions that name blocks by offset.
 template <class Heap, std::size_t Size>
 struct fixture {
   std::unique_ptr<arena<Size>> mem = std::make_unique<arena<Size>>();

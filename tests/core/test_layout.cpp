@@ -68,7 +68,7 @@ TEST_CASE("fixed_layout derives offsets, blocks and pages as constants", "[layou
   STATIC_REQUIRE(hand.buckets[2].offset == offset_of(hand_table, 2));
   STATIC_REQUIRE(hand.buckets[3].offset == offset_of(hand_table, 3));
   STATIC_REQUIRE(hand.buckets[4].offset == offset_of(hand_table, 4));
-  // The same offsets written out from the table, as a check of the helper.
+  // The same offsets written out from the table, as a check of offset_of.
   STATIC_REQUIRE(hand.buckets[1].offset == 64 * 64);
   STATIC_REQUIRE(hand.buckets[2].offset == 64 * 64 + 192 * 16);
   STATIC_REQUIRE(hand.buckets[3].offset == 64 * 64 + 192 * 16 + 1024 * 9);
@@ -230,7 +230,11 @@ TEST_CASE("derive_geometry reports every rule a table breaks", "[layout][errors]
   STATIC_REQUIRE(vmh::derive_geometry<64>(ok_table, 0, page, 64).error == layout_error::no_buckets);
   STATIC_REQUIRE(vmh::derive_geometry<64>(many.b, 65, page, 64).error == layout_error::too_many_buckets);
   STATIC_REQUIRE(vmh::derive_geometry<64>(many.b, 64, page, 64).error == layout_error::none);
-  STATIC_REQUIRE(vmh::derive_geometry<4>(many.b, 5, page, 64).error == layout_error::too_many_buckets);
+  // More buckets than the geometry type holds (a runtime layout's maximum): exceeds its capacity.
+  STATIC_REQUIRE(vmh::derive_geometry<4>(many.b, 5, page, 64).error == layout_error::exceeds_capacity);
+  // A page whose 16-bit reference count could wrap: more than 32768 min_align units per page.
+  STATIC_REQUIRE(derive_error(ok_table, std::size_t{1} << 19, 8) == layout_error::bad_min_align);
+  STATIC_REQUIRE(derive_error(ok_table, std::size_t{1} << 18, 8) == layout_error::none);
   STATIC_REQUIRE(derive_error(ok_table, 3000) == layout_error::bad_page_size);
   STATIC_REQUIRE(derive_error(ok_table, 0) == layout_error::bad_page_size);
   STATIC_REQUIRE(derive_error(ok_table, page, 4) == layout_error::bad_min_align);

@@ -2,6 +2,7 @@
 // bench/sim/pictures.hpp): evaluations that reuse one heap give the figures of a fresh replay,
 // the planner never does worse than the auto layout on its own traces, and every SVG is
 // well-formed XML.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -150,6 +151,7 @@ std::vector<plan::trace_case> sof_cases(std::initializer_list<std::uint64_t> see
 
 bool same_figures(const plan::score& a, const plan::score& b) {
   return a.valid == b.valid && a.requests == b.requests && a.satisfied == b.satisfied &&
+         a.requested_bytes == b.requested_bytes && a.satisfied_bytes == b.satisfied_bytes &&
          a.granted_bytes == b.granted_bytes && a.preferred_bytes == b.preferred_bytes &&
          a.virtual_bytes == b.virtual_bytes && a.metadata_bytes == b.metadata_bytes;
 }
@@ -245,12 +247,15 @@ TEST_CASE("evaluations on one reused heap give the figures of a fresh replay") {
   for (const plan::trace_case& c : cases) {
     vmh::sim::vmh_allocator v(automatic, physical, page);
     REQUIRE(v.valid());
-    fresh.add(vmh::sim::replay(c.ops, v));
+    vmh::sim::replay_into(fresh, c.ops, v);
   }
   CHECK(a1.s.requests == fresh.requests);
   CHECK(a1.s.failed() == fresh.failed);
   CHECK(a1.s.granted_bytes == fresh.granted);
   CHECK(a1.s.preferred_bytes == fresh.preferred);
+  CHECK(a1.s.requested_bytes == fresh.requested_bytes);
+  CHECK(a1.s.satisfied_bytes == fresh.satisfied_bytes);
+  CHECK(a1.s.satisfied_bytes < a1.s.requested_bytes);
 
   // The cost figures are the heap's.
   const plan::layout_facts f = plan::measure(automatic, page);
@@ -271,6 +276,13 @@ TEST_CASE("a pruned evaluation stops early and leaves the heap empty") {
   CHECK_FALSE(plan::better(cut.s, full.s));
   CHECK(ev.heap()->stats().live_allocations == 0);
   CHECK(same_figures(ev.evaluate(automatic).s, full.s));
+  // The bound in bytes.
+  const plan::evaluation cut_bytes = ev.evaluate(automatic, full.s.failed_bytes() - 1, false, plan::objective::bytes);
+  CHECK(cut_bytes.s.pruned);
+  CHECK(ev.heap()->stats().live_allocations == 0);
+  const plan::evaluation whole = ev.evaluate(automatic, full.s.failed_bytes(), false, plan::objective::bytes);
+  CHECK_FALSE(whole.s.pruned);
+  CHECK(same_figures(whole.s, full.s));
 }
 
 TEST_CASE("the score compares requests, then granted bytes, then cost") {
@@ -293,6 +305,15 @@ TEST_CASE("the score compares requests, then granted bytes, then cost") {
   plan::score invalid;
   CHECK(plan::better(a, invalid));
   CHECK_FALSE(plan::better(invalid, a));
+
+  // By bytes: one large request satisfied outweighs several small ones.
+  plan::score big = a, small = a;
+  big.satisfied = 80;
+  big.satisfied_bytes = 300 * 1024;
+  small.satisfied = 90;
+  small.satisfied_bytes = 100 * 1024;
+  CHECK(plan::better(small, big));
+  CHECK(plan::better(big, small, plan::objective::bytes));
 }
 
 TEST_CASE("the planner never does worse than the auto layout on its training traces") {
@@ -313,30 +334,33 @@ TEST_CASE("the planner never does worse than the auto layout on its training tra
   setups.push_back({"seed 96K", seed, 96 * KiB, 64});
   setups.push_back({"sof 448K, 8 buckets", sof_cases({2}, 800), 448 * KiB, 8});
 
-  for (setup& s : setups) {
-    INFO(s.name);
-    plan::evaluator ev(s.cases, s.physical, 4096);
-    plan::options opt;
-    opt.physical = s.physical;
-    opt.max_buckets = s.max_buckets;
-    opt.evaluations = 250;
-    opt.patience = 80;
-    plan::planner p(ev, opt);
-    const plan::result r = p.run();
-    CAPTURE(plan::describe(r.best.eval.s), plan::describe(r.automatic.eval.s));
-    REQUIRE(r.best.eval.s.valid);
-    CHECK(r.best.eval.valid_after);
-    CHECK(r.best.layout.size() <= s.max_buckets);
-    CHECK(p.feasible(r.best.layout));
-    if (s.max_buckets >= r.automatic.layout.size()) {
-      CHECK_FALSE(plan::better(r.automatic.eval.s, r.best.eval.s));
-      CHECK(r.best.eval.s.satisfied >= r.automatic.eval.s.satisfied);
+  for (setup& s : setups)
+    for (const plan::objective goal : {plan::objective::requests, plan::objective::bytes}) {
+      INFO(s.name << (goal == plan::objective::bytes ? ", by bytes" : ", by requests"));
+      plan::evaluator ev(s.cases, s.physical, 4096);
+      plan::options opt;
+      opt.physical = s.physical;
+      opt.max_buckets = s.max_buckets;
+      opt.evaluations = 200;
+      opt.patience = 80;
+      opt.goal = goal;
+      plan::planner p(ev, opt);
+      const plan::result r = p.run();
+      CAPTURE(plan::describe(r.best.eval.s), plan::describe(r.automatic.eval.s));
+      REQUIRE(r.best.eval.s.valid);
+      CHECK(r.best.eval.valid_after);
+      CHECK(r.best.layout.size() <= s.max_buckets);
+      CHECK(p.feasible(r.best.layout));
+      if (s.max_buckets >= r.automatic.layout.size()) {
+        CHECK_FALSE(plan::better(r.automatic.eval.s, r.best.eval.s, goal));
+        if (goal == plan::objective::requests) CHECK(r.best.eval.s.satisfied >= r.automatic.eval.s.satisfied);
+        else CHECK(r.best.eval.s.satisfied_bytes >= r.automatic.eval.s.satisfied_bytes);
+      }
+      // Its figures are those of a fresh evaluation.
+      CHECK(same_figures(ev.evaluate(r.best.layout).s, r.best.eval.s));
+      CHECK(ev.heap()->stats().live_allocations == 0);
+      CHECK(r.evaluations <= std::max(opt.evaluations, r.seeds + 1) + 2);  // the seeds are always replayed
     }
-    // Its figures are those of a fresh evaluation.
-    CHECK(same_figures(ev.evaluate(r.best.layout).s, r.best.eval.s));
-    CHECK(ev.heap()->stats().live_allocations == 0);
-    CHECK(r.evaluations <= opt.evaluations + 2);
-  }
 }
 
 TEST_CASE("the planner respects the virtual limit") {

@@ -1,0 +1,277 @@
+// Fault injection at every map call. A fixed mix of allocations (sub-page, page-straddling,
+// multi-page, runs, ranges), resizes and frees is run once to count its map calls; then once per
+// call with the mapper told to refuse exactly that call. The operation that makes the refused
+// call must report no_memory and leave everything as it was before it (statistics, every block's
+// usable size, mapped bytes, contents, invariants) apart from the failure counter; repeated, it
+// must succeed, and the rest of the sequence runs as in the clean run. At the end every
+// allocation is freed and no page may stay mapped.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+
+namespace {
+
+using vmh::status;
+
+// Sub-page (64, 192), straddling (1152, 6144 with 4 KiB pages) and multi-page (16, 64 KiB) blocks.
+constexpr auto table4k = vmh::make_table({{64, 64}, {192, 32}, {1152, 16}, {6144, 8}, {16384, 4}, {65536, 2}});
+// 1 KiB pages, 16-byte alignment: most blocks straddle pages.
+constexpr auto table1k = vmh::make_table({{16, 64}, {48, 32}, {80, 16}, {400, 16}, {1536, 8}, {3072, 2}}, 1024, 16);
+
+template <class Layout, vmh::heap_options Options>
+using heap_of = vmh::heap<Layout, vmh::counting_mapper, vmh::external_range, vmh::no_lock, Options>;
+
+struct alloc_slot {
+  std::byte* ptr = nullptr;
+  std::size_t size = 0;
+  std::byte fill{};
+};
+
+// Everything an operation that fails must leave as it was.
+struct snapshot {
+  std::vector<std::size_t> totals;   // the heap's statistics, failed_no_memory last
+  std::vector<std::size_t> buckets;  // in_use, peak, full failures of each bucket
+  std::vector<std::size_t> usable;   // usable_size at every block start
+  std::size_t mapped = 0;
+  bool operator==(const snapshot&) const = default;
+};
+
+template <class Heap>
+class sequence {
+ public:
+  static constexpr std::size_t slots = 24;
+  static constexpr std::size_t operations = 1200;
+
+  explicit sequence(std::uint64_t seed) : seed_(seed) {}
+
+  struct outcome {
+    std::size_t map_calls = 0;        // map calls of the whole sequence
+    std::size_t injected = 0;         // refused calls seen and reported
+    std::size_t checks = 0;           // operations checked against their snapshot
+    std::size_t allocations = 0;      // successful allocations
+    std::size_t refused_in[3] = {};   // refusals met by allocate, allocate_range, resize
+    std::string problem;              // the first thing that went wrong
+  };
+
+  // Runs the sequence; `fail_at` (1-based) is the map call to refuse, 0 for none.
+  outcome run(std::size_t fail_at) {
+    outcome out;
+    const std::size_t virtual_size = Heap::layout_type::virtual_size;
+    const std::size_t page = Heap::layout_type::page_size;
+    std::unique_ptr<std::byte, deleter> mem(static_cast<std::byte*>(::operator new(virtual_size, std::align_val_t{page})));
+    auto h = std::make_unique<Heap>(vmh::external_range{mem.get(), virtual_size});
+    base_ = mem.get();
+    if (fail_at != 0) h->mapper().fail_map_call(fail_at);
+    std::mt19937_64 rng(seed_);
+    alloc_slot slot[slots];
+
+    for (std::size_t n = 0; n < operations && out.problem.empty(); ++n) {
+      alloc_slot& s = slot[rng() % slots];
+      const std::uint64_t choice = rng();
+      const std::size_t a = rng(), b = rng(), c = rng();
+      // Repeat the operation while it fails because of the injected refusal.
+      for (int attempt = 0; attempt < 2; ++attempt) {
+        const std::size_t calls_before = h->mapper().map_calls();
+        const bool pending = fail_at > calls_before;
+        snapshot before{};
+        if (pending) before = capture(*h);
+        const status result = apply(*h, s, choice, a, b, c, out);
+        const std::size_t calls_after = h->mapper().map_calls();
+        const bool refused_here = pending && fail_at <= calls_after;
+        if (!refused_here) {
+          if (result == status::no_memory) out.problem = "no_memory without a refused map call (operation " + std::to_string(n) + ")";
+          break;
+        }
+        ++out.checks;
+        if (result != status::no_memory) {
+          out.problem = std::string("the refused map call was reported as ") + vmh::to_string(result);
+          break;
+        }
+        ++out.injected;
+        ++out.refused_in[kind_];
+        snapshot after = capture(*h);
+        if (after.totals.back() != before.totals.back() + 1) out.problem = "failure not counted";
+        after.totals.back() = before.totals.back();
+        if (!(after == before)) out.problem = "the failed operation changed the heap";
+        if (const vmh::check k = h->validate(); !k) out.problem = std::string("validate: ") + vmh::to_string(k.broken);
+        if (h->mapper().failures() != 1) out.problem = "the mapper refused another call";
+        if (!out.problem.empty()) break;
+        for (const alloc_slot& other : slot)
+          if (!intact(other)) out.problem = "contents changed by the failed operation";
+      }
+      if (out.problem.empty())
+        if (const vmh::check k = h->validate(); !k) out.problem = std::string("validate: ") + vmh::to_string(k.broken);
+    }
+
+    for (alloc_slot& s : slot) {
+      if (s.ptr == nullptr || !out.problem.empty()) continue;
+      if (!intact(s)) out.problem = "contents changed before free";
+      if (h->deallocate(s.ptr) != status::ok) out.problem = "free failed";
+      s = {};
+    }
+    out.map_calls = h->mapper().map_calls();
+    if (out.problem.empty()) {
+      const vmh::heap_stats st = h->stats();
+      if (st.live_allocations != 0 || st.bytes_requested != 0 || st.pages_mapped != 0) out.problem = "heap not empty at the end";
+      else if (h->mapper().mapped() != 0) out.problem = "pages left mapped at the end";
+      else if (const vmh::check k = h->validate(); !k) out.problem = std::string("validate at the end: ") + vmh::to_string(k.broken);
+    }
+    out.allocations = allocations_;
+    allocations_ = 0;
+    return out;
+  }
+
+ private:
+  struct deleter {
+    std::size_t align = Heap::layout_type::page_size;
+    void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t{align}); }
+  };
+
+  // The blocks an allocation at `p` of `size` bytes owns, in bytes.
+  std::size_t capacity(const Heap& h, const std::byte* p, std::size_t size) const {
+    const std::size_t off = static_cast<std::size_t>(p - base_);
+    const auto& g = h.geometry();
+    for (std::size_t b = 0; b < g.bucket_count; ++b) {
+      const auto& bg = g.buckets[b];
+      if (off < bg.offset + bg.block_size * bg.block_count)
+        return bg.block_size * ((size + bg.block_size - 1) / bg.block_size);
+    }
+    return 0;
+  }
+
+  std::size_t pick_size(std::uint64_t choice, std::size_t a) const {
+    const std::size_t page = Heap::layout_type::page_size;
+    const std::size_t largest = table_largest();
+    switch (choice % 5) {
+      case 0: return 1 + a % (page / 16);                    // sub-page
+      case 1: return page / 2 + a % (2 * page);              // around a page: straddles
+      case 2: return page + 1 + a % (largest - page);        // several pages
+      case 3: return 1 + a % largest;                        // anything a block holds
+      default: return largest + 1 + a % largest;             // a run (no_block without runs)
+    }
+  }
+  static std::size_t table_largest() {
+    const auto& g = Heap::layout_type::geo();
+    return g.buckets[g.bucket_count - 1].block_size;
+  }
+
+  status apply(Heap& h, alloc_slot& s, std::uint64_t choice, std::size_t a, std::size_t b, std::size_t c, outcome& out) {
+    if (s.ptr == nullptr) {
+      vmh::grant g;
+      if ((choice >> 8) % 4 == 0) {  // a range: min, preferred up to 8 times min, a granule
+        const std::size_t min = 1 + a % (2 * Heap::layout_type::page_size);
+        const std::size_t preferred = min + b % (8 * min);
+        const std::size_t granule = c % 3 == 0 ? 0 : (std::size_t{16} << (c % 6));
+        kind_ = 1;
+        g = h.allocate_range(min, preferred, 0, granule);
+      } else {
+        const std::size_t align = (choice >> 16) % 6 == 0 ? Heap::layout_type::page_size : 0;
+        kind_ = 0;
+        g = h.try_allocate(pick_size(choice, a), align);
+      }
+      if (g.result == status::ok) {
+        s.ptr = static_cast<std::byte*>(g.ptr);
+        s.size = g.size;
+        s.fill = static_cast<std::byte>(1 + (b & 0x7f));
+        std::memset(s.ptr, static_cast<int>(s.fill), s.size);
+        ++allocations_;
+      }
+      return g.result;
+    }
+    if ((choice >> 8) % 3 == 0) {  // free
+      if (!intact(s)) out.problem = "contents changed before free";
+      const status r = h.deallocate(s.ptr);
+      if (r == status::ok) s = {};
+      return r;
+    }
+    // resize within (or just past) the allocation's blocks
+    const std::size_t cap = capacity(h, s.ptr, s.size);
+    const std::size_t n = (choice >> 12) % 8 == 0 ? cap + 1 : 1 + a % cap;
+    kind_ = 2;
+    const status r = h.resize(s.ptr, n);
+    if (r == status::ok) {
+      if (n > s.size) std::memset(s.ptr + s.size, static_cast<int>(s.fill), n - s.size);
+      s.size = n;
+    } else if (r == status::exceeds_block && n <= cap) {
+      out.problem = "resize within the blocks refused";
+    }
+    return r;
+  }
+
+  snapshot capture(const Heap& h) const {
+    snapshot s;
+    const vmh::heap_stats t = h.stats();
+    s.totals = {t.live_allocations, t.bytes_requested, t.peak_bytes_requested, t.pages_mapped,
+                t.peak_pages_mapped, t.failed_no_block, t.failed_no_memory};
+    const auto& g = h.geometry();
+    for (std::size_t b = 0; b < g.bucket_count; ++b) {
+      const vmh::bucket_stats bs = h.stats(b);
+      s.buckets.insert(s.buckets.end(), {bs.in_use, bs.peak_in_use, bs.full_failures});
+      for (std::size_t i = 0; i < g.buckets[b].block_count; ++i)
+        s.usable.push_back(h.usable_size(base_ + g.buckets[b].offset + i * g.buckets[b].block_size));
+    }
+    s.mapped = h.mapper().mapped();
+    return s;
+  }
+
+  static bool intact(const alloc_slot& s) {
+    return std::all_of(s.ptr, s.ptr + s.size, [&](std::byte x) { return x == s.fill; });
+  }
+
+  std::uint64_t seed_;
+  std::byte* base_ = nullptr;
+  std::size_t allocations_ = 0;
+  std::size_t kind_ = 0;
+};
+
+template <class Heap>
+void every_map_call(std::uint64_t seed) {
+  sequence<Heap> seq(seed);
+  const auto clean = seq.run(0);
+  INFO(clean.problem);
+  REQUIRE(clean.problem.empty());
+  REQUIRE(clean.injected == 0);
+  REQUIRE(clean.map_calls > 100);  // the mix maps pages often enough to be worth it
+  REQUIRE(clean.allocations > 100);
+  std::size_t points = 0, refused_in[3] = {};
+  for (std::size_t k = 1; k <= clean.map_calls; ++k) {
+    const auto faulty = seq.run(k);
+    INFO("map call " << k << " of " << clean.map_calls << ": " << faulty.problem);
+    REQUIRE(faulty.problem.empty());
+    REQUIRE(faulty.injected == 1);  // the refusal happened, was reported and rolled back
+    REQUIRE(faulty.checks == 1);
+    REQUIRE(faulty.map_calls == clean.map_calls + 1);  // the retry made the one extra call
+    REQUIRE(faulty.allocations == clean.allocations);  // and the rest ran as in the clean run
+    for (int i = 0; i < 3; ++i) refused_in[i] += faulty.refused_in[i];
+    ++points;
+  }
+  CHECK(points == clean.map_calls);
+  // Refusals reached every operation that maps pages.
+  CHECK(refused_in[0] > 0);  // allocate
+  CHECK(refused_in[1] > 0);  // allocate_range
+  CHECK(refused_in[2] > 0);  // resize (growing)
+}
+
+}  // namespace
+
+TEST_CASE("fault injection: every map call of a mixed sequence fails cleanly (4 KiB pages)", "[reliability][fault]") {
+  every_map_call<heap_of<vmh::fixed_layout<table4k>, vmh::heap_options{}>>(1);
+}
+
+TEST_CASE("fault injection: every map call fails cleanly with multi-block runs", "[reliability][fault]") {
+  every_map_call<heap_of<vmh::fixed_layout<table4k>, vmh::heap_options{.runs = true}>>(2);
+}
+
+TEST_CASE("fault injection: every map call fails cleanly with 1 KiB pages and straddling blocks", "[reliability][fault]") {
+  every_map_call<heap_of<vmh::fixed_layout<table1k>, vmh::heap_options{.runs = true}>>(3);
+}
