@@ -19,7 +19,7 @@ cp tests/reliability/corpus/* "$build/corpus/"
 log="$build/fuzz.log"
 start=$(date +%s)
 status=0
-"$build/tests/reliability/vmh-fuzz" -max_total_time="$seconds" -print_final_stats=1 \
+"$build/tests/reliability/vmh-fuzz" -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
   -artifact_prefix="$build/artifacts/" "$build/corpus" >"$log" 2>&1 || status=$?
 elapsed=$(( $(date +%s) - start ))
 

@@ -24,7 +24,10 @@
 //   - local search from the best few seeds: one random move at a time (change a count, trim
 //     counts to the peak use seen in the last replay, grow a bucket that ran full, move a block
 //     size, fit a block size to the largest request it serves, split, merge or drop buckets),
-//     kept when the score improves; a start is abandoned after `patience` moves without gain.
+//     kept when the score improves; a start is abandoned after `patience` moves without gain;
+//   - headroom: the counts of the best layout are raised to its peak use plus a margin (25%),
+//     kept if that loses no request and at most 1% of granted/preferred on the training traces.
+//     Trimming counts to the exact peak of the training traces would fail on others.
 // The best layout found is never worse than the auto layout (which is one of the seeds).
 #pragma once
 

@@ -104,16 +104,26 @@ constexpr auto geometric() noexcept {
   return t;
 }
 
-/// The zero-tuning layout for a physical budget: geometric block sizes from 16 B to the whole
-/// budget, each bucket able to cover the budget on its own (capped at `max_count` blocks).
-/// Blocks of 64 B and more that are multiples of 64 keep whole cache lines, so DMA buffers
-/// should ask for 64-byte alignment (as SOF does) and then never share a line.
+/// The zero-tuning layout for a physical budget: block sizes are the powers of two from 16 B to
+/// the budget (rounded up to a page), and each bucket has blocks enough to cover the whole
+/// budget on its own, at most `max_count` (1024).
+///  - Powers of two below a page divide the page: a small block never straddles two pages, and
+///    small blocks pack whole pages.
+///  - From a page up a block's size costs only virtual space: only the pages a request touches
+///    are mapped. Covering the budget per bucket means no bucket runs out of blocks while
+///    physical memory remains.
+///  - Blocks of 64 B and more keep whole cache lines: DMA buffers should ask for 64-byte
+///    alignment (as SOF does) and then never share a line.
+/// It won a replay study of 225 geometric rules (ratio, over-commit, count cap, smallest block)
+/// on the workload families at budgets from 64 KiB to 2 MiB (see the README).
 constexpr geometric_params auto_params(std::size_t physical_bytes, std::size_t page_size = default_page_size) noexcept {
   geometric_params p{};
   p.physical_bytes = physical_bytes;
   p.page_size = page_size;
   p.min_block = 16;
   p.min_align = 16;
+  p.ratio_num = 2;
+  p.ratio_den = 1;
   return p;
 }
 

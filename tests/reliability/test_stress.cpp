@@ -1,0 +1,235 @@
+// Concurrency stress: threads share one heap with the spin_lock policy and allocate, resize and
+// free, and hand half of their blocks to a shared queue from which any thread frees them (as SOF
+// frees on one DSP core what another core allocated). Every block carries its owner's tag, which
+// is checked before it is freed. Afterwards nothing may be lost: as many frees as allocations,
+// an empty heap with no page mapped, and `validate()` passes (it is also called during the run).
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+
+namespace {
+
+using vmh::status;
+
+// Sub-page, page-straddling and multi-page blocks: 556 KiB of virtual space.
+constexpr auto table = vmh::make_table({{64, 256}, {192, 128}, {1152, 32}, {6144, 16}, {16384, 8}, {65536, 4}});
+using layout = vmh::fixed_layout<table>;
+using heap_type = vmh::heap<layout, vmh::counting_mapper, vmh::external_range, vmh::spin_lock>;
+constexpr std::size_t page = layout::page_size;
+constexpr std::size_t budget = 96 * page;  // below the virtual size: no_memory happens too
+
+constexpr unsigned thread_count = 4;
+constexpr std::size_t operations_per_thread = 300000;  // heap calls per thread
+constexpr std::size_t keep_at_most = 48;               // blocks a thread holds itself
+
+struct block {
+  std::byte* ptr = nullptr;
+  std::size_t size = 0;
+  std::byte tag{};
+  unsigned owner = 0;
+};
+
+// The tag is written over the whole block when it is small, else over its first and last 64 bytes.
+void stamp(const block& b, std::size_t from = 0) {
+  if (b.size <= 256) {
+    std::memset(b.ptr + from, static_cast<int>(b.tag), b.size - from);
+    return;
+  }
+  const std::size_t head = from < 64 ? 64 - from : 0;
+  if (head != 0) std::memset(b.ptr + from, static_cast<int>(b.tag), head);
+  std::memset(b.ptr + b.size - 64, static_cast<int>(b.tag), 64);
+}
+bool stamped(const block& b) {
+  auto same = [&](std::size_t from, std::size_t n) {
+    for (std::size_t i = from; i < from + n; ++i)
+      if (b.ptr[i] != b.tag) return false;
+    return true;
+  };
+  return b.size <= 256 ? same(0, b.size) : same(0, 64) && same(b.size - 64, 64);
+}
+
+// Blocks handed from one thread to the others: a thread takes the oldest block another thread
+// put (`take(b, id)`), or any block (`take(b)`, for the final drain).
+class mailbox {
+ public:
+  void put(const block& b) {
+    const std::lock_guard<std::mutex> g(m_);
+    q_.push_back(b);
+  }
+  bool take(block& b, unsigned not_from = ~0u) {
+    const std::lock_guard<std::mutex> g(m_);
+    for (auto it = q_.begin(); it != q_.end(); ++it) {
+      if (it->owner == not_from) continue;
+      b = *it;
+      q_.erase(it);
+      return true;
+    }
+    return false;
+  }
+
+ private:
+  std::mutex m_;
+  std::deque<block> q_;
+};
+
+struct tally {
+  std::size_t operations = 0, allocations = 0, frees = 0, cross_frees = 0, resizes = 0;
+  std::size_t no_block = 0, no_memory = 0, ranges = 0, validations = 0;
+  std::size_t bad_tags = 0, unexpected = 0, invalid = 0;
+};
+
+void worker(heap_type& h, mailbox& shared, const std::atomic<bool>& go, unsigned id, tally& t) {
+  while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+  std::mt19937_64 rng(0x57e55 + id);
+  std::vector<block> own;
+  std::uint8_t next_tag = 1;
+  auto release = [&](const block& b) {
+    if (!stamped(b)) ++t.bad_tags;
+    ++t.operations;
+    if (h.deallocate(b.ptr) != status::ok) ++t.unexpected;
+    ++t.frees;
+    if (b.owner != id) ++t.cross_frees;
+  };
+  while (t.operations < operations_per_thread) {
+    const std::uint64_t r = rng() % 100;
+    if (r < 45 && own.size() < keep_at_most) {
+      vmh::grant g;
+      const std::uint64_t k = rng() % 100;
+      ++t.operations;
+      if (k < 10) {
+        ++t.ranges;
+        const std::size_t min = 1 + rng() % 8192;
+        g = h.allocate_range(min, min + rng() % (4 * min));
+      } else {
+        const std::size_t size = k < 60 ? 1 + rng() % 192 : k < 85 ? 129 + rng() % 6016 : 4096 + rng() % 61440;
+        g = h.try_allocate(size);
+      }
+      if (g.result == status::no_block) ++t.no_block;
+      else if (g.result == status::no_memory) ++t.no_memory;
+      else if (g.result != status::ok) ++t.unexpected;
+      if (!g) continue;
+      ++t.allocations;
+      next_tag = static_cast<std::uint8_t>(next_tag == 255 ? 1 : next_tag + 1);
+      const block b{static_cast<std::byte*>(g.ptr), g.size, static_cast<std::byte>(next_tag), id};
+      stamp(b);
+      if (rng() % 2 == 0) shared.put(b);
+      else own.push_back(b);
+    } else if (r < 75) {
+      block b;
+      if (shared.take(b, id)) release(b);
+    } else if (r < 88 && !own.empty()) {
+      const std::size_t i = rng() % own.size();
+      release(own[i]);
+      own[i] = own.back();
+      own.pop_back();
+    } else if (!own.empty()) {
+      block& b = own[rng() % own.size()];
+      const std::size_t n = 1 + rng() % (2 * b.size);
+      ++t.operations;
+      ++t.resizes;
+      const status s = h.resize(b.ptr, n);
+      if (s == status::ok) {
+        const block before = b;
+        b.size = n;
+        if (n > before.size) stamp(b, before.size);
+        else stamp(b);
+      } else if (s == status::no_memory) {
+        ++t.no_memory;
+      } else if (s != status::exceeds_block) {
+        ++t.unexpected;
+      }
+    }
+    if (rng() % 20000 == 0) {
+      ++t.validations;
+      if (!h.validate()) ++t.invalid;
+    }
+  }
+  for (const block& b : own) release(b);
+}
+
+struct deleter {
+  void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t{page}); }
+};
+
+}  // namespace
+
+TEST_CASE("stress: threads allocate and free each other's blocks through a shared queue", "[reliability][stress]") {
+  std::unique_ptr<std::byte, deleter> mem(static_cast<std::byte*>(::operator new(layout::virtual_size, std::align_val_t{page})));
+  auto h = std::make_unique<heap_type>(vmh::external_range{mem.get(), layout::virtual_size}, vmh::counting_mapper{budget});
+  mailbox shared;
+  std::vector<tally> tallies(thread_count);
+  const auto start = std::chrono::steady_clock::now();
+  {
+    std::vector<std::thread> threads;
+    std::atomic<bool> go{false};
+    for (unsigned i = 0; i < thread_count; ++i)
+      threads.emplace_back(worker, std::ref(*h), std::ref(shared), std::cref(go), i, std::ref(tallies[i]));
+    go.store(true, std::memory_order_release);
+    for (std::thread& th : threads) th.join();
+  }
+  // What is still in the queue is freed here.
+  tally rest;
+  for (block b; shared.take(b);) {
+    if (!stamped(b)) ++rest.bad_tags;
+    ++rest.operations;
+    if (h->deallocate(b.ptr) != status::ok) ++rest.unexpected;
+    ++rest.frees;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  tally all = rest;
+  for (const tally& t : tallies) {
+    all.operations += t.operations;
+    all.allocations += t.allocations;
+    all.frees += t.frees;
+    all.cross_frees += t.cross_frees;
+    all.resizes += t.resizes;
+    all.ranges += t.ranges;
+    all.no_block += t.no_block;
+    all.no_memory += t.no_memory;
+    all.validations += t.validations;
+    all.bad_tags += t.bad_tags;
+    all.unexpected += t.unexpected;
+    all.invalid += t.invalid;
+  }
+  INFO(all.operations << " heap operations in " << seconds << " s: " << all.allocations << " allocations, "
+                      << all.frees << " frees (" << all.cross_frees << " by another thread), " << all.resizes
+                      << " resizes, " << all.no_block << " no_block, " << all.no_memory << " no_memory");
+  CHECK(all.operations >= 1000000);
+  CHECK(all.bad_tags == 0);
+  CHECK(all.unexpected == 0);
+  CHECK(all.invalid == 0);
+  // Nothing lost: every allocation was freed exactly once, and the heap is empty again.
+  CHECK(all.allocations == all.frees);
+  CHECK(all.cross_frees > all.frees / 5);
+  CHECK(all.no_memory > 0);
+  CHECK(all.ranges > 0);
+  const vmh::heap_stats s = h->stats();
+  CHECK(s.live_allocations == 0);
+  CHECK(s.bytes_requested == 0);
+  CHECK(s.pages_mapped == 0);
+  CHECK(h->mapper().mapped() == 0);
+  CHECK(s.failed_no_memory == all.no_memory);
+  CHECK(s.failed_no_block == all.no_block);
+  for (std::size_t b = 0; b < h->bucket_count(); ++b) CHECK(h->stats(b).in_use == 0);
+  const vmh::check c = h->validate();
+  INFO(vmh::to_string(c.broken) << " bucket " << c.bucket << " index " << c.index);
+  CHECK(static_cast<bool>(c));
+  // Printed so that the figures of a run are on record.
+  std::printf("stress: %zu heap operations on %u threads in %.2f s (%zu allocations, %zu cross-thread frees)\n",
+              all.operations, thread_count, seconds, all.allocations, all.cross_frees);
+}

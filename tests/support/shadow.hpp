@@ -345,7 +345,6 @@ class differential {
 
   std::size_t count(status s) const { return counts_[static_cast<std::size_t>(s)]; }
   std::size_t runs_taken() const { return runs_taken_; }
-  std::size_t range_conservative() const { return range_conservative_; }
 
  private:
   std::byte* base() const { return mem_.data(); }
@@ -480,16 +479,8 @@ class differential {
     }
     const std::size_t off = shadow_.offset_of(at.bucket, at.index);
     if (g.result == status::no_memory) {
-      // Allowed only when the smallest grant's new pages do not fit. The heap counts the first
-      // page as free when a neighbour maps it but not the last one, so it may also refuse when
-      // the block's last page is mapped by the next block.
-      const bool lo_fits = shadow_.fits_budget(shadow_.new_pages(off, lo));
-      if (lo_fits) {
-        const auto refs = shadow_.page_refs();
-        const std::size_t last = (off + lo - 1) / shadow_.page();
-        if (refs[last] == 0 || last == off / shadow_.page()) return "no_memory although the smallest grant fits";
-        ++range_conservative_;
-      }
+      // Allowed only when the new pages of the smallest grant do not fit the budget.
+      if (shadow_.fits_budget(shadow_.new_pages(off, lo))) return "no_memory although the smallest grant fits";
       shadow_.count_no_memory();
       return {};
     }
@@ -659,7 +650,7 @@ class differential {
   std::vector<std::size_t> recently_freed_;
   std::uint64_t next_id_ = 1;
   std::size_t counts_[16] = {};
-  std::size_t runs_taken_ = 0, range_conservative_ = 0;
+  std::size_t runs_taken_ = 0;
   std::string last_op_;
 };
 
