@@ -490,7 +490,7 @@ int auto_study(const sim::args& a) {
     double regret = 0, granted = 0, cost = 0;
   };
   std::vector<variant> variants;
-  variants.push_back({"auto_params today (3/2, x1, cap 1024, from 16 B)", presets::auto_params(1u << 20, page), false, {}});
+  variants.push_back({"auto_params (the auto rule: 2/1, x1, cap 1024, from 16 B)", presets::auto_params(1u << 20, page), false, {}});
   const std::size_t ratios[][2] = {{5, 4}, {4, 3}, {3, 2}, {2, 1}};
   const std::size_t overcommits[][2] = {{1, 4}, {1, 2}, {1, 1}, {2, 1}};
   const bool full_grid = a.text("grid", "small") == "full";
@@ -501,13 +501,7 @@ int auto_study(const sim::args& a) {
           for (const bool pow2_small : {false, true}) {
             if (pow2_small && r[0] == 2 * r[1]) continue;  // the same as ratio 2
             if (!full_grid && (cap == 64 || min_block == 64)) continue;
-            presets::geometric_params p = presets::auto_params(1u << 20, page);
-            p.ratio_num = r[0];
-            p.ratio_den = r[1];
-            p.overcommit_num = o[0];
-            p.overcommit_den = o[1];
-            p.max_count = cap;
-            p.min_block = min_block;
+            const presets::geometric_params p = sim::plan::geometric_variant(1u << 20, page, r, o, cap, min_block);
             variants.push_back({fmt::format("{}{}/{}, x{}/{}, cap {}, from {} B", pow2_small ? "2/1 below a page, then " : "",
                                             r[0], r[1], o[0], o[1], cap, min_block),
                                 p, pow2_small, {}});

@@ -142,6 +142,22 @@ inline std::vector<bucket> auto_layout(std::size_t physical, std::size_t page) {
   return {buckets, buckets + n};
 }
 
+
+/// The auto rule for a budget with another ratio, over-commit, count cap and smallest block: the
+/// grid that the planner's seeds and the auto-rule study walk.
+inline presets::geometric_params geometric_variant(std::size_t physical, std::size_t page, const std::size_t (&ratio)[2],
+                                                  const std::size_t (&overcommit)[2], std::size_t cap,
+                                                  std::size_t min_block) {
+  presets::geometric_params p = presets::auto_params(physical, page);
+  p.ratio_num = ratio[0];
+  p.ratio_den = ratio[1];
+  p.overcommit_num = overcommit[0];
+  p.overcommit_den = overcommit[1];
+  p.max_count = cap;
+  p.min_block = min_block;
+  return p;
+}
+
 inline std::vector<bucket> geometric_layout(const presets::geometric_params& p) {
   bucket buckets[max_buckets];
   const std::size_t n = presets::geometric_buckets(p, buckets, max_buckets);
@@ -500,13 +516,7 @@ class planner {
         for (const std::size_t cap : {64u, 256u, 1024u})
           for (const std::size_t min_block : {16u, 64u})
             for (const std::size_t max_block : {std::size_t{0}, top}) {
-              presets::geometric_params p = presets::auto_params(opt_.physical, opt_.page);
-              p.ratio_num = r[0];
-              p.ratio_den = r[1];
-              p.overcommit_num = o[0];
-              p.overcommit_den = o[1];
-              p.max_count = cap;
-              p.min_block = min_block;
+              presets::geometric_params p = geometric_variant(opt_.physical, opt_.page, r, o, cap, min_block);
               p.max_block = max_block;
               add(geometric_layout(p), fmt::format("geometric {}/{} x{}/{} cap {} from {} to {}", r[0], r[1], o[0], o[1],
                                                    cap, min_block, max_block == 0 ? opt_.physical : max_block),

@@ -8,6 +8,7 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "support/live_blocks.hpp"
 
 namespace {
 
@@ -32,15 +33,7 @@ constexpr std::size_t range = layout::virtual_size;
 constexpr std::size_t largest_block = 65536;
 using heap_type = vmh::heap<layout, counting_mapper, external_range>;
 
-// For each block start, the usable size there (0 when not a live allocation).
-std::vector<std::size_t> live_blocks(const heap_type& h, const std::byte* base) {
-  std::vector<std::size_t> out;
-  const auto& g = h.geometry();
-  for (std::size_t b = 0; b < g.bucket_count; ++b)
-    for (std::size_t i = 0; i < g.buckets[b].block_count; ++i)
-      out.push_back(h.usable_size(base + g.buckets[b].offset + i * g.buckets[b].block_size));
-  return out;
-}
+using vmh_test::live_blocks;
 
 struct state {
   vmh::heap_stats totals;

@@ -18,6 +18,7 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "support/live_blocks.hpp"
 
 namespace {
 
@@ -95,16 +96,6 @@ std::size_t pages_touched(const std::vector<std::pair<std::size_t, std::size_t>>
   return pages.size();
 }
 
-// For each block start, the usable size there (0 when not a live allocation).
-template <class Heap>
-std::vector<std::size_t> live_snapshot(const Heap& h, const std::byte* base) {
-  std::vector<std::size_t> out;
-  const auto& g = h.geometry();
-  for (std::size_t b = 0; b < g.bucket_count; ++b)
-    for (std::size_t i = 0; i < g.buckets[b].block_count; ++i)
-      out.push_back(h.usable_size(base + g.buckets[b].offset + i * g.buckets[b].block_size));
-  return out;
-}
 
 bool same(const vmh::heap_stats& a, const vmh::heap_stats& b) {
   return a.live_allocations == b.live_allocations && a.bytes_requested == b.bytes_requested &&
@@ -124,7 +115,7 @@ struct snapshot {
   std::vector<vmh::bucket_stats> buckets;
   std::vector<std::size_t> live;
   std::size_t mapped = 0;
-  snapshot(const Heap& h, const std::byte* base) : totals(h.stats()), live(live_snapshot(h, base)) {
+  snapshot(const Heap& h, const std::byte* base) : totals(h.stats()), live(vmh_test::live_blocks(h, base)) {
     for (std::size_t b = 0; b < h.bucket_count(); ++b) buckets.push_back(h.stats(b));
     if constexpr (std::is_same_v<typename Heap::mapper_type, counting_mapper>) mapped = h.mapper().mapped();
   }

@@ -17,20 +17,13 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "host_heaps.hpp"
 
 namespace {
 
-using vmh::external_range;
-using vmh::status;
-using vmh::host::mmap_mapper;
-using vmh::host::mmap_range;
-
-constexpr std::size_t kib = 1024;
-
-constexpr auto table =
-    vmh::make_table({{64, 1024}, {256, 256}, {1024, 128}, {4096, 64}, {16384, 16}, {65536, 8}, {262144, 4}});
-using layout = vmh::fixed_layout<table>;
-using heap_type = vmh::heap<layout, mmap_mapper, external_range>;
+using namespace host_test;
+using layout = container_layout;
+using heap_type = container_heap;
 template <class T>
 using alloc = vmh::host::allocator<T, heap_type>;
 

@@ -11,20 +11,13 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "host_heaps.hpp"
 
 namespace {
 
-using vmh::external_range;
-using vmh::status;
-using vmh::host::mmap_mapper;
-using vmh::host::mmap_range;
-
-constexpr std::size_t kib = 1024;
-
-// 64 B x 64 at 0, 256 B x 32 at 4 KiB, 1 KiB x 16 at 12 KiB, 6 KiB x 8 at 28 KiB, 64 KiB x 4 at 76 KiB.
-constexpr auto table = vmh::make_table({{64, 64}, {256, 32}, {1024, 16}, {6144, 8}, {65536, 4}});
-using layout = vmh::fixed_layout<table>;
-using heap_type = vmh::heap<layout, mmap_mapper, external_range>;
+using namespace host_test;
+using layout = small_layout;
+using heap_type = small_heap;
 
 struct mmap_heap {
   explicit mmap_heap(std::size_t budget = mmap_mapper::max_budget) : heap{range.view(), mmap_mapper{budget}} {}

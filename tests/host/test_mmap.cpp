@@ -23,23 +23,13 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "host_heaps.hpp"
 
 namespace {
 
-using vmh::external_range;
-using vmh::status;
-using vmh::host::mmap_mapper;
-using vmh::host::mmap_range;
-
-constexpr std::size_t kib = 1024;
-constexpr std::size_t page = 4096;
-
-// 64 B x 64 at 0, 256 B x 32 at 4 KiB, 1 KiB x 16 at 12 KiB, 6 KiB x 8 at 28 KiB (blocks that
-// straddle pages), 64 KiB x 4 at 76 KiB: 332 KiB, 83 pages. Smaller than a huge page, so the
-// kernel never backs it with transparent huge pages and residency stays page by page.
-constexpr auto table = vmh::make_table({{64, 64}, {256, 32}, {1024, 16}, {6144, 8}, {65536, 4}});
-using layout = vmh::fixed_layout<table>;
-using heap_type = vmh::heap<layout, mmap_mapper, external_range>;
+using namespace host_test;
+using layout = small_layout;
+using heap_type = small_heap;
 constexpr std::size_t big_offset = 77824;  // the 64 KiB bucket
 
 // A heap over its own reservation.

@@ -16,21 +16,13 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "host_heaps.hpp"
 
 namespace {
 
-using vmh::external_range;
-using vmh::status;
-using vmh::host::mmap_mapper;
-using vmh::host::mmap_range;
-
-constexpr std::size_t kib = 1024;
-
-// 64 B x 1024, 256 B x 256, 1 KiB x 128, 4 KiB x 64, 16 KiB x 16, 64 KiB x 8, 256 KiB x 4: 2.25 MiB.
-constexpr auto table =
-    vmh::make_table({{64, 1024}, {256, 256}, {1024, 128}, {4096, 64}, {16384, 16}, {65536, 8}, {262144, 4}});
-using layout = vmh::fixed_layout<table>;
-using heap_type = vmh::heap<layout, mmap_mapper, external_range>;
+using namespace host_test;
+using layout = container_layout;
+using heap_type = container_heap;
 using resource = vmh::host::memory_resource<heap_type>;
 
 struct mmap_heap {
