@@ -30,4 +30,20 @@ constexpr auto container_table =
 using container_layout = vmh::fixed_layout<container_table>;
 using container_heap = vmh::heap<container_layout, mmap_mapper, external_range>;
 
+/// A heap over its own reservation of address space.
+template <class Heap>
+struct own_range_heap {
+  explicit own_range_heap(std::size_t budget = mmap_mapper::max_budget) : heap{range.view(), mmap_mapper{budget}} {}
+  mmap_range range{Heap::layout_type::virtual_size};
+  Heap heap;
+};
+
+/// True when the heap holds nothing: no live allocation, no page mapped (by the heap or the
+/// mapper), and every invariant holds.
+template <class Heap>
+bool empty(const Heap& h) {
+  const vmh::heap_stats s = h.stats();
+  return s.live_allocations == 0 && s.pages_mapped == 0 && h.mapper().mapped() == 0 && static_cast<bool>(h.validate());
+}
+
 }  // namespace host_test

@@ -19,11 +19,7 @@ using namespace host_test;
 using layout = small_layout;
 using heap_type = small_heap;
 
-struct mmap_heap {
-  explicit mmap_heap(std::size_t budget = mmap_mapper::max_budget) : heap{range.view(), mmap_mapper{budget}} {}
-  mmap_range range{layout::virtual_size};
-  heap_type heap;
-};
+using mmap_heap = host_test::own_range_heap<heap_type>;
 
 }  // namespace
 

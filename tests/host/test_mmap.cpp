@@ -32,12 +32,7 @@ using layout = small_layout;
 using heap_type = small_heap;
 constexpr std::size_t big_offset = 77824;  // the 64 KiB bucket
 
-// A heap over its own reservation.
-struct mmap_heap {
-  explicit mmap_heap(std::size_t budget = mmap_mapper::max_budget) : heap{range.view(), mmap_mapper{budget}} {}
-  mmap_range range{layout::virtual_size};
-  heap_type heap;
-};
+using mmap_heap = host_test::own_range_heap<heap_type>;
 
 std::size_t resident(const void* p, std::size_t bytes) { return vmh::host::resident_bytes(p, bytes); }
 

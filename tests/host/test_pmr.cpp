@@ -25,16 +25,8 @@ using layout = container_layout;
 using heap_type = container_heap;
 using resource = vmh::host::memory_resource<heap_type>;
 
-struct mmap_heap {
-  explicit mmap_heap(std::size_t budget = mmap_mapper::max_budget) : heap{range.view(), mmap_mapper{budget}} {}
-  mmap_range range{layout::virtual_size};
-  heap_type heap;
-};
+using mmap_heap = host_test::own_range_heap<heap_type>;
 
-bool empty(const heap_type& h) {
-  const vmh::heap_stats s = h.stats();
-  return s.live_allocations == 0 && s.pages_mapped == 0 && h.mapper().mapped() == 0 && h.validate();
-}
 
 }  // namespace
 
