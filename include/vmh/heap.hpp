@@ -12,8 +12,11 @@
 //   sizes_   per block: bytes requested by the allocation that starts there, 0 otherwise
 //   refs_    per page: live allocations touching it (absent when the mapper tracks no pages)
 //   full_    one bit per bucket: no free block left
-// Everything is zero in an empty heap, so a heap with a fixed layout and a static arena is
-// constant-initialized: it can be `constinit` and needs no init call.
+// Everything is zero in an empty heap (the default range policy too), so a heap with a fixed
+// layout is constant-initialized: it can be `constinit` and needs no init call. The whole heap
+// object then lands in .bss when its mapper and backing are zero as well (null_mapper and a
+// static_arena); a mapper with state, such as counting_mapper's budget, puts the object in .data,
+// so give such a heap an external_range over a window of its own (see examples/basic.cpp).
 //
 // Costs: allocate and deallocate are O(bitmap levels <= 4) plus O(pages mapped or unmapped);
 // choosing a bucket is a few mask operations over at most 64 buckets; allocate_range decides in
