@@ -134,10 +134,9 @@ inline std::vector<bucket> parse_layout(std::string_view text, const std::string
 /// `auto` (the library's zero-tuning layout for the budget), `sof` (SOF's production table) or a file.
 inline std::vector<bucket> load_layout(const std::string& arg, std::size_t physical, std::size_t page) {
   if (arg == "auto") {
-    bucket buckets[max_buckets];
-    const std::size_t n = presets::geometric_buckets(presets::auto_params(physical, page), buckets, max_buckets);
-    if (n == 0) throw cli_error("no auto layout for a budget of " + std::to_string(physical) + " bytes");
-    return {buckets, buckets + n};
+    std::vector<bucket> layout = auto_layout(physical, page);
+    if (layout.empty()) throw cli_error("no auto layout for a budget of " + std::to_string(physical) + " bytes");
+    return layout;
   }
   if (arg == "sof") {
     const auto& t = presets::sof_table;

@@ -433,7 +433,7 @@ int curve(const sim::args& a) {
       if (!e.s.valid) throw cli_error(lines[k].name + ": unusable layout: " + to_string(e.error));
       push(k, e.s.success(), e.s.granted());
     };
-    vmh_point(2, sim::plan::auto_layout(budget, page));
+    vmh_point(2, sim::auto_layout(budget, page));
     for (std::size_t i = 0; i < extras.size(); ++i) vmh_point(3 + i, extras[i].layout);
   }
 
@@ -510,15 +510,15 @@ int auto_study(const sim::args& a) {
   auto layout_of = [page](const variant& v, std::size_t physical) {
     presets::geometric_params p = v.p;
     p.physical_bytes = physical;
-    if (!v.pow2_small) return sim::plan::geometric_layout(p);
+    if (!v.pow2_small) return sim::geometric_layout(p);
     presets::geometric_params small = p, large = p;
     small.ratio_num = 2;
     small.ratio_den = 1;
     small.max_block = page;
     large.min_block = page;
-    std::vector<bucket> l = sim::plan::geometric_layout(small);
+    std::vector<bucket> l = sim::geometric_layout(small);
     l.pop_back();  // the page-sized bucket comes again first in the large part
-    for (const bucket& b : sim::plan::geometric_layout(large)) l.push_back(b);
+    for (const bucket& b : sim::geometric_layout(large)) l.push_back(b);
     sim::plan::normalize(l, page);
     return l;
   };

@@ -135,12 +135,6 @@ inline bool normalize(std::vector<bucket>& layout, std::size_t page, std::size_t
   return !layout.empty();
 }
 
-/// The auto layout for a budget (presets::auto_params).
-inline std::vector<bucket> auto_layout(std::size_t physical, std::size_t page) {
-  bucket buckets[max_buckets];
-  const std::size_t n = presets::geometric_buckets(presets::auto_params(physical, page), buckets, max_buckets);
-  return {buckets, buckets + n};
-}
 
 
 /// The auto rule for a budget with another ratio, over-commit, count cap and smallest block: the
@@ -158,11 +152,6 @@ inline presets::geometric_params geometric_variant(std::size_t physical, std::si
   return p;
 }
 
-inline std::vector<bucket> geometric_layout(const presets::geometric_params& p) {
-  bucket buckets[max_buckets];
-  const std::size_t n = presets::geometric_buckets(p, buckets, max_buckets);
-  return {buckets, buckets + n};
-}
 
 // ---------------------------------------------------------------------------------------------
 // Score

@@ -37,6 +37,18 @@ namespace vmh::sim {
 using sim_layout = runtime_layout<64, (1u << 20), (1u << 20)>;
 using sim_heap = heap<sim_layout, counting_mapper, external_range>;
 
+/// The buckets of a geometric layout (empty when the parameters are unusable).
+inline std::vector<bucket> geometric_layout(const presets::geometric_params& p) {
+  bucket buckets[max_buckets];
+  const std::size_t n = presets::geometric_buckets(p, buckets, max_buckets);
+  return {buckets, buckets + n};
+}
+
+/// The library's zero-tuning layout for a physical budget (presets::auto_params).
+inline std::vector<bucket> auto_layout(std::size_t physical, std::size_t page) {
+  return geometric_layout(presets::auto_params(physical, page));
+}
+
 /// What one allocation request got.
 struct outcome {
   void* ptr = nullptr;

@@ -605,83 +605,50 @@ class heap {
     return {status::ok, b, index, offset};
   }
 
-  /// Adds a reference to pages [first, end), mapping those that had none in maximal runs.
-  /// All or nothing: if a map call fails, the runs mapped before it are unmapped again.
+  // Live allocations cover disjoint byte ranges, so a page strictly inside a range is touched by
+  // that allocation alone: only the first and last pages of a range can be shared with a
+  // neighbour. The pages of a range that no one else references are therefore one run, mapped or
+  // unmapped with one mapper call (and a failed map leaves nothing to undo).
+  struct page_run {
+    std::size_t first, end;
+  };
+
+  /// The pages of [first, end) that no allocation references (all but a shared first or last page).
+  page_run unshared(std::size_t first, std::size_t end) const noexcept {
+    if (first < end && refs_[first] != 0) ++first;
+    if (first < end && refs_[end - 1] != 0) --end;
+    return {first, end};
+  }
+
+  /// Adds a reference to pages [first, end), mapping those that had none. All or nothing.
   bool commit_pages(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
-      if (end - first == 1) {  // the common case of a small block: one page, no run to find
-        if (refs_[first] == 0) {
-          if (!mapper_.map(page_ptr(g, first), g.page_size)) return false;
-          if (++totals_.pages > totals_.peak_pages) totals_.peak_pages = totals_.pages;
-        }
-        ++refs_[first];
-        return true;
-      }
-      // Map each run of unreferenced pages; on a refusal, unmap the runs before it.
-      const std::size_t failed_at = for_each_unreferenced_run(first, end, [&](std::size_t p, std::size_t q) {
-        return mapper_.map(page_ptr(g, p), (q - p) << g.page_shift);
-      });
-      if (failed_at != end) {
-        unmap_unreferenced(g, first, failed_at);
+      const page_run fresh = unshared(first, end);
+      if (fresh.first < fresh.end && !mapper_.map(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift))
         return false;
-      }
-      for (std::size_t p = first; p < end; ++p)
-        if (refs_[p]++ == 0) ++totals_.pages;
+      for (std::size_t p = first; p < end; ++p) ++refs_[p];
+      totals_.pages += fresh.end - fresh.first;
       if (totals_.pages > totals_.peak_pages) totals_.peak_pages = totals_.pages;
     }
     return true;
   }
 
-  /// Pages that an allocation of `size` bytes at `offset` would have to map: those it touches
-  /// minus its first and last page when a neighbour maps them already (the pages in between
-  /// belong to its block alone).
+  /// Pages that an allocation of `size` bytes at `offset` would have to map.
   std::size_t new_pages(const geometry_type& g, std::size_t offset, std::size_t size) const noexcept {
-    const std::size_t first = offset >> g.page_shift, end = page_end(g, offset + size);
-    std::size_t n = end - first;
-    if (refs_[first] != 0) --n;
-    if (end - 1 != first && refs_[end - 1] != 0) --n;
-    return n;
+    const page_run fresh = unshared(offset >> g.page_shift, page_end(g, offset + size));
+    return fresh.end - fresh.first;
   }
 
-  /// Drops a reference to pages [first, end) and unmaps, in maximal runs, those left with none.
+  /// Drops a reference to pages [first, end) and unmaps those left with none.
   void release_pages(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
-      if (end - first == 1) {
-        if (--refs_[first] == 0) {
-          --totals_.pages;
-          mapper_.unmap(page_ptr(g, first), g.page_size);
-        }
-        return;
+      for (std::size_t p = first; p < end; ++p) --refs_[p];
+      const page_run freed = unshared(first, end);
+      if (freed.first < freed.end) {
+        mapper_.unmap(page_ptr(g, freed.first), (freed.end - freed.first) << g.page_shift);
+        totals_.pages -= freed.end - freed.first;
       }
-      for (std::size_t p = first; p < end; ++p)
-        if (--refs_[p] == 0) --totals_.pages;
-      unmap_unreferenced(g, first, end);
     }
-  }
-
-  /// Unmaps the pages of [first, end) that have no reference, in maximal runs.
-  void unmap_unreferenced(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
-    for_each_unreferenced_run(first, end, [&](std::size_t p, std::size_t q) {
-      mapper_.unmap(page_ptr(g, p), (q - p) << g.page_shift);
-      return true;
-    });
-  }
-
-  /// Calls fn(p, q) for each maximal run [p, q) of unreferenced pages in [first, end), in
-  /// order, until fn returns false; returns the start of that run, or `end`.
-  template <class Fn>
-  std::size_t for_each_unreferenced_run(std::size_t first, std::size_t end, Fn&& fn) const noexcept {
-    for (std::size_t p = first; p < end;) {
-      if (refs_[p] != 0) {
-        ++p;
-        continue;
-      }
-      std::size_t q = p + 1;
-      while (q < end && refs_[q] == 0) ++q;
-      if (!fn(p, q)) return p;
-      p = q;
-    }
-    return end;
   }
 
   std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept {

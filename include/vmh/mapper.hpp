@@ -7,7 +7,7 @@
 //
 // `map` is all or nothing: when it returns false, no page of the range may stay mapped. The heap
 // calls `map` only for pages that no live allocation uses and `unmap` as soon as none does, in
-// maximal runs, and never maps a page twice.
+// one run per call (at most one map call per allocation), and never maps a page twice.
 //
 // Optional capabilities (present or absent, never stubbed):
 //  - `static constexpr bool tracks_pages = false;`  nothing is ever mapped or unmapped; the heap

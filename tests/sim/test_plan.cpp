@@ -225,7 +225,7 @@ TEST_CASE("evaluations on one reused heap give the figures of a fresh replay") {
   const std::size_t physical = 448 * KiB, page = 4096;
   std::vector<plan::trace_case> cases = sof_cases({1, 2}, 600);
   plan::evaluator ev(cases, physical, page);
-  const std::vector<bucket> automatic = plan::auto_layout(physical, page);
+  const std::vector<bucket> automatic = vmh::sim::auto_layout(physical, page);
   const std::vector<bucket> sof(vmh::presets::sof_table.buckets,
                                 vmh::presets::sof_table.buckets + vmh::presets::sof_table.size());
 
@@ -266,7 +266,7 @@ TEST_CASE("evaluations on one reused heap give the figures of a fresh replay") {
 TEST_CASE("a pruned evaluation stops early and leaves the heap empty") {
   const std::size_t physical = 128 * KiB, page = 4096;
   plan::evaluator ev(sof_cases({3}, 800), physical, page);
-  const std::vector<bucket> automatic = plan::auto_layout(physical, page);
+  const std::vector<bucket> automatic = vmh::sim::auto_layout(physical, page);
   const plan::evaluation full = ev.evaluate(automatic);
   REQUIRE(full.s.valid);
   REQUIRE(full.s.failed() > 2);
@@ -407,7 +407,7 @@ static_assert(pasted_table_layout::virtual_size == 64 * 64 + 768 * 16 + 4096 * 6
 TEST_CASE("the heap map is well-formed and shows what the heap maps") {
   const std::size_t physical = 448 * KiB, page = 4096;
   const std::vector<op> ops = vmh::workloads::sof_family(1, 400);
-  const std::vector<bucket> layout = plan::auto_layout(physical, page);
+  const std::vector<bucket> layout = vmh::sim::auto_layout(physical, page);
   for (const char* at : {"peak", "fail", "end", "0", "123"}) {
     INFO(at);
     const std::size_t index = vmh::sim::pick_operation(ops, at, layout, physical, page, vmh::range_policy{});
@@ -429,7 +429,7 @@ TEST_CASE("the heap map is well-formed and shows what the heap maps") {
 TEST_CASE("the peak operation is the one after which the most memory is mapped") {
   const std::size_t physical = 256 * KiB, page = 4096;
   const std::vector<op> ops = vmh::workloads::sof_family(2, 300);
-  const std::vector<bucket> layout = plan::auto_layout(physical, page);
+  const std::vector<bucket> layout = vmh::sim::auto_layout(physical, page);
   const std::size_t peak = vmh::sim::pick_operation(ops, "peak", layout, physical, page, vmh::range_policy{});
   const vmh::sim::heap_snapshot at_peak = vmh::sim::snapshot_at(ops, peak, layout, physical, page, vmh::range_policy{});
   const vmh::sim::heap_snapshot at_end = vmh::sim::snapshot_at(ops, ops.size() - 1, layout, physical, page, vmh::range_policy{});
