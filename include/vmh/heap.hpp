@@ -365,6 +365,18 @@ class heap {
 
   std::size_t bucket_count() const noexcept { return layout_.geo().bucket_count; }
 
+  /// Bytes of RAM the heap keeps as metadata for its current geometry (bitmaps, per-block and
+  /// per-page state, counters), sized exactly as a fixed layout of that geometry sizes them. The
+  /// blocks themselves, the constant geometry and the backing range are not counted. Every
+  /// comparison at equal SRAM charges this against the physical budget.
+  constexpr std::size_t metadata_bytes() const noexcept {
+    const geometry_type& g = layout_.geo();
+    std::size_t n = g.word_total * sizeof(word) + g.block_total * sizeof(std::uint32_t) +
+                    g.bucket_count * sizeof(counters) + sizeof full_ + sizeof totals_ + sizeof policy_ + sizeof state_;
+    if constexpr (tracks_pages) n += g.page_total * sizeof(std::uint16_t);
+    return n;
+  }
+
   /// Sets the fairness rule of `allocate_range` (see range_policy.hpp).
   void set_range_policy(range_policy p) noexcept {
     detail::lock_guard guard(lock_);
