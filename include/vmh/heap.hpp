@@ -53,6 +53,7 @@ struct bucket_stats {
   std::size_t in_use = 0;         ///< blocks in use now
   std::size_t peak_in_use = 0;    ///< most blocks ever in use at once
   std::size_t full_failures = 0;  ///< requests that failed while this bucket, their first fit, was full
+  friend constexpr bool operator==(const bucket_stats&, const bucket_stats&) noexcept = default;
 };
 
 /// Statistics of the whole heap.
@@ -64,6 +65,7 @@ struct heap_stats {
   std::size_t peak_pages_mapped = 0;
   std::size_t failed_no_block = 0;       ///< requests that failed with status::no_block
   std::size_t failed_no_memory = 0;      ///< requests or resizes that failed with status::no_memory
+  friend constexpr bool operator==(const heap_stats&, const heap_stats&) noexcept = default;
 };
 
 /// The invariants `heap::validate` checks.
@@ -327,6 +329,10 @@ class heap {
 
   /// True when `ptr` points into this heap's blocks (live or not).
   bool owns(const void* ptr) const noexcept {
+    detail::lock_guard guard(lock_);
+    return owns_unlocked(ptr);
+  }
+  bool owns_unlocked(const void* ptr) const noexcept {
     const auto p = reinterpret_cast<std::uintptr_t>(ptr);
     const auto base = reinterpret_cast<std::uintptr_t>(base_ptr());
     return state_ == layout_error::none && p >= base && p - base < layout_.geo().virtual_size;
@@ -363,7 +369,10 @@ class heap {
     return {g.buckets[b].block_size, g.buckets[b].block_count, c.in_use, c.peak, c.full_failures};
   }
 
-  std::size_t bucket_count() const noexcept { return layout_.geo().bucket_count; }
+  std::size_t bucket_count() const noexcept {
+    detail::lock_guard guard(lock_);
+    return layout_.geo().bucket_count;
+  }
 
   /// Bytes of RAM the heap keeps as metadata for its current geometry (bitmaps, per-block and
   /// per-page state, counters), sized exactly as a fixed layout of that geometry sizes them. The
@@ -508,6 +517,7 @@ class heap {
   constexpr layout_error backing_fits(const geometry_type& g) const noexcept {
     if (g.error != layout_error::none) return g.error;
     if (backing_.size() < g.virtual_size) return layout_error::backing_too_small;
+    if (base_ptr() == nullptr) return layout_error::backing_null;
     if (!std::is_constant_evaluated() &&
         reinterpret_cast<std::uintptr_t>(base_ptr()) % g.page_size != 0)
       return layout_error::backing_misaligned;
@@ -604,7 +614,8 @@ class heap {
 
   /// Locates the live allocation that starts at `ptr`.
   where locate(const void* ptr) const noexcept {
-    if (ptr == nullptr || !owns(ptr)) return {status::foreign_pointer};
+    if (state_ != layout_error::none) return {status::not_configured};
+    if (ptr == nullptr || !owns_unlocked(ptr)) return {status::foreign_pointer};
     const geometry_type& g = layout_.geo();
     const std::size_t offset = static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - base_ptr());
     const std::size_t b = g.bucket_at(offset);

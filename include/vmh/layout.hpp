@@ -58,6 +58,7 @@ enum class layout_error : std::uint8_t {
   backing_too_small,   ///< the backing range is smaller than the layout's virtual size
   backing_misaligned,  ///< the backing range does not start on a page boundary
   heap_not_empty,      ///< reconfiguring a heap that still has live allocations
+  backing_null,        ///< the backing range starts at address 0 (a block there would read as a failure)
 };
 
 constexpr const char* to_string(layout_error e) noexcept {
@@ -78,6 +79,7 @@ constexpr const char* to_string(layout_error e) noexcept {
     case layout_error::exceeds_capacity: return "the layout exceeds the capacity of the runtime layout type";
     case layout_error::backing_too_small: return "the backing range is smaller than the layout";
     case layout_error::backing_misaligned: return "the backing range does not start on a page boundary";
+    case layout_error::backing_null: return "the backing range starts at a null pointer";
     case layout_error::heap_not_empty: return "the heap still has live allocations";
   }
   return "unknown";
