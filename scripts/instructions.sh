@@ -1,21 +1,30 @@
 #!/usr/bin/env bash
 # Counts instructions per step of every vmh-instr case under callgrind and prints a Markdown
-# table: case, allocator, instructions per step, and the ratio to the sys_heap model's count
-# for the same case in this run.
+# table: case, allocator, instructions per step with the case's own work subtracted, the case's
+# own work, and the ratio to the sys_heap model's net count for the same case in this run.
 #
 #   scripts/instructions.sh [BUILD_DIR]        BUILD_DIR defaults to $VMH_BUILD_DIR, then ./build
 #
 # Environment: VMH_INSTR (path of vmh-instr, overrides BUILD_DIR), VMH_INSTR_STEPS (default
-# 20000), VMH_INSTR_WARMUP (default 2000). Only the steps inside measure_steps<> are counted:
-# the heap's setup, the warm-up and the teardown are not. A step is one iteration of the case:
-# an allocation and its free, a range request and its free, or a grow and a shrink.
-# Exit status: 0 on success, 2 if valgrind or vmh-instr is missing, 1 if a case fails.
+# 20000), VMH_INSTR_WARMUP (default 2000), VMH_INSTR_CASES (an extended regular expression; only
+# the cases whose name matches run).
+#
+# What is counted: vmh-instr brackets its measured loop with callgrind client requests and runs
+# under --instr-atstart=no --collect-atstart=no, so only the measured steps count: not the
+# setup, the warm-up or the teardown. A step is one iteration of the case: an allocation and its
+# free, a range request and its free, or a grow and a shrink. Every case also runs on the
+# allocator "none" (no_allocator in bench/micro/cases.hpp: every request gets one static
+# pointer), whose count is the case's own work (the loop, the pre-drawn sizes, the choice of the
+# block to replace); the "net" column is an allocator's count minus that.
+# Exit status: 0 on success, 2 if valgrind or vmh-instr is missing or vmh-instr was built without
+# the client requests, 1 if a case fails.
 set -euo pipefail
 
 build=${1:-${VMH_BUILD_DIR:-build}}
 instr=${VMH_INSTR:-$build/bench/vmh-instr}
 steps=${VMH_INSTR_STEPS:-20000}
 warmup=${VMH_INSTR_WARMUP:-2000}
+only=${VMH_INSTR_CASES:-.}
 
 if ! command -v valgrind >/dev/null 2>&1; then
   echo "instructions.sh: valgrind is not installed (Debian: apt-get install valgrind)" >&2
@@ -25,43 +34,67 @@ if [ ! -x "$instr" ]; then
   echo "instructions.sh: $instr not found; build the vmh-instr target first or set VMH_INSTR" >&2
   exit 2
 fi
+if [ "$("$instr" --client-requests)" != yes ]; then
+  echo "instructions.sh: $instr was built without valgrind/callgrind.h; install valgrind and rebuild" >&2
+  exit 2
+fi
+case "$steps$warmup" in
+  *[!0-9]*)
+    echo "instructions.sh: VMH_INSTR_STEPS and VMH_INSTR_WARMUP must be whole numbers" >&2
+    exit 2
+    ;;
+esac
+if [ "$steps" -eq 0 ]; then
+  echo "instructions.sh: VMH_INSTR_STEPS must be at least 1" >&2
+  exit 2
+fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# One line per case: test allocator instructions_per_step notes
+# One line per case: test allocator instructions notes
 : >"$work/results"
 while read -r test alloc; do
   out="$work/callgrind.out"
-  if ! valgrind --tool=callgrind --callgrind-out-file="$out" --toggle-collect='*measure_steps*' \
+  if ! valgrind --tool=callgrind --callgrind-out-file="$out" --instr-atstart=no --collect-atstart=no \
       "$instr" "$test" "$alloc" "$steps" "$warmup" >"$work/stdout" 2>"$work/stderr"; then
     echo "instructions.sh: $test $alloc failed:" >&2
     cat "$work/stderr" >&2
     exit 1
   fi
-  total=$(awk '/^(summary|totals):/ { print $2; exit }' "$out")
+  # totals: what was collected; summary stays 0 when instrumentation starts late.
+  total=$(awk '/^totals:/ { t = $2 } /^summary:/ { s = $2 } END { print (t != "" ? t : s) }' "$out")
   if [ -z "$total" ] || [ "$total" -eq 0 ]; then
-    echo "instructions.sh: $test $alloc: no instructions collected (measure_steps not found by callgrind)" >&2
+    echo "instructions.sh: $test $alloc: no instructions collected (the client requests did not run)" >&2
     exit 1
   fi
   # The driver's line: "<test> <alloc> steps=N fail=F [k=v ...]"; keep everything after steps=.
   notes=$(awk '{ for (i = 4; i <= NF; ++i) printf "%s%s", $i, (i < NF ? " " : "") }' "$work/stdout")
   echo "$test $alloc $((total)) $notes" >>"$work/results"
-done < <("$instr" --list)
+done < <("$instr" --list | grep -E -- "^($only)[^ ]* " || true)
+
+if [ ! -s "$work/results" ]; then
+  echo "instructions.sh: no case matches VMH_INSTR_CASES='$only'" >&2
+  exit 2
+fi
 
 awk -v steps="$steps" -v warmup="$warmup" '
   {
     test[NR] = $1; alloc[NR] = $2; ir[NR] = $3 / steps
     notes = ""; for (i = 4; i <= NF; ++i) notes = notes (i > 4 ? " " : "") $i
     note[NR] = notes
-    if ($2 == "sys_heap") base[$1] = $3 / steps
+    if ($2 == "none") own[$1] = $3 / steps
   }
   END {
-    printf "Instructions per step (callgrind Ir, %d steps after %d warm-up steps)\n\n", steps, warmup
-    print "| case | allocator | instructions / step | ratio to sys_heap | notes |"
-    print "|---|---|---:|---:|---|"
+    printf "Instructions per step (callgrind Ir of the %d measured steps after %d warm-up steps;\n", steps, warmup
+    print "net = the allocator'"'"'s count minus the case'"'"'s own work, the same case run on no allocator)\n"
+    print "| case | allocator | net instructions / step | case'"'"'s own work | net ratio to sys_heap | notes |"
+    print "|---|---|---:|---:|---:|---|"
+    for (r = 1; r <= NR; ++r) net[r] = ir[r] - own[test[r]]
+    for (r = 1; r <= NR; ++r) if (alloc[r] == "sys_heap") base[test[r]] = net[r]
     for (r = 1; r <= NR; ++r) {
-      ratio = (test[r] in base && base[test[r]] > 0) ? sprintf("%.2f", ir[r] / base[test[r]]) : "-"
-      printf "| %s | %s | %.1f | %s | %s |\n", test[r], alloc[r], ir[r], ratio, note[r]
+      if (alloc[r] == "none") continue
+      ratio = (test[r] in base && base[test[r]] > 0) ? sprintf("%.2f", net[r] / base[test[r]]) : "-"
+      printf "| %s | %s | %.1f | %.1f | %s | %s |\n", test[r], alloc[r], net[r], own[test[r]], ratio, note[r]
     }
   }' "$work/results"

@@ -26,6 +26,7 @@
 #include <cstdlib>
 #include <memory>
 #include <memory_resource>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -42,7 +43,6 @@ inline constexpr std::size_t physical_bytes = std::size_t{1} << 20;
 inline constexpr std::size_t page_bytes = 4096;
 inline constexpr presets::geometric_params vmh_params = presets::auto_params(physical_bytes);
 using vmh_layout = fixed_layout<presets::geometric<vmh_params>()>;
-using vmh_heap = heap<vmh_layout, counting_mapper>;
 
 // ---------------------------------------------------------------------------------------------
 // Pre-generated random choices. One fixed seed; every allocator reads the same arrays.
@@ -50,18 +50,24 @@ using vmh_heap = heap<vmh_layout, counting_mapper>;
 inline constexpr std::uint64_t seed = 20240611;
 inline constexpr std::size_t draw_count = std::size_t{1} << 16;  // a power of two: index & mask
 inline constexpr std::size_t draw_mask = draw_count - 1;
-inline constexpr std::size_t min_size = 16;
-inline constexpr std::size_t max_size = 65535;  // log-uniform 16 B .. 64 KiB, so octaves stay below 64 KiB
+inline constexpr std::uint32_t min_size = 16;
+// Size laws: log-uniform from min_size to the largest size below a power of two, so that the
+// power-of-two classes of the steady cases stay inside the law.
+inline constexpr std::uint32_t wide_max = 65535;  ///< 16 B .. 64 KiB
+inline constexpr std::uint32_t small_max = 4095;  ///< 16 B .. 4 KiB
 
+/// The random choices of one size law (log-uniform in [min_size, MaxSize]); the seed is the
+/// same for every law, so a law's sequence does not depend on which other laws are in use.
+template <std::uint32_t MaxSize>
 struct draws {
-  std::vector<std::uint32_t> sizes;  ///< log-uniform in [min_size, max_size]: random alloc/free
+  std::vector<std::uint32_t> sizes;  ///< random alloc/free
   std::vector<std::uint32_t> fill;   ///< the same law, another stream: sizes that pre-fill a heap
   std::vector<std::uint32_t> picks;  ///< uniform 32-bit draws: which live block a step replaces
 
   draws() : sizes(draw_count), fill(draw_count), picks(draw_count) {
     workloads::lcg rng{seed};
     auto size = [&rng] {
-      return static_cast<std::uint32_t>(std::min<std::uint64_t>(rng.log_uniform(min_size, max_size + 1), max_size));
+      return static_cast<std::uint32_t>(std::min<std::uint64_t>(rng.log_uniform(min_size, MaxSize + 1), MaxSize));
     };
     for (std::uint32_t& s : sizes) s = size();
     for (std::uint32_t& s : fill) s = size();
@@ -69,8 +75,9 @@ struct draws {
   }
 };
 
-inline const draws& shared_draws() {
-  static const draws d;
+template <std::uint32_t MaxSize = wide_max>
+const draws<MaxSize>& shared_draws() {
+  static const draws<MaxSize> d;
   return d;
 }
 
@@ -88,24 +95,41 @@ struct range_result {
   std::size_t attempts = 0;  ///< calls into the allocator (SOF's loop); 1 for a one-decision front end
 };
 
-/// vmh: a fixed geometric layout for 1 MiB with a static arena (21 MiB of virtual blocks) and a
-/// page mapper with a 1 MiB budget. The heap object holds its arena, so it is created once per
-/// process on the free store; every case leaves it empty.
-class vmh_adapter {
+/// vmh: a fixed geometric layout for 1 MiB (the auto layout) with a static arena (21 MiB of
+/// virtual blocks). With `counting_mapper` (name "vmh") pages are mapped against a 1 MiB budget;
+/// with `null_mapper` (name "vmh_null") the blocks are plain RAM and no page is tracked. The heap
+/// object holds its arena, so it is created once per process on the free store; every case
+/// leaves it empty.
+template <class Mapper>
+class vmh_adapter_for {
  public:
-  static constexpr const char* name = "vmh";
+  using heap_type = heap<vmh_layout, Mapper>;
+  static constexpr bool maps_pages = std::is_same_v<Mapper, counting_mapper>;
+  static constexpr const char* name = maps_pages ? "vmh" : "vmh_null";
 
-  static vmh_heap& shared() {
-    static const std::unique_ptr<vmh_heap> h = std::make_unique<vmh_heap>(counting_mapper{physical_bytes});
+  static heap_type& shared() {
+    static const std::unique_ptr<heap_type> h = [] {
+      if constexpr (maps_pages) return std::make_unique<heap_type>(counting_mapper{physical_bytes});
+      else return std::make_unique<heap_type>();
+    }();
     return *h;
   }
 
-  vmh_adapter() : h_(shared()) {}
-  bool empty() const { return h_.stats().live_allocations == 0 && h_.mapper().mapped() == 0; }
+  vmh_adapter_for() : h_(shared()) {}
+  bool empty() const { return h_.stats().live_allocations == 0 && physical_used() == 0; }
 
   void* allocate(std::size_t n, std::size_t align) { return h_.allocate(n, align); }
   void deallocate(void* p, std::size_t, std::size_t) { h_.deallocate(p); }
-  std::size_t physical_used() const { return h_.mapper().mapped(); }
+  /// Mapped bytes; on plain RAM the bytes of the blocks in use (O(buckets): setup only).
+  std::size_t physical_used() const {
+    if constexpr (maps_pages) {
+      return h_.mapper().mapped();
+    } else {
+      std::size_t bytes = 0;
+      for (std::size_t b = 0; b < h_.bucket_count(); ++b) bytes += h_.stats(b).in_use * h_.stats(b).block_size;
+      return bytes;
+    }
+  }
 
   range_result allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
     const grant g = h_.allocate_range(min, preferred, align);
@@ -124,8 +148,10 @@ class vmh_adapter {
   bool validate() const { return static_cast<bool>(h_.validate()); }
 
  private:
-  vmh_heap& h_;
+  heap_type& h_;
 };
+using vmh_adapter = vmh_adapter_for<counting_mapper>;
+using vmh_null_adapter = vmh_adapter_for<null_mapper>;
 
 /// The sys_heap model over a 1 MiB buffer: more than 0x7fff units, so a big heap.
 class sys_heap_adapter {
@@ -210,6 +236,24 @@ class malloc_adapter {
   void deallocate(void* p, std::size_t, std::size_t) { std::free(p); }
 };
 
+/// No allocator: every request gets the same static pointer and nothing is kept. A case run on
+/// it costs only the case's own work (the loop, the draws, the choice of a live block), which
+/// vmh-instr subtracts from every allocator's count of the same case.
+class no_allocator {
+ public:
+  static constexpr const char* name = "none";
+
+  bool empty() const { return true; }
+  void* allocate(std::size_t, std::size_t) { return slot_; }
+  void deallocate(void*, std::size_t, std::size_t) {}
+  range_result allocate_range(std::size_t min, std::size_t, std::size_t) { return {slot_, min, 1}; }
+  void* allocate_growable(std::size_t, std::size_t) { return slot_; }
+  void* resize(void* p, std::size_t, std::size_t) { return p; }
+
+ private:
+  alignas(64) static inline std::byte slot_[64];
+};
+
 template <class A>
 concept reports_physical = requires(const A& a) { a.physical_used(); };
 template <class A>
@@ -274,12 +318,12 @@ class alloc_free_fixed : public case_base<A> {
   std::size_t size_, align_;
 };
 
-/// Allocate and free a random size (log-uniform 16 B .. 64 KiB, pre-generated): one pair per step.
-template <class A>
+/// Allocate and free a random size (log-uniform 16 B .. MaxSize, pre-generated): one pair per step.
+template <class A, std::uint32_t MaxSize = wide_max>
 class alloc_free_random : public case_base<A> {
  public:
   static constexpr std::size_t ops_per_step = 2;
-  alloc_free_random() : sizes_(shared_draws().sizes.data()) {}
+  alloc_free_random() : sizes_(shared_draws<MaxSize>().sizes.data()) {}
   template <class Keep>
   unsigned step(Keep&& keep) {
     const std::size_t n = sizes_[next_++ & draw_mask];
@@ -307,8 +351,8 @@ struct live_block {
 /// in order, the same for every allocator). A block that fails, or that would take the fill more
 /// than 1% of the budget past the target, is given back and the next size tried. A fill the
 /// allocator cannot reach is an error, unless the case accepts the highest fill it can reach
-/// (`best_effort`): then `fill_pct` tells what it got.
-template <class A>
+/// (`best_effort`): then `fill_pct` tells what it got. Sizes follow the law 16 B .. MaxSize.
+template <class A, std::uint32_t MaxSize = wide_max>
 class filled : public case_base<A> {
  public:
   double fill_percent() const { return 100.0 * static_cast<double>(used()) / static_cast<double>(physical_bytes); }
@@ -320,7 +364,7 @@ class filled : public case_base<A> {
  protected:
   enum class reach : bool { required, best_effort };
 
-  explicit filled(unsigned percent, reach r = reach::required) : picks_(shared_draws().picks.data()) {
+  explicit filled(unsigned percent, reach r = reach::required) : picks_(shared_draws<MaxSize>().picks.data()) {
     if (this->ready()) fill_to(percent, r);
   }
   ~filled() {
@@ -332,7 +376,7 @@ class filled : public case_base<A> {
   void fill_to(unsigned percent, reach r = reach::required) {
     const std::size_t target = physical_bytes / 100 * percent;
     const std::size_t slack = physical_bytes / 100;
-    const std::vector<std::uint32_t>& fill = shared_draws().fill;
+    const std::vector<std::uint32_t>& fill = shared_draws<MaxSize>().fill;
     live_.reserve(1024);
     std::size_t rejected = 0;
     for (std::size_t i = 0; i < fill.size() && used() < target && rejected < 1000; ++i) {
@@ -401,11 +445,11 @@ class filled : public case_base<A> {
 
 /// Steady state at a fill level: each step replaces one random live block (`filled::replace`);
 /// a step counts as failed when the block had to fall back to its previous size.
-template <class A>
-class steady : public filled<A> {
+template <class A, std::uint32_t MaxSize = wide_max>
+class steady : public filled<A, MaxSize> {
  public:
   static constexpr std::size_t ops_per_step = 2;
-  explicit steady(unsigned percent) : filled<A>(percent) {}
+  explicit steady(unsigned percent) : filled<A, MaxSize>(percent) {}
 
   template <class Keep>
   unsigned step(Keep&& keep) {

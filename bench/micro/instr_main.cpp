@@ -2,18 +2,43 @@
 // the instructions of exactly those steps (scripts/instructions.sh runs them all).
 //
 //   vmh-instr --list                                   "<case> <allocator>", one per line
+//   vmh-instr --client-requests                        "yes" when built with callgrind's client
+//                                                      requests, else "no" (then nothing is counted)
 //   vmh-instr <case> <allocator> [steps] [warm-up]     default 20000 steps after 2000 warm-up
 //
-// The counted steps run inside `measure_steps<Case>` and nothing else does, so
-//   valgrind --tool=callgrind --toggle-collect='*measure_steps*' vmh-instr <case> <allocator>
-// collects those steps only: not the setup, not the warm-up, not the teardown. The warm-up
-// runs the same code through `warm_up_steps`. On success the driver prints one line:
+// Only the measured steps are counted: the loop over them is bracketed by callgrind client
+// requests (start instrumentation, toggle collection), so
+//   valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no vmh-instr <case> <allocator>
+// collects those steps and nothing else: not the setup, not the warm-up, not the teardown.
+// Every case also runs on `no_allocator` (allocator "none"): its count is the case's own work,
+// which the script subtracts. On success the driver prints one line:
 //   <case> <allocator> steps=<n> fail=<share of measured steps> [<counter>=<value> ...]
 // where the counters average over the warm-up and the measured steps together.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <vector>
+
+#ifndef VMH_HAVE_CALLGRIND
+#define VMH_HAVE_CALLGRIND 0  // set by the build when valgrind/callgrind.h is found
+#endif
+#if VMH_HAVE_CALLGRIND
+#include <valgrind/callgrind.h>
+#define VMH_COUNT_BEGIN()              \
+  do {                                 \
+    CALLGRIND_START_INSTRUMENTATION;   \
+    CALLGRIND_TOGGLE_COLLECT;          \
+  } while (0)
+#define VMH_COUNT_END()               \
+  do {                                \
+    CALLGRIND_TOGGLE_COLLECT;         \
+    CALLGRIND_STOP_INSTRUMENTATION;   \
+  } while (0)
+#else
+#define VMH_COUNT_BEGIN() ((void)0)
+#define VMH_COUNT_END() ((void)0)
+#endif
 
 #include "micro/cases.hpp"
 
@@ -33,14 +58,13 @@ inline std::size_t run_steps(Case& c, std::size_t n) {
   return failed;
 }
 
-template <class Case>
-[[gnu::noinline]] std::size_t warm_up_steps(Case& c, std::size_t n) {
-  return run_steps(c, n);
-}
-
+/// The counted steps: callgrind collects between the two client requests only.
 template <class Case>
 [[gnu::noinline]] std::size_t measure_steps(Case& c, std::size_t n) {
-  return run_steps(c, n);
+  VMH_COUNT_BEGIN();
+  const std::size_t failed = run_steps(c, n);
+  VMH_COUNT_END();
+  return failed;
 }
 
 template <class Case, auto... Args>
@@ -50,7 +74,7 @@ int run(const char* test, std::size_t steps, std::size_t warm) {
     std::fprintf(stderr, "vmh-instr: %s: %s\n", test, c.error());
     return 1;
   }
-  warm_up_steps(c, warm);
+  run_steps(c, warm);
   const std::size_t failed = measure_steps(c, steps);
   if (!c.consistent()) {
     std::fprintf(stderr, "vmh-instr: %s: the allocator's consistency check failed after the run\n", test);
@@ -76,36 +100,41 @@ struct entry {
   int (*run)(const char*, std::size_t, std::size_t);
 };
 
-/// The allocator's name comes from the case's adapter, so a row cannot be filed under another.
-template <class Case, auto... Args>
-constexpr entry make(const char* test) {
-  return {test, Case::adapter::name, &run<Case, Args...>};
-}
+/// The rows of one case: the case on each allocator `As`, then on no_allocator. The allocator's
+/// name comes from the case's adapter, so a row cannot be filed under another.
+template <class... As>
+struct rows {
+  template <template <class> class Case, auto... Args>
+  static void add(std::vector<entry>& out, const char* test) {
+    (out.push_back({test, As::name, &run<Case<As>, Args...>}), ...);
+    out.push_back({test, no_allocator::name, &run<Case<no_allocator>, Args...>});
+  }
+};
+
+template <class A>
+using random_small = alloc_free_random<A, small_max>;
+template <class A>
+using steady_small = steady<A, small_max>;
 
 constexpr std::size_t bytes_64 = 64, bytes_4096 = 4096, default_align = 0;
 
-const entry entries[] = {
-    make<alloc_free_fixed<vmh_adapter>, bytes_64, default_align>("alloc_free/64"),
-    make<alloc_free_fixed<sys_heap_adapter>, bytes_64, default_align>("alloc_free/64"),
-    make<alloc_free_fixed<sof_vmh_adapter>, bytes_64, default_align>("alloc_free/64"),
-    make<alloc_free_fixed<vmh_adapter>, bytes_4096, default_align>("alloc_free/4096"),
-    make<alloc_free_fixed<sys_heap_adapter>, bytes_4096, default_align>("alloc_free/4096"),
-    make<alloc_free_fixed<sof_vmh_adapter>, bytes_4096, default_align>("alloc_free/4096"),
-    make<alloc_free_random<vmh_adapter>>("alloc_free_random"),
-    make<alloc_free_random<sys_heap_adapter>>("alloc_free_random"),
-    make<alloc_free_random<sof_vmh_adapter>>("alloc_free_random"),
-    make<steady<vmh_adapter>, 10u>("steady/fill:10"),
-    make<steady<sys_heap_adapter>, 10u>("steady/fill:10"),
-    make<steady<vmh_adapter>, 95u>("steady/fill:95"),
-    make<steady<sys_heap_adapter>, 95u>("steady/fill:95"),
-    make<range_pressure<vmh_adapter>, 90u>("range/fill:90"),
-    make<range_pressure<sys_heap_adapter>, 90u>("range/fill:90"),
-    make<range_pressure<sof_vmh_adapter>, 90u>("range/fill:90"),
-    make<resize_cycle<vmh_adapter>, 0u>("resize/empty"),
-    make<resize_cycle<sys_heap_adapter>, 0u>("resize/empty"),
-    make<resize_cycle<vmh_adapter>, 50u>("resize/fill:50"),
-    make<resize_cycle<sys_heap_adapter>, 50u>("resize/fill:50"),
-};
+std::vector<entry> all_entries() {
+  using every = rows<vmh_adapter, vmh_null_adapter, sys_heap_adapter, sof_vmh_adapter>;
+  using general = rows<vmh_adapter, vmh_null_adapter, sys_heap_adapter>;
+  std::vector<entry> e;
+  every::add<alloc_free_fixed, bytes_64, default_align>(e, "alloc_free/64");
+  every::add<alloc_free_fixed, bytes_4096, default_align>(e, "alloc_free/4096");
+  every::add<random_small>(e, "alloc_free_random/16-4K");
+  every::add<alloc_free_random>(e, "alloc_free_random/16-64K");
+  general::add<steady_small, 50u>(e, "steady/16-4K/fill:50");
+  general::add<steady_small, 90u>(e, "steady/16-4K/fill:90");
+  general::add<steady, 10u>(e, "steady/16-64K/fill:10");
+  general::add<steady, 95u>(e, "steady/16-64K/fill:95");
+  rows<vmh_adapter, sys_heap_adapter, sof_vmh_adapter>::add<range_pressure, 90u>(e, "range/fill:90");
+  rows<vmh_adapter, sys_heap_adapter>::add<resize_cycle, 0u>(e, "resize/empty");
+  rows<vmh_adapter, sys_heap_adapter>::add<resize_cycle, 50u>(e, "resize/fill:50");
+  return e;
+}
 
 std::size_t count_arg(const char* s, const char* what) {
   char* end = nullptr;
@@ -120,12 +149,17 @@ std::size_t count_arg(const char* s, const char* what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  const std::vector<entry> entries = all_entries();
   if (argc == 2 && std::strcmp(argv[1], "--list") == 0) {
     for (const entry& e : entries) std::printf("%s %s\n", e.test, e.allocator);
     return 0;
   }
+  if (argc == 2 && std::strcmp(argv[1], "--client-requests") == 0) {
+    std::printf("%s\n", VMH_HAVE_CALLGRIND ? "yes" : "no");
+    return 0;
+  }
   if (argc < 3 || argc > 5) {
-    std::fprintf(stderr, "usage: vmh-instr --list | vmh-instr <case> <allocator> [steps] [warm-up]\n");
+    std::fprintf(stderr, "usage: vmh-instr --list | --client-requests | <case> <allocator> [steps] [warm-up]\n");
     return 2;
   }
   const std::size_t steps = argc > 3 ? count_arg(argv[3], "steps") : 20000;
