@@ -8,63 +8,36 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
-#include "support/live_blocks.hpp"
+#include "support/heap_fixture.hpp"
 
-namespace {
-
+using vmh_test::arena;
+using vmh_test::heap_state;
+using vmh_test::page;
 using vmh::bucket;
 using vmh::counting_mapper;
 using vmh::external_range;
 using vmh::layout_error;
 using vmh::status;
 
-constexpr std::size_t page = 4096;
+namespace {
 
-template <std::size_t N>
-struct alignas(4096) arena {
-  std::byte bytes[N];
-};
-
-// 64 x 64, 256 x 16, 1 KiB x 8, 4 KiB x 4, 16 KiB x 2, 64 KiB x 2: 192 KiB. The largest block
-// is 64 KiB and no block is aligned beyond a page.
-constexpr auto table = vmh::make_table({{64, 64}, {256, 16}, {1024, 8}, {4096, 4}, {16384, 2}, {65536, 2}});
-using layout = vmh::fixed_layout<table>;
-constexpr std::size_t range = layout::virtual_size;
+// basic_table: the largest block is 64 KiB and no block is aligned beyond a page.
+using layout = vmh_test::basic_layout;
+constexpr std::size_t range = vmh_test::basic_size;
 constexpr std::size_t largest_block = 65536;
-using heap_type = vmh::heap<layout, counting_mapper, external_range>;
+using heap_type = vmh_test::ext_heap<layout>;
 
-using vmh_test::live_blocks;
-
-struct state {
-  vmh::heap_stats totals;
-  std::vector<vmh::bucket_stats> buckets;
-  std::vector<std::size_t> live;
-  std::size_t mapped = 0, map_calls = 0, unmap_calls = 0;
-};
-
-state capture(const heap_type& h, const std::byte* base) {
-  state s;
-  s.totals = h.stats();
-  for (std::size_t b = 0; b < h.bucket_count(); ++b) s.buckets.push_back(h.stats(b));
-  s.live = live_blocks(h, base);
-  s.mapped = h.mapper().mapped();
-  s.map_calls = h.mapper().map_calls();
-  s.unmap_calls = h.mapper().unmap_calls();
-  return s;
-}
-
-// A heap with live allocations in several buckets, one freed block and untouched blocks.
-struct fixture {
-  std::unique_ptr<arena<range + page>> mem = std::make_unique<arena<range + page>>();
-  std::unique_ptr<heap_type> h = std::make_unique<heap_type>(external_range{mem->bytes, range});
+// A heap with live allocations in several buckets, one freed block and untouched blocks. The
+// backing has a page more than the layout: the byte after the layout is real memory.
+struct fixture : vmh_test::fixture<heap_type, range, page> {
   std::byte* small = nullptr;   // 10 bytes in a 64-byte block
   std::byte* medium = nullptr;  // 100 bytes in a 256-byte block
   std::byte* large = nullptr;   // 5000 bytes in a 16 KiB block
   std::byte* huge = nullptr;    // 48 KiB in a 64 KiB block
   std::byte* freed = nullptr;   // a 64-byte block allocated and freed
-  state before;
+  heap_state<heap_type> before;
 
-  fixture() {
+  fixture() : before(state()) {
     small = static_cast<std::byte*>(h->allocate(10));
     freed = static_cast<std::byte*>(h->allocate(10));
     medium = static_cast<std::byte*>(h->allocate(100));
@@ -77,38 +50,12 @@ struct fixture {
     REQUIRE(huge != nullptr);
     REQUIRE(h->deallocate(freed) == status::ok);
     REQUIRE(h->validate());
-    before = capture(*h, base());
-  }
-  std::byte* base() const { return mem->bytes; }
-  std::byte* block(std::size_t b, std::size_t i) const {
-    const auto& bg = h->geometry().buckets[b];
-    return base() + bg.offset + i * bg.block_size;
+    before = state();
   }
 
   // Nothing changed but the given failure counters.
   void unchanged(std::size_t more_no_block = 0, std::size_t more_no_memory = 0) const {
-    const state now = capture(*h, base());
-    CHECK(now.totals.live_allocations == before.totals.live_allocations);
-    CHECK(now.totals.bytes_requested == before.totals.bytes_requested);
-    CHECK(now.totals.peak_bytes_requested == before.totals.peak_bytes_requested);
-    CHECK(now.totals.pages_mapped == before.totals.pages_mapped);
-    CHECK(now.totals.peak_pages_mapped == before.totals.peak_pages_mapped);
-    CHECK(now.totals.failed_no_block == before.totals.failed_no_block + more_no_block);
-    CHECK(now.totals.failed_no_memory == before.totals.failed_no_memory + more_no_memory);
-    REQUIRE(now.buckets.size() == before.buckets.size());
-    for (std::size_t b = 0; b < now.buckets.size(); ++b) {
-      CAPTURE(b);
-      CHECK(now.buckets[b].in_use == before.buckets[b].in_use);
-      CHECK(now.buckets[b].peak_in_use == before.buckets[b].peak_in_use);
-      CHECK(now.buckets[b].full_failures == before.buckets[b].full_failures);
-    }
-    CHECK(now.live == before.live);
-    CHECK(now.mapped == before.mapped);
-    CHECK(now.map_calls == before.map_calls);
-    CHECK(now.unmap_calls == before.unmap_calls);
-    const vmh::check c = h->validate();
-    INFO("invariant: " << vmh::to_string(c.broken));
-    CHECK(c);
+    check_unchanged(before, *h, base(), {.no_block = more_no_block, .no_memory = more_no_memory});
   }
 };
 

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "support/heap_state.hpp"
 
 namespace {
 
@@ -35,15 +37,6 @@ struct alloc_slot {
   std::byte* ptr = nullptr;
   std::size_t size = 0;
   std::byte fill{};
-};
-
-// Everything an operation that fails must leave as it was.
-struct snapshot {
-  std::vector<std::size_t> totals;   // the heap's statistics, failed_no_memory last
-  std::vector<std::size_t> buckets;  // in_use, peak, full failures of each bucket
-  std::vector<std::size_t> usable;   // usable_size at every block start
-  std::size_t mapped = 0;
-  bool operator==(const snapshot&) const = default;
 };
 
 template <class Heap>
@@ -85,8 +78,8 @@ class sequence {
         const bool pending = fail_at > calls_before;
         // An operation makes at most a few map calls: the state is kept when the refusal is near.
         const bool near = pending && fail_at - calls_before <= 4;
-        snapshot before{};
-        if (near) before = capture(*h);
+        std::optional<vmh_test::heap_state<Heap>> before;
+        if (near) before.emplace(*h, base_);
         const status result = apply(*h, s, choice, a, b, c, out);
         const std::size_t calls_after = h->mapper().map_calls();
         const bool refused_here = pending && fail_at <= calls_after;
@@ -105,10 +98,10 @@ class sequence {
         }
         ++out.injected;
         ++out.refused_in[kind_];
-        snapshot after = capture(*h);
-        if (after.totals.back() != before.totals.back() + 1) out.problem = "failure not counted";
-        after.totals.back() = before.totals.back();
-        if (!(after == before)) out.problem = "the failed operation changed the heap";
+        // The refused call itself is a call the mapper saw, and the one failure is counted.
+        const std::string changed = vmh_test::changes(*before, vmh_test::heap_state<Heap>(*h, base_),
+                                                      {.no_memory = 1, .mapper_calls = true});
+        if (!changed.empty()) out.problem = "the failed operation changed the heap: " + changed;
         if (const vmh::check k = h->validate(); !k) out.problem = std::string("validate: ") + vmh::to_string(k.broken);
         if (h->mapper().failures() != 1) out.problem = "the mapper refused another call";
         if (!out.problem.empty()) break;
@@ -212,22 +205,6 @@ class sequence {
       out.problem = "resize within the blocks refused";
     }
     return r;
-  }
-
-  snapshot capture(const Heap& h) const {
-    snapshot s;
-    const vmh::heap_stats t = h.stats();
-    s.totals = {t.live_allocations, t.bytes_requested, t.peak_bytes_requested, t.pages_mapped,
-                t.peak_pages_mapped, t.failed_no_block, t.failed_no_memory};
-    const auto& g = h.geometry();
-    for (std::size_t b = 0; b < g.bucket_count; ++b) {
-      const vmh::bucket_stats bs = h.stats(b);
-      s.buckets.insert(s.buckets.end(), {bs.in_use, bs.peak_in_use, bs.full_failures});
-      for (std::size_t i = 0; i < g.buckets[b].block_count; ++i)
-        s.usable.push_back(h.usable_size(base_ + g.buckets[b].offset + i * g.buckets[b].block_size));
-    }
-    s.mapped = h.mapper().mapped();
-    return s;
   }
 
   static bool intact(const alloc_slot& s) {

@@ -1,0 +1,140 @@
+// Runtime configuration: configure, reconfigure when empty, other page sizes, and fixed layouts
+// over a bad external range.
+#include <cstddef>
+#include <memory>
+#include <utility>
+#include <vector>
+
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+#include "support/heap_fixture.hpp"
+
+using namespace vmh_test;
+using vmh::bucket;
+using vmh::counting_mapper;
+using vmh::external_range;
+using vmh::layout_error;
+using vmh::status;
+
+TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked", "[heap][configure]") {
+  using layout = vmh::runtime_layout<8, 256, 64>;
+  constexpr std::size_t size = 48 * page;  // 192 KiB of backing for at most 64 pages of layout
+  auto mem = std::make_unique<arena<size + page>>();
+  auto h = std::make_unique<ext_heap<layout>>(external_range{mem->bytes, size});
+  const bucket t1[] = {{64, 64}, {1024, 8}, {16384, 2}};
+  const bucket t2[] = {{128, 32}, {8192, 4}, {65536, 2}};
+  const bucket bad[] = {{1024, 8}, {64, 64}};
+  const bucket too_big[] = {{65536, 4}};  // 256 KiB: within the capacity, beyond the backing
+  const bucket too_many[] = {{64, 257}};
+
+  // Not configured yet.
+  CHECK(h->state() != layout_error::none);
+  CHECK(h->bucket_count() == 0);
+  CHECK(h->try_allocate(64).result == status::not_configured);
+  CHECK(h->allocate_range(64, 128).result == status::not_configured);
+  CHECK(h->validate().broken == vmh::invariant::not_configured);
+  CHECK_FALSE(h->owns(mem->bytes));
+
+  REQUIRE(h->configure(t1, 3) == layout_error::none);
+  CHECK(h->state() == layout_error::none);
+  CHECK(h->bucket_count() == 3);
+  CHECK(h->geometry().virtual_size == 64 * 64 + 1024 * 8 + 16384 * 2);
+  void* p = h->allocate(1000);
+  REQUIRE(p == mem->bytes + 64 * 64);
+  CHECK(h->validate());
+
+  // Not while an allocation lives.
+  CHECK(h->configure(t2, 3) == layout_error::heap_not_empty);
+  CHECK(h->geometry().buckets[1].block_size == 1024);
+  CHECK(h->usable_size(p) == 1024);
+  CHECK(h->deallocate(p) == status::ok);
+
+  REQUIRE(h->configure(t2, 3) == layout_error::none);
+  CHECK(h->geometry().buckets[0].block_size == 128);
+  CHECK(h->geometry().virtual_size == 128 * 32 + 8192 * 4 + 65536 * 2);
+  CHECK(h->stats().peak_bytes_requested == 0);
+  CHECK(h->stats(1).peak_in_use == 0);
+  void* q = h->allocate(1000);
+  CHECK(q == mem->bytes + 128 * 32);  // 1000 bytes now take an 8 KiB block
+  CHECK(h->deallocate(q) == status::ok);
+
+  // Bad tables and backing ranges leave the heap as it was.
+  CHECK(h->configure(bad, 2) == layout_error::not_ascending);
+  CHECK(h->configure(too_big, 1) == layout_error::backing_too_small);
+  CHECK(h->configure(too_many, 1) == layout_error::exceeds_capacity);
+  CHECK(h->configure(t1, 3, page, 48) == layout_error::bad_min_align);
+  CHECK(h->state() == layout_error::none);
+  CHECK(h->geometry().buckets[0].block_size == 128);
+  CHECK(h->allocate(1000) == mem->bytes + 128 * 32);
+  CHECK(h->validate());
+
+  // A range that does not start on a page.
+  auto skewed = std::make_unique<ext_heap<layout>>(external_range{mem->bytes + 64, size});
+  CHECK(skewed->configure(t1, 3) == layout_error::backing_misaligned);
+  CHECK(skewed->try_allocate(64).result == status::not_configured);
+
+  // A runtime layout over a static arena.
+  auto in_arena = std::make_unique<vmh::heap<layout, counting_mapper, vmh::static_arena<size>>>();
+  CHECK(in_arena->try_allocate(64).result == status::not_configured);
+  REQUIRE(in_arena->configure(t1, 3) == layout_error::none);
+  void* r = in_arena->allocate(64);
+  CHECK(in_arena->owns(r));
+  CHECK(in_arena->deallocate(r) == status::ok);
+}
+
+TEST_CASE("a runtime layout with 16 KiB pages maps whole 16 KiB pages", "[heap][configure][pages]") {
+  constexpr std::size_t big_page = 16 * kib;
+  struct alignas(16 * 1024) big_arena {
+    std::byte bytes[512 * 1024];
+  };
+  auto mem = std::make_unique<big_arena>();
+  auto h = std::make_unique<ext_heap<vmh::runtime_layout<8, 256, 32>>>(external_range{mem->bytes, sizeof(big_arena)});
+  // 1 KiB x 32 share two pages; 24 KiB blocks straddle pages (align 8 KiB); 64 KiB blocks.
+  const bucket t[] = {{1024, 32}, {24 * kib, 6}, {64 * kib, 4}};
+  REQUIRE(h->configure(t, 3, big_page, 64) == layout_error::none);
+  CHECK(h->geometry().page_size == big_page);
+  CHECK(h->geometry().page_total == ceil_div(32 * kib + 6 * 24 * kib + 4 * 64 * kib, big_page));
+
+  std::vector<std::pair<std::size_t, std::size_t>> live;
+  auto pages = [&] { return pages_touched(live, big_page); };
+  auto off = [&](const void* p) { return static_cast<std::size_t>(static_cast<const std::byte*>(p) - mem->bytes); };
+  std::vector<void*> ptrs;
+  for (std::size_t size : {std::size_t{100}, std::size_t{1024}, 20 * kib, 24 * kib, 24 * kib, 40 * kib, 48 * kib}) {
+    CAPTURE(size);
+    void* p = h->allocate(size);
+    REQUIRE(p != nullptr);
+    live.emplace_back(off(p), size);
+    ptrs.push_back(p);
+    CHECK(h->stats().pages_mapped == pages());
+    CHECK(h->mapper().mapped() == pages() * big_page);
+    CHECK(h->usable_size(p) >= size);
+    CHECK(h->validate());
+  }
+  // 48 KiB in a 64 KiB block: three 16 KiB pages, usable up to the end of the third.
+  CHECK(h->usable_size(ptrs.back()) == 48 * kib);
+  CHECK(h->usable_size(ptrs[0]) == 1024);
+  CHECK(h->resize(ptrs.back(), 1) == status::ok);
+  live.back().second = 1;
+  CHECK(h->stats().pages_mapped == pages());
+  for (void* p : ptrs) CHECK(h->deallocate(p) == status::ok);
+  CHECK(h->mapper().mapped() == 0);
+  CHECK(h->validate());
+}
+
+TEST_CASE("a fixed layout over a bad external range is not configured", "[heap][configure]") {
+  auto mem = std::make_unique<arena<basic_size + page>>();
+  auto small = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size - page});
+  CHECK(small->state() == layout_error::backing_too_small);
+  CHECK(small->try_allocate(64).result == status::not_configured);
+  CHECK(small->allocate_range(64, 128).result == status::not_configured);
+
+  auto skewed = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes + 64, basic_size});
+  CHECK(skewed->state() == layout_error::backing_misaligned);
+  CHECK(skewed->try_allocate(64).result == status::not_configured);
+  CHECK(skewed->deallocate(mem->bytes + 64) == status::not_configured);
+
+  auto good = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size + page});
+  CHECK(good->state() == layout_error::none);
+  CHECK(good->allocate(64) == mem->bytes);
+}

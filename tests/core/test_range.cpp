@@ -1,0 +1,192 @@
+// allocate_range: grants between min and preferred, and the range policies that size them.
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+#include "support/heap_fixture.hpp"
+
+using namespace vmh_test;
+using vmh::counting_mapper;
+using vmh::null_mapper;
+using vmh::status;
+
+namespace {
+
+// The grant of allocate_range(min, preferred) (granule min) on a block that holds `preferred`
+// and starts on a page: the policy's cap rounded down to the granule, never below min nor above
+// preferred, and no more than the free pages hold.
+std::size_t expected_grant(const vmh::range_policy& p, std::size_t available, std::size_t total, std::size_t min,
+                           std::size_t preferred) {
+  const std::size_t cap = p.cap(available, total, min);
+  const std::size_t rounded = std::max(min, cap / min * min);
+  return std::min(std::min(rounded, preferred), available / min * min);
+}
+
+}  // namespace
+
+TEST_CASE("allocate_range grants between min and preferred in multiples of the granule", "[heap][range]") {
+  fixture<ext_heap<basic_layout, null_mapper>, basic_size> f;
+  auto& h = *f.h;
+  auto check_grant = [&](const vmh::grant& g, std::size_t min, std::size_t preferred, std::size_t granule) {
+    REQUIRE(g);
+    CHECK(g.result == status::ok);
+    CHECK(g.size >= min);
+    CHECK(g.size <= preferred);
+    CHECK(g.size % granule == 0);
+    CHECK(h.owns(g.ptr));
+    CHECK(h.usable_size(g.ptr) >= g.size);
+  };
+
+  SECTION("invalid arguments") {
+    const auto before = f.state();
+    CHECK(h.allocate_range(0, 100).result == status::invalid_size);
+    CHECK(h.allocate_range(200, 100).result == status::invalid_size);
+    CHECK(h.allocate_range(100, 150, 0, 200).result == status::invalid_size);  // no multiple of 200 in [100, 150]
+    CHECK(h.allocate_range(100, 150, 3).result == status::invalid_alignment);
+    check_unchanged(before, h, f.base());
+  }
+  SECTION("granule defaults to min") {
+    const vmh::grant g = h.allocate_range(1000, 3500);
+    check_grant(g, 1000, 3500, 1000);
+    CHECK(g.size == 3000);
+    CHECK(f.bucket_of(g.ptr) == 3);  // the smallest block holding 3000
+  }
+  SECTION("an explicit granule") {
+    const vmh::grant g = h.allocate_range(1000, 3000, 0, 512);
+    check_grant(g, 1000, 3000, 512);
+    CHECK(g.size == 2560);
+    CHECK(h.stats().bytes_requested == 2560);
+  }
+  SECTION("preferred larger than every block: the largest free block") {
+    const vmh::grant g = h.allocate_range(16 * kib, 200 * kib);
+    check_grant(g, 16 * kib, 200 * kib, 16 * kib);
+    CHECK(g.size == 65536);
+    CHECK(f.bucket_of(g.ptr) == 5);
+    const vmh::grant g2 = h.allocate_range(16 * kib, 200 * kib);
+    check_grant(g2, 16 * kib, 200 * kib, 16 * kib);
+    const vmh::grant g3 = h.allocate_range(16 * kib, 200 * kib);
+    check_grant(g3, 16 * kib, 200 * kib, 16 * kib);
+    CHECK(f.bucket_of(g3.ptr) == 4);  // 64 KiB blocks are taken
+    CHECK(g3.size == 16 * kib);
+  }
+  SECTION("the grant can grow in place up to preferred") {
+    const vmh::grant g = h.allocate_range(1000, 3000);
+    REQUIRE(g);
+    CHECK(h.resize(g.ptr, 3000) == status::ok);
+  }
+  SECTION("aligned") {
+    const vmh::grant g = h.allocate_range(64, 64, 1024);
+    check_grant(g, 64, 64, 64);
+    CHECK(reinterpret_cast<std::uintptr_t>(g.ptr) % 1024 == 0);
+  }
+  CHECK(h.validate());
+}
+
+TEST_CASE("range_policy caps follow their documented rules", "[heap][range][policy]") {
+  const std::size_t lo = 4096;
+  const std::size_t values[] = {0, 1, 4095, 4096, 10000, 65536, 98304, 1u << 20, 2816 * kib, 4608 * kib};
+  const vmh::range_policy greedy = vmh::range_policy::greedy();
+  const vmh::range_policy half = vmh::range_policy::share(1, 2);
+  const vmh::range_policy two_thirds = vmh::range_policy::share(2, 3);
+  for (std::size_t available : values) {
+    CAPTURE(available);
+    // Fixed shares: floor(available * share), never below lo.
+    CHECK(greedy.cap(available, available, lo) == std::max(lo, available));
+    CHECK(half.cap(available, 4 * available, lo) == std::max(lo, available / 2));
+    CHECK(two_thirds.cap(available, 4 * available, lo) == std::max(lo, available * 2 / 3));
+  }
+  for (const vmh::range_policy adaptive :
+       {vmh::range_policy{}, vmh::range_policy::adaptive_share(1, 2), vmh::range_policy::adaptive_share(2, 3)}) {
+    const vmh::range_policy fixed = vmh::range_policy::share(adaptive.share_num, adaptive.share_den);
+    CAPTURE(adaptive.share_num, adaptive.share_den);
+    const std::size_t total = 4608 * kib;
+    // All memory free: the full share.
+    CHECK(adaptive.cap(total, total, lo) == fixed.cap(total, total, lo));
+    // Never above the fixed share, never below lo, and shrinking as memory fills.
+    std::size_t previous = SIZE_MAX;
+    for (std::size_t available = total; available > 0; available -= total / 64) {
+      CAPTURE(available);
+      const std::size_t c = adaptive.cap(available, total, lo);
+      CHECK(c >= lo);
+      CHECK(c <= std::max(lo, fixed.cap(available, total, lo)));
+      CHECK(c <= previous);
+      previous = c;
+    }
+    if (adaptive.kind == vmh::range_policy::rule::adaptive) {
+      // With a sixteenth of the memory free the share is strictly smaller than the fixed one.
+      CHECK(adaptive.cap(total / 16, total, 0) < fixed.cap(total / 16, total, 0));
+    }
+  }
+  // A value-initialized policy (all zero, so that a constinit heap stays in .bss) is the
+  // documented default: adaptive, share 2/3.
+  const std::size_t total = 4608 * kib;
+  for (std::size_t available = total; available > 0; available -= total / 16)
+    CHECK(vmh::range_policy{}.cap(available, total, 0) == vmh::range_policy::adaptive_share(2, 3).cap(available, total, 0));
+}
+
+TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's example)", "[heap][range]") {
+  // Blocks of 32 KiB and up; 96 KiB of physical memory; requests of min 16 KiB, preferred 128 KiB.
+  // 32 KiB x 4 at 0, 64 KiB x 2 at 128 KiB, 128 KiB x 2 at 256 KiB.
+  constexpr auto table = vmh::make_table({{32 * kib, 4}, {64 * kib, 2}, {128 * kib, 2}});
+  using layout = vmh::fixed_layout<table>;
+  fixture<ext_heap<layout>, layout::virtual_size> f(counting_mapper{96 * kib});
+  auto& h = *f.h;
+  constexpr std::size_t min = 16 * kib, preferred = 128 * kib;
+
+  SECTION("the default policy: every request is served") {
+    const vmh::range_policy policy = h.get_range_policy();
+    std::vector<vmh::grant> grants;
+    for (int i = 0; i < 3; ++i) {
+      CAPTURE(i);
+      const std::size_t available = h.mapper().available();
+      const std::size_t total = available + h.stats().pages_mapped * page;
+      const vmh::grant g = h.allocate_range(min, preferred);
+      REQUIRE(g);
+      CHECK(g.size >= min);
+      CHECK(g.size <= preferred);
+      CHECK(g.size % min == 0);
+      CHECK(g.size <= available);
+      CHECK(g.size == expected_grant(policy, available, total, min, preferred));
+      grants.push_back(g);
+    }
+    // The first grant sits in a block that can hold the preferred size.
+    CHECK(grants[0].ptr == f.at(256 * kib));
+    CHECK(h.mapper().mapped() <= 96 * kib);
+    CHECK(h.stats().bytes_requested == grants[0].size + grants[1].size + grants[2].size);
+    CHECK(h.validate());
+    // Freeing one lets another grow in place towards preferred.
+    CHECK(h.deallocate(grants[2].ptr) == status::ok);
+    CHECK(h.resize(grants[0].ptr, grants[0].size + min) == status::ok);
+    CHECK(h.usable_size(grants[0].ptr) == grants[0].size + min);
+    CHECK(h.deallocate(grants[0].ptr) == status::ok);
+    CHECK(h.deallocate(grants[1].ptr) == status::ok);
+    CHECK(h.mapper().mapped() == 0);
+  }
+  SECTION("greedy: the first request takes everything and the second fails") {
+    h.set_range_policy(vmh::range_policy::greedy());
+    const vmh::grant g1 = h.allocate_range(min, preferred);
+    REQUIRE(g1);
+    CHECK(g1.size == 96 * kib);
+    const auto before = f.state();
+    const vmh::grant g2 = h.allocate_range(min, preferred);
+    CHECK(g2.result == status::no_memory);
+    check_unchanged(before, h, f.base(), {.no_memory = 1, .mapper_calls = true});
+  }
+  SECTION("a share of one half") {
+    h.set_range_policy(vmh::range_policy::share(1, 2));
+    const vmh::grant g1 = h.allocate_range(min, preferred);
+    const vmh::grant g2 = h.allocate_range(min, preferred);
+    const vmh::grant g3 = h.allocate_range(min, preferred);
+    REQUIRE(g1);
+    REQUIRE(g2);
+    REQUIRE(g3);
+    CHECK(g1.size == 48 * kib);
+    CHECK(g2.size == 16 * kib);  // half of 48 KiB is 24 KiB: 16 KiB in granules
+    CHECK(g3.size == 16 * kib);
+    CHECK(h.mapper().mapped() == 80 * kib);
+  }
+}

@@ -1,0 +1,104 @@
+// Multi-block runs: requests larger than any block take adjacent blocks (when runs are on).
+#include <cstddef>
+
+#include <vmh/vmh.hpp>
+
+#include "catch.hpp"
+#include "support/heap_fixture.hpp"
+
+using namespace vmh_test;
+using vmh::counting_mapper;
+using vmh::status;
+
+TEST_CASE("runs: a request larger than any block takes adjacent blocks", "[heap][runs]") {
+  fixture<ext_heap<basic_layout, counting_mapper, with_runs>, basic_size> f;
+  auto& h = *f.h;
+  std::byte* p = static_cast<std::byte*>(h.allocate(100000));
+  REQUIRE(p != nullptr);
+  CHECK(p == f.block(5, 0));
+  CHECK(h.stats(5).in_use == 2);
+  CHECK(h.stats().pages_mapped == ceil_div(100000, page));
+  CHECK(h.usable_size(p) == ceil_div(100000, page) * page);
+  fill(p, 100000, 3);
+  CHECK(h.validate());
+
+  SECTION("interior pointers into the run are rejected") {
+    const auto before = f.state();
+    CHECK(h.deallocate(p + 65536) == status::interior_pointer);
+    CHECK(h.deallocate(p + 1) == status::interior_pointer);
+    CHECK(h.deallocate(p + 70000) == status::interior_pointer);
+    CHECK(h.resize(p + 65536, 10) == status::interior_pointer);
+    CHECK(h.usable_size(p + 65536) == 0);
+    check_unchanged(before, h, f.base());
+    CHECK(intact(p, 100000, 3));
+  }
+  SECTION("free releases the whole run (SOF left size bits set)") {
+    CHECK(h.deallocate(p) == status::ok);
+    CHECK(h.stats(5).in_use == 0);
+    CHECK(h.stats().pages_mapped == 0);
+    CHECK(h.mapper().mapped() == 0);
+    CHECK(h.allocate(65536) == f.block(5, 0));
+    CHECK(h.allocate(65536) == f.block(5, 1));
+    CHECK(h.validate());
+  }
+  SECTION("resize shrinking a run releases its tail blocks") {
+    CHECK(h.resize(p, 1000) == status::ok);
+    CHECK(h.stats(5).in_use == 1);
+    CHECK(h.stats().pages_mapped == 1);
+    CHECK(h.stats().bytes_requested == 1000);
+    CHECK(h.usable_size(p) == page);
+    CHECK(intact(p, 1000, 3));
+    CHECK(h.resize(p, 65537) == status::exceeds_block);  // one block now
+    CHECK(h.allocate(65536) == f.block(5, 1));
+    CHECK(h.validate());
+  }
+  SECTION("resize grows within the run") {
+    CHECK(h.resize(p, 2 * 65536) == status::ok);
+    CHECK(h.stats().pages_mapped == 32);
+    CHECK(h.resize(p, 2 * 65536 + 1) == status::exceeds_block);
+    CHECK(h.resize(p, 70000) == status::ok);
+    CHECK(h.stats().pages_mapped == ceil_div(70000, page));
+    CHECK(h.stats(5).in_use == 2);
+    CHECK(intact(p, 70000, 3));
+    CHECK(h.validate());
+  }
+  SECTION("a run of smaller blocks when every fitting bucket is full") {
+    CHECK(h.deallocate(p) == status::ok);
+    void* x = h.allocate(65536);
+    void* y = h.allocate(65536);
+    REQUIRE(x != nullptr);
+    REQUIRE(y != nullptr);
+    // 20000 bytes fit only 64 KiB blocks; both are taken, so two 16 KiB blocks serve it.
+    void* z = h.allocate(20000);
+    CHECK(z == f.block(4, 0));
+    CHECK(h.stats(4).in_use == 2);
+    CHECK(h.stats().failed_no_block == 0);
+    CHECK(h.usable_size(z) == align_up(20000, page));
+    CHECK(h.deallocate(z) == status::ok);
+    CHECK(h.stats(4).in_use == 0);
+    CHECK(h.validate());
+  }
+  SECTION("no run long enough fails with no_block") {
+    const auto before = f.state();
+    CHECK(h.try_allocate(100000).result == status::no_block);
+    check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
+  }
+}
+
+TEST_CASE("runs off: a request larger than any block fails with no_block", "[heap][runs]") {
+  fixture<ext_heap<basic_layout>, basic_size> f;
+  auto& h = *f.h;
+  const auto before = f.state();
+  const vmh::grant g = h.try_allocate(100000);
+  CHECK(g.result == status::no_block);
+  CHECK(g.ptr == nullptr);
+  CHECK(g.size == 0);
+  check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
+  // Every bucket's blocks fit only itself: full buckets fail even with smaller ones free.
+  void* x = h.allocate(65536);
+  void* y = h.allocate(65536);
+  REQUIRE(x != nullptr);
+  REQUIRE(y != nullptr);
+  CHECK(h.try_allocate(20000).result == status::no_block);
+  CHECK(h.stats(5).full_failures == 1);
+}
