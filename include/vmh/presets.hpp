@@ -39,7 +39,10 @@ struct geometric_params {
 };
 
 /// Writes the buckets of a geometric layout to `out` (room for `capacity` buckets) and returns
-/// how many there are; 0 if the parameters are unusable (zero sizes, ratio <= 1, too many buckets).
+/// how many there are; 0 if the parameters are unusable: zero sizes, ratio <= 1, a page size
+/// beyond a layout's virtual range, more buckets than `capacity`, or a layout whose largest block
+/// or whole range would not fit in `max_virtual_size` (a physical budget near SIZE_MAX, such as
+/// an unlimited mapper's, is one). No arithmetic on the parameters wraps around.
 /// Block sizes are multiples of min_align below a cache line, of the line below a page and of
 /// the page size from a page up (so each size has the alignment its users expect),
 /// and counts are raised where needed so that every bucket starts aligned to its blocks.
@@ -47,14 +50,20 @@ constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, 
   using detail::align_up;
   if (p.physical_bytes == 0 || p.min_block == 0 || p.ratio_den == 0 || p.ratio_num <= p.ratio_den ||
       p.overcommit_den == 0 || p.overcommit_num == 0 || p.max_count == 0 || !detail::is_pow2(p.page_size) ||
-      !detail::is_pow2(p.min_align) || p.min_align < 8 || p.min_align > p.page_size || !detail::is_pow2(p.line) || p.line < p.min_align ||
-      p.line > p.page_size)
+      p.page_size > max_virtual_size || !detail::is_pow2(p.min_align) || p.min_align < 8 ||
+      p.min_align > p.page_size || !detail::is_pow2(p.line) || p.line < p.min_align || p.line > p.page_size)
     return 0;
-  const std::size_t top = align_up(p.max_block != 0 ? p.max_block : p.physical_bytes, p.page_size);
+  // The largest block, rounded up to a page, must lie within a layout's range: below this
+  // bound the rounding cannot wrap, and every size below rounds to at most it.
+  const std::size_t largest = p.max_block != 0 ? p.max_block : p.physical_bytes;
+  if (largest > max_virtual_size - (p.page_size - 1)) return 0;
+  const std::size_t top = align_up(largest, p.page_size);
+  // a * b, or SIZE_MAX where that would wrap.
+  auto times = [](std::size_t a, std::size_t b) { return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b; };
   auto granule = [&p](std::size_t s) { return s >= p.page_size ? p.page_size : s >= p.line ? p.line : p.min_align; };
-  auto round = [&granule](std::size_t s) { return align_up(s, granule(s)); };
-  // The multiple of its granule nearest to s (ties up): keeps the growth near the ratio where
-  // the granule jumps (72 B becomes 64 B, not 128 B).
+  auto round = [&granule](std::size_t s) { return align_up(s, granule(s)); };  // s <= top: no wrap
+  // The multiple of its granule nearest to s <= top (ties up): keeps the growth near the ratio
+  // where the granule jumps (72 B becomes 64 B, not 128 B).
   auto nearest = [&granule](std::size_t s) {
     const std::size_t g = granule(s);
     return (s + g / 2) / g * g;
@@ -63,22 +72,31 @@ constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, 
     const std::size_t low = detail::lowest_bit(s);
     return low < p.page_size ? low : p.page_size;
   };
-  const std::size_t cover = p.physical_bytes / p.overcommit_den * p.overcommit_num;
+  const std::size_t cover = times(p.physical_bytes / p.overcommit_den, p.overcommit_num);
 
   std::size_t n = 0, offset = 0;
-  std::size_t size = round(p.min_block);
-  if (size > top) size = top;
+  std::size_t size = p.min_block >= top ? top : round(p.min_block);
   for (;;) {
     if (n == capacity) return 0;
-    std::size_t next = nearest(size / p.ratio_den * p.ratio_num + (size % p.ratio_den) * p.ratio_num / p.ratio_den);
+    // size * ratio in two parts, saturating: a product beyond top is top.
+    const std::size_t whole = times(size / p.ratio_den, p.ratio_num);
+    const std::size_t part = times(size % p.ratio_den, p.ratio_num) / p.ratio_den;
+    const std::size_t grown = whole > top || part > top - whole ? top : whole + part;
+    std::size_t next = nearest(grown);
     if (next <= size) next = round(size + 1);
     if (next > top) next = top;
     std::size_t count = detail::ceil_div(cover, size);
     if (count > p.max_count) count = p.max_count;
     if (count == 0) count = 1;
+    // The bucket must end within a layout's range.
+    auto fits = [&] { return count <= (max_virtual_size - offset) / size; };
+    if (!fits()) return 0;
     // The next bucket must start aligned to its blocks: add blocks until it does.
     if (size < top)
-      while ((offset + count * size) % natural_align(next) != 0) ++count;
+      while ((offset + count * size) % natural_align(next) != 0) {
+        ++count;
+        if (!fits()) return 0;
+      }
     out[n++] = bucket{size, count};
     offset += count * size;
     if (size >= top) return n;

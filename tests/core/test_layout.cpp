@@ -3,9 +3,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 
 #include <vmh/vmh.hpp>
 
@@ -538,6 +540,76 @@ TEST_CASE("the geometric generator rejects unusable parameters", "[layout][prese
   CHECK(generate(P{}, 3).n == 0);
   CHECK(with([](P& p) { p.ratio_num = 101; p.ratio_den = 100; p.min_align = 8; p.min_block = 8; }) == 0);
   CHECK(vmh::presets::geometric_bucket_count(P{.physical_bytes = 0}) == 0);
+}
+
+TEST_CASE("the geometric generator never wraps around: huge parameters give no layout or a valid one", "[layout][presets]") {
+  using P = vmh::presets::geometric_params;
+  using vmh::presets::auto_params;
+  auto valid = [](const generated& g, const P& p) {
+    return vmh::derive_geometry<vmh::max_buckets>(g.b, g.n, p.page_size, p.min_align).error == layout_error::none;
+  };
+  // A budget near SIZE_MAX (an unlimited mapper's) rounded up to a page wrapped to 0 and made a
+  // block size of 0 to divide by. The largest block and the range must fit a layout's range.
+  for (const std::size_t physical : {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX - page + 1, SIZE_MAX - page, SIZE_MAX / 2 + 1,
+                                     vmh::max_virtual_size, vmh::max_virtual_size - page + 2}) {
+    CAPTURE(physical);
+    CHECK(generate(auto_params(physical)).n == 0);
+    CHECK(vmh::presets::geometric_bucket_count(auto_params(physical)) == 0);
+  }
+  // Every budget from 1 KiB up gives either no layout or one that derive_geometry accepts.
+  std::size_t largest_usable = 0;
+  for (std::size_t k = 10; k < std::numeric_limits<std::size_t>::digits; ++k) {
+    for (const std::size_t physical : {std::size_t{1} << k, (std::size_t{1} << k) - 1, (std::size_t{1} << k) + 1}) {
+      CAPTURE(physical);
+      const P p = auto_params(physical);
+      const generated g = generate(p);
+      if (g.n == 0) continue;
+      CHECK(valid(g, p));
+      largest_usable = std::max(largest_usable, physical);
+    }
+  }
+  CHECK(largest_usable >= std::size_t{256} << 20);  // budgets far beyond a DSP's SRAM still work
+
+  auto with = [](auto change) {
+    P p{};
+    change(p);
+    return std::pair{generate(p), p};
+  };
+  // A largest block near SIZE_MAX wrapped the same way; a smallest one rounded up to 0.
+  CHECK(with([](P& p) { p.max_block = SIZE_MAX; }).first.n == 0);
+  CHECK(with([](P& p) { p.max_block = SIZE_MAX - page + 2; }).first.n == 0);
+  {
+    const auto [g, p] = with([](P& p) { p.min_block = SIZE_MAX; });
+    REQUIRE(g.n == 1);  // the smallest block is the largest: one bucket of the budget's size
+    CHECK(g.b[0].block_size == p.physical_bytes);
+    CHECK(valid(g, p));
+  }
+  // A ratio whose product wraps grows to the largest block at once, instead of to a small size.
+  {
+    const auto [g, p] = with([](P& p) { p.ratio_num = SIZE_MAX; p.ratio_den = 1; });
+    REQUIRE(g.n == 2);
+    CHECK(g.b[0].block_size == 64);
+    CHECK(g.b[1].block_size == p.physical_bytes);
+    CHECK(valid(g, p));
+  }
+  {
+    const auto [g, p] = with([](P& p) { p.ratio_num = SIZE_MAX; p.ratio_den = SIZE_MAX - 1; });
+    CHECK((g.n == 0 || valid(g, p)));
+  }
+  // An over-commit whose product wraps covers everything (the count cap), not a wrapped remainder.
+  {
+    const auto [g, p] = with([](P& p) { p.overcommit_num = SIZE_MAX / p.physical_bytes + 2; p.max_count = 4; });
+    REQUIRE(g.n > 0);
+    for (std::size_t b = 0; b < g.n; ++b) CHECK(g.b[b].block_count >= 4);
+    CHECK(valid(g, p));
+  }
+  // Counts whose bytes would pass 4 GiB (or wrap) give no layout.
+  CHECK(with([](P& p) { p.overcommit_num = SIZE_MAX; p.max_count = SIZE_MAX; }).first.n == 0);
+  CHECK(with([](P& p) { p.max_count = SIZE_MAX; p.overcommit_num = 8192; }).first.n == 0);
+  // A page beyond a layout's range.
+  if constexpr (sizeof(std::size_t) > 4) {
+    CHECK(with([](P& p) { p.page_size = std::size_t{1} << 33; }).first.n == 0);
+  }
 }
 
 namespace {
