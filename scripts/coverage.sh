@@ -2,8 +2,16 @@
 # Line coverage of the core library (include/vmh/*.hpp and include/vmh/detail/*.hpp) by the
 # test suite: builds and runs the `coverage` preset (gcc --coverage -O0), then reports with lcov.
 #   scripts/coverage.sh          table per file and total; HTML in build-coverage/coverage-html
-# Needs lcov: scripts/deps.sh --fuzz.
+#   scripts/coverage.sh --help   this text
+# Needs lcov: scripts/deps.sh --fuzz. Exit status: 0 on success, 1 on a failure, 2 on a bad argument.
 set -euo pipefail
+source "$(dirname "$0")/common.sh"
+for arg in "$@"; do
+  case "$arg" in
+    -h|--help) vmh_usage; exit 0 ;;
+    *) vmh_bad_usage "unknown argument '$arg'" ;;
+  esac
+done
 cd "$(dirname "$0")/.."
 build=build-coverage
 # Counters of an earlier run would add up with this one.

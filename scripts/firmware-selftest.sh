@@ -4,14 +4,24 @@
 # with its result.
 #
 #   scripts/firmware-selftest.sh [BUILD_DIR]       BUILD_DIR defaults to build-cortex-m4
+#   scripts/firmware-selftest.sh --help            this text
 #
 # Exit status: 0 when every check passed, 1 on a failed check, a crash, a build error or a
 # time-out (60 s), 77 when arm-none-eabi-g++ or qemu-system-arm is missing
-# (Debian: scripts/deps-firmware.sh).
+# (Debian: scripts/deps-firmware.sh), 2 on a bad argument.
 set -euo pipefail
+source "$(dirname "$0")/common.sh"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-$root/build-cortex-m4}
+build=""
+for arg in "$@"; do
+  case "$arg" in
+    -h|--help) vmh_usage; exit 0 ;;
+    -*) vmh_bad_usage "unknown option '$arg'" ;;
+    *) [ -z "$build" ] || vmh_bad_usage "one BUILD_DIR only, got '$build' and '$arg'"; build=$arg ;;
+  esac
+done
+build=${build:-$root/build-cortex-m4}
 
 for tool in arm-none-eabi-g++ qemu-system-arm; do
   if ! command -v "$tool" >/dev/null 2>&1; then

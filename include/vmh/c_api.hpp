@@ -17,6 +17,14 @@
 // fw_free, fw_alloc_range, fw_resize, fw_stats, ... Each prefix is an independent heap; several
 // can live in one program. The functions are thin: each forwards to one member of vmh::heap
 // (which takes the heap's lock) and converts the result to the C types.
+//
+// Locking (what vmh/c/vmh.h promises): every function but prefix_status_name makes exactly one
+// call of a locked member (allocate, try_allocate, allocate_range, resize, deallocate,
+// usable_size, owns, stats(), stats(b), bucket_count, validate), so each C call is atomic with
+// respect to every other C call and to those members called from C++. The members that do not
+// take the lock (state, geometry, get_range_policy, metadata_bytes, mapper, base) are not
+// reachable from C; a C++ caller must not run them concurrently with configure or
+// set_range_policy on the same heap.
 #pragma once
 
 #include <concepts>
@@ -87,19 +95,18 @@ template <c_heap H>
 void stats(const H& h, vmh_stats* out) noexcept {
   if (out == nullptr) return;
   const heap_stats s = h.stats();
-  *out = {s.live_allocations, s.bytes_requested, s.peak_bytes_requested, s.pages_mapped,
+  *out = {s.live_allocations, s.bytes_in_blocks, s.peak_bytes_in_blocks, s.pages_mapped,
           s.peak_pages_mapped, s.failed_no_block, s.failed_no_memory};
 }
 template <c_heap H>
 std::size_t bucket_count(const H& h) noexcept { return h.bucket_count(); }
 template <c_heap H>
 int bucket_stats(const H& h, std::size_t b, vmh_bucket_stats* out) noexcept {
-  const bool exists = b < h.bucket_count();
-  if (out != nullptr) {
-    const vmh::bucket_stats s = h.stats(b);
-    *out = {s.block_size, s.block_count, s.in_use, s.peak_in_use, s.full_failures};
-  }
-  return exists ? 1 : 0;
+  // One locked snapshot: every bucket of a layout has blocks, and stats(b) is all zeros past the
+  // last bucket, so its block count says whether bucket b exists at the time of that snapshot.
+  const vmh::bucket_stats s = h.stats(b);
+  if (out != nullptr) *out = {s.block_size, s.block_count, s.in_use, s.peak_in_use, s.full_failures};
+  return s.block_count != 0 ? 1 : 0;
 }
 template <c_heap H>
 int validate(const H& h) noexcept { return static_cast<int>(h.validate().broken); }

@@ -9,7 +9,16 @@
  * and one C++ file defines the heap and the functions (see vmh/c_api.hpp). C code then calls
  * fw_alloc, fw_aligned_alloc, fw_try_alloc, fw_alloc_range, fw_resize, fw_free,
  * fw_usable_size, fw_owns, fw_stats, fw_bucket_count, fw_bucket_stats, fw_validate and
- * fw_status_name. Every function takes the heap's lock.
+ * fw_status_name.
+ *
+ * Concurrency. Every function but fw_status_name takes the heap's lock for the whole call, so
+ * with a real lock policy (vmh::spin_lock, vmh::zephyr::spinlock) any of them may run at the
+ * same time as any other on the same heap, from any core or thread, and each call sees the heap
+ * either before or after another (a block may be freed on another core than it was allocated).
+ * fw_stats, fw_bucket_count and fw_bucket_stats are separate snapshots: two calls may see
+ * different states. With vmh::no_lock (the default lock policy) no two calls on the same heap
+ * may overlap. fw_status_name reads no heap state and may run anywhere at any time. Heaps of
+ * different prefixes are independent: calls on one never wait for another.
  *
  * This header is C89 to C2x and C++ compatible and needs only <stddef.h>.
  */
@@ -46,8 +55,8 @@ struct vmh_grant {
 /* Whole-heap statistics (vmh::heap_stats). */
 struct vmh_stats {
   size_t live_allocations;
-  size_t bytes_requested; /* bytes asked for (granted, for ranges) by the live allocations */
-  size_t peak_bytes_requested;
+  size_t bytes_in_blocks; /* bytes of the blocks held by the live allocations */
+  size_t peak_bytes_in_blocks;
   size_t pages_mapped;
   size_t peak_pages_mapped;
   size_t failed_no_block;
@@ -63,23 +72,32 @@ struct vmh_bucket_stats {
   size_t full_failures;
 };
 
-/* Declares the functions of the heap named `prefix`; write it followed by a semicolon.
- * Arguments mean what they mean for the vmh::heap member of the same name: align 0 is the
- * layout's minimum alignment and granule 0 is `min`. */
-#define VMH_C_DECLARE(prefix)                                                                       \
-  void *prefix##_alloc(size_t size);                                                                \
-  void *prefix##_aligned_alloc(size_t align, size_t size);                                          \
-  struct vmh_grant prefix##_try_alloc(size_t size, size_t align);                                   \
-  struct vmh_grant prefix##_alloc_range(size_t min, size_t preferred, size_t align, size_t granule); \
-  enum vmh_status prefix##_resize(void *ptr, size_t new_size);                                      \
-  enum vmh_status prefix##_free(void *ptr);                                                         \
-  size_t prefix##_usable_size(const void *ptr);                                                     \
-  int prefix##_owns(const void *ptr);                                                               \
-  void prefix##_stats(struct vmh_stats *out);                                                       \
-  size_t prefix##_bucket_count(void);                                                               \
-  int prefix##_bucket_stats(size_t bucket, struct vmh_bucket_stats *out);                           \
-  int prefix##_validate(void);                                                                      \
-  const char *prefix##_status_name(enum vmh_status status)
+/* VMH_C_LINKAGE: `extern "C"` when compiled as C++, nothing in C. VMH_C_DECLARE puts it on each
+ * declaration, so a header that only says `VMH_C_DECLARE(fw);` declares C functions in C and in
+ * C++ alike and needs no `extern "C"` block of its own (one around it does no harm). */
+#ifdef __cplusplus
+#define VMH_C_LINKAGE extern "C"
+#else
+#define VMH_C_LINKAGE
+#endif
+
+/* Declares the functions of the heap named `prefix`; write it followed by a semicolon, at file
+ * (namespace) scope. Arguments mean what they mean for the vmh::heap member of the same name:
+ * align 0 is the layout's minimum alignment and granule 0 is `min`. */
+#define VMH_C_DECLARE(prefix)                                                                                   \
+  VMH_C_LINKAGE void *prefix##_alloc(size_t size);                                                              \
+  VMH_C_LINKAGE void *prefix##_aligned_alloc(size_t align, size_t size);                                        \
+  VMH_C_LINKAGE struct vmh_grant prefix##_try_alloc(size_t size, size_t align);                                 \
+  VMH_C_LINKAGE struct vmh_grant prefix##_alloc_range(size_t min, size_t preferred, size_t align, size_t granule); \
+  VMH_C_LINKAGE enum vmh_status prefix##_resize(void *ptr, size_t new_size);                                    \
+  VMH_C_LINKAGE enum vmh_status prefix##_free(void *ptr);                                                       \
+  VMH_C_LINKAGE size_t prefix##_usable_size(const void *ptr);                                                   \
+  VMH_C_LINKAGE int prefix##_owns(const void *ptr);                                                             \
+  VMH_C_LINKAGE void prefix##_stats(struct vmh_stats *out);                                                     \
+  VMH_C_LINKAGE size_t prefix##_bucket_count(void);                                                             \
+  VMH_C_LINKAGE int prefix##_bucket_stats(size_t bucket, struct vmh_bucket_stats *out);                         \
+  VMH_C_LINKAGE int prefix##_validate(void);                                                                    \
+  VMH_C_LINKAGE const char *prefix##_status_name(enum vmh_status status)
 
 #ifdef __cplusplus
 }

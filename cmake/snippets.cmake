@@ -1,0 +1,115 @@
+# Compiles the code blocks of the documentation as they stand, so that an example that no longer
+# builds breaks the build.
+#
+# A fenced block is marked for compilation by an HTML comment (invisible once rendered) on the
+# line right above its opening fence:
+#
+#     <!-- compile: GROUP/FILE -->
+#     ```cpp
+#     ...
+#     ```
+#
+# The blocks of one GROUP are written to FILE in a directory of their own, next to each other
+# (so `#include "fw_heap.h"` finds the block named fw_heap.h). A group whose files define
+# `main(` becomes an executable and a ctest entry `doc_snippet_GROUP` that must exit with 0; any
+# other group becomes a shared library linked with --no-undefined, so that a declaration without
+# its definition (C against C++ linkage, say) fails to link. .c files are strict C11, .cpp files
+# C++20, both with -Wall -Wextra -Wpedantic -Werror. Headers (.h, .hpp) are only included.
+#
+# vmh_add_doc_snippets(<markdown files...>) does it at configure time; editing a listed file
+# re-runs the configuration. A marker without a fence, a FILE named twice, an unknown extension
+# or a group without a source file stops the configuration with a message naming the file.
+
+function(vmh_snippet_error md message)
+  message(FATAL_ERROR "${md}: ${message}")
+endfunction()
+
+function(vmh_add_doc_snippets)
+  set(root ${CMAKE_CURRENT_BINARY_DIR}/doc_snippets)
+  set(groups "")
+  set(marker "<!-- compile: ")
+  foreach(md ${ARGN})
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${md})
+    file(READ ${md} text)
+    while(TRUE)
+      string(FIND "${text}" "${marker}" at)
+      if(at EQUAL -1)
+        break()
+      endif()
+      string(LENGTH "${marker}" skip)
+      math(EXPR at "${at} + ${skip}")
+      string(SUBSTRING "${text}" ${at} -1 text)
+      # The name, up to " -->" on the same line.
+      string(FIND "${text}" "\n" eol)
+      string(SUBSTRING "${text}" 0 ${eol} line)
+      if(NOT line MATCHES "^([A-Za-z0-9_-]+)/([A-Za-z0-9_.-]+) -->$")
+        vmh_snippet_error(${md} "bad marker '${marker}${line}': expected '${marker}GROUP/FILE -->'")
+      endif()
+      set(group ${CMAKE_MATCH_1})
+      set(name ${CMAKE_MATCH_2})
+      math(EXPR eol "${eol} + 1")
+      string(SUBSTRING "${text}" ${eol} -1 text)
+      # The opening fence must be the next line; the block ends at the first line that is a fence.
+      if(NOT text MATCHES "^```[a-z]*\n")
+        vmh_snippet_error(${md} "the marker for ${group}/${name} is not followed by a ``` fence")
+      endif()
+      string(LENGTH "${CMAKE_MATCH_0}" skip)
+      string(SUBSTRING "${text}" ${skip} -1 text)
+      string(FIND "${text}" "\n```" end)
+      if(end EQUAL -1)
+        vmh_snippet_error(${md} "the block ${group}/${name} has no closing fence")
+      endif()
+      math(EXPR end "${end} + 1")
+      string(SUBSTRING "${text}" 0 ${end} code)
+      string(SUBSTRING "${text}" ${end} -1 text)
+
+      if(NOT name MATCHES "\\.(c|cpp|h|hpp)$")
+        vmh_snippet_error(${md} "${group}/${name}: a snippet is a .c, .cpp, .h or .hpp file")
+      endif()
+      if(DEFINED vmh_snippet_${group}_${name})
+        vmh_snippet_error(${md} "${group}/${name} is marked twice (also in ${vmh_snippet_${group}_${name}})")
+      endif()
+      set(vmh_snippet_${group}_${name} ${md})
+      if(NOT group IN_LIST groups)
+        list(APPEND groups ${group})
+        set(files_${group} "")
+        set(main_${group} OFF)
+      endif()
+      list(APPEND files_${group} ${name})
+      if(code MATCHES "(^|\n)int main\\(")
+        set(main_${group} ON)
+      endif()
+      # Written through configure_file so that an unchanged block is not rebuilt.
+      file(WRITE ${root}/${group}/${name}.in "${code}")
+      configure_file(${root}/${group}/${name}.in ${root}/${group}/${name} COPYONLY)
+    endwhile()
+  endforeach()
+
+  foreach(group ${groups})
+    set(sources "")
+    foreach(name ${files_${group}})
+      if(name MATCHES "\\.(c|cpp)$")
+        list(APPEND sources ${root}/${group}/${name})
+      endif()
+    endforeach()
+    if(sources STREQUAL "")
+      message(FATAL_ERROR "the documentation snippet group ${group} has no .c or .cpp file")
+    endif()
+    set(target vmh_doc_snippet_${group})
+    if(main_${group})
+      add_executable(${target} ${sources})
+      add_test(NAME doc_snippet_${group} COMMAND ${target})
+    else()
+      add_library(${target} SHARED ${sources})
+      target_link_options(${target} PRIVATE -Wl,--no-undefined)
+    endif()
+    target_link_libraries(${target} PRIVATE vmh::vmh)
+    target_include_directories(${target} PRIVATE ${root}/${group})
+    target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror)
+    set_target_properties(${target} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF
+                                               CXX_STANDARD 20 CXX_STANDARD_REQUIRED ON CXX_EXTENSIONS OFF
+                                               LINKER_LANGUAGE CXX)
+  endforeach()
+  list(LENGTH groups n)
+  message(STATUS "Documentation snippets: ${n} groups (${groups})")
+endfunction()

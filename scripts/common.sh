@@ -1,0 +1,13 @@
+# Shared by the scripts in this directory (sourced, not run): the usage text and the one-line
+# error for a bad command line, so that every script treats --help and unknown options alike.
+
+# Prints the comment block at the top of the sourcing script (after the #! line), without "# ".
+vmh_usage() {
+  sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"
+}
+
+# vmh_bad_usage MESSAGE: one line on stderr naming the script, exit status 2.
+vmh_bad_usage() {
+  echo "$(basename "$0"): $1 (see $(basename "$0") --help)" >&2
+  exit 2
+}
