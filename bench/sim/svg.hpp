@@ -3,97 +3,12 @@
 // budget). Plain text output, no library: every attribute is quoted and every text escaped.
 #pragma once
 
-#include <algorithm>
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <string_view>
 #include <vector>
 
-#include <fmt/core.h>
-
 namespace vmh::sim::svg {
-
-/// Escapes the five XML special characters.
-inline std::string escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (const char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-/// A coordinate with at most two decimals and no trailing zeros.
-inline std::string num(double v) {
-  std::string s = fmt::format("{:.2f}", v);
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.pop_back();
-  return s == "-0" ? "0" : s;
-}
-
-/// `#rrggbb` between two colours, t in [0, 1].
-inline std::string mix(std::uint32_t from, std::uint32_t to, double t) {
-  t = std::clamp(t, 0.0, 1.0);
-  auto channel = [&](int shift) {
-    const double a = double((from >> shift) & 0xff), b = double((to >> shift) & 0xff);
-    return static_cast<unsigned>(std::lround(a + (b - a) * t));
-  };
-  return fmt::format("#{:02x}{:02x}{:02x}", channel(16), channel(8), channel(0));
-}
-
-/// An SVG document built element by element.
-class document {
- public:
-  document(double width, double height) {
-    out_ = fmt::format(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
-        "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-        "<rect x=\"0\" y=\"0\" width=\"{0}\" height=\"{1}\" fill=\"#ffffff\"/>\n",
-        num(width), num(height));
-  }
-  void rect(double x, double y, double w, double h, std::string_view fill, std::string_view extra = {}) {
-    out_ += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"{}{}/>\n", num(x), num(y), num(w),
-                        num(h), fill, extra.empty() ? "" : " ", extra);
-  }
-  void line(double x1, double y1, double x2, double y2, std::string_view stroke, std::string_view extra = {}) {
-    out_ += fmt::format("<line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"{}\"{}{}/>\n", num(x1), num(y1), num(x2),
-                        num(y2), stroke, extra.empty() ? "" : " ", extra);
-  }
-  void circle(double x, double y, double r, std::string_view fill) {
-    out_ += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\" fill=\"{}\"/>\n", num(x), num(y), num(r), fill);
-  }
-  void polyline(const std::vector<std::pair<double, double>>& points, std::string_view stroke, std::string_view extra = {}) {
-    std::string pts;
-    for (const auto& [x, y] : points) {
-      if (!pts.empty()) pts += ' ';
-      pts += num(x);
-      pts += ',';
-      pts += num(y);
-    }
-    out_ += fmt::format("<polyline points=\"{}\" fill=\"none\" stroke=\"{}\"{}{}/>\n", pts, stroke,
-                        extra.empty() ? "" : " ", extra);
-  }
-  /// Text; `attrs` are extra attributes written as given (quote their values).
-  void text(double x, double y, std::string_view s, std::string_view attrs = {}) {
-    out_ += fmt::format("<text x=\"{}\" y=\"{}\"{}{}>{}</text>\n", num(x), num(y), attrs.empty() ? "" : " ", attrs,
-                        escape(s));
-  }
-  void title(std::string_view s) { out_ += "<title>" + escape(s) + "</title>\n"; }
-  std::string finish() { return out_ + "</svg>\n"; }
-
- private:
-  std::string out_;
-};
 
 // ---------------------------------------------------------------------------------------------
 // Heap map
@@ -113,13 +28,7 @@ struct map_input {
 };
 
 /// Bytes as "512 B", "12 KiB", "1.5 MiB".
-inline std::string bytes_text(std::size_t b) {
-  if (b >= (std::size_t{1} << 20) && b % (std::size_t{1} << 20) == 0) return fmt::format("{} MiB", b >> 20);
-  if (b >= (std::size_t{1} << 20)) return fmt::format("{:.1f} MiB", double(b) / 1048576.0);
-  if (b >= 1024 && b % 1024 == 0) return fmt::format("{} KiB", b / 1024);
-  if (b >= 1024) return fmt::format("{:.1f} KiB", double(b) / 1024.0);
-  return fmt::format("{} B", b);
-}
+std::string bytes_text(std::size_t b);
 
 /// What the map shows, computed from the live allocations: which pages are mapped (those a live
 /// allocation touches, as the heap maps them), and per block its mapped bytes and use.
@@ -129,125 +38,11 @@ struct map_model {
   std::vector<std::vector<std::uint8_t>> used;   ///< per bucket, per block: an allocation starts here
   std::size_t mapped_pages = 0;
 
-  explicit map_model(const map_input& in) {
-    std::size_t end = 0;
-    for (const map_bucket& b : in.buckets) end = std::max(end, b.offset + b.block_size * b.block_count);
-    page_mapped.assign((end + in.page - 1) / in.page, 0);
-    for (const map_allocation& a : in.live)
-      for (std::size_t p = a.offset / in.page; p < (a.offset + a.size + in.page - 1) / in.page && p < page_mapped.size(); ++p)
-        page_mapped[p] = 1;
-    for (const std::uint8_t m : page_mapped) mapped_pages += m;
-    for (const map_bucket& b : in.buckets) {
-      std::vector<std::size_t> bytes(b.block_count, 0);
-      for (std::size_t i = 0; i < b.block_count; ++i) {
-        const std::size_t lo = b.offset + i * b.block_size, hi = lo + b.block_size;
-        for (std::size_t p = lo / in.page; p * in.page < hi; ++p)
-          if (page_mapped[p]) bytes[i] += std::min(hi, (p + 1) * in.page) - std::max(lo, p * in.page);
-      }
-      mapped.push_back(std::move(bytes));
-      used.emplace_back(b.block_count, 0);
-    }
-    for (const map_allocation& a : in.live)
-      for (std::size_t k = 0; k < in.buckets.size(); ++k) {
-        const map_bucket& b = in.buckets[k];
-        if (a.offset >= b.offset && a.offset < b.offset + b.block_size * b.block_count) {
-          used[k][(a.offset - b.offset) / b.block_size] = 1;
-          break;
-        }
-      }
-  }
+  explicit map_model(const map_input& in);
 };
 
-inline std::string heap_map(const map_input& in) {
-  const map_model m(in);
-  constexpr double label_w = 150, area_x = 160, area_w = 600, right_x = 772, width = 980;
-  constexpr double row_h = 18, cell_h = 11, strip_h = 3, top = 104;
-  const double height = top + row_h * double(in.buckets.size()) + 52;
-  constexpr std::uint32_t empty = 0xe9edf3, full = 0x1d4f91;
-  document d(width, height);
-  d.title(in.title);
-  d.text(10, 22, in.title, "font-size=\"15\" font-weight=\"bold\"");
-  d.text(10, 40, in.subtitle, "fill=\"#444444\"");
-
-  // Physical budget bar.
-  const std::size_t mapped_bytes = m.mapped_pages * in.page;
-  const double frac = in.physical == 0 ? 0.0 : std::min(1.0, double(mapped_bytes) / double(in.physical));
-  d.text(10, 66, "physical budget");
-  d.rect(area_x, 55, area_w, 14, mix(empty, full, 0), "stroke=\"#9aa5b4\" stroke-width=\"0.5\"");
-  d.rect(area_x, 55, area_w * frac, 14, mix(empty, full, 1));
-  d.text(right_x, 66,
-         fmt::format("{} mapped of {} ({:.0f}%)", bytes_text(mapped_bytes), bytes_text(in.physical), 100.0 * frac));
-  d.text(10, 94, "bucket (block x count)", "fill=\"#444444\"");
-  d.text(area_x, 94, "blocks, shaded by the fraction of each block mapped; orange: an allocation starts there",
-         "fill=\"#444444\"");
-  d.text(right_x, 94, "in use, mapped", "fill=\"#444444\"");
-
-  for (std::size_t k = 0; k < in.buckets.size(); ++k) {
-    const map_bucket& b = in.buckets[k];
-    const double y = top + row_h * double(k);
-    const std::size_t per_cell = (b.block_count + in.max_cells - 1) / in.max_cells;
-    const std::size_t cells = (b.block_count + per_cell - 1) / per_cell;
-    const double cw = area_w / double(cells);
-    const bool gaps = per_cell == 1 && cw >= 4;
-    std::size_t in_use = 0, bytes = 0;
-    for (std::size_t i = 0; i < b.block_count; ++i) {
-      in_use += m.used[k][i];
-      bytes += m.mapped[k][i];
-    }
-    d.text(label_w, y + cell_h, fmt::format("{} x {}", bytes_text(b.block_size), b.block_count),
-           "text-anchor=\"end\"");
-    if (!gaps) d.rect(area_x, y, area_w, cell_h, mix(empty, full, 0));
-    // Cells, merged into runs of the same shade when they are drawn without gaps.
-    std::size_t run_start = 0;
-    int run_level = -1, run_use = -1;
-    auto flush = [&](std::size_t end_cell) {
-      if (run_level > 0) d.rect(area_x + cw * double(run_start), y, cw * double(end_cell - run_start), cell_h,
-                                mix(empty, full, double(run_level) / 20.0));
-      if (run_use > 0)
-        d.rect(area_x + cw * double(run_start), y + cell_h + 1, cw * double(end_cell - run_start), strip_h, "#e07b00",
-               fmt::format("fill-opacity=\"{}\"", num(double(run_use) / 4.0)));
-    };
-    for (std::size_t c = 0; c < cells; ++c) {
-      const std::size_t first = c * per_cell, last = std::min(b.block_count, first + per_cell);
-      std::size_t cell_bytes = 0, cell_used = 0;
-      for (std::size_t i = first; i < last; ++i) {
-        cell_bytes += m.mapped[k][i];
-        cell_used += m.used[k][i];
-      }
-      const double f = double(cell_bytes) / double((last - first) * b.block_size);
-      const int level = static_cast<int>(std::lround(f * 20.0));
-      const int use = cell_used == 0 ? 0 : std::max(1, static_cast<int>(std::lround(4.0 * double(cell_used) / double(last - first))));
-      if (gaps) {
-        d.rect(area_x + cw * double(c), y, cw - 1, cell_h, mix(empty, full, double(level) / 20.0));
-        if (use > 0) d.rect(area_x + cw * double(c), y + cell_h + 1, cw - 1, strip_h, "#e07b00");
-        continue;
-      }
-      if (level != run_level || use != run_use) {
-        flush(c);
-        run_start = c;
-        run_level = level;
-        run_use = use;
-      }
-    }
-    if (!gaps) flush(cells);
-    d.text(right_x, y + cell_h, fmt::format("{} / {}, {}", in_use, b.block_count, bytes_text(bytes)));
-  }
-
-  // Legend.
-  const double ly = top + row_h * double(in.buckets.size()) + 16;
-  d.text(10, ly + 10, "mapped:");
-  for (int i = 0; i <= 4; ++i) {
-    d.rect(area_x + 60.0 * i, ly, 18, cell_h, mix(empty, full, i / 4.0), "stroke=\"#9aa5b4\" stroke-width=\"0.5\"");
-    d.text(area_x + 60.0 * i + 22, ly + 10, fmt::format("{}%", 25 * i));
-  }
-  d.rect(area_x + 320, ly + 4, 18, strip_h, "#e07b00");
-  d.text(area_x + 342, ly + 10, "block in use (grouped rows: share of blocks in use)");
-  d.text(10, ly + 30,
-         fmt::format("rows with more than {} blocks group them; each page is mapped while a live allocation touches it",
-                     in.max_cells),
-         "fill=\"#666666\" font-size=\"11\"");
-  return d.finish();
-}
+/// The heap map: one row of blocks per bucket, each shaded by its mapped bytes.
+std::string heap_map(const map_input& in);
 
 // ---------------------------------------------------------------------------------------------
 // Budget curves
@@ -264,66 +59,10 @@ struct curve_input {
   std::vector<series> lines;
 };
 
-inline const char* palette(std::size_t i) {
-  static const char* colors[] = {"#7f7f7f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b"};
-  return colors[i % 8];
-}
+/// The colour of series i.
+const char* palette(std::size_t i);
 
-inline std::string budget_curve(const curve_input& in) {
-  constexpr double width = 960, left = 70, plot_w = 620, plot_h = 230, top = 70, gap = 70;
-  const double height = top + 2 * plot_h + gap + 60;
-  document d(width, height);
-  d.title(in.title);
-  d.text(10, 22, in.title, "font-size=\"15\" font-weight=\"bold\"");
-  d.text(10, 40, in.subtitle, "fill=\"#444444\"");
-  if (in.budgets.empty()) return d.finish();
-  const double x_lo = double(in.budgets.front()), x_hi = double(in.budgets.back());
-  auto xpos = [&](std::size_t b) {
-    return x_hi == x_lo ? left + plot_w / 2 : left + plot_w * (double(b) - x_lo) / (x_hi - x_lo);
-  };
-
-  auto panel = [&](double y0, const char* label, bool granted) {
-    double lo = 1.0;
-    for (const series& s : in.lines)
-      for (const double v : granted ? s.granted : s.success) lo = std::min(lo, v);
-    // The y range: from a round number below the lowest value to 100%.
-    const double span = std::max(0.05, 1.0 - lo);
-    const double step = span <= 0.05 ? 0.01 : span <= 0.1 ? 0.02 : span <= 0.25 ? 0.05 : span <= 0.5 ? 0.1 : 0.2;
-    const double y_lo = std::max(0.0, std::floor((lo - step * 0.25) / step) * step);
-    auto ypos = [&](double v) { return y0 + plot_h - plot_h * (v - y_lo) / (1.0 - y_lo); };
-    d.rect(left, y0, plot_w, plot_h, "#fbfcfe", "stroke=\"#9aa5b4\" stroke-width=\"0.8\"");
-    for (double v = y_lo; v <= 1.0 + 1e-9; v += step) {
-      d.line(left, ypos(v), left + plot_w, ypos(v), "#dde3ea", "stroke-width=\"0.6\"");
-      d.text(left - 6, ypos(v) + 4, fmt::format("{:.0f}%", 100.0 * v), "text-anchor=\"end\"");
-    }
-    const std::size_t every = in.budgets.size() <= 12 ? 1 : (in.budgets.size() + 11) / 12;
-    for (std::size_t i = 0; i < in.budgets.size(); ++i) {
-      const double x = xpos(in.budgets[i]);
-      d.line(x, y0 + plot_h, x, y0 + plot_h + 4, "#9aa5b4");
-      if (i % every == 0 || i + 1 == in.budgets.size())
-        d.text(x, y0 + plot_h + 16, bytes_text(in.budgets[i]), "text-anchor=\"middle\" font-size=\"10\"");
-    }
-    d.text(left, y0 - 8, label, "font-weight=\"bold\"");
-    for (std::size_t k = 0; k < in.lines.size(); ++k) {
-      const series& s = in.lines[k];
-      const std::vector<double>& v = granted ? s.granted : s.success;
-      std::vector<std::pair<double, double>> pts;
-      for (std::size_t i = 0; i < v.size() && i < in.budgets.size(); ++i) pts.emplace_back(xpos(in.budgets[i]), ypos(v[i]));
-      d.polyline(pts, s.color, "stroke-width=\"2\" stroke-linejoin=\"round\"");
-      for (const auto& [x, y] : pts) d.circle(x, y, 2.5, s.color);
-    }
-  };
-  panel(top, "requests satisfied", false);
-  panel(top + plot_h + gap, "granted / preferred bytes of satisfied range requests", true);
-  d.text(left + plot_w / 2, top + 2 * plot_h + gap + 36, "physical budget", "text-anchor=\"middle\"");
-
-  // Legend, right of the plots.
-  for (std::size_t k = 0; k < in.lines.size(); ++k) {
-    const double y = top + 10 + 20.0 * double(k);
-    d.line(left + plot_w + 16, y, left + plot_w + 40, y, in.lines[k].color, "stroke-width=\"3\"");
-    d.text(left + plot_w + 46, y + 4, in.lines[k].name);
-  }
-  return d.finish();
-}
+/// Success and granted/preferred against the budget, one line per series.
+std::string budget_curve(const curve_input& in);
 
 }  // namespace vmh::sim::svg

@@ -1,6 +1,5 @@
-// Sets of traces for the commands that replay more than one: trace files (`--trace FILE`,
-// repeatable) or traces generated from a workload family and a list of seeds
-// (`--family F --seeds 1-5`, with the generator options of `vmh-sim gen`).
+// Traces for the tools: trace files and the workload families' generators, with the names they
+// are reported under.
 #pragma once
 
 #include <cstddef>
@@ -8,12 +7,14 @@
 #include <string>
 #include <vector>
 
-#include "sim/cli.hpp"
-#include "workloads/generators.hpp"
-#include "workloads/range_churn.hpp"
 #include "workloads/trace.hpp"
 
 namespace vmh::sim {
+
+/// The stress family's defaults: its sizes average well under 100 bytes, so a budget far below
+/// SOF's 1 MiB is what makes the fill target bite.
+inline constexpr std::size_t stress_default_physical = 64 * 1024;
+inline constexpr std::size_t stress_default_max_size = 16 * 1024;
 
 /// One trace and the name it is reported under.
 struct named_trace {
@@ -21,29 +22,22 @@ struct named_trace {
   std::vector<trace::op> ops;
 };
 
-/// Generates seed `seed` of a family. `physical` is the stress family's fill budget.
-inline std::vector<trace::op> family_trace(const std::string& family, std::uint64_t seed, const args& a,
-                                           std::size_t physical) {
-  if (family == "seed") return workloads::seed_family();
-  if (family == "sof") return workloads::sof_family(seed, a.number("steps", 2000));
-  if (family == "stress")
-    return workloads::stress_family(seed, a.number("steps", 20000), static_cast<unsigned>(a.number("target", 50)),
-                                    physical, a.number("max-size", stress_default_max_size));
-  if (family == "churn") return workloads::range_churn_family(seed, a.number("steps", 20000), a.number("max-live", 32));
-  throw cli_error("--family must be seed, sof, stress or churn, not '" + family + "'");
-}
+/// The generator options of `vmh-sim gen` (0 = the family's default).
+struct family_params {
+  std::size_t steps = 0;       ///< sof 2000, stress and churn 20000
+  unsigned target = 50;        ///< stress: fill target in percent (1 to 100)
+  std::size_t physical = stress_default_physical;  ///< stress: the budget the target is relative to
+  std::size_t max_size = stress_default_max_size;  ///< stress: largest request
+  std::size_t max_live = 32;   ///< churn: most live blocks
+};
 
-/// The traces of `--<trace_key> FILE...` or, failing that, of `--family F --<seeds_key> LIST`.
-inline std::vector<named_trace> load_traces(const args& a, std::size_t physical, const std::string& trace_key = "trace",
-                                            const std::string& seeds_key = "seeds") {
-  std::vector<named_trace> out;
-  for (const std::string& path : a.all(trace_key)) out.push_back({path, load_trace(path)});
-  if (!out.empty()) return out;
-  if (!a.has("family")) throw cli_error("give --" + trace_key + " FILE (repeatable) or --family F --" + seeds_key + " LIST");
-  const std::string family = a.text("family");
-  for (const std::size_t seed : parse_list(a.text(seeds_key, "1"), "--" + seeds_key))
-    out.push_back({family + " seed " + std::to_string(seed), family_trace(family, seed, a, physical)});
-  return out;
-}
+/// The family names: seed, sof, stress, churn.
+bool is_family(const std::string& family);
+
+/// Seed `seed` of a family. Throws std::invalid_argument for an unknown family.
+std::vector<trace::op> family_trace(const std::string& family, std::uint64_t seed, const family_params& p);
+
+/// A trace file, parsed; a std::invalid_argument naming the file and line on error.
+std::vector<trace::op> load_trace(const std::string& path);
 
 }  // namespace vmh::sim

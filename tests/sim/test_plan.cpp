@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "catch.hpp"
-#include "sim/cli.hpp"
+#include "sim/allocators.hpp"
+#include "sim/layouts.hpp"
+#include "sim/options.hpp"
 #include "sim/pictures.hpp"
 #include "sim/plan.hpp"
 #include "sim/replay.hpp"
@@ -182,8 +184,9 @@ TEST_CASE("the XML checker accepts well-formed documents and rejects broken ones
 }
 
 TEST_CASE("the arguments keep every value of a repeated option") {
-  const char* argv[] = {"--trace", "a.trace", "--physical", "448K", "--trace", "b.trace"};
-  const vmh::sim::args a(6, const_cast<char**>(argv));
+  const std::vector<std::string> argv = {"--trace", "a.trace", "--physical", "448K", "--trace", "b.trace"};
+  const vmh::sim::option_spec specs[] = {{"trace", false, true}, {"physical"}, {"layout", false, true}};
+  const vmh::sim::args a(argv, specs, "test");
   const std::vector<std::string> traces = a.all("trace");
   REQUIRE(traces.size() == 2);
   CHECK(traces[0] == "a.trace");
@@ -211,7 +214,7 @@ TEST_CASE("normalize makes any table a valid layout") {
     const std::size_t n = 1 + r.below(12);
     for (std::size_t i = 0; i < n; ++i) l.push_back({1 + r.below(200000), r.below(300)});
     REQUIRE(plan::normalize(l, 4096));
-    const plan::layout_facts f = plan::measure(l, 4096);
+    const vmh::sim::layout_check f = vmh::sim::check_layout(l, 4096);
     INFO("round " << round);
     REQUIRE(f.error == vmh::layout_error::none);
     for (std::size_t i = 0; i < l.size(); ++i) {
@@ -257,10 +260,11 @@ TEST_CASE("evaluations on one reused heap give the figures of a fresh replay") {
   CHECK(a1.s.satisfied_bytes == fresh.satisfied_bytes);
   CHECK(a1.s.satisfied_bytes < a1.s.requested_bytes);
 
-  // The cost figures are the heap's.
-  const plan::layout_facts f = plan::measure(automatic, page);
-  CHECK(a1.s.virtual_bytes == f.virtual_bytes);
-  CHECK(a1.s.metadata_bytes == f.words * 8 + f.blocks * 4 + f.pages * 2 + f.buckets * 12);
+  // The cost figures are the heap's, and its metadata is charged to the budget.
+  CHECK(a1.s.virtual_bytes == vmh::sim::check_layout(automatic, page).virtual_bytes);
+  vmh::sim::vmh_allocator v(automatic, physical, page);
+  CHECK(a1.s.metadata_bytes == v.heap().metadata_bytes());
+  CHECK(v.page_budget() == (physical - v.heap().metadata_bytes()) / page * page);
 }
 
 TEST_CASE("a pruned evaluation stops early and leaves the heap empty") {
@@ -388,7 +392,7 @@ TEST_CASE("the planned layout is printed as a layout file and as C++") {
     CHECK(back[i].block_count == l[i].block_count);
   }
   const std::string code = plan::cxx_declaration(l, "my_table", 4096, {"planned"});
-  CHECK(code.find("// planned\n") == 0);
+  CHECK(code.find("// planned\n#pragma once\n\n#include <vmh/vmh.hpp>\n") == 0);
   CHECK(code.find("inline constexpr auto my_table = vmh::make_table({{64, 64},") != std::string::npos);
   CHECK(code.find("{303104, 2}},") != std::string::npos);
   CHECK(code.find("4096, 64);") != std::string::npos);
@@ -410,9 +414,9 @@ TEST_CASE("the heap map is well-formed and shows what the heap maps") {
   const std::vector<bucket> layout = vmh::sim::auto_layout(physical, page);
   for (const char* at : {"peak", "fail", "end", "0", "123"}) {
     INFO(at);
-    const std::size_t index = vmh::sim::pick_operation(ops, at, layout, physical, page, vmh::range_policy{});
+    const std::size_t index = vmh::sim::pick_operation(ops, at, layout, physical, page);
     REQUIRE(index < ops.size());
-    vmh::sim::heap_snapshot snap = vmh::sim::snapshot_at(ops, index, layout, physical, page, vmh::range_policy{});
+    vmh::sim::heap_snapshot snap = vmh::sim::snapshot_at(ops, index, layout, physical, page);
     snap.picture.title = "map <of> \"sof\" & 'seed' 1";
     snap.picture.subtitle = "auto";
     const vmh::sim::svg::map_model model(snap.picture);
@@ -423,16 +427,16 @@ TEST_CASE("the heap map is well-formed and shows what the heap maps") {
     CHECK(svg.find("map &lt;of&gt; &quot;sof&quot; &amp; &apos;seed&apos; 1") != std::string::npos);
     for (const bucket& b : layout) CHECK(svg.find(vmh::sim::svg::bytes_text(b.block_size) + " x " + std::to_string(b.block_count)) != std::string::npos);
   }
-  CHECK_THROWS(vmh::sim::pick_operation(ops, "soon", layout, physical, page, vmh::range_policy{}));
+  CHECK_THROWS(vmh::sim::pick_operation(ops, "soon", layout, physical, page));
 }
 
 TEST_CASE("the peak operation is the one after which the most memory is mapped") {
   const std::size_t physical = 256 * KiB, page = 4096;
   const std::vector<op> ops = vmh::workloads::sof_family(2, 300);
   const std::vector<bucket> layout = vmh::sim::auto_layout(physical, page);
-  const std::size_t peak = vmh::sim::pick_operation(ops, "peak", layout, physical, page, vmh::range_policy{});
-  const vmh::sim::heap_snapshot at_peak = vmh::sim::snapshot_at(ops, peak, layout, physical, page, vmh::range_policy{});
-  const vmh::sim::heap_snapshot at_end = vmh::sim::snapshot_at(ops, ops.size() - 1, layout, physical, page, vmh::range_policy{});
+  const std::size_t peak = vmh::sim::pick_operation(ops, "peak", layout, physical, page);
+  const vmh::sim::heap_snapshot at_peak = vmh::sim::snapshot_at(ops, peak, layout, physical, page);
+  const vmh::sim::heap_snapshot at_end = vmh::sim::snapshot_at(ops, ops.size() - 1, layout, physical, page);
   CHECK(at_peak.committed == at_end.figures.peak_physical_bytes);
 }
 

@@ -1,0 +1,115 @@
+// The allocators the simulator replays, behind sim::allocator:
+//  - vmh:      vmh::heap on a runtime layout, with a counting_mapper whose budget is the SRAM
+//              budget minus the heap's metadata (charged, the default) or the whole budget
+//              (uncharged); its own range front end; resize in place.
+//  - sys_heap: the sys_heap model over a buffer of exactly the physical size (a small heap when
+//              it has at most 0x7fff units, else a big heap, both as on the 32-bit DSP); its
+//              headers live inside that buffer. SOF's range loop; `e` is realloc (it may move).
+//  - sof_vmh:  the SOF VMH model with a physical page budget; SOF's range loop; `e` is
+//              allocate + free (SOF has no resize), which needs both blocks at once.
+// SOF's range loop steps down from `preferred` by `min`; sizes above the largest the allocator
+// can ever grant fail at once, so the loop starts at the largest multiple of `min` that could
+// fit (the same grant as the plain loop, without its 2^64 steps for `r 1 1 18446744073709551615`).
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+
+#include <vmh/vmh.hpp>
+
+#include "sim/replay.hpp"
+
+namespace vmh::sim {
+
+/// The heap type the simulator and planner use: any layout up to 64 buckets, 2^20 blocks and
+/// 2^20 pages (4 GiB of 4 KiB pages), configured at run time.
+using sim_layout = runtime_layout<64, (1u << 20), (1u << 20)>;
+using sim_heap = heap<sim_layout, counting_mapper, external_range>;
+
+/// Whether an allocator's out-of-buffer metadata is taken from its SRAM budget.
+enum class metadata_charge : unsigned char { charged, uncharged };
+
+/// Address space reserved for a heap's virtual range on the host: allocated, never touched, so
+/// the operating system commits none of it. Throws std::invalid_argument when the host refuses.
+class virtual_reservation {
+ public:
+  explicit virtual_reservation(std::size_t bytes, std::size_t align = 4096);
+  std::byte* data() const { return mem_.get(); }
+  std::size_t size() const { return bytes_; }
+
+ private:
+  struct deleter {
+    void operator()(std::byte* p) const;
+  };
+  std::size_t bytes_;
+  std::unique_ptr<std::byte, deleter> mem_;
+};
+
+struct vmh_options {
+  range_policy policy{};
+  metadata_charge charge = metadata_charge::charged;
+  bool record_live = false;  ///< keep every live block (offset and size) for pictures
+};
+
+/// vmh over a runtime layout: the one vmh adapter of the tools.
+class vmh_allocator final : public allocator {
+ public:
+  /// An empty heap; configure() gives it a layout.
+  vmh_allocator(std::size_t physical, std::size_t page, vmh_options opt = {});
+  /// A heap on `layout`; valid() is false (error() says why) when the layout is unusable.
+  vmh_allocator(std::span<const bucket> layout, std::size_t physical, std::size_t page, vmh_options opt = {});
+
+  /// (Re)configures the empty heap with `layout`, reserving more address space if it needs it,
+  /// and sets the page budget (charged or not). Returns the rule the layout breaks, if any.
+  layout_error configure(std::span<const bucket> layout);
+  bool valid() const { return error_ == layout_error::none; }
+  layout_error error() const { return error_; }
+  sim_heap& heap() { return *heap_; }
+  const sim_heap& heap() const { return *heap_; }
+  /// Bytes the heap's buffers may map: the budget, less the metadata when charged.
+  std::size_t page_budget() const { return heap_->mapper().budget(); }
+  std::size_t physical() const { return physical_; }
+  /// Live blocks by pointer (record_live only).
+  const std::unordered_map<void*, std::size_t>& live() const { return live_; }
+  /// Offset of a pointer into the heap's virtual range.
+  std::size_t offset_of(const void* p) const;
+
+  outcome allocate(std::size_t size, std::size_t align) override;
+  outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override;
+  void* resize(void* ptr, std::size_t old_size, std::size_t new_size) override;
+  void deallocate(void* ptr) override;
+  std::size_t committed_bytes() const override { return heap_->mapper().mapped(); }
+  std::size_t peak_committed_bytes() const override { return heap_->mapper().peak(); }
+  bool validate() const override { return static_cast<bool>(heap_->validate()); }
+  std::size_t metadata_bytes() const override { return valid() ? heap_->metadata_bytes() : 0; }
+  bool metadata_charged() const override { return opt_.charge == metadata_charge::charged; }
+
+ private:
+  outcome keep(const grant& g);
+  std::size_t physical_, page_;
+  vmh_options opt_;
+  std::unique_ptr<virtual_reservation> range_;
+  std::unique_ptr<sim_heap> heap_;
+  layout_error error_ = layout_error::no_buckets;
+  std::unordered_map<void*, std::size_t> live_;
+};
+
+/// The sys_heap model for `physical` bytes as the 32-bit DSP has it: a small heap when it fits
+/// 16-bit fields, else a big heap with 32-bit statistics. Throws std::invalid_argument when the
+/// budget cannot hold a heap.
+std::unique_ptr<allocator> make_sys_heap(std::size_t physical);
+
+/// The SOF VMH model with SOF's production table and `physical / page` pages. Throws
+/// std::invalid_argument when the table does not fit the page size.
+std::unique_ptr<allocator> make_sof_vmh(std::size_t physical, std::size_t page,
+                                        metadata_charge charge = metadata_charge::charged);
+
+/// One of the three by name (`vmh`, `sys_heap`, `sof_vmh`); `layout` is vmh's. Throws
+/// std::invalid_argument for an unknown name or an unusable layout.
+std::unique_ptr<allocator> make_allocator(const std::string& name, std::span<const bucket> layout, std::size_t physical,
+                                          std::size_t page, vmh_options opt = {});
+
+}  // namespace vmh::sim

@@ -1,0 +1,801 @@
+#include "sim/commands.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "baselines/sof_vmh.hpp"
+#include "sim/allocators.hpp"
+#include "sim/layouts.hpp"
+#include "sim/options.hpp"
+#include "sim/pictures.hpp"
+#include "sim/plan.hpp"
+#include "sim/replay.hpp"
+#include "sim/svg.hpp"
+#include "sim/traces.hpp"
+
+namespace vmh::sim {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Options shared by several commands
+
+/// `--physical`: the SRAM budget, at least one byte.
+std::size_t physical_of(const args& a) { return a.number_in("physical", 0, 1, SIZE_MAX); }
+
+/// The generator options (`--steps`, `--target`, `--max-size`, `--max-live`); `physical` is the
+/// stress family's fill budget.
+family_params family_params_of(const args& a, std::size_t physical) {
+  family_params p;
+  p.steps = a.number_in("steps", 0, 0, 100'000'000);
+  if (a.has("steps") && p.steps == 0) throw cli_error("--steps must be at least 1");
+  p.target = static_cast<unsigned>(a.number_in("target", 50, 1, 100));
+  p.physical = physical;
+  p.max_size = a.number_in("max-size", stress_default_max_size, 1, SIZE_MAX);
+  p.max_live = a.number_in("max-live", 32, 1, 1'000'000);
+  return p;
+}
+
+std::string family_of(const args& a) {
+  const std::string family = a.text("family");
+  if (!is_family(family)) throw cli_error("--family must be seed, sof, stress or churn, not '" + family + "'");
+  return family;
+}
+
+metadata_charge charge_of(const args& a) {
+  return a.has("uncharged") ? metadata_charge::uncharged : metadata_charge::charged;
+}
+
+/// The traces of `--<trace_key> FILE...` or, failing that, of `--family F --<seeds_key> LIST`.
+std::vector<named_trace> load_traces(const args& a, std::size_t physical, const std::string& trace_key = "trace",
+                                     const std::string& seeds_key = "seeds") {
+  std::vector<named_trace> out;
+  for (const std::string& path : a.all(trace_key)) out.push_back({path, load_trace(path)});
+  if (!out.empty()) return out;
+  if (!a.has("family")) throw cli_error("give --" + trace_key + " FILE (repeatable) or --family F --" + seeds_key + " LIST");
+  const std::string family = family_of(a);
+  const family_params p = family_params_of(a, physical);
+  for (const std::size_t seed : parse_seeds(a.text(seeds_key, "1"), "--" + seeds_key))
+    out.push_back({family + " seed " + std::to_string(seed), family_trace(family, seed, p)});
+  return out;
+}
+
+/// `--layout L` for vmh (auto, sof or a file).
+std::vector<bucket> layout_of(const args& a, std::size_t physical, std::size_t page) {
+  return load_layout(a.text("layout", "auto"), physical, page);
+}
+
+std::string metadata_text(std::size_t bytes, bool charged) {
+  return svg::bytes_text(bytes) + (charged ? "" : " (not charged)");
+}
+
+/// JSON string escaping for file names.
+std::string json_string(std::string_view s) {
+  std::string out = "\"";
+  for (const char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+      continue;
+    }
+    out += c;
+  }
+  return out + "\"";
+}
+
+// ---------------------------------------------------------------------------------------------
+// gen
+
+int gen(const args& a) {
+  const std::string family = family_of(a);
+  const std::size_t seed = a.number_in("seed", 1, 1, SIZE_MAX);
+  const std::vector<trace::op> ops = family_trace(family, seed, family_params_of(a, a.number_in("physical", stress_default_physical, 1, SIZE_MAX)));
+  write_file("-", trace::to_text(ops));
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// replay
+
+/// One replay as one line of JSON.
+std::string replay_json(const report& r, std::string_view allocator, std::string_view trace_name,
+                        std::string_view layout, std::size_t physical, std::size_t page) {
+  return fmt::format(
+      "{{\"allocator\":{},\"trace\":{},\"layout\":{},\"physical_bytes\":{},\"page_size\":{},\"ops\":{},"
+      "\"requests\":{},\"failed\":{},\"fixed_requests\":{},\"fixed_failed\":{},\"range_requests\":{},"
+      "\"range_failed\":{},\"range_granted_bytes\":{},\"range_preferred_bytes\":{},\"resizes\":{},"
+      "\"resizes_failed\":{},\"skipped\":{},\"peak_live_bytes\":{},\"peak_physical_bytes\":{},"
+      "\"metadata_bytes\":{},\"metadata_charged\":{},"
+      "\"first_failure_op\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},\"valid\":{}}}",
+      json_string(allocator), json_string(trace_name), json_string(layout), physical, page, r.ops, r.requests, r.failed,
+      r.fixed_requests, r.fixed_failed, r.range_requests, r.range_failed, r.range_granted_bytes,
+      r.range_preferred_bytes, r.resizes, r.resizes_failed, r.skipped, r.peak_live_bytes, r.peak_physical_bytes,
+      r.metadata_bytes, r.metadata_charged, r.first_failure_op, r.success_rate(), r.granted_ratio(), r.valid_after);
+}
+
+int replay_command(const args& a) {
+  const std::string path = a.text("trace");
+  const std::vector<trace::op> ops = load_trace(path);
+  const std::size_t physical = physical_of(a), page = a.page();
+  const std::string which = a.text("allocator");
+  const std::string layout_arg = a.text("layout", "auto");
+  const vmh_options opt{parse_policy(a.text("policy", "default")), charge_of(a), false};
+  std::vector<bucket> layout;
+  if (which == "vmh") layout = load_layout(layout_arg, physical, page);
+  const std::unique_ptr<allocator> alloc = make_allocator(which, layout, physical, page, opt);
+  const report r = replay(ops, *alloc);
+  fmt::print("{}\n", replay_json(r, which, path, which == "vmh" ? layout_arg : "-", physical, page));
+  return r.valid_after ? 0 : 1;
+}
+
+// ---------------------------------------------------------------------------------------------
+// compare
+
+/// Generates one trace per seed of a family and replays it on every allocator at one budget;
+/// prints a Markdown table of the means (success rate, granted/preferred, peak physical,
+/// metadata), or one JSON line per allocator with --json.
+int compare(const args& a) {
+  const std::string family = family_of(a);
+  const std::size_t physical = physical_of(a), page = a.page();
+  const std::vector<std::size_t> seeds = parse_seeds(a.text("seeds", "1-3"), "--seeds");
+  const vmh_options opt{parse_policy(a.text("policy", "default")), charge_of(a), false};
+  const family_params params = family_params_of(a, physical);
+  const std::vector<bucket> layout = layout_of(a, physical, page);
+  struct row {
+    const char* name;
+    const char* allocator;
+    report sum;
+    double success = 0, granted = 0;
+  };
+  row rows[] = {{"sys_heap + SOF loop", "sys_heap", {}}, {"SOF VMH (production table)", "sof_vmh", {}},
+                {"vmh (auto layout)", "vmh", {}}};
+  for (const std::size_t seed : seeds) {
+    const std::vector<trace::op> ops = family_trace(family, seed, params);
+    for (row& w : rows) {
+      const report r = replay(ops, *make_allocator(w.allocator, layout, physical, page, opt));
+      w.sum.requests += r.requests;
+      w.sum.failed += r.failed;
+      w.sum.peak_physical_bytes += r.peak_physical_bytes;
+      w.sum.metadata_bytes += r.metadata_bytes;
+      w.sum.metadata_charged = r.metadata_charged;
+      w.success += r.success_rate();
+      w.granted += r.granted_ratio();
+    }
+  }
+  const double n = double(seeds.size());
+  if (a.has("json")) {
+    for (const row& w : rows)
+      fmt::print("{{\"allocator\":{},\"family\":{},\"physical_bytes\":{},\"page_size\":{},\"seeds\":{},\"requests\":{},"
+                 "\"failed\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},\"peak_physical_bytes\":{},"
+                 "\"metadata_bytes\":{},\"metadata_charged\":{}}}\n",
+                 json_string(w.allocator), json_string(family), physical, page, seeds.size(), w.sum.requests,
+                 w.sum.failed, w.success / n, w.granted / n, w.sum.peak_physical_bytes / seeds.size(),
+                 w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged);
+    return 0;
+  }
+  fmt::print("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
+             "|---|---:|---:|---:|---:|---:|---:|\n");
+  for (const row& w : rows)
+    fmt::print("| {} | {} | {} | {:.2f}% | {:.1f}% | {} KiB | {} |\n", w.name, w.sum.requests, w.sum.failed,
+               100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / seeds.size() / 1024,
+               metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged));
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// layout
+
+int layout_command(const args& a) {
+  const std::size_t physical = physical_of(a), page = a.page();
+  for (const bucket& b : load_layout("auto", physical, page)) fmt::print("{} {}\n", b.block_size, b.block_count);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// plan
+
+std::vector<plan::trace_case> cases_of(std::vector<named_trace> traces) {
+  std::vector<plan::trace_case> cases;
+  for (named_trace& t : traces) cases.push_back(plan::make_case(std::move(t.name), std::move(t.ops)));
+  return cases;
+}
+
+std::size_t requests_of(const std::vector<plan::trace_case>& cases) {
+  std::size_t n = 0;
+  for (const plan::trace_case& c : cases) n += c.requests;
+  return n;
+}
+
+/// One row of the planner's comparison: an allocator on the training and held-out traces.
+struct comparison_row {
+  std::string name;
+  std::size_t buckets = 0, virtual_bytes = 0, metadata_bytes = 0;
+  totals train, test;
+  bool has_test = false;
+};
+
+totals vmh_totals(plan::evaluator& ev, const std::vector<bucket>& layout, std::size_t& virt, std::size_t& meta) {
+  const plan::evaluation e = ev.evaluate(layout, SIZE_MAX, true);
+  if (!e.s.valid || !e.valid_after) throw cli_error(std::string("layout failed: ") + to_string(e.error));
+  virt = e.s.virtual_bytes;
+  meta = e.s.metadata_bytes;
+  totals t;
+  t.requests = e.s.requests;
+  t.failed = e.s.failed();
+  t.granted = e.s.granted_bytes;
+  t.preferred = e.s.preferred_bytes;
+  t.requested_bytes = e.s.requested_bytes;
+  t.satisfied_bytes = e.s.satisfied_bytes;
+  return t;
+}
+
+totals baseline_totals(const std::vector<plan::trace_case>& cases, const std::string& which, std::size_t physical,
+                       std::size_t page, metadata_charge charge = metadata_charge::charged) {
+  totals t;
+  for (const plan::trace_case& c : cases) {
+    const std::unique_ptr<allocator> alloc = make_allocator(which, {}, physical, page, vmh_options{{}, charge, false});
+    replay_into(t, c.ops, *alloc);
+  }
+  return t;
+}
+
+std::string comparison_table(const std::vector<comparison_row>& rows) {
+  const bool test = !rows.empty() && rows.front().has_test;
+  std::string out =
+      "| allocator (layout) | buckets | virtual | metadata | training: failed | success | bytes | granted/preferred |";
+  out += test ? " held-out: failed | success | bytes | granted/preferred |\n" : "\n";
+  out += "|---|---:|---:|---:|---:|---:|---:|---:|";
+  out += test ? "---:|---:|---:|---:|\n" : "\n";
+  auto cells = [](const totals& t) {
+    return fmt::format(" {} | {:.2f}% | {:.2f}% | {:.1f}% |", t.failed, 100.0 * t.success(), 100.0 * t.bytes_ratio(),
+                       100.0 * t.granted_ratio());
+  };
+  for (const comparison_row& r : rows) {
+    out += fmt::format("| {} | {} | {} | {} |", r.name, r.buckets == 0 ? std::string("-") : std::to_string(r.buckets),
+                       svg::bytes_text(r.virtual_bytes),
+                       r.metadata_bytes == 0 ? std::string("-") : svg::bytes_text(r.metadata_bytes));
+    out += cells(r.train);
+    if (test) out += cells(r.test);
+    out += "\n";
+  }
+  return out;
+}
+
+plan::options plan_options_of(const args& a, std::size_t physical, std::size_t page) {
+  plan::options opt;
+  opt.physical = physical;
+  opt.page = page;
+  opt.max_buckets = a.number_in("max-buckets", max_buckets, 1, max_buckets);
+  opt.max_virtual = a.number_in("virtual", max_virtual_size, 1, max_virtual_size);
+  opt.evaluations = a.number_in("evals", opt.evaluations, 1, 100'000'000);
+  opt.headroom_pct = static_cast<unsigned>(a.number_in("headroom", opt.headroom_pct, 0, 1000));
+  opt.rng_seed = a.number("rng", 1);
+  const std::string goal = a.text("objective", "bytes");
+  if (goal != "requests" && goal != "bytes") throw cli_error("--objective must be requests or bytes, not '" + goal + "'");
+  opt.goal = goal == "bytes" ? plan::objective::bytes : plan::objective::requests;
+  return opt;
+}
+
+/// A progress line on a terminal: candidates replayed, best so far, time left.
+plan::progress_handler progress_line() {
+  if (isatty(fileno(stderr)) == 0) return {};
+  return [](const plan::progress& p) {
+    const double left = p.evaluations == 0 ? 0 : p.seconds * double(p.budget - std::min(p.budget, p.evaluations)) /
+                                                     double(p.evaluations);
+    std::fprintf(stderr, "\rplan: %zu of %zu layouts replayed, best %zu of %zu requests (%.2f%%), about %.0f s left   ",
+                 p.evaluations, p.budget, p.best.satisfied, p.best.requests, 100.0 * p.best.success(), left);
+    std::fflush(stderr);
+  };
+}
+
+/// The planner's comparison of its layout with auto, SOF's table, --compare files and the
+/// baselines, on the training and held-out traces.
+std::string plan_comparison(const args& a, const plan::result& res, plan::evaluator& ev, std::size_t physical,
+                            std::size_t page, range_policy policy) {
+  const bool holdout = a.has("holdout") || a.has("holdout-trace");
+  std::vector<plan::trace_case> test_cases;
+  if (holdout) test_cases = cases_of(load_traces(a, physical, "holdout-trace", "holdout"));
+  plan::evaluator test_ev(test_cases, physical, page, policy);
+  const std::vector<bucket> sof_layout(presets::sof_table.buckets, presets::sof_table.buckets + presets::sof_table.size());
+  std::vector<std::pair<std::string, std::vector<bucket>>> layouts = {
+      {"vmh (planned)", res.best.layout}, {"vmh (auto)", res.automatic.layout}};
+  if (page == presets::sof_table.page_size) layouts.emplace_back("vmh (SOF's table)", sof_layout);
+  for (const std::string& arg : a.all("compare")) {
+    const named_path np = parse_named_path(arg, "vmh ");
+    layouts.emplace_back(np.name, load_layout(np.path, physical, page));
+  }
+  std::vector<comparison_row> rows;
+  for (const auto& [name, layout] : layouts) {
+    comparison_row r;
+    r.name = name;
+    r.buckets = layout.size();
+    r.train = vmh_totals(ev, layout, r.virtual_bytes, r.metadata_bytes);
+    if (holdout) {
+      std::size_t v = 0, m = 0;
+      r.test = vmh_totals(test_ev, layout, v, m);
+      r.has_test = true;
+    }
+    rows.push_back(r);
+  }
+  const char* baselines[][2] = {{"SOF VMH (production table) + loop", "sof_vmh"}, {"sys_heap + SOF's loop", "sys_heap"}};
+  for (const auto& [name, which] : baselines) {
+    comparison_row r;
+    r.name = name;
+    const bool sys = std::string_view(which) == "sys_heap";
+    r.virtual_bytes = sys ? physical : std::size_t{1} << 20;
+    r.buckets = sys ? 0 : std::size(baseline::sof_production_table);
+    r.train = baseline_totals(ev.cases(), which, physical, page);
+    if (holdout) {
+      r.test = baseline_totals(test_cases, which, physical, page);
+      r.has_test = true;
+    }
+    rows.push_back(r);
+  }
+  return comparison_table(rows);
+}
+
+int plan_command(const args& a) {
+  const std::size_t physical = physical_of(a), page = a.page();
+  const range_policy policy = parse_policy(a.text("policy", "default"));
+  const plan::options opt = plan_options_of(a, physical, page);
+  const std::string out_path = a.text("out", "-"), cxx_path = a.text("cxx", "");
+  if (out_path == "-" && cxx_path == "-")
+    throw cli_error("--cxx - and the layout file both go to standard output: give --out FILE for the layout");
+  const std::vector<named_trace> traces = load_traces(a, physical);
+  std::string names;
+  for (const named_trace& t : traces) names += (names.empty() ? "" : ", ") + t.name;
+
+  plan::evaluator ev(cases_of(traces), physical, page, policy);
+  plan::planner planner(ev, opt);
+  const plan::progress_handler progress = progress_line();
+  const plan::result res = planner.run(progress);
+  if (progress) std::fprintf(stderr, "\r\033[K");
+  const plan::score& best = res.best.eval.s;
+  if (!res.best.eval.valid_after) throw cli_error("the planned layout failed heap::validate");
+
+  const std::vector<std::string> comments = {
+      fmt::format("vmh-sim plan: {} of SRAM (metadata charged), {}-byte pages, {} trace(s): {}",
+                  svg::bytes_text(physical), page, traces.size(), names),
+      fmt::format("planned: {}", plan::describe(best)),
+      fmt::format("auto:    {}", plan::describe(res.automatic.eval.s)),
+      fmt::format("search: {} layouts replayed ({} seeds, {} stopped early), --objective {}, --rng {}; best from {}",
+                  res.evaluations, res.seeds, res.pruned, opt.goal == plan::objective::bytes ? "bytes" : "requests",
+                  opt.rng_seed, res.best.origin)};
+  write_file(out_path, plan::layout_file(res.best.layout, comments));
+  if (!cxx_path.empty())
+    write_file(cxx_path, plan::cxx_declaration(res.best.layout, a.text("name", "planned_table"), page, comments));
+  for (std::size_t i = 1; i < comments.size(); ++i) std::fprintf(stderr, "%s\n", comments[i].c_str());
+  std::fprintf(stderr, "time: %.1f s, %.0f layouts replayed per second (%zu requests each)\n", res.seconds, res.rate(),
+               ev.requests());
+  if (best.satisfied_bytes < res.automatic.eval.s.satisfied_bytes)
+    std::fprintf(stderr,
+                 "warning: the planned layout satisfies fewer requested bytes than the auto layout (%.2f%% against "
+                 "%.2f%%): it refuses large requests to satisfy more small ones; --objective bytes weighs each request "
+                 "by its size\n",
+                 100.0 * double(best.satisfied_bytes) / double(best.requested_bytes),
+                 100.0 * double(res.automatic.eval.s.satisfied_bytes) / double(res.automatic.eval.s.requested_bytes));
+  std::fprintf(stderr, "\n%s", plan_comparison(a, res, ev, physical, page, policy).c_str());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// map
+
+int map_command(const args& a) {
+  const std::size_t physical = physical_of(a), page = a.page();
+  const vmh_options opt{parse_policy(a.text("policy", "default")), metadata_charge::charged, false};
+  const std::string layout_arg = a.text("layout", "auto");
+  const std::vector<bucket> layout = load_layout(layout_arg, physical, page);
+  std::string name;
+  std::vector<trace::op> ops;
+  if (a.has("trace")) {
+    name = a.text("trace");
+    ops = load_trace(name);
+  } else {
+    const std::string family = family_of(a);
+    const std::size_t seed = a.number_in("seed", 1, 1, SIZE_MAX);
+    name = family + " seed " + std::to_string(seed);
+    ops = family_trace(family, seed, family_params_of(a, physical));
+  }
+  if (ops.empty()) throw cli_error(name + ": empty trace");
+  const std::string at = a.text("at", "end");
+  const std::size_t index = pick_operation(ops, at, layout, physical, page, opt);
+  heap_snapshot snap = snapshot_at(ops, index, layout, physical, page, opt);
+  snap.picture.max_cells = a.number_in("max-cells", snap.picture.max_cells, 1, 100000);
+  const layout_check facts = check_layout(layout, page);
+  snap.picture.title = fmt::format("vmh heap: {} after operation {} of {}{}", name, index, ops.size(),
+                                   at == "peak" ? " (peak physical)" : at == "fail" ? " (first failure)" : "");
+  snap.picture.subtitle = fmt::format(
+      "layout {}: {} buckets, {} virtual, {} metadata; {} requests so far, {} failed, {} live allocations", layout_arg,
+      layout.size(), svg::bytes_text(facts.virtual_bytes), svg::bytes_text(snap.figures.metadata_bytes),
+      snap.figures.requests, snap.figures.failed, snap.picture.live.size());
+  const svg::map_model model(snap.picture);
+  if (model.mapped_pages * page != snap.committed)
+    throw cli_error(fmt::format("map: {} pages drawn as mapped but the heap maps {} bytes", model.mapped_pages, snap.committed));
+  write_file(a.text("out", "-"), svg::heap_map(snap.picture));
+  std::fprintf(stderr, "map: operation %zu of %zu, %zu live allocations, %zu of %zu bytes mapped, %zu requests failed\n",
+               index, ops.size(), snap.picture.live.size(), snap.committed, snap.picture.physical, snap.figures.failed);
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// curve
+
+int curve(const args& a) {
+  std::vector<std::size_t> budgets;
+  if (a.has("budgets")) {
+    budgets = parse_list(a.text("budgets"), "--budgets");
+  } else {
+    const std::size_t from = a.number("from", 128 * 1024), to = a.number("to", 1024 * 1024),
+                      step = a.number("step", 64 * 1024);
+    if (step == 0 || from == 0 || to < from) throw cli_error("--from, --to and --step must give at least one budget");
+    if ((to - from) / step >= 10000) throw cli_error("--from, --to and --step give more than 10000 budgets");
+    for (std::size_t b = from; b <= to; b += step) {
+      budgets.push_back(b);
+      if (b > SIZE_MAX - step) break;
+    }
+  }
+  std::sort(budgets.begin(), budgets.end());
+  if (budgets.front() == 0) throw cli_error("--budgets: a budget of 0 bytes");
+  const std::size_t page = a.page();
+  const range_policy policy = parse_policy(a.text("policy", "default"));
+  const metadata_charge charge = charge_of(a);
+  // The stress family's fill target is relative to a budget of its own (not the replayed one).
+  const std::vector<named_trace> traces = load_traces(a, a.number_in("fill-budget", stress_default_physical, 1, SIZE_MAX));
+  const std::vector<plan::trace_case> cases = cases_of(traces);
+
+  std::vector<std::pair<std::string, std::vector<bucket>>> extras;
+  for (const std::string& arg : a.all("layout")) {
+    const named_path np = parse_named_path(arg, "vmh ");
+    extras.emplace_back(np.name, load_layout(np.path, budgets.back(), page));
+  }
+  std::vector<svg::series> lines = {{"sys_heap + SOF's loop", svg::palette(0), {}, {}},
+                                    {"SOF VMH (production table)", svg::palette(1), {}, {}},
+                                    {"vmh (auto layout)", svg::palette(2), {}, {}}};
+  for (std::size_t i = 0; i < extras.size(); ++i) lines.push_back({extras[i].first, svg::palette(3 + i), {}, {}});
+  for (const std::size_t budget : budgets) {
+    plan::evaluator ev(cases, budget, page, policy, charge);
+    auto push = [&](std::size_t k, double success, double granted) {
+      lines[k].success.push_back(success);
+      lines[k].granted.push_back(granted);
+    };
+    for (std::size_t k = 0; k < 2; ++k) {
+      const totals t = baseline_totals(cases, k == 0 ? "sys_heap" : "sof_vmh", budget, page, charge);
+      push(k, t.success(), t.granted_ratio());
+    }
+    auto vmh_point = [&](std::size_t k, const std::vector<bucket>& layout) {
+      const plan::evaluation e = ev.evaluate(layout);
+      if (!e.s.valid) throw cli_error(lines[k].name + ": unusable layout: " + to_string(e.error));
+      push(k, e.s.success(), e.s.granted());
+    };
+    vmh_point(2, auto_layout(budget, page));
+    for (std::size_t i = 0; i < extras.size(); ++i) vmh_point(3 + i, extras[i].second);
+  }
+
+  std::string names = traces.size() == 1 ? traces.front().name : fmt::format("{} traces", traces.size());
+  if (a.has("family") && !a.has("trace")) names = fmt::format("{} family, seeds {}", a.text("family"), a.text("seeds", "1"));
+  svg::curve_input in;
+  in.title = "Requests satisfied and granted/preferred against the physical budget";
+  in.subtitle = fmt::format("{} ({} requests); vmh's auto layout is derived for each budget{}", names,
+                            requests_of(cases), charge == metadata_charge::charged ? ", its metadata charged" : "");
+  in.budgets = budgets;
+  in.lines = lines;
+  write_file(a.text("out", "-"), svg::budget_curve(in));
+
+  // The same figures as a Markdown table (on standard error when the SVG goes to standard output).
+  std::string table = "| budget |";
+  for (const auto& l : lines) table += " " + l.name + " |";
+  table += "\n|---:|";
+  for (std::size_t k = 0; k < lines.size(); ++k) table += "---:|";
+  table += "\n";
+  for (std::size_t i = 0; i < budgets.size(); ++i) {
+    table += "| " + svg::bytes_text(budgets[i]) + " |";
+    for (const auto& l : lines) table += fmt::format(" {:.2f}% / {:.1f}% |", 100.0 * l.success[i], 100.0 * l.granted[i]);
+    table += "\n";
+  }
+  std::FILE* to = a.text("out", "-") == "-" ? stderr : stdout;
+  std::fprintf(to, "success / granted per budget:\n%s", table.c_str());
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// auto-study: variants of presets::auto_params (ratio, over-commit, count cap, smallest block)
+// on families 1-3 at several budgets, next to the planner's best layout for each, ranked by:
+// total excess failures (percentage points of each workload's requests above the best variant
+// there), then mean granted/preferred, then mean cost relative to auto.
+
+struct study_scenario {
+  std::string name, family;
+  std::size_t physical;
+  unsigned target;
+};
+
+struct study_variant {
+  std::string name;
+  presets::geometric_params p;
+  bool pow2_small = false;  ///< powers of two below a page, the ratio from a page up
+  std::vector<plan::score> scores;
+  double regret = 0, granted = 0, cost = 0;
+};
+
+std::vector<study_variant> study_variants(std::size_t page, bool full_grid) {
+  std::vector<study_variant> variants;
+  variants.push_back({"auto_params (the auto rule: 2/1, x1, cap 1024, from 16 B)", presets::auto_params(1u << 20, page), false, {}});
+  const std::size_t ratios[][2] = {{5, 4}, {4, 3}, {3, 2}, {2, 1}};
+  const std::size_t overcommits[][2] = {{1, 4}, {1, 2}, {1, 1}, {2, 1}};
+  for (const auto& r : ratios)
+    for (const auto& o : overcommits)
+      for (const std::size_t cap : {64u, 256u, 1024u, 4096u})
+        for (const std::size_t min_block : {16u, 64u})
+          for (const bool pow2_small : {false, true}) {
+            if (pow2_small && r[0] == 2 * r[1]) continue;  // the same as ratio 2
+            if (!full_grid && (cap == 64 || min_block == 64)) continue;
+            const presets::geometric_params p = plan::geometric_variant(1u << 20, page, r, o, cap, min_block);
+            variants.push_back({fmt::format("{}{}/{}, x{}/{}, cap {}, from {} B", pow2_small ? "2/1 below a page, then " : "",
+                                            r[0], r[1], o[0], o[1], cap, min_block),
+                                p, pow2_small, {}});
+          }
+  return variants;
+}
+
+/// The layout of a variant for a budget.
+std::vector<bucket> study_layout(const study_variant& v, std::size_t physical, std::size_t page) {
+  presets::geometric_params p = v.p;
+  p.physical_bytes = physical;
+  if (!v.pow2_small) return geometric_layout(p);
+  presets::geometric_params small = p, large = p;
+  small.ratio_num = 2;
+  small.ratio_den = 1;
+  small.max_block = page;
+  large.min_block = page;
+  std::vector<bucket> l = geometric_layout(small);
+  if (!l.empty()) l.pop_back();  // the page-sized bucket comes again first in the large part
+  for (const bucket& b : geometric_layout(large)) l.push_back(b);
+  plan::normalize(l, page);
+  return l;
+}
+
+/// Adds each variant's excess failures, granted/preferred and cost to its totals.
+void rank_variants(std::vector<study_variant>& variants, std::size_t scenarios) {
+  std::size_t ranged = 0;  // workloads with range requests: the granted/preferred mean is over them
+  for (std::size_t k = 0; k < scenarios; ++k) ranged += variants.front().scores[k].preferred_bytes != 0;
+  for (std::size_t k = 0; k < scenarios; ++k) {
+    std::size_t best = 0;
+    for (const study_variant& v : variants) best = std::max(best, v.scores[k].satisfied);
+    for (study_variant& v : variants) {
+      const plan::score& s = v.scores[k];
+      v.regret += s.valid ? 100.0 * double(best - s.satisfied) / double(s.requests) : 100.0;
+      if (s.preferred_bytes != 0) v.granted += s.granted() / double(ranged);
+      v.cost += double(s.cost()) / double(variants.front().scores[k].cost()) / double(scenarios);
+    }
+  }
+}
+
+int auto_study(const args& a) {
+  const std::vector<study_scenario> scenarios = {
+      {"seed 96K", "seed", 96 * 1024, 0},      {"sof 256K", "sof", 256 * 1024, 0},
+      {"sof 448K", "sof", 448 * 1024, 0},      {"sof 512K", "sof", 512 * 1024, 0},
+      {"sof 1M", "sof", 1024 * 1024, 0},       {"sof 2M", "sof", 2048 * 1024, 0},
+      {"stress 50% 64K", "stress", 64 * 1024, 50}, {"stress 95% 64K", "stress", 64 * 1024, 95},
+      {"churn 256K", "churn", 256 * 1024, 0}};
+  const std::vector<std::size_t> seeds = parse_seeds(a.text("seeds", "1-5"), "--seeds");
+  const std::size_t plan_evals = a.number_in("plan-evals", 1000, 0, 100'000'000);
+  const std::string grid = a.text("grid", "small");
+  if (grid != "small" && grid != "full") throw cli_error("--grid must be small or full, not '" + grid + "'");
+  const std::size_t page = default_page_size;
+  std::vector<study_variant> variants = study_variants(page, grid == "full");
+
+  std::vector<plan::score> planned;
+  std::vector<std::string> planned_shape;
+  for (const study_scenario& sc : scenarios) {
+    std::vector<plan::trace_case> cases;
+    family_params p;
+    p.target = sc.target;
+    p.physical = sc.physical;
+    for (const std::size_t seed : sc.family == "seed" ? std::vector<std::size_t>{1} : seeds)
+      cases.push_back(plan::make_case(fmt::format("{} seed {}", sc.family, seed), family_trace(sc.family, seed, p)));
+    plan::evaluator ev(std::move(cases), sc.physical, page);
+    for (study_variant& v : variants) v.scores.push_back(ev.evaluate(study_layout(v, sc.physical, page)).s);
+    if (plan_evals != 0) {
+      plan::options opt;
+      opt.physical = sc.physical;
+      opt.page = page;
+      opt.evaluations = plan_evals;
+      plan::planner planner(ev, opt);
+      const plan::result res = planner.run();
+      planned.push_back(res.best.eval.s);
+      planned_shape.push_back(fmt::format("{}: {} buckets, {} virtual, from {}", sc.name, res.best.layout.size(),
+                                          svg::bytes_text(res.best.eval.s.virtual_bytes), res.best.origin));
+    }
+    std::fprintf(stderr, "auto-study: %s done\n", sc.name.c_str());
+  }
+  rank_variants(variants, scenarios.size());
+  std::vector<std::size_t> order(variants.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto key = [&](const study_variant& v) {
+    return std::tuple{std::lround(v.regret * 100), -std::lround(v.granted * 1000), v.cost};
+  };
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t x, std::size_t y) { return key(variants[x]) < key(variants[y]); });
+
+  std::string out = "| rank | rule (ratio, over-commit, count cap, smallest block) |";
+  for (const study_scenario& sc : scenarios) out += " " + sc.name + " |";
+  out += " excess failures | granted/preferred | cost vs today | virtual at 1M |\n|---:|---|";
+  for (std::size_t k = 0; k < scenarios.size(); ++k) out += "---:|";
+  out += "---:|---:|---:|---:|\n";
+  const std::size_t shown = a.number("top", 12);
+  std::size_t one_mib = 0;
+  for (std::size_t k = 0; k < scenarios.size(); ++k)
+    if (scenarios[k].name == "sof 1M") one_mib = k;
+  auto row = [&](const std::string& rank, const std::string& name, const std::vector<plan::score>& sc, double regret,
+                 double granted, double cost) {
+    out += "| " + rank + " | " + name + " |";
+    for (const plan::score& s : sc) out += fmt::format(" {} |", s.failed());
+    out += fmt::format(" {:.2f} | {:.1f}% | {:.2f} | {} |\n", regret, 100.0 * granted, cost,
+                       svg::bytes_text(sc[one_mib].virtual_bytes));
+  };
+  for (std::size_t r = 0; r < order.size(); ++r) {
+    const study_variant& v = variants[order[r]];
+    if (r < shown || order[r] == 0) row(std::to_string(r + 1), v.name, v.scores, v.regret, v.granted, v.cost);
+  }
+  if (!planned.empty()) {
+    // The planner's row against the variants' bests (it is not one of them).
+    double regret = 0, granted = 0, cost = 0;
+    std::size_t ranged = 0;
+    for (std::size_t k = 0; k < scenarios.size(); ++k) ranged += variants.front().scores[k].preferred_bytes != 0;
+    for (std::size_t k = 0; k < scenarios.size(); ++k) {
+      std::size_t best = 0;
+      for (const study_variant& v : variants) best = std::max(best, v.scores[k].satisfied);
+      regret += 100.0 * (double(best) - double(planned[k].satisfied)) / double(planned[k].requests);
+      if (planned[k].preferred_bytes != 0) granted += planned[k].granted() / double(ranged);
+      cost += double(planned[k].cost()) / double(variants.front().scores[k].cost()) / double(scenarios.size());
+    }
+    row("-", "planner, one layout per workload", planned, regret, granted, cost);
+  }
+  fmt::print("Failed requests per workload (sof: seeds {}; stress: the same seeds, 20000 steps); a workload's\n"
+             "excess is its failures above the best rule's, in percentage points of its requests.\n\n{}",
+             a.text("seeds", "1-5"), out);
+  for (const std::string& s : planned_shape) fmt::print("\n- planned {}", s);
+  fmt::print("\n");
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The command table
+
+constexpr option_spec trace_options[] = {{"trace", false, true}, {"family", false, false}, {"seeds", false, false},
+                                         {"steps", false, false}, {"target", false, false}, {"max-size", false, false},
+                                         {"max-live", false, false}};
+
+struct command {
+  std::string_view name;
+  int (*run)(const args&);
+  std::vector<option_spec> options;
+  bool takes_traces;  ///< also accepts trace_options
+  std::string_view usage;
+};
+
+const std::vector<command>& commands() {
+  static const std::vector<command> table = {
+      {"gen", gen,
+       {{"family"}, {"seed"}, {"steps"}, {"target"}, {"physical"}, {"max-size"}, {"max-live"}},
+       false,
+       "vmh-sim gen --family seed|sof|stress|churn [--seed N] [--steps N] [--target PCT] [--physical BYTES]\n"
+       "            [--max-size BYTES] [--max-live N]\n"
+       "  Writes one trace of a workload family to standard output. --seed (default 1) picks the trace;\n"
+       "  --steps the operations (sof 2000, stress and churn 20000); --target (stress, 1-100, default 50)\n"
+       "  the fill of --physical (default 64K) it aims at; --max-size the largest stress request (16K);\n"
+       "  --max-live the most live churn blocks (32).\n"},
+      {"replay", replay_command,
+       {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}},
+       false,
+       "vmh-sim replay --trace FILE --allocator vmh|sys_heap|sof_vmh --physical BYTES [--layout auto|sof|FILE]\n"
+       "               [--page BYTES] [--policy default|greedy|share:N/D|adaptive:N/D] [--uncharged]\n"
+       "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line. The allocator's\n"
+       "  metadata outside its buffers is taken from the budget (pages = budget - metadata, rounded down\n"
+       "  to a page); --uncharged gives the buffers the whole budget. Exit 1 if the allocator's own\n"
+       "  validation fails afterwards.\n"},
+      {"compare", compare,
+       {{"family"}, {"physical"}, {"seeds"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"layout"}, {"page"},
+        {"policy"}, {"uncharged", true}, {"json", true}},
+       false,
+       "vmh-sim compare --family F --physical BYTES [--seeds LIST] [--steps N] [--target PCT] [--layout L]\n"
+       "                [--page BYTES] [--policy P] [--uncharged] [--json]\n"
+       "  Replays the seeds of a family (default 1-3) on sys_heap + SOF's loop, SOF's VMH and vmh at one\n"
+       "  budget, metadata charged; prints a Markdown table of the means, or one JSON line per allocator.\n"},
+      {"layout", layout_command,
+       {{"physical"}, {"page"}},
+       false,
+       "vmh-sim layout --physical BYTES [--page BYTES]\n"
+       "  Prints the auto layout for the budget as a layout file (`<block_size> <count>` per line).\n"},
+      {"plan", plan_command,
+       {{"physical"}, {"page"}, {"max-buckets"}, {"virtual"}, {"evals"}, {"headroom"}, {"rng"}, {"policy"},
+        {"objective"}, {"out"}, {"cxx"}, {"name"}, {"holdout"}, {"holdout-trace", false, true},
+        {"compare", false, true}},
+       true,
+       "vmh-sim plan TRACES --physical BYTES [--page BYTES] [--max-buckets N] [--virtual BYTES] [--evals N]\n"
+       "             [--headroom PCT] [--rng N] [--policy P] [--objective bytes|requests] [--out FILE]\n"
+       "             [--cxx FILE [--name ID]] [--holdout LIST | --holdout-trace FILE...] [--compare [NAME=]FILE...]\n"
+       "  Searches the layout that serves the traces best with BYTES of SRAM (its metadata charged) and\n"
+       "  writes it as a layout file to --out (default standard output); --cxx writes it as a C++ header\n"
+       "  for vmh::fixed_layout (`-` for standard output, then give --out). --objective bytes (default)\n"
+       "  weighs each request by its size, requests counts them. Progress on a terminal; the comparison\n"
+       "  table on standard error.\n"},
+      {"map", map_command,
+       {{"trace"}, {"family"}, {"seed"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"physical"}, {"page"},
+        {"layout"}, {"policy"}, {"at"}, {"out"}, {"max-cells"}},
+       false,
+       "vmh-sim map (--trace FILE | --family F [--seed N]) --physical BYTES [--layout L] [--page BYTES]\n"
+       "            [--at N|end|peak|fail] [--out FILE] [--max-cells N]\n"
+       "  Draws the vmh heap after one operation as SVG: N (0-based), end, peak (most memory mapped) or\n"
+       "  fail (the first failed request).\n"},
+      {"curve", curve,
+       {{"from"}, {"to"}, {"step"}, {"budgets"}, {"page"}, {"policy"}, {"fill-budget"}, {"layout", false, true},
+        {"out"}, {"uncharged", true}},
+       true,
+       "vmh-sim curve TRACES [--from BYTES] [--to BYTES] [--step BYTES | --budgets LIST]\n"
+       "              [--layout [NAME=]FILE...] [--page BYTES] [--policy P] [--uncharged] [--out FILE]\n"
+       "  Draws success and granted/preferred against the budget as SVG, for the baselines, vmh's auto\n"
+       "  layout and each --layout; the same figures as a Markdown table.\n"},
+      {"auto-study", auto_study,
+       {{"seeds"}, {"plan-evals"}, {"grid"}, {"top"}},
+       false,
+       "vmh-sim auto-study [--seeds LIST] [--plan-evals N] [--grid small|full] [--top N]\n"
+       "  Replays variants of the auto layout's rule on families 1-3 against the planner (Markdown).\n"},
+  };
+  return table;
+}
+
+constexpr std::string_view general_usage =
+    "usage: vmh-sim COMMAND [options]   (vmh-sim COMMAND --help for one command)\n"
+    "Replays allocation traces on vmh and the baselines with the same SRAM budget.\n"
+    "TRACES is --trace FILE (repeatable) or --family seed|sof|stress|churn --seeds LIST.\n"
+    "LIST is N (that one), A-B (both included) or a comma list of them: 1-5, 1,3,7, 1-3,9.\n"
+    "BYTES is decimal with an optional K, M or G suffix (powers of 1024).\n\n";
+
+int dispatch(std::span<const std::string> argv) {
+  if (argv.size() < 2) throw cli_error("no command: give one of gen, replay, compare, layout, plan, map, curve, auto-study (vmh-sim --help)");
+  const std::string& name = argv[1];
+  if (name == "--help" || name == "-h" || name == "help") {
+    std::string text(general_usage);
+    for (const command& c : commands()) text += std::string(c.usage) + "\n";
+    write_file("-", text);
+    return 0;
+  }
+  for (const command& c : commands()) {
+    if (c.name != name) continue;
+    const std::span<const std::string> rest = argv.subspan(2);
+    if (std::find(rest.begin(), rest.end(), "--help") != rest.end() || std::find(rest.begin(), rest.end(), "-h") != rest.end()) {
+      write_file("-", std::string(c.usage));
+      return 0;
+    }
+    std::vector<option_spec> specs = c.options;
+    if (c.takes_traces) specs.insert(specs.end(), std::begin(trace_options), std::end(trace_options));
+    return c.run(args(rest, specs, c.name));
+  }
+  throw cli_error("unknown command '" + name + "': use gen, replay, compare, layout, plan, map, curve or auto-study");
+}
+
+}  // namespace
+
+int run(int argc, const char* const* argv) {
+  try {
+    const std::vector<std::string> words(argv, argv + argc);
+    return dispatch(words);
+  } catch (const std::exception& e) {
+    std::string message = e.what();
+    std::replace(message.begin(), message.end(), '\n', ' ');  // one line, whatever the message
+    std::fprintf(stderr, "vmh-sim: %s\n", message.c_str());
+    return 2;
+  }
+}
+
+}  // namespace vmh::sim

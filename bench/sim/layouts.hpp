@@ -1,0 +1,45 @@
+// Layouts for the tools: the geometric and auto layouts, the layout file format, and what a
+// layout costs the SRAM budget it is measured against.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <vmh/layout.hpp>
+#include <vmh/presets.hpp>
+
+namespace vmh::sim {
+
+/// The buckets of a geometric layout (empty when the parameters are unusable).
+std::vector<bucket> geometric_layout(const presets::geometric_params& p);
+
+/// The library's zero-tuning layout for a physical budget (presets::auto_params).
+std::vector<bucket> auto_layout(std::size_t physical, std::size_t page);
+
+/// The layout's minimum alignment: the largest power of two dividing every block size, at most
+/// a cache line (64), at least 8.
+std::size_t min_align_of(std::span<const bucket> layout);
+
+/// The layout's geometry as the heap derives it (its virtual size, or the rule it breaks).
+struct layout_check {
+  layout_error error = layout_error::none;
+  std::size_t virtual_bytes = 0, blocks = 0, pages = 0;
+};
+layout_check check_layout(std::span<const bucket> layout, std::size_t page);
+
+/// The page budget left for an allocator's buffers when its out-of-buffer metadata sits in the
+/// same SRAM (as on the DSP): `physical - metadata`, rounded down to a page; 0 when the metadata
+/// alone fills the budget.
+std::size_t charged_budget(std::size_t physical, std::size_t metadata, std::size_t page);
+
+/// The layout file format: one bucket per line, `<block_size> <count>`, K/M/G suffixes, `#`
+/// comments. Throws a cli_error naming `path` and the line.
+std::vector<bucket> parse_layout(std::string_view text, const std::string& path);
+
+/// `auto` (the library's zero-tuning layout for the budget), `sof` (SOF's table) or a file.
+std::vector<bucket> load_layout(const std::string& arg, std::size_t physical, std::size_t page);
+
+}  // namespace vmh::sim

@@ -1,0 +1,123 @@
+#include "sim/replay.hpp"
+
+#include <cstdint>
+#include <unordered_map>
+
+namespace vmh::sim {
+
+report replay(const std::vector<trace::op>& ops, allocator& a, const event_handler& on_event) {
+  struct block {
+    void* ptr;
+    std::size_t size;
+  };
+  report r;
+  std::unordered_map<std::uint64_t, block> live;
+  live.reserve(1024);
+  std::size_t live_bytes = 0;
+  auto note = [&](std::size_t i, const trace::op& o, bool ok, bool skipped, std::size_t granted) {
+    if (live_bytes > r.peak_live_bytes) r.peak_live_bytes = live_bytes;
+    if (on_event) on_event(event{i, &o, ok, skipped, granted, a.committed_bytes()});
+  };
+  // A failed request leaves its id out of `live`: the trace's later e/f of it are skipped.
+  auto fail_request = [&](std::size_t i) {
+    ++r.failed;
+    if (r.first_failure_op < 0) r.first_failure_op = static_cast<long long>(i);
+  };
+
+  // The live block of an `e` or `f`, or end() once it is counted as skipped (its request failed).
+  auto live_block = [&](std::size_t i, const trace::op& o) {
+    const auto it = live.find(o.id);
+    if (it == live.end()) {
+      ++r.skipped;
+      note(i, o, o.kind == trace::op_kind::free, true, 0);
+    }
+    return it;
+  };
+
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const trace::op& o = ops[i];
+    ++r.ops;
+    switch (o.kind) {
+      case trace::op_kind::allocate: {
+        ++r.requests;
+        ++r.fixed_requests;
+        const outcome got = a.allocate(o.size, o.align);
+        if (got.ptr == nullptr) {
+          ++r.fixed_failed;
+          fail_request(i);
+          note(i, o, false, false, 0);
+        } else {
+          live[o.id] = {got.ptr, o.size};
+          live_bytes += o.size;
+          note(i, o, true, false, o.size);
+        }
+        break;
+      }
+      case trace::op_kind::range: {
+        ++r.requests;
+        ++r.range_requests;
+        const outcome got = a.allocate_range(o.size, o.preferred, o.align);
+        if (got.ptr != nullptr) {  // kept even when out of range: the firmware would hold it
+          live[o.id] = {got.ptr, got.size};
+          live_bytes += got.size;
+        }
+        const bool ok = got.ptr != nullptr && got.size >= o.size && got.size <= o.preferred;
+        if (ok) {
+          r.range_granted_bytes = saturating_add(r.range_granted_bytes, got.size);
+          r.range_preferred_bytes = saturating_add(r.range_preferred_bytes, o.preferred);
+        } else {
+          ++r.range_failed;
+          fail_request(i);
+        }
+        note(i, o, ok, false, got.size);
+        break;
+      }
+      case trace::op_kind::resize: {
+        const auto it = live_block(i, o);
+        if (it == live.end()) break;
+        ++r.resizes;
+        void* moved = a.resize(it->second.ptr, it->second.size, o.size);
+        if (moved == nullptr) {
+          ++r.resizes_failed;
+          note(i, o, false, false, it->second.size);
+        } else {
+          live_bytes = live_bytes - it->second.size + o.size;
+          it->second = {moved, o.size};
+          note(i, o, true, false, o.size);
+        }
+        break;
+      }
+      case trace::op_kind::free: {
+        const auto it = live_block(i, o);
+        if (it == live.end()) break;
+        a.deallocate(it->second.ptr);
+        live_bytes -= it->second.size;
+        live.erase(it);
+        note(i, o, true, false, 0);
+        break;
+      }
+    }
+  }
+  r.peak_physical_bytes = a.peak_committed_bytes();
+  r.metadata_bytes = a.metadata_bytes();
+  r.metadata_charged = a.metadata_charged();
+  r.valid_after = a.validate();
+  return r;
+}
+
+void totals::add(const report& r) {
+  requests += r.requests;
+  failed += r.failed;
+  granted = saturating_add(granted, r.range_granted_bytes);
+  preferred = saturating_add(preferred, r.range_preferred_bytes);
+}
+
+void replay_into(totals& t, const std::vector<trace::op>& ops, allocator& a) {
+  t.add(replay(ops, a, [&t](const event& e) {
+    if (e.op->kind != trace::op_kind::allocate && e.op->kind != trace::op_kind::range) return;
+    t.requested_bytes = saturating_add(t.requested_bytes, e.op->size);
+    if (e.ok) t.satisfied_bytes = saturating_add(t.satisfied_bytes, e.op->size);
+  }));
+}
+
+}  // namespace vmh::sim
