@@ -1,4 +1,5 @@
-// vmh-bench: time per operation of vmh against the sys_heap model, the SOF VMH model,
+// vmh-bench: time per operation of vmh (page-mapping and plain-RAM) against the sys_heap model
+// (Zephyr's default configuration), the SOF VMH model,
 // std::pmr::unsynchronized_pool_resource and malloc, on the cases of cases.hpp.
 //
 // Names pair up across allocators: BM_<case>/<allocator>[/<variant>]. Items processed count
@@ -25,7 +26,7 @@ namespace {
 
 using namespace vmh::bench;
 
-constexpr const char* allocator_order[] = {"vmh", "sys_heap", "sof_vmh", "pmr_pool", "malloc"};
+constexpr const char* allocator_order[] = {"vmh", "vmh_null", "sys_heap", "sof_vmh", "pmr_pool", "malloc"};
 
 /// Registers one benchmark running `Case` built from `args`.
 template <class Case, class... Args>
@@ -62,9 +63,12 @@ void add_all() {
     (add<alloc_free_fixed<As>>(name("AllocFree", As::name, std::to_string(size)), size, std::size_t{0}), ...);
   for (std::size_t size : {64, 4096})
     (add<alloc_free_fixed<As>>(name("AllocFreeAlign64", As::name, std::to_string(size)), size, std::size_t{64}), ...);
-  (add<alloc_free_random<As>>(name("AllocFreeRandom", As::name, "")), ...);
+  (add<alloc_free_random<As>>(name("AllocFreeRandom", As::name, "16-64K")), ...);
+  (add<alloc_free_random<As, small_max>>(name("AllocFreeRandom", As::name, "16-4K")), ...);
   for (unsigned fill : {10u, 50u, 95u})
-    (add<steady<As>>(name("Steady", As::name, "fill:" + std::to_string(fill)), fill), ...);
+    (add<steady<As>>(name("Steady", As::name, "16-64K/fill:" + std::to_string(fill)), fill), ...);
+  for (unsigned fill : {50u, 90u})
+    (add<steady<As, small_max>>(name("Steady", As::name, "16-4K/fill:" + std::to_string(fill)), fill), ...);
   auto range = [&]<class A>() {
     if constexpr (has_range<A>) add<range_pressure<A>>(name("RangePressure", A::name, "fill:90"), 90u);
   };
@@ -155,7 +159,7 @@ bool console_format(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  add_all<vmh_adapter, sys_heap_adapter, sof_vmh_adapter, pmr_pool_adapter, malloc_adapter>();
+  add_all<vmh_adapter, vmh_null_adapter, sys_heap_adapter, sof_vmh_adapter, pmr_pool_adapter, malloc_adapter>();
 
   const bool console = console_format(argc, argv);
   benchmark::Initialize(&argc, argv);

@@ -153,20 +153,24 @@ class vmh_adapter_for {
 using vmh_adapter = vmh_adapter_for<counting_mapper>;
 using vmh_null_adapter = vmh_adapter_for<null_mapper>;
 
-/// The sys_heap model over a 1 MiB buffer: more than 0x7fff units, so a big heap.
-class sys_heap_adapter {
+/// The sys_heap model over a 1 MiB buffer: more than 0x7fff units, so a big heap (64-bit host).
+/// "sys_heap" has Zephyr's default configuration (no runtime statistics); "sys_heap_stats" has
+/// CONFIG_SYS_HEAP_RUNTIME_STATS on.
+template <class Model>
+class sys_heap_adapter_for {
  public:
-  static constexpr const char* name = "sys_heap";
-  using model = baseline::sys_heap_big;
+  using model = Model;
+  static constexpr const char* name = model::has_stats ? "sys_heap_stats" : "sys_heap";
 
-  sys_heap_adapter() : mem_(std::make_unique<block[]>(physical_bytes / sizeof(block))), h_(mem_.get(), physical_bytes) {}
-  bool empty() const { return h_.valid_heap() && h_.runtime_stats().allocated_bytes == 0; }
+  sys_heap_adapter_for() : mem_(std::make_unique<block[]>(physical_bytes / sizeof(block))), h_(mem_.get(), physical_bytes) {}
+  bool empty() const { return h_.valid_heap() && h_.allocated_bytes() == 0; }
 
   void* allocate(std::size_t n, std::size_t align) {
     return align > model::header_bytes ? h_.aligned_alloc(align, n) : h_.alloc(n);
   }
   void deallocate(void* p, std::size_t, std::size_t) { h_.free(p); }
-  std::size_t physical_used() const { return h_.runtime_stats().allocated_bytes; }
+  /// Bytes of the used chunks (without statistics a walk over the heap: setup only).
+  std::size_t physical_used() const { return h_.allocated_bytes(); }
 
   range_result allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
     const baseline::range_grant g = baseline::sof_range_loop(
@@ -184,6 +188,8 @@ class sys_heap_adapter {
   std::unique_ptr<block[]> mem_;
   model h_;
 };
+using sys_heap_adapter = sys_heap_adapter_for<baseline::sys_heap_big_nostats>;
+using sys_heap_stats_adapter = sys_heap_adapter_for<baseline::sys_heap_big>;
 
 /// The SOF VMH model with SOF's production table and 1 MiB of pages. Like SOF it ignores the
 /// alignment argument: a block is aligned by its position.

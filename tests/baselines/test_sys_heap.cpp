@@ -67,11 +67,16 @@ std::size_t spec_bucket(std::size_t units) {
   return floor_log2(units - spec_min_chunk<H>() + 1);
 }
 // Chunk 0: two 32-bit header words, end chunk id, bucket mask, three size_t
-// statistics, one 32-bit head per bucket; rounded up to units.
+// statistics (only with runtime statistics on), one 32-bit head per bucket;
+// rounded up to units.
+template <class H>
+std::size_t spec_stats_bytes() {
+  return H::has_stats ? 3 * H::stat_bytes : 0;
+}
 template <class H>
 std::size_t spec_chunk0_units(std::size_t heap_units) {
   const std::size_t buckets = spec_bucket<H>(heap_units) + 1;
-  const std::size_t bytes = 4 + 4 + 4 + 4 + 3 * H::stat_bytes + 4 * buckets;
+  const std::size_t bytes = 4 + 4 + 4 + 4 + spec_stats_bytes<H>() + 4 * buckets;
   return (bytes + 7) / 8;
 }
 std::uint32_t bit(std::size_t b) { return std::uint32_t{1} << b; }
@@ -120,6 +125,12 @@ bool holds(const void* p, std::size_t n, unsigned tag) {
   TEST_CASE(name " (small heap)") { fn<sys_heap_small>(); }               \
   TEST_CASE(name " (big heap)") { fn<sys_heap_big>(); }                   \
   TEST_CASE(name " (big heap, 32-bit target)") { fn<sys_heap_big32>(); }
+
+// Runtime statistics off (Zephyr's default).
+#define FOR_NOSTATS_VARIANTS(name, fn)                                                \
+  TEST_CASE(name " (small heap, no statistics)") { fn<sys_heap_small_nostats>(); }    \
+  TEST_CASE(name " (big heap, no statistics)") { fn<sys_heap_big_nostats>(); }        \
+  TEST_CASE(name " (big heap, 32-bit target, no statistics)") { fn<sys_heap_big32_nostats>(); }
 
 #define FOR_BIG_VARIANTS(name, fn)                          \
   TEST_CASE(name " (big heap)") { fn<sys_heap_big>(); }     \
@@ -257,12 +268,60 @@ TEST_CASE("sys_heap: the small heap is limited to 0x7fff units") {
   CHECK(at_limit.valid_heap());
   CHECK(at_limit.units() == 0x7fffu);
   CHECK(at_limit.validate());
-  sys_heap_small over(buf.data(), 0x8000 * 8 + 4);
+  sys_heap_small over(buf.data(), 0x8000 * 8 + 8);
   CHECK_FALSE(over.valid_heap());
   CHECK(over.alloc(8) == nullptr);
   sys_heap_big big(buf.data(), 0x8000 * 8 + 8);
   CHECK(big.valid_heap());
   CHECK(big.units() == 0x8000u);
+}
+
+// The real init picks the footer from the raw size (8 bytes once bytes / 8 exceeds
+// 0x7fff), reserves it, aligns both ends, and only then decides the header width
+// from the units left. So a 32-bit target keeps 4-byte headers up to 262,151 bytes.
+TEST_CASE("sys_heap: header width at the 256 KiB boundary") {
+  constexpr std::size_t boundary = 262152;  // 0x8000 units + an 8-byte footer
+  SECTION("the automatic choice") {
+    CHECK(sys_heap_small_headers(256 * KiB));
+    CHECK(sys_heap_small_headers(boundary - 1));
+    CHECK(sys_heap_small_headers(262144 + 4));  // a 4-byte footer would leave 0x8000 units
+    CHECK_FALSE(sys_heap_small_headers(boundary));
+    CHECK_FALSE(sys_heap_small_headers(boundary + 1));
+    CHECK(sys_heap_small_headers(0x7fff * 8 + 4));
+    CHECK_FALSE(sys_heap_small_headers(256 * KiB, 0, 8));  // 64-bit pointers: always big
+    CHECK_FALSE(sys_heap_small_headers(4));                // no room for a heap
+    // A start 4 bytes past a unit loses the first 4 bytes to alignment.
+    CHECK(sys_heap_small_headers(boundary, 4));
+    CHECK_FALSE(sys_heap_small_headers(boundary + 4, 4));
+  }
+  buffer buf(boundary + 64);
+  SECTION("256 KiB and up to one byte below the boundary: 0x7fff units of a small heap") {
+    for (std::size_t bytes : {256 * KiB, 256 * KiB + 4, boundary - 1}) {
+      CAPTURE(bytes);
+      sys_heap_small h(buf.data(), bytes);
+      REQUIRE(h.valid_heap());
+      CHECK(h.units() == 0x7fffu);
+      CHECK(h.validate());
+      void* p = h.alloc(bytes_for_units<sys_heap_small>(h.units() - h.chunk0_units()));  // the whole free chunk
+      CHECK(p != nullptr);
+      CHECK(h.free(p));
+      CHECK(h.validate());
+    }
+  }
+  SECTION("at the boundary the heap is big") {
+    sys_heap_small small(buf.data(), boundary);
+    CHECK_FALSE(small.valid_heap());
+    sys_heap_big32 big(buf.data(), boundary);
+    REQUIRE(big.valid_heap());
+    CHECK(big.units() == 0x8000u);
+    CHECK(big.validate());
+  }
+  SECTION("below 256 KiB the footer is the 4-byte header") {
+    sys_heap_small h(buf.data(), 0x7fff * 8 + 4);
+    CHECK(h.units() == 0x7fffu);
+    sys_heap_small h2(buf.data(), 0x7fff * 8 + 3);
+    CHECK(h2.units() == 0x7ffeu);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -359,6 +418,98 @@ void offsets() {
   }
 }
 FOR_EACH_VARIANT("sys_heap: offsets", offsets)
+FOR_NOSTATS_VARIANTS("sys_heap: offsets", offsets)
+
+// ---------------------------------------------------------------------------
+// CONFIG_SYS_HEAP_RUNTIME_STATS off: chunk 0 has no statistics words, so the
+// bucket heads start at byte 16 and chunk 0 is 12 bytes (32-bit) or 24 bytes
+// (64-bit) shorter before rounding to units.
+template <class H>
+void chunk0_without_statistics() {
+  static_assert(!H::has_stats);
+  constexpr std::size_t bytes = 64 * KiB;
+  fixture<H> f(bytes);
+  H& h = f.heap;
+  REQUIRE(h.valid_heap());
+  const std::size_t units = (bytes - H::header_bytes) / 8;
+  const std::size_t buckets = spec_bucket<H>(units) + 1;
+  const std::size_t c0 = (16 + 4 * buckets + 7) / 8;
+  CHECK(h.chunk0_units() == c0);
+  CHECK(f.first_offset() == c0 * 8 + H::header_bytes);
+  const std::size_t fb = spec_bucket<H>(units - c0);
+  const std::byte* b = f.buf.data();
+  CHECK(read_raw<std::uint32_t>(b + 8) == units);
+  CHECK(read_raw<std::uint32_t>(b + 12) == bit(fb));
+  CHECK(read_raw<std::uint32_t>(b + 16 + 4 * fb) == c0);  // the bucket heads follow the mask
+  CHECK(h.bucket_head(static_cast<unsigned>(fb)) == c0);
+  CHECK(h.validate());
+
+  void* p = h.alloc(100);
+  void* q = h.alloc(1);
+  REQUIRE((p && q));
+  CHECK(h.offset_of(p) == f.first_offset());
+  CHECK(h.allocated_bytes() == (spec_units<H>(100) + spec_units<H>(1)) * 8);
+  CHECK(h.free(p));
+  CHECK_FALSE(h.free(p));
+  CHECK(h.allocated_bytes() == spec_units<H>(1) * 8);
+  CHECK(h.validate());
+  CHECK(h.free(q));
+  CHECK(h.allocated_bytes() == 0u);
+  CHECK(h.chunk_count() == 2u);
+}
+FOR_NOSTATS_VARIANTS("sys_heap: chunk 0 without runtime statistics", chunk0_without_statistics)
+
+// With and without statistics the heaps differ only by where chunk 0 ends: the
+// same calls succeed, and every block sits the same distance further up. (Aligned
+// blocks are placed from absolute addresses, so they are left out.) The
+// live bytes stay below a quarter of the heap, so the top chunk stays in the
+// top bucket of both and the searches see the same lists.
+template <class On, class Off>
+void statistics_shift_offsets() {
+  constexpr std::size_t bytes = 64 * KiB;
+  fixture<On> on(bytes);
+  fixture<Off> off(bytes);
+  const std::size_t saved = (on.c0() - off.c0()) * 8;
+  // 12 statistics bytes on a 32-bit target, 24 on a 64-bit host, then rounded with the heads to units.
+  CHECK(spec_stats_bytes<On>() == (On::stat_bytes == 4 ? 12u : 24u));
+  CHECK(saved == (spec_chunk0_units<On>(on.heap.units()) - spec_chunk0_units<Off>(off.heap.units())) * 8);
+  CHECK(saved > 0u);
+  CHECK(on.heap.bucket_count() == off.heap.bucket_count());
+  std::mt19937 rng(7u);
+  std::vector<std::pair<void*, void*>> live;
+  std::size_t live_units = 0, checked = 0;
+  for (int op = 0; op < 3000; ++op) {
+    CAPTURE(op);
+    if (live.empty() || (rng() % 3 != 0 && live_units * 8 < bytes / 4)) {
+      const std::size_t n = 1 + rng() % (std::size_t{1} << (rng() % 11));
+      void* a = on.heap.alloc(n);
+      void* b = off.heap.alloc(n);
+      REQUIRE((a == nullptr) == (b == nullptr));
+      if (a == nullptr) continue;
+      REQUIRE(on.heap.offset_of(a) == off.heap.offset_of(b) + saved);
+      ++checked;
+      live.emplace_back(a, b);
+      live_units += on.heap.chunk_units(a);
+    } else {
+      const std::size_t i = rng() % live.size();
+      live_units -= on.heap.chunk_units(live[i].first);
+      REQUIRE(on.heap.free(live[i].first));
+      REQUIRE(off.heap.free(live[i].second));
+      live[i] = live.back();
+      live.pop_back();
+    }
+  }
+  CHECK(checked > 1000u);
+  CHECK(on.heap.validate());
+  CHECK(off.heap.validate());
+  CHECK(on.heap.allocated_bytes() == off.heap.allocated_bytes());
+}
+TEST_CASE("sys_heap: statistics off shifts every offset by the statistics' units (small heap)") {
+  statistics_shift_offsets<sys_heap_small, sys_heap_small_nostats>();
+}
+TEST_CASE("sys_heap: statistics off shifts every offset by the statistics' units (big heap)") {
+  statistics_shift_offsets<sys_heap_big, sys_heap_big_nostats>();
+}
 
 // ---------------------------------------------------------------------------
 template <class H>
