@@ -3,11 +3,7 @@
 // check is deterministic; use after free is shown by a child process that dies touching a freed
 // block.
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -23,6 +19,7 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "child_process.hpp"
 #include "host_heaps.hpp"
 
 namespace {
@@ -51,52 +48,6 @@ bool readable(const void* p) {
   ::close(fds[0]);
   ::close(fds[1]);
   return ok;
-}
-
-// How a child process ended.
-struct child_end {
-  bool signaled = false;
-  int signal = 0;
-  int exit_code = -1;
-  bool faulted() const { return signaled && (signal == SIGSEGV || signal == SIGBUS); }
-};
-
-// Runs `body` in a child process and reports how the child ended. The child restores the default
-// action of SIGSEGV and SIGBUS (the test framework and sanitizers install handlers), cannot dump
-// core, and is killed by SIGALRM if it runs for more than 10 seconds.
-template <class F>
-child_end run_in_child(F body) {
-  std::fflush(nullptr);
-  const pid_t pid = ::fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const rlimit no_core{0, 0};
-    ::setrlimit(RLIMIT_CORE, &no_core);
-    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    struct sigaction dfl {};
-    dfl.sa_handler = SIG_DFL;
-    sigemptyset(&dfl.sa_mask);
-    sigset_t unblock;
-    sigemptyset(&unblock);
-    for (const int sig : {SIGSEGV, SIGBUS, SIGALRM}) {
-      ::sigaction(sig, &dfl, nullptr);
-      sigaddset(&unblock, sig);
-    }
-    ::sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
-    ::alarm(10);
-    body();
-    ::_exit(0);
-  }
-  int st = 0;
-  while (::waitpid(pid, &st, 0) < 0) REQUIRE(errno == EINTR);
-  child_end e;
-  if (WIFSIGNALED(st)) {
-    e.signaled = true;
-    e.signal = WTERMSIG(st);
-  } else if (WIFEXITED(st)) {
-    e.exit_code = WEXITSTATUS(st);
-  }
-  return e;
 }
 
 std::size_t statm_resident_bytes() {
