@@ -1,4 +1,5 @@
-/* vmh from C: the types and the declarations of the functions that VMH_C_API (vmh/c_api.hpp)
+/** @file
+ * vmh from C: the types and the declarations of the functions that VMH_C_API (vmh/c_api.hpp)
  * defines for one heap.
  *
  * A C firmware names each heap by a prefix. In a header of its own it writes
@@ -31,57 +32,57 @@
 extern "C" {
 #endif
 
-/* Result of an operation; the values are those of vmh::status. */
+/** Result of an operation; the values are those of vmh::status, in the same order. */
 enum vmh_status {
-  VMH_OK = 0,
-  VMH_INVALID_SIZE = 1,      /* size 0 or too large; range: min 0, preferred < min, bad granule */
-  VMH_INVALID_ALIGNMENT = 2, /* alignment not a power of two */
-  VMH_NO_BLOCK = 3,          /* no free block large and aligned enough */
-  VMH_NO_MEMORY = 4,         /* a block was free but its pages could not be mapped */
-  VMH_FOREIGN_POINTER = 5,   /* the pointer is not inside this heap */
-  VMH_INTERIOR_POINTER = 6,  /* inside the heap but not the start of an allocation */
-  VMH_DOUBLE_FREE = 7,       /* a block start that is not allocated */
-  VMH_EXCEEDS_BLOCK = 8,     /* resize: the new size does not fit the allocation's block(s) */
-  VMH_NOT_CONFIGURED = 9     /* the heap has no usable layout or backing range */
+  VMH_OK = 0,                /**< success */
+  VMH_INVALID_SIZE = 1,      /**< size 0 or too large; range: min 0, preferred < min, bad granule */
+  VMH_INVALID_ALIGNMENT = 2, /**< alignment not a power of two */
+  VMH_NO_BLOCK = 3,          /**< no free block large and aligned enough */
+  VMH_NO_MEMORY = 4,         /**< a block was free but its pages could not be mapped */
+  VMH_FOREIGN_POINTER = 5,   /**< the pointer is not inside this heap */
+  VMH_INTERIOR_POINTER = 6,  /**< inside the heap but not the start of an allocation */
+  VMH_DOUBLE_FREE = 7,       /**< a block start that is not allocated */
+  VMH_EXCEEDS_BLOCK = 8,     /**< resize: the new size does not fit the allocation's block(s) */
+  VMH_NOT_CONFIGURED = 9     /**< the heap has no usable layout or backing range */
 };
 
-/* An allocation: the pointer (NULL on failure), the bytes granted, and why. */
+/** An allocation: the pointer (NULL on failure), the bytes granted, and why (vmh::grant). */
 struct vmh_grant {
-  void *ptr;
-  size_t size;
-  enum vmh_status status;
+  void *ptr;              /**< the allocation, or NULL */
+  size_t size;            /**< bytes granted (0 on failure) */
+  enum vmh_status status; /**< VMH_OK, or why it failed */
 };
 
-/* Whole-heap statistics (vmh::heap_stats). */
+/** Whole-heap statistics (vmh::heap_stats), one snapshot. */
 struct vmh_stats {
-  size_t live_allocations;
-  size_t bytes_in_blocks; /* bytes of the blocks held by the live allocations */
-  size_t peak_bytes_in_blocks;
-  size_t pages_mapped;
-  size_t peak_pages_mapped;
-  size_t failed_no_block;
-  size_t failed_no_memory;
+  size_t live_allocations;     /**< allocations not yet freed */
+  size_t bytes_in_blocks;      /**< bytes of the blocks held by the live allocations */
+  size_t peak_bytes_in_blocks; /**< the most bytes_in_blocks has been */
+  size_t pages_mapped;         /**< pages mapped now */
+  size_t peak_pages_mapped;    /**< the most pages mapped at once */
+  size_t failed_no_block;      /**< requests that failed for want of a free block */
+  size_t failed_no_memory;     /**< requests that failed because pages could not be mapped */
 };
 
-/* Statistics of one bucket (vmh::bucket_stats). */
+/** Statistics of one bucket (vmh::bucket_stats), one snapshot. */
 struct vmh_bucket_stats {
-  size_t block_size;
-  size_t block_count;
-  size_t in_use;
-  size_t peak_in_use;
-  size_t full_failures;
+  size_t block_size;    /**< bytes per block */
+  size_t block_count;   /**< blocks in the bucket */
+  size_t in_use;        /**< blocks allocated now */
+  size_t peak_in_use;   /**< the most blocks allocated at once */
+  size_t full_failures; /**< requests that failed while this bucket, their first fit, was full */
 };
 
-/* VMH_C_LINKAGE: `extern "C"` when compiled as C++, nothing in C. VMH_C_DECLARE puts it on each
- * declaration, so a header that only says `VMH_C_DECLARE(fw);` declares C functions in C and in
- * C++ alike and needs no `extern "C"` block of its own (one around it does no harm). */
+/** `extern "C"` when compiled as C++, nothing in C. VMH_C_DECLARE puts it on each declaration,
+ * so a header that only says `VMH_C_DECLARE(fw);` declares C functions in C and in C++ alike and
+ * needs no `extern "C"` block of its own (one around it does no harm). */
 #ifdef __cplusplus
 #define VMH_C_LINKAGE extern "C"
 #else
 #define VMH_C_LINKAGE
 #endif
 
-/* Declares the functions of the heap named `prefix`; write it followed by a semicolon, at file
+/** Declares the functions of the heap named `prefix`; write it followed by a semicolon, at file
  * (namespace) scope. Arguments mean what they mean for the vmh::heap member of the same name:
  * align 0 is the layout's minimum alignment and granule 0 is `min`. */
 #define VMH_C_DECLARE(prefix)                                                                                   \
