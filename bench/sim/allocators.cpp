@@ -1,7 +1,9 @@
 #include "sim/allocators.hpp"
 
 #include <algorithm>
-#include <cstdlib>
+#include <cstdint>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdexcept>
 
 #include "baselines/range_loop.hpp"
@@ -14,15 +16,22 @@ namespace vmh::sim {
 // ---------------------------------------------------------------------------------------------
 // Address space
 
-virtual_reservation::virtual_reservation(std::size_t bytes, std::size_t align) : bytes_(0) {
+virtual_reservation::virtual_reservation(std::size_t bytes, std::size_t align) : bytes_(0), mem_(nullptr, deleter{}) {
   if (align == 0 || (align & (align - 1)) != 0) throw std::invalid_argument("reservation alignment is not a power of two");
-  if (bytes > SIZE_MAX - (align - 1)) throw std::invalid_argument("cannot reserve " + std::to_string(bytes) + " bytes");
+  const std::size_t host_page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+  const std::size_t slack = align > host_page ? align - host_page : 0;  // mmap gives host pages; more only when asked
+  if (bytes > SIZE_MAX - align - slack) throw std::invalid_argument("cannot reserve " + std::to_string(bytes) + " bytes");
   bytes_ = bytes == 0 ? align : (bytes + align - 1) / align * align;
-  mem_.reset(static_cast<std::byte*>(std::aligned_alloc(align, bytes_)));
-  if (!mem_) throw std::invalid_argument("the host refused " + std::to_string(bytes_) + " bytes of address space");
+  // Untouched pages of a private, unreserved mapping cost the host nothing.
+  void* p = mmap(nullptr, bytes_ + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED)
+    throw std::invalid_argument("the host refused " + std::to_string(bytes_) + " bytes of address space");
+  auto* start = static_cast<std::byte*>(p);
+  const std::size_t skip = (align - reinterpret_cast<std::uintptr_t>(start) % align) % align;
+  mem_ = std::unique_ptr<std::byte, deleter>(start + skip, deleter{bytes_ + slack, skip});
 }
 
-void virtual_reservation::deleter::operator()(std::byte* p) const { std::free(p); }
+void virtual_reservation::deleter::operator()(std::byte* p) const { munmap(p - skip, length); }
 
 // ---------------------------------------------------------------------------------------------
 // vmh
@@ -177,19 +186,27 @@ class sof_vmh_allocator final : public allocator {
 template <class Model>
 std::unique_ptr<allocator> checked_sys_heap(std::size_t physical) {
   auto a = std::make_unique<sys_heap_allocator<Model>>(physical);
-  if (!a->valid())
-    throw std::invalid_argument("sys_heap: " + std::to_string(physical) +
-                                " bytes are too few for the heap's own chunk and one allocation");
-  return a;
+  if (a->valid()) return a;
+  // The nearest budget the model accepts, for the message (a binary search over valid() between
+  // a size known to work and this one).
+  auto fits = [](std::size_t bytes) { return sys_heap_allocator<Model>(bytes).valid(); };
+  constexpr std::size_t works = 4096;
+  std::size_t good = works, bad = physical;
+  while (good != bad + 1 && bad != good + 1) {
+    const std::size_t mid = bad < good ? bad + (good - bad) / 2 : good + (bad - good) / 2;
+    (fits(mid) ? good : bad) = mid;
+  }
+  if (physical < works)
+    throw std::invalid_argument("sys_heap: " + std::to_string(physical) + " bytes cannot hold the heap's chunk 0 and one " +
+                                "allocation (it needs at least " + std::to_string(good) + " bytes)");
+  throw std::invalid_argument("sys_heap: " + std::to_string(physical) + " bytes pass the 32-bit heap's limits (at most " +
+                              std::to_string(good) + " bytes)");
 }
 
 }  // namespace
 
 std::unique_ptr<allocator> make_sys_heap(std::size_t physical) {
   if (physical / 8 <= baseline::sys_heap_small::max_units) return checked_sys_heap<baseline::sys_heap_small>(physical);
-  if (physical / 8 > baseline::sys_heap_big32::max_units)
-    throw std::invalid_argument("sys_heap: " + std::to_string(physical) + " bytes exceed the largest heap (" +
-                                std::to_string(baseline::sys_heap_big32::max_units * 8) + " bytes)");
   return checked_sys_heap<baseline::sys_heap_big32>(physical);
 }
 

@@ -32,8 +32,8 @@ using sim_heap = heap<sim_layout, counting_mapper, external_range>;
 /// Whether an allocator's out-of-buffer metadata is taken from its SRAM budget.
 enum class metadata_charge : unsigned char { charged, uncharged };
 
-/// Address space reserved for a heap's virtual range on the host: allocated, never touched, so
-/// the operating system commits none of it. Throws std::invalid_argument when the host refuses.
+/// Address space reserved for a heap's virtual range on the host (an anonymous mapping): the
+/// host commits a page only when it is touched. Throws std::invalid_argument when it refuses.
 class virtual_reservation {
  public:
   explicit virtual_reservation(std::size_t bytes, std::size_t align = 4096);
@@ -42,6 +42,7 @@ class virtual_reservation {
 
  private:
   struct deleter {
+    std::size_t length = 0, skip = 0;  ///< of the whole mapping, and from its start to data()
     void operator()(std::byte* p) const;
   };
   std::size_t bytes_;

@@ -71,7 +71,7 @@ std::vector<bucket> load_layout(const std::string& arg, std::size_t physical, st
     std::vector<bucket> layout = auto_layout(physical, page);
     if (layout.empty())
       throw cli_error("no auto layout for a budget of " + std::to_string(physical) + " bytes with " + std::to_string(page) +
-                      "-byte pages");
+                      "-byte pages: its virtual range would pass the 4 GiB a layout may span (give --layout FILE)");
     return layout;
   }
   if (arg == "sof") {
