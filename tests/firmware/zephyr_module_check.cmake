@@ -1,5 +1,6 @@
 # Checks the Zephyr module files without Zephyr (cmake -DVMH_SOURCE_DIR=<repo> -P this file):
-# module.yml names existing CMake and Kconfig paths, the Kconfig defines VMH under CPP and C++20,
+# module.yml names existing CMake and Kconfig paths and the sample and test directories twister
+# runs, the Kconfig defines VMH under CPP and C++20,
 # and zephyr/CMakeLists.txt, run with stand-ins of Zephyr's CMake functions, publishes the
 # include directory that holds the adapters only when CONFIG_VMH is set. Prints a closing
 # "N passed, N failed" line.
@@ -33,6 +34,41 @@ if(EXISTS ${cmake_dir}/CMakeLists.txt AND EXISTS ${kconfig})
 else()
   fail("build.cmake (${cmake_dir}) holds a CMakeLists.txt and build.kconfig (${kconfig}) exists")
 endif()
+
+# samples: and tests: (what twister runs): each listed directory holds applications, each with
+# a sample.yaml (samples) or testcase.yaml (tests), a CMakeLists.txt and a prj.conf that turns
+# on the module and C++20.
+foreach(kind samples tests)
+  if(kind STREQUAL "samples")
+    set(yaml sample.yaml)
+  else()
+    set(yaml testcase.yaml)
+  endif()
+  if(yml MATCHES "\n${kind}:\n  - ([^\n]+)\n")
+    set(dir ${VMH_SOURCE_DIR}/${CMAKE_MATCH_1})
+    file(GLOB_RECURSE found ${dir}/${yaml})
+    if(found)
+      pass()
+    else()
+      fail("module.yml ${kind}: ${dir} holds no ${yaml}")
+    endif()
+    foreach(app_yaml ${found})
+      get_filename_component(app ${app_yaml} DIRECTORY)
+      if(EXISTS ${app}/CMakeLists.txt AND EXISTS ${app}/prj.conf)
+        file(READ ${app}/prj.conf conf)
+        if(conf MATCHES "CONFIG_VMH=y" AND conf MATCHES "CONFIG_CPP=y" AND conf MATCHES "CONFIG_STD_CPP20=y")
+          pass()
+        else()
+          fail("${app}/prj.conf sets CONFIG_VMH, CONFIG_CPP and CONFIG_STD_CPP20")
+        endif()
+      else()
+        fail("${app} has a CMakeLists.txt and a prj.conf")
+      endif()
+    endforeach()
+  else()
+    fail("module.yml has a ${kind}: list")
+  endif()
+endforeach()
 
 file(READ ${kconfig} kc)
 foreach(needle "config VMH\n" "depends on CPP\n" "depends on !STD_CPP98 && !STD_CPP11 && !STD_CPP14 && !STD_CPP17\n")
