@@ -1,9 +1,11 @@
 // Model of SOF's virtual-memory heap (VMH), used as a baseline in the replay
-// and benchmarks. It reproduces the heap's intended behaviour as described in
-// specs/baseline-sof-vmh.md, without the defects listed there: a fixed table of
-// bundles of power-of-two blocks laid out back to back in a virtual window,
-// first fit over the table, physical pages mapped only while a live block
-// needs them, and a physical page budget standing in for the SRAM.
+// and benchmarks. It reproduces the heap's intended behaviour, without the
+// defects of its history: a fixed table of bundles of power-of-two blocks laid
+// out back to back in a virtual window, first fit over the table, the block
+// within a bundle chosen as Zephyr's mem_blocks and bit array choose it (see
+// choose_blocks), physical pages mapped only while a live block needs them, and
+// a physical page budget standing in for the SRAM. Its bookkeeping outside the
+// buffers is reported by metadata_bytes().
 //
 // The model owns no memory. Addresses are base + offset into the virtual
 // window; they may be compared and printed but must never be dereferenced.
@@ -25,18 +27,24 @@ struct sof_bundle {
   std::size_t block_count;
 };
 
-// SOF's production table for its 1 MiB buffer region (block size, count).
-// The last bundle holds the key-phrase (wake-on-voice) history buffer.
-inline constexpr sof_bundle sof_production_table[] = {
+// SOF's default table (block size, count): its Kconfig enables the "extended"
+// 32 KiB bundle by default, so the region is 1.25 MiB. The last bundle holds the
+// key-phrase (wake-on-voice) history buffer. This is what a firmware build has.
+inline constexpr sof_bundle sof_default_table[] = {
+    {128, 32},  {512, 8},    {1024, 44},  {2048, 8},   {4096, 11},
+    {8192, 10}, {32768, 8},  {65536, 3},  {131072, 1}, {524288, 1},
+};
+
+// The table without the 32 KiB bundle, a 1 MiB region (what SOF's Linux
+// overlay configures).
+inline constexpr sof_bundle sof_1mib_table[] = {
     {128, 32},  {512, 8},    {1024, 44},   {2048, 8},   {4096, 11},
     {8192, 10}, {65536, 3},  {131072, 1},  {524288, 1},
 };
 
-// The same with the optional 32 KiB bundle; the region is then 1.25 MiB.
-inline constexpr sof_bundle sof_extended_table[] = {
-    {128, 32},  {512, 8},    {1024, 44},  {2048, 8},   {4096, 11},
-    {8192, 10}, {32768, 8},  {65536, 3},  {131072, 1}, {524288, 1},
-};
+// Earlier names: SOF's production table is its default, the extended one.
+inline constexpr const auto& sof_production_table = sof_default_table;
+inline constexpr const auto& sof_extended_table = sof_default_table;
 
 inline constexpr std::size_t sof_page_size = 4096;
 
@@ -45,6 +53,30 @@ class sof_vmh_model {
   static constexpr std::uintptr_t default_base = 0x10000000;
   // SOF's configuration holds at most this many bundles.
   static constexpr std::size_t max_bundles = 10;
+  // Bundles of at most this many blocks allocate through one word of Zephyr's bit array.
+  static constexpr std::size_t bitarray_word_bits = 32;
+
+  // What the real heap keeps outside its buffers, at 32 bits (ACE DSPs, SMP, so
+  // a spinlock is one word); sizes from the structures' fields:
+  //  - per bundle, a mem_blocks allocator (block count, block size shift,
+  //    buffer and bitmap pointers, spinlock) and two bit arrays, the blocks'
+  //    bitmap and the multi-block size bitmap, each a header (bit count, word
+  //    count, word pointer, spinlock) and one 32-bit word per 32 blocks;
+  //  - per heap, the heap structure: the region pointer, one allocator pointer
+  //    and one size-bitmap pointer per table slot, the contiguous flag, a mutex.
+  static constexpr std::size_t mem_blocks_struct_bytes = 5 * 4;
+  static constexpr std::size_t bitarray_struct_bytes = 4 * 4;
+  static constexpr std::size_t mutex_bytes = 5 * 4;  // owner, wait queue (two links), lock count, priority
+  static constexpr std::size_t heap_struct_bytes = 4 + 2 * 4 * max_bundles + 4 + mutex_bytes;
+
+  // Bytes of that bookkeeping for a table (0 for an empty one).
+  static constexpr std::size_t metadata_bytes(std::span<const sof_bundle> table) noexcept {
+    if (table.empty()) return 0;
+    std::size_t bytes = heap_struct_bytes;
+    for (const sof_bundle& b : table)
+      bytes += mem_blocks_struct_bytes + 2 * (bitarray_struct_bytes + 4 * ((b.block_count + 31) / 32));
+    return bytes;
+  }
 
   struct bundle_stats {
     std::size_t block_size;
@@ -79,6 +111,7 @@ class sof_vmh_model {
       if (offset % page_size != 0) return;
     }
     if (offset > UINTPTR_MAX - base) return;
+    metadata_bytes_ = metadata_bytes(table);
     bundles_ = std::move(bundles);
     region_bytes_ = offset;
     used_.assign(blocks, 0);
@@ -89,11 +122,17 @@ class sof_vmh_model {
 
   bool valid() const { return valid_; }
 
+  /// RAM the heap's bookkeeping takes outside the buffers, as the real code keeps
+  /// it on the 32-bit DSP (metadata_bytes(table) for this model's table; 0 when
+  /// invalid): what a budget comparison charges against the SRAM. The model's own
+  /// host-side vectors are not counted; they stand in for the same bitmaps.
+  std::size_t metadata_bytes() const noexcept { return valid_ ? metadata_bytes_ : 0; }
+
   // First fit over the table. In the default mode a bundle is eligible when its
   // block is at least `size` (exact fit included) and takes one block. In
   // contiguous mode every bundle is eligible whose block count can hold
   // ceil(size / block) blocks, and the first bundle with such a run of free
-  // blocks provides the lowest such run.
+  // blocks provides one. Which blocks of a bundle: choose_blocks.
   //
   // `align` is accepted and ignored, as in SOF: a block's address is fixed by
   // its position, so the alignment is whatever the block gives (sub-page
@@ -117,7 +156,7 @@ class sof_vmh_model {
     for (bundle& b : bundles_) {
       const std::size_t n = blocks_needed(b, size, contiguous);
       if (n == 0 || n > b.block_count) continue;
-      const std::size_t first = find_free_run(b, n);
+      const std::size_t first = choose_blocks(b, n);
       if (first == npos) {
         any_full = true;
         continue;
@@ -252,6 +291,31 @@ class sof_vmh_model {
     return b.block_size >= size ? 1 : 0;
   }
 
+  // Which blocks a request of n blocks takes in b (the first of them), or npos.
+  // A bundle of at most bitarray_word_bits blocks allocates through Zephyr's
+  // bit array: a free gap of exactly n blocks, the one nearest the top of the
+  // bitmap (highest index); else the smallest gap longer than n, among equal
+  // ones again the one nearest the top, taking its lowest n blocks. A larger
+  // bundle takes the lowest run of n free blocks.
+  std::size_t choose_blocks(const bundle& b, std::size_t n) const {
+    if (b.block_count > bitarray_word_bits) return find_free_run(b, n);
+    const std::uint8_t* used = &used_[b.first_block];
+    std::size_t exact = npos, best = npos, best_len = SIZE_MAX;
+    for (std::size_t i = 0; i < b.block_count;) {
+      if (used[i] != 0) {
+        ++i;
+        continue;
+      }
+      std::size_t end = i + 1;
+      while (end < b.block_count && used[end] == 0) ++end;
+      const std::size_t len = end - i;
+      if (len == n) exact = i;  // a later (higher) gap replaces an earlier one
+      else if (len > n && len <= best_len) best = i, best_len = len;
+      i = end;
+    }
+    return exact != npos ? exact : best;
+  }
+
   // Lowest index of n adjacent free blocks in b, or npos.
   std::size_t find_free_run(const bundle& b, std::size_t n) const {
     std::size_t run = 0;
@@ -349,6 +413,7 @@ class sof_vmh_model {
   std::size_t budget_;
   std::uintptr_t base_;
   std::size_t region_bytes_ = 0;
+  std::size_t metadata_bytes_ = 0;
   std::size_t mapped_ = 0;
   std::size_t peak_mapped_ = 0;
   std::size_t mapping_failures_ = 0;

@@ -5,8 +5,10 @@
 #include <iterator>
 #include <map>
 #include <set>
+#include <unordered_map>
 #include <vector>
 
+#include "baselines/range_loop.hpp"
 #include "baselines/sof_vmh.hpp"
 #include "catch.hpp"
 #include "workloads/generators.hpp"
@@ -20,7 +22,7 @@ constexpr std::size_t KiB = 1024;
 constexpr std::size_t page = 4096;
 constexpr std::uintptr_t base = sof_vmh_model::default_base;
 
-// Offsets of the production table's bundles (sum of the bundles before each).
+// Offsets of the 1 MiB table's bundles (sum of the bundles before each).
 constexpr std::size_t off_128 = 0;
 constexpr std::size_t off_512 = 4096;
 constexpr std::size_t off_1k = 8192;
@@ -34,8 +36,9 @@ constexpr std::size_t off_512k = 524288;
 std::uintptr_t addr(void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 void* ptr(std::uintptr_t a) { return reinterpret_cast<void*>(a); }
 
-sof_vmh_model production(std::size_t budget_pages = 256) {
-  return sof_vmh_model(vmh::baseline::sof_production_table, page, budget_pages);
+// The 1 MiB table (no 32 KiB bundle): the offsets above are its own.
+sof_vmh_model one_mib(std::size_t budget_pages = 256) {
+  return sof_vmh_model(vmh::baseline::sof_1mib_table, page, budget_pages);
 }
 
 std::size_t total_used(const sof_vmh_model& h) {
@@ -47,16 +50,21 @@ std::size_t total_used(const sof_vmh_model& h) {
 }  // namespace
 
 TEST_CASE("sof_vmh: table checks", "[sof_vmh]") {
-  SECTION("production and extended tables") {
-    auto h = production();
+  SECTION("the default (extended) and the 1 MiB tables") {
+    auto h = one_mib();
     REQUIRE(h.valid());
     CHECK(h.bundle_count() == 9);
     CHECK(h.virtual_bytes() == 1024 * KiB);
-    sof_vmh_model ext(vmh::baseline::sof_extended_table, page, 320);
+    sof_vmh_model ext(vmh::baseline::sof_default_table, page, 320);
     REQUIRE(ext.valid());
     CHECK(ext.bundle_count() == 10);
     CHECK(ext.virtual_bytes() == 1280 * KiB);
+    CHECK(ext.stats(6).block_size == 32 * KiB);
+    CHECK(ext.stats(6).block_count == 8u);
     CHECK(h.validate());
+    // SOF's production table is its default, the one with the 32 KiB bundle.
+    CHECK(std::size(vmh::baseline::sof_production_table) == 10u);
+    CHECK(vmh::baseline::sof_production_table[6].block_size == 32 * KiB);
   }
   SECTION("block sizes must be powers of two") {
     const sof_bundle t[] = {{96, 128}};  // 12 KiB, a page multiple, but 96 is not a power of two
@@ -94,7 +102,7 @@ TEST_CASE("sof_vmh: table checks", "[sof_vmh]") {
 }
 
 TEST_CASE("sof_vmh: first fit spills upward and exact fit succeeds", "[sof_vmh]") {
-  auto h = production();
+  auto h = one_mib();
   SECTION("exact fits land in their own bundle") {
     CHECK(addr(h.alloc(128)) == base + off_128);
     CHECK(addr(h.alloc(512)) == base + off_512);
@@ -148,7 +156,7 @@ TEST_CASE("sof_vmh: first fit spills upward and exact fit succeeds", "[sof_vmh]"
 }
 
 TEST_CASE("sof_vmh: page mapping", "[sof_vmh]") {
-  auto h = production();
+  auto h = one_mib();
   SECTION("a 48 KiB request in a 64 KiB block maps 12 pages, free unmaps them") {
     void* p = h.alloc(48 * KiB);
     REQUIRE(addr(p) == base + off_64k);
@@ -204,7 +212,7 @@ TEST_CASE("sof_vmh: page mapping", "[sof_vmh]") {
 
 TEST_CASE("sof_vmh: contiguous runs", "[sof_vmh]") {
   SECTION("sub-page blocks: a run maps every page its blocks touch") {
-    auto h = production();
+    auto h = one_mib();
     // 20000 bytes: 157 x 128 and 40 x 512 exceed those bundles; 20 x 1 KiB fits.
     void* p = h.alloc(20000, 0, true);
     REQUIRE(addr(p) == base + off_1k);
@@ -278,7 +286,7 @@ TEST_CASE("sof_vmh: contiguous runs", "[sof_vmh]") {
 
 TEST_CASE("sof_vmh: the physical page budget", "[sof_vmh]") {
   SECTION("a failed mapping leaves no block used and no page mapped") {
-    auto h = production(10);
+    auto h = one_mib(10);
     CHECK(h.alloc(48 * KiB) == nullptr);
     CHECK(total_used(h) == 0);
     CHECK(h.mapped_pages() == 0);
@@ -293,7 +301,7 @@ TEST_CASE("sof_vmh: the physical page budget", "[sof_vmh]") {
     CHECK(h.validate());
   }
   SECTION("sub-page blocks in a mapped page need no budget") {
-    auto h = production(1);
+    auto h = one_mib(1);
     void* a = h.alloc(100);
     REQUIRE(a != nullptr);
     CHECK(h.mapped_pages() == 1);
@@ -307,7 +315,7 @@ TEST_CASE("sof_vmh: the physical page budget", "[sof_vmh]") {
     CHECK(addr(h.alloc(500)) == base + off_512);  // the page is free again
   }
   SECTION("a failed contiguous mapping releases its whole run") {
-    auto h = production(4);
+    auto h = one_mib(4);
     CHECK(h.alloc(20000, 0, true) == nullptr);  // 20 x 1 KiB over 5 pages
     CHECK(total_used(h) == 0);
     CHECK(h.mapped_pages() == 0);
@@ -320,7 +328,7 @@ TEST_CASE("sof_vmh: the physical page budget", "[sof_vmh]") {
 }
 
 TEST_CASE("sof_vmh: per-bundle statistics", "[sof_vmh]") {
-  auto h = production();
+  auto h = one_mib();
   SECTION("max_used is the high-water mark") {
     void* a = h.alloc(3000);
     void* b = h.alloc(3000);
@@ -362,7 +370,7 @@ TEST_CASE("sof_vmh: per-bundle statistics", "[sof_vmh]") {
 }
 
 TEST_CASE("sof_vmh: bad frees are rejected and change nothing", "[sof_vmh]") {
-  auto h = production();
+  auto h = one_mib();
   void* a = h.alloc(100);
   void* b = h.alloc(48 * KiB);
   void* run = h.alloc(3000, 0, true);  // 24 x 128 B after a
@@ -503,16 +511,16 @@ run_counts random_run(sof_vmh_model& h, std::uint64_t seed, int ops) {
 }  // namespace
 
 TEST_CASE("sof_vmh: randomized operations keep the model consistent", "[sof_vmh]") {
-  SECTION("production table, tight budget") {
-    auto h = production(96);
+  SECTION("1 MiB table, tight budget") {
+    auto h = one_mib(96);
     const auto c = random_run(h, 1, 4000);
     CHECK(h.mapping_failures() > 0);
     CHECK(c.allocated > 1000);
     CHECK(c.failed > 0);
     CHECK(c.multi_block > 0);
   }
-  SECTION("extended table, full budget") {
-    sof_vmh_model h(vmh::baseline::sof_extended_table, page, 320);
+  SECTION("default table, full budget") {
+    sof_vmh_model h(vmh::baseline::sof_default_table, page, 320);
     const auto c = random_run(h, 2, 4000);
     CHECK(c.allocated > 1000);
     CHECK(c.multi_block > 0);
@@ -526,4 +534,148 @@ TEST_CASE("sof_vmh: randomized operations keep the model consistent", "[sof_vmh]
     CHECK(c.multi_block > 0);
     CHECK(h.mapping_failures() > 0);
   }
+}
+
+// ---------------------------------------------------------------------------
+// Block choice: a bundle of at most 32 blocks allocates through Zephyr's bit
+// array (an exact free gap nearest the top, else the smallest gap, ties to the
+// one nearest the top, its lowest blocks); a larger bundle takes the lowest.
+
+namespace {
+
+// Allocates every block of a one-bundle model, then frees the blocks whose
+// index is in `holes`; returns the blocks' addresses.
+std::vector<void*> with_holes(sof_vmh_model& h, std::size_t blocks, std::size_t block, std::initializer_list<std::size_t> holes) {
+  std::vector<void*> p(blocks);
+  for (std::size_t i = 0; i < blocks; ++i) {
+    p[i] = h.alloc(block);
+    REQUIRE(addr(p[i]) == base + i * block);  // an empty bundle fills from its lowest block up
+  }
+  for (std::size_t i : holes) REQUIRE(h.free(p[i]));
+  return p;
+}
+
+std::size_t index_of(void* p, std::size_t block) { return (addr(p) - base) / block; }
+
+}  // namespace
+
+TEST_CASE("sof_vmh: block choice within a bundle of at most 32 blocks", "[sof_vmh]") {
+  const sof_bundle t[] = {{2048, 8}};  // two blocks per page
+  sof_vmh_model h(t, page, 4);
+  SECTION("an exact gap wins over the lowest free block") {
+    with_holes(h, 8, 2048, {1, 2, 3, 5});
+    CHECK(index_of(h.alloc(2048), 2048) == 5u);
+    CHECK(index_of(h.alloc(2048), 2048) == 1u);  // the gap 1-3 is the only one: its lowest block
+  }
+  SECTION("of two exact gaps, the one nearest the top") {
+    with_holes(h, 8, 2048, {1, 6});
+    CHECK(index_of(h.alloc(2048), 2048) == 6u);
+    CHECK(index_of(h.alloc(2048), 2048) == 1u);
+  }
+  SECTION("no exact gap: the smallest, not the lowest") {
+    with_holes(h, 8, 2048, {0, 1, 2, 5, 6});
+    CHECK(index_of(h.alloc(2048), 2048) == 5u);
+  }
+  SECTION("smallest gaps of equal length: the one nearest the top, its lowest block") {
+    with_holes(h, 8, 2048, {1, 2, 5, 6});
+    CHECK(index_of(h.alloc(2048), 2048) == 5u);
+    CHECK(index_of(h.alloc(2048), 2048) == 6u);  // now an exact gap
+    CHECK(index_of(h.alloc(2048), 2048) == 1u);
+  }
+  SECTION("the choice decides which pages are mapped") {
+    // Page 0 (blocks 0, 1) is unmapped, page 3 stays mapped for block 6: block 7, an
+    // exact gap, needs no new page, where the lowest free block would map page 0.
+    with_holes(h, 8, 2048, {0, 1, 7});
+    REQUIRE(h.mapped_pages() == 3u);
+    CHECK(index_of(h.alloc(2048), 2048) == 7u);
+    CHECK(h.mapped_pages() == 3u);
+    CHECK(h.validate());
+  }
+  SECTION("runs of several blocks follow the same rule") {
+    with_holes(h, 8, 2048, {0, 1, 2, 5, 6, 7});
+    void* run = h.alloc(4096, 0, true);
+    CHECK(index_of(run, 2048) == 5u);  // two gaps of 3: the top one, its lowest two blocks
+    CHECK(h.usable_size(run) == 4096u);
+    void* exact = h.alloc(2048, 0, true);
+    CHECK(index_of(exact, 2048) == 7u);
+    CHECK(h.validate());
+  }
+}
+
+TEST_CASE("sof_vmh: a bundle of more than 32 blocks takes the lowest free block", "[sof_vmh]") {
+  const sof_bundle t[] = {{4096, 33}};
+  sof_vmh_model h(t, page, 33);
+  with_holes(h, 33, 4096, {1, 2, 3, 30});
+  CHECK(index_of(h.alloc(4096), 4096) == 1u);
+  CHECK(index_of(h.alloc(4096), 4096) == 2u);
+  const sof_bundle u[] = {{4096, 32}};  // one block fewer: the bit array's rule
+  sof_vmh_model g(u, page, 32);
+  with_holes(g, 32, 4096, {1, 2, 3, 30});
+  CHECK(index_of(g.alloc(4096), 4096) == 30u);
+}
+
+// The real code (regions_mm.c over Zephyr's mem_blocks and bit array, built on a
+// host) with SOF's default table and a page budget of exactly 1 MiB or 448 KiB,
+// no metadata charged, failed these many requests on the sof family's seeds 1-5,
+// with SOF's range loop for the range requests.
+TEST_CASE("sof_vmh: failures on the sof family match the real code", "[sof_vmh]") {
+  struct expected {
+    std::size_t pages;
+    std::size_t failed[5];
+  };
+  const expected figures[] = {{1024 * KiB / page, {3, 0, 1, 0, 0}}, {448 * KiB / page, {144, 113, 156, 117, 105}}};
+  for (const expected& e : figures) {
+    for (std::uint64_t seed = 1; seed <= 5; ++seed) {
+      CAPTURE(e.pages, seed);
+      sof_vmh_model h(vmh::baseline::sof_default_table, page, e.pages);
+      std::unordered_map<std::uint64_t, void*> live;
+      std::size_t failed = 0, requests = 0;
+      for (const auto& o : vmh::workloads::sof_family(seed)) {
+        using vmh::trace::op_kind;
+        void* p = nullptr;
+        switch (o.kind) {
+          case op_kind::allocate:
+            p = h.alloc(o.size, o.align);
+            break;
+          case op_kind::range:
+            p = vmh::baseline::sof_range_loop([&h](std::size_t n, std::size_t a) { return h.alloc(n, a); },
+                                              o.size, o.preferred, o.align)
+                    .ptr;
+            break;
+          case op_kind::free:
+            if (const auto it = live.find(o.id); it != live.end()) {
+              REQUIRE(h.free(it->second));
+              live.erase(it);
+            }
+            continue;
+          case op_kind::resize:
+            FAIL("the sof family has no resizes");
+        }
+        ++requests;
+        if (p == nullptr) ++failed;
+        else live.emplace(o.id, p);
+      }
+      CHECK(requests > 1000u);
+      CHECK(failed == e.failed[seed - 1]);
+      CHECK(h.validate());
+    }
+  }
+}
+
+TEST_CASE("sof_vmh: metadata outside the buffers", "[sof_vmh]") {
+  using m = sof_vmh_model;
+  // Per bundle a mem_blocks allocator and two bit arrays with a word per 32 blocks; one heap structure.
+  const sof_bundle t[] = {{4096, 33}};
+  CHECK(m::metadata_bytes(t) == m::heap_struct_bytes + m::mem_blocks_struct_bytes + 2 * (m::bitarray_struct_bytes + 8));
+  CHECK(sof_vmh_model(t, page, 8).metadata_bytes() == m::metadata_bytes(t));
+  // The default table: ten bundles, eleven bitmap words (the 44-block bundle has two).
+  const std::size_t ten = 10 * (m::mem_blocks_struct_bytes + 2 * m::bitarray_struct_bytes) + 2 * 11 * 4;
+  CHECK(m::metadata_bytes(vmh::baseline::sof_default_table) == m::heap_struct_bytes + ten);
+  CHECK(sof_vmh_model(vmh::baseline::sof_default_table, page, 256).metadata_bytes() == m::heap_struct_bytes + ten);
+  // 32-bit structures: a few words each.
+  CHECK(m::mem_blocks_struct_bytes == 20u);
+  CHECK(m::bitarray_struct_bytes == 16u);
+  CHECK(m::metadata_bytes(vmh::baseline::sof_default_table) == 716u);
+  const sof_bundle bad[] = {{100, 41}};
+  CHECK(sof_vmh_model(bad, page, 8).metadata_bytes() == 0u);
 }
