@@ -31,7 +31,7 @@ layout_check check_layout(std::span<const bucket> layout, std::size_t page) {
   if (c.error != layout_error::none) return c;
   c.virtual_bytes = g->virtual_size;
   for (const bucket& b : layout) c.blocks += b.block_count;
-  c.pages = c.virtual_bytes / page;
+  c.pages = c.virtual_bytes / page + (c.virtual_bytes % page != 0);
   return c;
 }
 

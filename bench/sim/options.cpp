@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <fstream>
 #include <limits>
-#include <sstream>
 
 #include <vmh/vmh.hpp>
 
@@ -128,12 +127,17 @@ named_path parse_named_path(const std::string& arg, const std::string& prefix) {
 }
 
 std::string read_file(const std::string& path) {
+  constexpr std::size_t limit = std::size_t{1} << 30;  // a device or a runaway file ends here, not in memory exhaustion
   std::ifstream in(path, std::ios::binary);
   if (!in) throw cli_error(path + ": cannot open");
-  std::ostringstream s;
-  s << in.rdbuf();
+  std::string text;
+  char chunk[1 << 16];
+  while (in.read(chunk, sizeof chunk) || in.gcount() > 0) {
+    text.append(chunk, static_cast<std::size_t>(in.gcount()));
+    if (text.size() > limit) throw cli_error(path + ": larger than 1 GiB");
+  }
   if (in.bad()) throw cli_error(path + ": cannot read");
-  return std::move(s).str();
+  return text;
 }
 
 void write_file(const std::string& path, std::string_view text) {
