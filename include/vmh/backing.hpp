@@ -2,10 +2,11 @@
 //
 // Concept `backing_range<B>`:
 //
-//     std::byte* b.base()        // start of the range; must be aligned to the layout's page size
+//     std::byte* b.base()        // start of the range; not null, aligned to the layout's page size
 //     std::size_t b.size() const // bytes; must be at least the layout's virtual size
 //
-// The heap checks both when it is constructed or configured (`layout_error::backing_*`).
+// The heap checks all three when it is constructed or configured, and stays unconfigured if one
+// fails: `layout_error::backing_too_small`, `backing_null`, `backing_misaligned` (in that order).
 #pragma once
 
 #include <concepts>
@@ -31,7 +32,8 @@ struct static_arena {
 };
 
 /// A range supplied by the user: a linker-defined region, an mmap reservation, a DSP's virtual
-/// window. The heap does not own it.
+/// window. The heap does not own it. A null base is refused (`layout_error::backing_null`): the
+/// block at offset 0 would be the null pointer, which callers read as a failure.
 class external_range {
  public:
   constexpr external_range() noexcept = default;

@@ -74,6 +74,22 @@ TEST_CASE("mmap_range reserves address space without memory or access", "[host][
   CHECK(v.size() == r.size());
 }
 
+TEST_CASE("resident_bytes counts touched pages only, and a range that wraps around is none", "[host][mmap][bad-input]") {
+  mmap_range r{4 * page};
+  REQUIRE(r);
+  mmap_mapper m;
+  REQUIRE(m.map(r.base(), 2 * page));
+  touch(r.base(), page);
+  CHECK(resident(r.base(), 4 * page) == page);
+  CHECK(resident(r.base() + 1, 1) == page);  // widened to the page
+  CHECK(resident(r.base(), 0) == 0);
+  // Past the end of the address space (the end would wrap around below the start).
+  CHECK(resident(r.base(), SIZE_MAX) == 0);
+  CHECK(resident(r.base(), SIZE_MAX - reinterpret_cast<std::uintptr_t>(r.base()) - page + 2) == 0);
+  CHECK(resident(reinterpret_cast<void*>(UINTPTR_MAX - 10), 100) == 0);
+  m.unmap(r.base(), 2 * page);
+}
+
 TEST_CASE("mmap_range aligns beyond the system page", "[host][mmap]") {
   for (const std::size_t align : {std::size_t{16 * kib}, std::size_t{64 * kib}, std::size_t{2048 * kib}}) {
     CAPTURE(align);

@@ -17,6 +17,7 @@
 
 #include "catch.hpp"
 #include "host_heaps.hpp"
+#include "support/heap_state.hpp"
 
 namespace {
 
@@ -195,4 +196,78 @@ TEST_CASE("pmr zero-byte requests and rejected deallocations", "[host][pmr]") {
   res.deallocate(&local, sizeof local);
   CHECK(res.rejected_deallocations() == 2);
   CHECK(empty(h));
+}
+
+TEST_CASE("pmr bad input: impossible sizes and alignments throw with the heap's reason and change nothing",
+          "[host][pmr][bad-input]") {
+  mmap_heap f;
+  heap_type& h = f.heap;
+  resource res{h};
+  std::pmr::vector<int> keep{{1, 2, 3}, &res};
+  const vmh_test::heap_state<heap_type> before(h, f.range.base());
+  auto reason = [&](std::size_t bytes, std::size_t align) {
+    try {
+      static_cast<void>(res.allocate(bytes, align));
+    } catch (const vmh::host::allocation_failure& e) {
+      return e.reason();
+    }
+    return status::ok;
+  };
+  CHECK(reason(SIZE_MAX, alignof(std::max_align_t)) == status::invalid_size);
+  CHECK(reason(SIZE_MAX / 2 + 1, 8) == status::invalid_size);
+  CHECK(reason(SIZE_MAX - page + 1, 8) == status::invalid_size);
+  CHECK(reason(64, SIZE_MAX) == status::invalid_alignment);
+  CHECK(reason(64, 3) == status::invalid_alignment);
+  CHECK(reason(64, std::size_t{1} << 63) == status::no_block);
+  CHECK(reason(1024 * kib, 8) == status::no_block);  // larger than any block
+  // Only the two no_block failures are counted, in the heap's total.
+  const std::string changed = vmh_test::changes(before, vmh_test::heap_state<heap_type>(h, f.range.base()), {.no_block = 2});
+  INFO("changed: " << changed);
+  CHECK(changed.empty());
+  CHECK(h.validate());
+  CHECK(keep[2] == 3);
+}
+
+TEST_CASE("pmr bad input: deallocations the heap rejects are counted and change nothing", "[host][pmr][bad-input]") {
+  mmap_heap f;
+  heap_type& h = f.heap;
+  resource res{h};
+  auto* p = static_cast<std::byte*>(res.allocate(100));
+  auto* q = static_cast<std::byte*>(res.allocate(5000));
+  const vmh_test::heap_state<heap_type> before(h, f.range.base());
+  int local = 0;
+  res.deallocate(p + 8, 92);                    // an interior pointer
+  res.deallocate(q + 4096, 904);                // inside the mapped pages of a live block
+  res.deallocate(&local, sizeof local);         // not the heap's
+  res.deallocate(f.range.base() + 64 * 63, 64);  // a block start never allocated
+  CHECK(res.rejected_deallocations() == 4);
+  const std::string changed = vmh_test::changes(before, vmh_test::heap_state<heap_type>(h, f.range.base()));
+  INFO("changed: " << changed);
+  CHECK(changed.empty());
+  CHECK(h.validate());
+  // The size and alignment given back are not the heap's business: the block is freed whole.
+  res.deallocate(p, 4096, 4096);
+  res.deallocate(q, 1, 1);
+  CHECK(res.rejected_deallocations() == 4);
+  CHECK(empty(h));
+}
+
+TEST_CASE("pmr bad input: a resource over an unconfigured heap throws and rejects", "[host][pmr][bad-input]") {
+  mmap_range nothing{};  // an empty reservation: the heap over it is not configured
+  heap_type h{nothing.view(), mmap_mapper{}};
+  REQUIRE(h.state() != vmh::layout_error::none);
+  resource res{h};
+  try {
+    static_cast<void>(res.allocate(64));
+    FAIL("no exception");
+  } catch (const vmh::host::allocation_failure& e) {
+    CHECK(e.reason() == status::not_configured);
+  }
+  std::pmr::vector<int> v{&res};
+  CHECK_THROWS_AS(v.push_back(1), std::bad_alloc);
+  CHECK(v.empty());
+  int local = 0;
+  res.deallocate(&local, sizeof local);
+  CHECK(res.rejected_deallocations() == 1);
+  CHECK(h.stats().live_allocations == 0);
 }

@@ -59,10 +59,11 @@ inline std::size_t physical_memory() noexcept {
 
 /// How many bytes of [addr, addr + bytes) are resident in physical memory, in whole system
 /// pages (mincore). The range is widened to system page boundaries. Pages that are not part of
-/// any mapping count as not resident.
+/// any mapping count as not resident. A range that would wrap around the end of the address
+/// space is no range: 0.
 inline std::size_t resident_bytes(const void* addr, std::size_t bytes) noexcept {
-  if (bytes == 0) return 0;
   const std::size_t page = os_page_size();
+  if (bytes == 0 || bytes > UINTPTR_MAX - reinterpret_cast<std::uintptr_t>(addr) - (page - 1)) return 0;
   const auto start = reinterpret_cast<std::uintptr_t>(addr) / page * page;
   const auto end = (reinterpret_cast<std::uintptr_t>(addr) + bytes + page - 1) / page * page;
   constexpr std::size_t chunk = 256;  // pages per mincore call
