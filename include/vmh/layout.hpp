@@ -5,7 +5,8 @@
 // derived geometry (`L::geometry()`-like accessor `geo()`) plus the capacities its metadata
 // arrays are sized with:
 //
-//     L::bucket_capacity, L::block_capacity, L::page_capacity, L::word_capacity   (static constexpr)
+//     L::bucket_capacity, L::block_capacity, L::record_capacity, L::page_capacity,
+//     L::ref_capacity, L::word_capacity                                            (static constexpr)
 //     l.geo() -> const layout_geometry<L::bucket_capacity>&
 //
 // Two implementations share one derivation (`derive_geometry`), so the heap runs one algorithm
@@ -29,6 +30,7 @@
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 
 #include "detail/bits.hpp"
 
@@ -87,7 +89,8 @@ constexpr const char* to_string(layout_error e) noexcept {
 
 inline constexpr std::size_t max_buckets = 64;
 inline constexpr std::size_t max_blocks_per_bucket = std::size_t{1} << 24;
-inline constexpr std::size_t max_bitmap_levels = 4;  // 64^4 = 2^24 blocks
+/// Bitmap levels that 2^24 blocks need: 4 with 64-bit words, 5 with 32-bit words.
+inline constexpr std::size_t max_bitmap_levels = (24 + detail::word_shift - 1) / detail::word_shift;
 inline constexpr std::size_t max_virtual_size = static_cast<std::size_t>(0xffffffffu);
 inline constexpr std::size_t default_page_size = 4096;
 inline constexpr std::size_t default_min_align = 64;  // a DSP cache line: no two blocks share one
@@ -99,41 +102,55 @@ concept reconfigurable_layout = requires(L& l, const bucket* table, std::size_t 
 };
 
 /// Everything the heap needs to know about one bucket, derived from the table.
+///
+/// How its allocations use pages (see docs/design.md, "Pages"):
+///  - `owned`: blocks are whole pages and start on a page, so no page is ever shared; an
+///    allocation maps its own prefix of pages and needs no page counts.
+///  - `variable`: an allocation's pages depend on its size (blocks larger than a page, or blocks
+///    that may straddle a page boundary), so its size is recorded; otherwise every allocation
+///    touches exactly the one page that holds its block, and nothing per block is kept.
 struct bucket_geometry {
   std::size_t block_size = 0;
   std::size_t block_count = 0;
   std::size_t offset = 0;       ///< byte offset of block 0 from the start of the virtual range
   std::size_t block_align = 0;  ///< every block of the bucket is aligned to this power of two
-  std::size_t first_block = 0;  ///< index of block 0 in the heap's per-block table
+  std::size_t first_block = 0;  ///< index of block 0 among all blocks (the record of a run-capable heap)
+  std::size_t first_record = 0; ///< index of block 0's size record (variable buckets only)
+#if defined(__SIZEOF_INT128__)
   std::uint64_t reciprocal = 0; ///< ceil(2^64 / block_size): offset / block_size as a multiply
-  std::size_t levels = 0;       ///< levels of the bucket's bitmap (leaf = level 0)
-  std::size_t level_word[max_bitmap_levels] = {};  ///< first word of each level in the word table
+#endif
+  std::uint32_t level_word[max_bitmap_levels] = {};  ///< first word of each level in the word table
+  std::uint8_t levels = 0;      ///< levels of the bucket's bitmap (leaf = level 0)
+  bool owned = false;
+  bool variable = false;
 };
 
 /// The derived geometry of a layout. All of it is computed by `derive_geometry`, in a constant
 /// expression for fixed layouts.
 template <std::size_t MaxBuckets>
 struct layout_geometry {
+  /// One bit per bucket: 32 bits when the layout has at most 32 buckets.
+  using mask = std::conditional_t<(MaxBuckets <= 32), std::uint32_t, std::uint64_t>;
+
   layout_error error = layout_error::no_buckets;
   std::size_t bucket_count = 0;
   std::size_t page_size = default_page_size;
   unsigned page_shift = 12;
   std::size_t min_align = default_min_align;
   std::size_t virtual_size = 0;  ///< bytes of all buckets
-  std::size_t block_total = 0;   ///< entries of the per-block table
+  std::size_t block_total = 0;   ///< blocks of all buckets
+  std::size_t record_total = 0;  ///< blocks of the variable buckets (they keep a size record)
   std::size_t page_total = 0;    ///< pages covering the virtual range
-  std::size_t word_total = 0;    ///< 64-bit words of all bucket bitmaps
+  std::size_t ref_pages = 0;     ///< pages below the end of the last bucket that is not `owned` (they keep counts)
+  std::size_t word_total = 0;    ///< bitmap words of all buckets
   bucket_geometry buckets[MaxBuckets] = {};
   /// first_at_least[k]: the first bucket whose block size is >= 2^k (bucket_count if none).
-  std::uint8_t first_at_least[64] = {};
+  std::uint8_t first_at_least[detail::size_bits] = {};
   /// aligned_buckets[k]: bit b set when bucket b's blocks are aligned to 2^k.
-  std::uint64_t aligned_buckets[64] = {};
-  /// Bucket start offsets, packed for the search in bucket_at, and its first step.
-  std::size_t starts[MaxBuckets] = {};
-  std::size_t search_step = 0;
+  mask aligned_buckets[detail::size_bits] = {};
 
   /// Bit mask with one bit per bucket.
-  constexpr std::uint64_t all_buckets() const noexcept { return detail::low_mask(bucket_count); }
+  constexpr mask all_buckets() const noexcept { return static_cast<mask>(detail::low_mask_of<mask>(bucket_count)); }
 
   /// The first bucket whose blocks hold `size` > 0 bytes, or bucket_count. O(buckets sharing a power of two).
   constexpr std::size_t first_fit(std::size_t size) const noexcept {
@@ -142,20 +159,20 @@ struct layout_geometry {
     return b;
   }
 
-  /// The bucket containing virtual offset `off` < virtual_size: a binary search over the
-  /// packed start offsets with a fixed number of steps (log2 of the bucket count), no branch
-  /// on the data.
+  /// The bucket containing virtual offset `off` < virtual_size: a binary search over the bucket
+  /// offsets whose steps depend on the bucket count alone (unrolled for a fixed layout).
   constexpr std::size_t bucket_at(std::size_t off) const noexcept {
     std::size_t b = 0;
-    for (std::size_t step = search_step; step != 0; step >>= 1) {
-      const std::size_t next = b + step;
-      b = next < bucket_count && starts[next] <= off ? next : b;
+    for (std::size_t n = bucket_count; n > 1;) {
+      const std::size_t half = n / 2;
+      b = buckets[b + half].offset <= off ? b + half : b;  // b + half < b + n <= bucket_count
+      n -= half;
     }
     return b;
   }
 
-  /// The block of bucket `b` that contains `rel` bytes from the bucket's start (rel < 2^32).
-  constexpr std::size_t block_index(const bucket_geometry& bg, std::size_t rel) const noexcept {
+  /// The block of bucket `bg` that contains `rel` bytes from the bucket's start (rel < 2^32).
+  static constexpr std::size_t block_index(const bucket_geometry& bg, std::size_t rel) noexcept {
 #if defined(__SIZEOF_INT128__)
     // Exact for 32-bit numerators and divisors (Lemire, Kaser, Kurz 2019), and cheaper than a
     // 64-bit division on hosts; 32-bit targets divide in hardware.
@@ -166,6 +183,13 @@ struct layout_geometry {
 #endif
   }
 };
+
+/// The alignment every block of a bucket has: the lowest set bit of its size, at most a page,
+/// given that the bucket starts at a multiple of it (a layout rule).
+constexpr std::size_t block_alignment(std::size_t block_size, std::size_t page_size) noexcept {
+  const std::size_t low = detail::lowest_bit(block_size);
+  return low < page_size ? low : page_size;
+}
 
 /// Derives the geometry of `count` buckets, or the first rule they break (in `error`).
 /// `block_cap`, `page_cap` and `word_cap` bound the metadata (a runtime layout's capacities).
@@ -185,7 +209,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   if (count == 0) return fail(layout_error::no_buckets);
   if (count > max_buckets) return fail(layout_error::too_many_buckets);
   if (count > MaxBuckets) return fail(layout_error::exceeds_capacity);
-  if (!detail::is_pow2(page_size)) return fail(layout_error::bad_page_size);
+  if (!detail::is_pow2(page_size) || page_size > max_virtual_size) return fail(layout_error::bad_page_size);
   // A page holds at most page_size / min_align + 1 allocations: its 16-bit count must not wrap.
   if (!detail::is_pow2(min_align) || min_align < 8 || min_align > page_size || page_size / min_align > 32768)
     return fail(layout_error::bad_min_align);
@@ -193,7 +217,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   g.page_shift = detail::log2_floor(page_size);
   g.min_align = min_align;
 
-  std::size_t offset = 0, blocks = 0, words = 0;
+  std::size_t offset = 0, blocks = 0, records = 0, words = 0, ref_end = 0;
   for (std::size_t i = 0; i < count; ++i) {
     const bucket& b = table[i];
     if (b.block_size == 0) return fail(layout_error::zero_block_size);
@@ -202,7 +226,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     if (b.block_count > max_blocks_per_bucket) return fail(layout_error::too_many_blocks_in_bucket);
     if (i > 0 && b.block_size <= table[i - 1].block_size) return fail(layout_error::not_ascending);
     if (b.block_size > max_virtual_size) return fail(layout_error::range_too_large);
-    const std::size_t align = detail::lowest_bit(b.block_size) < page_size ? detail::lowest_bit(b.block_size) : page_size;
+    const std::size_t align = block_alignment(b.block_size, page_size);
     if (offset % align != 0) return fail(layout_error::misaligned_bucket_start);
     if (b.block_count > (max_virtual_size - offset) / b.block_size) return fail(layout_error::range_too_large);
 
@@ -212,36 +236,44 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     bg.offset = offset;
     bg.block_align = align;
     bg.first_block = blocks;
+#if defined(__SIZEOF_INT128__)
     bg.reciprocal = UINT64_MAX / b.block_size + 1;
-    g.starts[i] = offset;
+#endif
+    bg.owned = b.block_size % page_size == 0 && offset % page_size == 0;
+    // Blocks that divide a page and start on a multiple of their size tile pages: one page each.
+    bg.variable = b.block_size > page_size || page_size % b.block_size != 0 || offset % b.block_size != 0;
+    bg.first_record = records;
+    if (bg.variable) records += b.block_count;
     // Bitmap levels: leaf words first, then one bit per word of the level below, up to one word.
     std::size_t level_words = ceil_div(b.block_count, detail::word_bits);
     for (;;) {
-      bg.level_word[bg.levels++] = words;
+      bg.level_word[bg.levels++] = static_cast<std::uint32_t>(words);
       words += level_words;
       if (level_words == 1) break;
       level_words = ceil_div(level_words, detail::word_bits);
     }
     offset += b.block_size * b.block_count;
     blocks += b.block_count;
+    if (!bg.owned) ref_end = ceil_div(offset, page_size);
   }
   g.virtual_size = offset;
   g.block_total = blocks;
+  g.record_total = records;
   g.page_total = ceil_div(offset, page_size);
+  g.ref_pages = ref_end;
   g.word_total = words;
   g.bucket_count = count;
-  g.search_step = std::size_t{1} << detail::log2_floor(count);
   if (blocks > block_cap || g.page_total > page_cap || words > word_cap) return fail(layout_error::exceeds_capacity);
 
-  for (unsigned k = 0; k < 64; ++k) {
+  for (unsigned k = 0; k < detail::size_bits; ++k) {
     const std::uint64_t size = std::uint64_t{1} << k;  // 64-bit: size_t may have 32
     std::size_t b = 0;
     while (b < count && g.buckets[b].block_size < size) ++b;
     g.first_at_least[k] = static_cast<std::uint8_t>(b);
-    std::uint64_t mask = 0;
+    typename layout_geometry<MaxBuckets>::mask m = 0;
     for (std::size_t j = 0; j < count; ++j)
-      if (g.buckets[j].block_align >= size) mask |= std::uint64_t{1} << j;
-    g.aligned_buckets[k] = mask;
+      if (g.buckets[j].block_align >= size) m |= static_cast<decltype(m)>(decltype(m){1} << j);
+    g.aligned_buckets[k] = m;
   }
   g.error = layout_error::none;
   return g;
@@ -293,7 +325,9 @@ struct fixed_layout {
 
   static constexpr std::size_t bucket_capacity = Table.size();
   static constexpr std::size_t block_capacity = geometry.block_total;
+  static constexpr std::size_t record_capacity = geometry.record_total;
   static constexpr std::size_t page_capacity = geometry.page_total;
+  static constexpr std::size_t ref_capacity = geometry.ref_pages;
   static constexpr std::size_t word_capacity = geometry.word_total;
   static constexpr std::size_t virtual_size = geometry.virtual_size;
   static constexpr std::size_t page_size = geometry.page_size;
@@ -309,10 +343,12 @@ class runtime_layout {
   static_assert(MaxBuckets >= 1 && MaxBuckets <= max_buckets, "vmh runtime_layout: 1 to 64 buckets");
   static constexpr std::size_t bucket_capacity = MaxBuckets;
   static constexpr std::size_t block_capacity = MaxBlocks;
+  static constexpr std::size_t record_capacity = MaxBlocks;
   static constexpr std::size_t page_capacity = MaxPages;
-  // Each bucket's bitmap needs at most ceil(count/64) leaf words, plus at most one word per
-  // level above for the rounding: bounded by MaxBlocks/63 + levels per bucket.
-  static constexpr std::size_t word_capacity = MaxBlocks / 63 + MaxBuckets * max_bitmap_levels + 1;
+  static constexpr std::size_t ref_capacity = MaxPages;
+  // Each bucket's bitmap needs at most ceil(count/W) leaf words, plus at most one word per
+  // level above for the rounding: bounded by MaxBlocks/(W-1) + levels per bucket.
+  static constexpr std::size_t word_capacity = MaxBlocks / (detail::word_bits - 1) + MaxBuckets * max_bitmap_levels + 1;
 
   /// Derives and checks a new geometry; on error the current one is kept.
   constexpr layout_error assign(const bucket* table, std::size_t count, std::size_t page_size,
@@ -332,7 +368,9 @@ template <class L>
 concept bucket_layout = requires(const L& l) {
   { L::bucket_capacity } -> std::convertible_to<std::size_t>;
   { L::block_capacity } -> std::convertible_to<std::size_t>;
+  { L::record_capacity } -> std::convertible_to<std::size_t>;
   { L::page_capacity } -> std::convertible_to<std::size_t>;
+  { L::ref_capacity } -> std::convertible_to<std::size_t>;
   { L::word_capacity } -> std::convertible_to<std::size_t>;
   { l.geo() } -> std::same_as<const layout_geometry<L::bucket_capacity>&>;
 };

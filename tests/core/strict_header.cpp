@@ -65,7 +65,7 @@ std::size_t exercise(Heap& h) {
   acc += h.usable_size(p);
   acc += static_cast<std::size_t>(h.resize(p, 50));
   const vmh::heap_stats s = h.stats();
-  acc += s.live_allocations + s.bytes_requested + s.peak_bytes_requested + s.pages_mapped + s.peak_pages_mapped +
+  acc += s.live_allocations + s.bytes_in_blocks + s.peak_bytes_in_blocks + s.pages_mapped + s.peak_pages_mapped +
          s.failed_no_block + s.failed_no_memory;
   const vmh::bucket_stats b = h.stats(0);
   acc += b.block_size + b.block_count + b.in_use + b.peak_in_use + b.full_failures;

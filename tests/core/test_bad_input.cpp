@@ -2,6 +2,7 @@
 // and leave the heap exactly as it was: statistics, live blocks, mapped pages, invariants.
 #include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <memory>
 #include <vector>
 
@@ -9,6 +10,7 @@
 
 #include "catch.hpp"
 #include "support/heap_fixture.hpp"
+#include "support/layout_rules.hpp"
 
 using vmh_test::arena;
 using vmh_test::heap_state;
@@ -251,43 +253,26 @@ TEST_CASE("bad input: a runtime layout that cannot work reports its layout_error
   REQUIRE(keep != nullptr);
   const vmh::heap_stats totals = h->stats();
 
-  const bucket zero_size[] = {{0, 4}};
-  const bucket not_multiple[] = {{100, 4}};
-  const bucket zero_count[] = {{64, 0}};
-  const bucket descending[] = {{1024, 1}, {64, 1}};
-  const bucket misaligned[] = {{64, 1}, {128, 1}};
+  // Beyond this heap's capacity (512 blocks) or its backing (32 pages), besides every rule.
   const bucket too_many_blocks[] = {{64, 513}};
   const bucket beyond_backing[] = {{65536, 3}};  // 48 pages: within the 64 of capacity, not the 32 of backing
-  struct row {
-    const bucket* t;
-    std::size_t n, page_size, min_align;
-    layout_error expected;
-  };
-  const row rows[] = {
-      {good, 0, page, 64, layout_error::no_buckets},
-      {good, 3, 1000, 64, layout_error::bad_page_size},
-      {good, 3, page, 2, layout_error::bad_min_align},
-      {zero_size, 1, page, 64, layout_error::zero_block_size},
-      {not_multiple, 1, page, 64, layout_error::block_size_not_multiple_of_min_align},
-      {zero_count, 1, page, 64, layout_error::zero_block_count},
-      {descending, 2, page, 64, layout_error::not_ascending},
-      {misaligned, 2, page, 64, layout_error::misaligned_bucket_start},
-      {too_many_blocks, 1, page, 64, layout_error::exceeds_capacity},
-      {beyond_backing, 1, page, 64, layout_error::backing_too_small},
-  };
+  using vmh_test::rules::row;
+  std::vector<row> rows(std::begin(vmh_test::rules::rows), std::end(vmh_test::rules::rows));
+  rows.push_back({too_many_blocks, 1, page, 64, layout_error::exceeds_capacity});
+  rows.push_back({beyond_backing, 1, page, 64, layout_error::backing_too_small});
   // With a live allocation the heap refuses any new layout first.
-  for (const row& r : rows) CHECK(h->configure(r.t, r.n, r.page_size, r.min_align) == layout_error::heap_not_empty);
+  for (const row& r : rows) CHECK(h->configure(r.table, r.count, r.page_size, r.min_align) == layout_error::heap_not_empty);
   REQUIRE(h->deallocate(keep) == status::ok);
   for (const row& r : rows) {
     INFO("expected " << vmh::to_string(r.expected));
-    CHECK(h->configure(r.t, r.n, r.page_size, r.min_align) == r.expected);
+    CHECK(h->configure(r.table, r.count, r.page_size, r.min_align) == r.expected);
     CHECK(h->state() == layout_error::none);
     CHECK(h->bucket_count() == 3);
     CHECK(h->geometry().buckets[2].block_size == 16384);
     CHECK(h->validate());
   }
   // The statistics were kept too: no configure took place.
-  CHECK(h->stats().peak_bytes_requested == totals.peak_bytes_requested);
+  CHECK(h->stats().peak_bytes_in_blocks == totals.peak_bytes_in_blocks);
   CHECK(h->stats(2).peak_in_use == 1);
   CHECK(h->allocate(100) == mem->bytes + 64 * 64);
 }

@@ -57,7 +57,7 @@ TEST_CASE("fmt: statistics", "[host][fmt]") {
   h.deallocate(a);
   CHECK(h.try_allocate(100 * kib).result == status::no_block);
   CHECK(fmt::format("{}", h.stats()) ==
-        "1 live, 5000 B requested (peak 5100 B), 2 pages mapped (peak 3), failed: 1 no block, 0 no memory");
+        "1 live, 6144 B in blocks (peak 6400 B), 2 pages mapped (peak 3), failed: 1 no block, 0 no memory");
   CHECK(fmt::format("{}", h.stats(1)) == "256 B x 32: 0 in use (peak 1), 0 full failures");
   CHECK(fmt::format("{}", h.stats(3)) == "6 KiB x 8: 1 in use (peak 1), 0 full failures");
   CHECK_THROWS_AS(fmt::format(fmt::runtime("{:x}"), h.stats()), fmt::format_error);
@@ -91,7 +91,7 @@ TEST_CASE("fmt: the heap map shows each bucket's blocks and pages", "[host][fmt]
       "     2      1 KiB       0 / 16           0           0             0         0\n"
       "     3      6 KiB       2 / 8            2           0             3         2\n"
       "     4     64 KiB       4 / 4            4           1            58         3\n"
-      "total: 11 live, 250468 B requested (peak 250468 B), 62 pages mapped (peak 62), failed: 1 no block, 0 no memory\n";
+      "total: 11 live, 275712 B in blocks (peak 275712 B), 62 pages mapped (peak 62), failed: 1 no block, 0 no memory\n";
   CHECK(fmt::format("{}", vmh::host::heap_map(h, f.range.base())) == expected);
 
   // The heap tells its own base: the one-argument form prints the same map.
@@ -119,7 +119,7 @@ TEST_CASE("fmt: the heap map of plain RAM and of an unconfigured heap", "[host][
     std::memset(p, 1, 3000);  // page 7
     const std::string map = fmt::format("{}", vmh::host::heap_map(h, r.base()));
     CHECK(map.find("     3      6 KiB       1 / 8            1           0             -         1\n") != std::string::npos);
-    CHECK(map.find("total: 1 live, 3000 B requested (peak 3000 B), 0 pages mapped (peak 0)") != std::string::npos);
+    CHECK(map.find("total: 1 live, 6144 B in blocks (peak 6144 B), 0 pages mapped (peak 0)") != std::string::npos);
     const std::string no_base = fmt::format("{}", vmh::host::heap_map(h, nullptr));
     CHECK(no_base.find("     3      6 KiB       1 / 8            1           0             -         -\n") != std::string::npos);
     h.deallocate(p);

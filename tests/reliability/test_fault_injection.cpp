@@ -121,7 +121,7 @@ class sequence {
     out.map_calls = h->mapper().map_calls();
     if (out.problem.empty()) {
       const vmh::heap_stats st = h->stats();
-      if (st.live_allocations != 0 || st.bytes_requested != 0 || st.pages_mapped != 0) out.problem = "heap not empty at the end";
+      if (st.live_allocations != 0 || st.bytes_in_blocks != 0 || st.pages_mapped != 0) out.problem = "heap not empty at the end";
       else if (h->mapper().mapped() != 0) out.problem = "pages left mapped at the end";
       else if (const vmh::check k = h->validate(); !k) out.problem = std::string("validate at the end: ") + vmh::to_string(k.broken);
     }

@@ -220,7 +220,7 @@ TEST_CASE("stress: threads allocate and free each other's blocks through a share
   CHECK(all.ranges > 0);
   const vmh::heap_stats s = h->stats();
   CHECK(s.live_allocations == 0);
-  CHECK(s.bytes_requested == 0);
+  CHECK(s.bytes_in_blocks == 0);
   CHECK(s.pages_mapped == 0);
   CHECK(h->mapper().mapped() == 0);
   CHECK(s.failed_no_memory == all.no_memory);

@@ -99,7 +99,7 @@ TEST_CASE("spin_lock: threads allocate and free each other's blocks", "[reliabil
   for (const item& it : queue) CHECK(h->deallocate(it.p) == status::ok);
   const vmh::heap_stats s = h->stats();
   CHECK(s.live_allocations == 0);
-  CHECK(s.bytes_requested == 0);
+  CHECK(s.bytes_in_blocks == 0);
   CHECK(s.pages_mapped == 0);
   CHECK(h->mapper().mapped() == 0);
   CHECK(h->validate());

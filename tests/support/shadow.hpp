@@ -203,7 +203,7 @@ class model {
     m.in_use += n;
     m.peak = std::max(m.peak, m.in_use);
     live_[offset_of(at.bucket, at.index)] = live_alloc{at.bucket, at.index, n, size, id};
-    bytes_ += size;
+    bytes_ += n * m.size;  // the statistics count the bytes of the blocks taken
     peak_bytes_ = std::max(peak_bytes_, bytes_);
     peak_pages_ = std::max(peak_pages_, mapped_pages());
   }
@@ -214,7 +214,7 @@ class model {
     for (std::size_t i = a.index; i < a.index + a.blocks; ++i) m.used[i] = 0;
     m.start[a.index] = 0;
     m.in_use -= a.blocks;
-    bytes_ -= a.size;
+    bytes_ -= a.blocks * m.size;
     live_.erase(off);
   }
 
@@ -231,8 +231,8 @@ class model {
     const std::size_t kept = ceil_div(new_size, m.size);
     for (std::size_t i = a.index + kept; i < a.index + a.blocks; ++i) m.used[i] = 0;
     m.in_use -= a.blocks - kept;
+    bytes_ -= (a.blocks - kept) * m.size;
     a.blocks = kept;
-    bytes_ = bytes_ - a.size + new_size;
     a.size = new_size;
     peak_bytes_ = std::max(peak_bytes_, bytes_);
     peak_pages_ = std::max(peak_pages_, mapped_pages());
@@ -602,8 +602,8 @@ class differential {
     const std::size_t pages = shadow_.mapped_pages();
     const std::size_t page = shadow_.page();
     if (s.live_allocations != shadow_.live().size()) o << "live " << s.live_allocations << " vs " << shadow_.live().size();
-    else if (s.bytes_requested != shadow_.bytes()) o << "bytes " << s.bytes_requested << " vs " << shadow_.bytes();
-    else if (s.peak_bytes_requested != shadow_.peak_bytes()) o << "peak bytes " << s.peak_bytes_requested << " vs " << shadow_.peak_bytes();
+    else if (s.bytes_in_blocks != shadow_.bytes()) o << "bytes " << s.bytes_in_blocks << " vs " << shadow_.bytes();
+    else if (s.peak_bytes_in_blocks != shadow_.peak_bytes()) o << "peak bytes " << s.peak_bytes_in_blocks << " vs " << shadow_.peak_bytes();
     else if (s.pages_mapped != pages) o << "pages " << s.pages_mapped << " vs " << pages;
     else if (s.peak_pages_mapped != shadow_.peak_pages()) o << "peak pages " << s.peak_pages_mapped << " vs " << shadow_.peak_pages();
     else if (h_->mapper().mapped() != pages * page) o << "mapper " << h_->mapper().mapped() << " vs " << pages * page;

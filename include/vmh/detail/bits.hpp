@@ -8,9 +8,13 @@
 
 namespace vmh::detail {
 
-using word = std::uint64_t;
-inline constexpr std::size_t word_bits = 64;
+/// Bitmap words have the width of the machine's size_t: 32 bits on a DSP or a Cortex-M, so no
+/// 64-bit shifts or bit counts are emulated there.
+using word = std::size_t;
+inline constexpr std::size_t word_bits = std::numeric_limits<word>::digits;
+inline constexpr unsigned word_shift = word_bits == 64 ? 6 : 5;
 inline constexpr word all_ones = ~word{0};
+inline constexpr unsigned size_bits = std::numeric_limits<std::size_t>::digits;
 
 constexpr bool is_pow2(std::size_t x) noexcept { return x != 0 && (x & (x - 1)) == 0; }
 
@@ -25,10 +29,27 @@ constexpr std::size_t lowest_bit(std::size_t x) noexcept { return x & (~x + 1); 
 /// ceil(a / b) for b > 0, without overflow.
 constexpr std::size_t ceil_div(std::size_t a, std::size_t b) noexcept { return a / b + (a % b != 0); }
 
-/// a rounded up to a multiple of the power of two p; the caller guarantees no overflow.
+/// a rounded up to a multiple of the power of two p; the caller guarantees no overflow
+/// (`fits_align_up`).
 constexpr std::size_t align_up(std::size_t a, std::size_t p) noexcept { return (a + p - 1) & ~(p - 1); }
+/// True when align_up(a, p) does not wrap around.
+constexpr bool fits_align_up(std::size_t a, std::size_t p) noexcept { return a <= SIZE_MAX - (p - 1); }
 
-/// Mask of the n lowest bits, n in [0, 64].
-constexpr word low_mask(std::size_t n) noexcept { return n >= word_bits ? all_ones : (word{1} << n) - 1; }
+/// Index of the highest set bit of x > 0.
+template <class T>
+constexpr unsigned highest_bit_index(T x) noexcept {
+  return static_cast<unsigned>(std::numeric_limits<T>::digits - 1 - std::countl_zero(x));
+}
+
+/// A member that takes no room ([[no_unique_address]]) where an optional capability is off.
+struct empty {};
+
+/// Mask of the n lowest bits of an unsigned T, n in [0, bits of T].
+template <class T>
+constexpr T low_mask_of(std::size_t n) noexcept {
+  return n >= std::numeric_limits<T>::digits ? static_cast<T>(~T{0}) : static_cast<T>((T{1} << n) - 1);
+}
+/// Mask of the n lowest bits of a word, n in [0, word_bits].
+constexpr word low_mask(std::size_t n) noexcept { return low_mask_of<word>(n); }
 
 }  // namespace vmh::detail

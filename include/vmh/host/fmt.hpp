@@ -104,14 +104,14 @@ struct fmt::formatter<vmh::check> : vmh::host::fmt_detail::no_spec {
   }
 };
 
-/// "3 live, 12544 B requested (peak 20480 B), 5 pages mapped (peak 9), failed: 0 no block, 0 no memory".
+/// "3 live, 12544 B in blocks (peak 20480 B), 5 pages mapped (peak 9), failed: 0 no block, 0 no memory".
 template <>
 struct fmt::formatter<vmh::heap_stats> : vmh::host::fmt_detail::no_spec {
   template <class Context>
   auto format(const vmh::heap_stats& s, Context& ctx) const -> decltype(ctx.out()) {
     return fmt::format_to(ctx.out(),
-                          "{} live, {} B requested (peak {} B), {} pages mapped (peak {}), failed: {} no block, {} no memory",
-                          s.live_allocations, s.bytes_requested, s.peak_bytes_requested, s.pages_mapped,
+                          "{} live, {} B in blocks (peak {} B), {} pages mapped (peak {}), failed: {} no block, {} no memory",
+                          s.live_allocations, s.bytes_in_blocks, s.peak_bytes_in_blocks, s.pages_mapped,
                           s.peak_pages_mapped, s.failed_no_block, s.failed_no_memory);
   }
 };
