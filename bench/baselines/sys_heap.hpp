@@ -12,7 +12,7 @@
 // heap's work (bucket from a count of leading zeros, a bounded look at the
 // request's bucket, split, neighbour merges) with every helper inlined, and the
 // checks the real heap leaves to its asserts are folded into a few compares.
-// bench/micro's instruction table shows the figure (docs/ has the calibration).
+// scripts/instructions.sh shows the figure (rows sys_heap and sys_heap_stats).
 //
 // Where the real heap asserts (double free, foreign pointer, overwritten
 // neighbour header), the model reports instead: free() returns false and the

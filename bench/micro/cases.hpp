@@ -191,13 +191,13 @@ class sys_heap_adapter_for {
 using sys_heap_adapter = sys_heap_adapter_for<baseline::sys_heap_big_nostats>;
 using sys_heap_stats_adapter = sys_heap_adapter_for<baseline::sys_heap_big>;
 
-/// The SOF VMH model with SOF's production table and 1 MiB of pages. Like SOF it ignores the
-/// alignment argument: a block is aligned by its position.
+/// The SOF VMH model with SOF's default table (1.25 MiB of virtual blocks) and 1 MiB of pages.
+/// Like SOF it ignores the alignment argument: a block is aligned by its position.
 class sof_vmh_adapter {
  public:
   static constexpr const char* name = "sof_vmh";
 
-  sof_vmh_adapter() : h_(baseline::sof_production_table, page_bytes, physical_bytes / page_bytes) {}
+  sof_vmh_adapter() : h_(baseline::sof_default_table, page_bytes, physical_bytes / page_bytes) {}
   bool empty() const { return h_.valid() && h_.mapped_pages() == 0; }
 
   void* allocate(std::size_t n, std::size_t align) { return h_.alloc(n, align); }
