@@ -14,11 +14,17 @@
 # `main(` becomes an executable and a ctest entry `doc_snippet_GROUP` that must exit with 0; any
 # other group becomes a shared library linked with --no-undefined, so that a declaration without
 # its definition (C against C++ linkage, say) fails to link. .c files are strict C11, .cpp files
-# C++20, both with -Wall -Wextra -Wpedantic -Werror. Headers (.h, .hpp) are only included.
+# C++20, both with -Wall -Wextra -Wpedantic -Werror, linked with vmh::vmh (and fmt::fmt when
+# installed). Headers (.h, .hpp) are only included.
+#
+# A block marked `<!-- output: GROUP -->` is what that group's program prints: the test then
+# compares the program's standard output with it, line for line (trailing spaces ignored).
 #
 # vmh_add_doc_snippets(<markdown files...>) does it at configure time; editing a listed file
 # re-runs the configuration. A marker without a fence, a FILE named twice, an unknown extension
 # or a group without a source file stops the configuration with a message naming the file.
+
+set(VMH_SNIPPETS_SCRIPT ${CMAKE_CURRENT_LIST_FILE})
 
 function(vmh_snippet_error md message)
   message(FATAL_ERROR "${md}: ${message}")
@@ -28,9 +34,39 @@ function(vmh_add_doc_snippets)
   set(root ${CMAKE_CURRENT_BINARY_DIR}/doc_snippets)
   set(groups "")
   set(marker "<!-- compile: ")
+  set(output_marker "<!-- output: ")
   foreach(md ${ARGN})
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${md})
     file(READ ${md} text)
+    # Expected outputs first: `<!-- output: GROUP -->` and the fenced block under it.
+    set(rest "${text}")
+    while(TRUE)
+      string(FIND "${rest}" "${output_marker}" at)
+      if(at EQUAL -1)
+        break()
+      endif()
+      string(LENGTH "${output_marker}" skip)
+      math(EXPR at "${at} + ${skip}")
+      string(SUBSTRING "${rest}" ${at} -1 rest)
+      if(NOT rest MATCHES "^([A-Za-z0-9_-]+) -->\n```[a-z]*\n")
+        vmh_snippet_error(${md} "an output marker must read '${output_marker}GROUP -->' and be followed by a ``` fence")
+      endif()
+      set(group ${CMAKE_MATCH_1})
+      string(LENGTH "${CMAKE_MATCH_0}" skip)
+      string(SUBSTRING "${rest}" ${skip} -1 rest)
+      string(FIND "${rest}" "\n```" end)
+      if(end EQUAL -1)
+        vmh_snippet_error(${md} "the output block of ${group} has no closing fence")
+      endif()
+      math(EXPR end "${end} + 1")
+      string(SUBSTRING "${rest}" 0 ${end} expected)
+      if(DEFINED vmh_snippet_output_${group})
+        vmh_snippet_error(${md} "the output of ${group} is given twice")
+      endif()
+      set(vmh_snippet_output_${group} ${md})
+      file(WRITE ${root}/${group}.expected.in "${expected}")
+      configure_file(${root}/${group}.expected.in ${root}/${group}.expected COPYONLY)
+    endwhile()
     while(TRUE)
       string(FIND "${text}" "${marker}" at)
       if(at EQUAL -1)
@@ -98,12 +134,27 @@ function(vmh_add_doc_snippets)
     set(target vmh_doc_snippet_${group})
     if(main_${group})
       add_executable(${target} ${sources})
-      add_test(NAME doc_snippet_${group} COMMAND ${target})
+      if(DEFINED vmh_snippet_output_${group})
+        add_test(NAME doc_snippet_${group}
+                 COMMAND ${CMAKE_COMMAND} -DPROGRAM=$<TARGET_FILE:${target}> -DEXPECTED=${root}/${group}.expected
+                         -P ${VMH_SNIPPETS_SCRIPT})
+      else()
+        add_test(NAME doc_snippet_${group} COMMAND ${target})
+      endif()
     else()
+      if(DEFINED vmh_snippet_output_${group})
+        message(FATAL_ERROR "${vmh_snippet_output_${group}}: the snippet group ${group} has an output but no main")
+      endif()
       add_library(${target} SHARED ${sources})
       target_link_options(${target} PRIVATE -Wl,--no-undefined)
     endif()
     target_link_libraries(${target} PRIVATE vmh::vmh)
+    # Host examples print with fmt; it is linked when installed, and a block that needs it
+    # without it fails to build, as it would for a reader.
+    find_package(fmt QUIET)
+    if(TARGET fmt::fmt)
+      target_link_libraries(${target} PRIVATE fmt::fmt)
+    endif()
     target_include_directories(${target} PRIVATE ${root}/${group})
     target_compile_options(${target} PRIVATE -Wall -Wextra -Wpedantic -Werror)
     set_target_properties(${target} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF
@@ -113,3 +164,21 @@ function(vmh_add_doc_snippets)
   list(LENGTH groups n)
   message(STATUS "Documentation snippets: ${n} groups (${groups})")
 endfunction()
+
+# Run as a script (cmake -DPROGRAM=... -DEXPECTED=... -P snippets.cmake): runs the program and
+# compares its standard output with the expected block.
+if(CMAKE_SCRIPT_MODE_FILE AND PROGRAM)
+  execute_process(COMMAND ${PROGRAM} RESULT_VARIABLE rc OUTPUT_VARIABLE actual)
+  file(READ ${EXPECTED} expected)
+  foreach(v actual expected)
+    string(REGEX REPLACE "[ \t]+\n" "\n" ${v} "${${v}}")
+    string(REGEX REPLACE "\n+$" "" ${v} "${${v}}")
+  endforeach()
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "${PROGRAM} exited with ${rc}; output:\n${actual}")
+  endif()
+  if(NOT actual STREQUAL expected)
+    message(FATAL_ERROR "the output differs from the documentation (${EXPECTED}).\nprinted:\n${actual}\ndocumented:\n${expected}")
+  endif()
+  message("the output matches the documentation")
+endif()
