@@ -31,6 +31,15 @@
 #include <type_traits>
 #include <vector>
 
+// The hot path's helpers are inlined when optimising for speed, as a compiler
+// inlines the real heap's static helpers at -O2; at -Os they stay functions, so
+// that a code-size build measures what the real heap's -Os build has.
+#if defined(__OPTIMIZE_SIZE__)
+#define VMH_SYS_HEAP_INLINE
+#else
+#define VMH_SYS_HEAP_INLINE [[gnu::always_inline]]
+#endif
+
 namespace vmh::baseline {
 
 /// Zephyr's CONFIG_SYS_HEAP_RUNTIME_STATS: `off` is Zephyr's default and what a
@@ -377,42 +386,42 @@ class sys_heap_model {
     std::byte* m;
 
     template <class T>
-    [[gnu::always_inline]] T get(std::size_t off) const noexcept {
+    VMH_SYS_HEAP_INLINE T get(std::size_t off) const noexcept {
       T v;
       std::memcpy(&v, m + off, sizeof v);
       return v;
     }
     template <class T>
-    [[gnu::always_inline]] void put(std::size_t off, T v) const noexcept {
+    VMH_SYS_HEAP_INLINE void put(std::size_t off, T v) const noexcept {
       std::memcpy(m + off, &v, sizeof v);
     }
 
-    [[gnu::always_inline]] id_t fld(id_t c, unsigned f) const noexcept {
+    VMH_SYS_HEAP_INLINE id_t fld(id_t c, unsigned f) const noexcept {
       return get<field_t>(std::size_t{c} * unit + f * sizeof(field_t));
     }
-    [[gnu::always_inline]] void set_fld(id_t c, unsigned f, std::size_t v) const noexcept {
+    VMH_SYS_HEAP_INLINE void set_fld(id_t c, unsigned f, std::size_t v) const noexcept {
       put(std::size_t{c} * unit + f * sizeof(field_t), static_cast<field_t>(v));
     }
-    [[gnu::always_inline]] id_t size(id_t c) const noexcept { return fld(c, f_size) >> 1; }
-    [[gnu::always_inline]] bool used(id_t c) const noexcept { return (fld(c, f_size) & 1u) != 0; }
-    [[gnu::always_inline]] void set_size_used(id_t c, std::size_t sz, bool u) const noexcept {
+    VMH_SYS_HEAP_INLINE id_t size(id_t c) const noexcept { return fld(c, f_size) >> 1; }
+    VMH_SYS_HEAP_INLINE bool used(id_t c) const noexcept { return (fld(c, f_size) & 1u) != 0; }
+    VMH_SYS_HEAP_INLINE void set_size_used(id_t c, std::size_t sz, bool u) const noexcept {
       set_fld(c, f_size, (sz << 1) | (u ? 1u : 0u));
     }
 
-    [[gnu::always_inline]] id_t head(unsigned b) const noexcept {
+    VMH_SYS_HEAP_INLINE id_t head(unsigned b) const noexcept {
       return get<std::uint32_t>(meta_heads + 4 * std::size_t{b});
     }
-    [[gnu::always_inline]] void set_head(unsigned b, id_t c) const noexcept {
+    VMH_SYS_HEAP_INLINE void set_head(unsigned b, id_t c) const noexcept {
       put<std::uint32_t>(meta_heads + 4 * std::size_t{b}, c);
     }
-    [[gnu::always_inline]] std::uint32_t mask() const noexcept { return get<std::uint32_t>(meta_mask); }
-    [[gnu::always_inline]] void set_mask(std::uint32_t v) const noexcept { put<std::uint32_t>(meta_mask, v); }
+    VMH_SYS_HEAP_INLINE std::uint32_t mask() const noexcept { return get<std::uint32_t>(meta_mask); }
+    VMH_SYS_HEAP_INLINE void set_mask(std::uint32_t v) const noexcept { put<std::uint32_t>(meta_mask, v); }
 
     std::size_t stat(unsigned i) const noexcept {
       return static_cast<std::size_t>(get<stat_t>(meta_stats + i * StatBytes));
     }
     void set_stat(unsigned i, std::size_t v) const noexcept { put(meta_stats + i * StatBytes, static_cast<stat_t>(v)); }
-    [[gnu::always_inline]] void note_alloc(std::size_t u) const noexcept {
+    VMH_SYS_HEAP_INLINE void note_alloc(std::size_t u) const noexcept {
       if constexpr (has_stats) {
         const std::size_t a = stat(st_alloc) + u * unit;
         set_stat(st_alloc, a);
@@ -420,7 +429,7 @@ class sys_heap_model {
         if (a > stat(st_max)) set_stat(st_max, a);
       }
     }
-    [[gnu::always_inline]] void note_free(std::size_t u) const noexcept {
+    VMH_SYS_HEAP_INLINE void note_free(std::size_t u) const noexcept {
       if constexpr (has_stats) {
         set_stat(st_alloc, stat(st_alloc) - u * unit);
         set_stat(st_free, stat(st_free) + u * unit);
@@ -428,7 +437,7 @@ class sys_heap_model {
     }
 
     // Lists free chunk c of sz units. New chunks join at the tail, i.e. just before the head.
-    [[gnu::always_inline]] void list_add(id_t c, id_t sz) const noexcept {
+    VMH_SYS_HEAP_INLINE void list_add(id_t c, id_t sz) const noexcept {
       if constexpr (min_chunk > 1)
         if (sz < min_chunk) return;  // cannot hold its links: recovered only by a neighbour's merge
       const unsigned b = bucket_of(sz);
@@ -450,7 +459,7 @@ class sys_heap_model {
     // Unlists chunk c from bucket b. The head moves to the removed chunk's
     // successor, wherever the chunk was in the list: that choice shapes later
     // searches, so it is part of the behaviour.
-    [[gnu::always_inline]] void list_remove_from(unsigned b, id_t c) const noexcept {
+    VMH_SYS_HEAP_INLINE void list_remove_from(unsigned b, id_t c) const noexcept {
       const id_t n = fld(c, f_next);
       if (n == c) {
         set_head(b, 0);
@@ -463,7 +472,7 @@ class sys_heap_model {
       }
     }
     // Unlists free chunk c of sz units (a chunk too small to be listed is not).
-    [[gnu::always_inline]] void list_remove(id_t c, id_t sz) const noexcept {
+    VMH_SYS_HEAP_INLINE void list_remove(id_t c, id_t sz) const noexcept {
       if constexpr (min_chunk > 1)
         if (sz < min_chunk) return;
       list_remove_from(bucket_of(sz), c);
@@ -471,7 +480,7 @@ class sys_heap_model {
 
     // Cuts chunk c of sz units at unit `at` (c < at < c + sz): c gets used bit `u`,
     // the new right part is marked free.
-    [[gnu::always_inline]] void split(id_t c, id_t sz, id_t at, bool u) const noexcept {
+    VMH_SYS_HEAP_INLINE void split(id_t c, id_t sz, id_t at, bool u) const noexcept {
       const id_t r = c + sz;
       set_size_used(c, at - c, u);
       set_fld(at, f_left, at - c);
@@ -480,14 +489,14 @@ class sys_heap_model {
     }
 
     // Chunk l becomes sz units long with used bit u, absorbing what follows it.
-    [[gnu::always_inline]] void merge(id_t l, id_t sz, bool u) const noexcept {
+    VMH_SYS_HEAP_INLINE void merge(id_t l, id_t sz, bool u) const noexcept {
       set_size_used(l, sz, u);
       set_fld(l + sz, f_left, sz);
     }
 
     // Chunk c of sz units has just become free: merge it with free neighbours,
     // then list the result.
-    [[gnu::always_inline]] void release(id_t c, id_t sz) const noexcept {
+    VMH_SYS_HEAP_INLINE void release(id_t c, id_t sz) const noexcept {
       const id_t r = c + sz;
       const id_t rh = fld(r, f_size);
       if ((rh & 1u) == 0) {
@@ -506,7 +515,7 @@ class sys_heap_model {
     }
 
     // A free chunk of at least sz units, unlisted but not yet marked used; 0 if none.
-    [[gnu::always_inline]] id_t find_chunk(id_t sz) const noexcept {
+    VMH_SYS_HEAP_INLINE id_t find_chunk(id_t sz) const noexcept {
       const unsigned bi = bucket_of(sz);
       if (id_t first = head(bi); first != 0) {
         // Bounded look at the request's own bucket; a too-small entry moves the
@@ -586,7 +595,7 @@ class sys_heap_model {
   // the heap, a plausible user-pointer position, marked used, and both
   // neighbours agreeing on its size (an overrun into the right neighbour's
   // left-size word is what left(right(c)) == c catches).
-  [[gnu::always_inline]] bool owner(const void* p, id_t& out) const noexcept {
+  VMH_SYS_HEAP_INLINE bool owner(const void* p, id_t& out) const noexcept {
     // Byte offset of the chunk start; one unsigned compare bounds it (null and
     // foreign pointers wrap far outside), and the low bits must be those of a
     // plain block (header_bytes into a unit) or an aligned one (a unit boundary).
