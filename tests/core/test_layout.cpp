@@ -284,37 +284,32 @@ TEST_CASE("runtime_layout::assign reports the same errors and keeps its geometry
   CHECK(l->geo().block_total == 80);
 }
 
-TEST_CASE("every layout_error and status has a distinct non-empty name", "[layout][errors]") {
+namespace {
+
+// The values 0..last of an enum have distinct non-empty names, and the value after last has
+// none (so a value added later cannot be left out of the table below).
+template <class E>
+void check_names(E last) {
   std::set<std::string> names;
-  const int last = static_cast<int>(layout_error::heap_not_empty);
-  for (int e = 0; e <= last; ++e) {
-    const char* s = vmh::to_string(static_cast<layout_error>(e));
+  const int n = static_cast<int>(last);
+  for (int e = 0; e <= n; ++e) {
+    CAPTURE(e);
+    const char* s = vmh::to_string(static_cast<E>(e));
     REQUIRE(s != nullptr);
     CHECK(std::strlen(s) > 0);
     CHECK(std::string(s) != "unknown");
     names.insert(s);
   }
-  CHECK(names.size() == static_cast<std::size_t>(last + 1));
+  CHECK(names.size() == static_cast<std::size_t>(n + 1));
+  CHECK(std::string(vmh::to_string(static_cast<E>(n + 1))) == "unknown");
+}
 
-  std::set<std::string> status_names;
-  const int last_status = static_cast<int>(vmh::status::not_configured);
-  for (int e = 0; e <= last_status; ++e) {
-    const char* s = vmh::to_string(static_cast<vmh::status>(e));
-    REQUIRE(s != nullptr);
-    CHECK(std::string(s) != "unknown");
-    status_names.insert(s);
-  }
-  CHECK(status_names.size() == static_cast<std::size_t>(last_status + 1));
+}  // namespace
 
-  std::set<std::string> invariant_names;
-  const int last_invariant = static_cast<int>(vmh::invariant::live_allocations);
-  for (int e = 0; e <= last_invariant; ++e) {
-    const char* s = vmh::to_string(static_cast<vmh::invariant>(e));
-    REQUIRE(s != nullptr);
-    CHECK(std::string(s) != "unknown");
-    invariant_names.insert(s);
-  }
-  CHECK(invariant_names.size() == static_cast<std::size_t>(last_invariant + 1));
+TEST_CASE("every layout_error, status and invariant has a distinct non-empty name", "[layout][errors]") {
+  check_names(layout_error::backing_null);
+  check_names(vmh::status::not_configured);
+  check_names(vmh::invariant::live_allocations);
 }
 
 // ------------------------------------------------------------------------------------------------

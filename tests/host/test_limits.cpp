@@ -106,11 +106,10 @@ TEST_CASE("RLIMIT_AS: a reservation beyond the limit fails cleanly and the heap 
 
     // Within the limit a heap works: the limit is on address space, and committing pages of a
     // reservation takes none.
-    mmap_range small{limit_layout::virtual_size};
-    EXPECT(e, static_cast<bool>(small));
-    if (!e.first.empty()) return e.first;
-    limit_heap h{small.view(), mmap_mapper{}};
+    own_range_heap<limit_heap> f;
+    limit_heap& h = f.heap;
     EXPECT(e, h.state() == vmh::layout_error::none);
+    if (!e.first.empty()) return e.first;
     std::vector<void*> held;
     held.reserve(64);
     for (unsigned i = 0; i < 64; ++i) {
@@ -135,12 +134,10 @@ TEST_CASE("RLIMIT_AS: a reservation beyond the limit fails cleanly and the heap 
 TEST_CASE("RLIMIT_DATA: commits beyond the limit are failed allocations, and nothing is lost", "[host][mmap][limits]") {
   const child_end end = run_checks_in_child([] {
     expectations e;
-    mmap_range r{limit_layout::virtual_size};
-    EXPECT(e, static_cast<bool>(r));
-    if (!e.first.empty()) return e.first;
-    // The budget is no limit: only the system refuses.
-    limit_heap h{r.view(), mmap_mapper{}};
+    own_range_heap<limit_heap> f;  // the budget is no limit: only the system refuses
+    limit_heap& h = f.heap;
     EXPECT(e, h.state() == vmh::layout_error::none);
+    if (!e.first.empty()) return e.first;
     std::vector<void*> held;
     held.reserve(64);
     std::string scratch;
