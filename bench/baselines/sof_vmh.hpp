@@ -105,7 +105,7 @@ class sof_vmh_model {
     for (const sof_bundle& t : table) {
       if (!std::has_single_bit(t.block_size)) return;
       if (t.block_count > (SIZE_MAX - offset) / t.block_size) return;
-      bundles.push_back({t.block_size, t.block_count, offset, blocks, 0, 0, 0});
+      bundles.push_back({t.block_size, t.block_count, offset, blocks, 0, 0, 0, 0});
       offset += t.block_size * t.block_count;
       blocks += t.block_count;
       if (offset % page_size != 0) return;
@@ -188,6 +188,7 @@ class sof_vmh_model {
     const std::size_t n = run_length(*b, index);
     const std::size_t g = b->first_block + index;
     for (std::size_t k = 0; k < n; ++k) used_[g + k] = cont_[g + k] = 0;
+    if (b->block_count <= bitarray_word_bits) b->used_mask &= ~run_mask(index, n);
     b->used -= n;
     const std::size_t offset = b->offset + index * b->block_size;
     if (b->block_size < page_size_) {
@@ -224,8 +225,8 @@ class sof_vmh_model {
   std::size_t virtual_bytes() const { return region_bytes_; }
   std::uintptr_t base() const { return base_; }
 
-  // Cross-checks the block bitmap, the run-length bitmap, the per-bundle
-  // counters and the page user counts against each other.
+  // Cross-checks the block bitmap, the bit-array words, the run-length bitmap,
+  // the per-bundle counters and the page user counts against each other.
   bool validate() const {
     if (!valid_) return true;
     std::vector<std::uint32_t> expected(page_users_.size(), 0);
@@ -241,6 +242,11 @@ class sof_vmh_model {
         }
       }
       if (used != b.used || b.max_used < b.used || b.max_used > b.block_count) return false;
+      if (b.block_count <= bitarray_word_bits) {
+        std::uint32_t mask = 0;
+        for (std::size_t i = 0; i < b.block_count; ++i) mask |= std::uint32_t{used_[b.first_block + i]} << i;
+        if (mask != b.used_mask) return false;
+      }
 
       if (b.block_size < page_size_) {
         for (std::size_t i = 0; i < b.block_count; ++i)
@@ -282,6 +288,9 @@ class sof_vmh_model {
     std::size_t used;
     std::size_t max_used;
     std::size_t full_failures;
+    // Bundles of at most bitarray_word_bits blocks: bit i set while block i is
+    // in use (the bit array's word; used_ holds the same per block).
+    std::uint32_t used_mask;
   };
 
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -299,21 +308,23 @@ class sof_vmh_model {
   // bundle takes the lowest run of n free blocks.
   std::size_t choose_blocks(const bundle& b, std::size_t n) const {
     if (b.block_count > bitarray_word_bits) return find_free_run(b, n);
-    const std::uint8_t* used = &used_[b.first_block];
+    // Gaps of the free mask from the lowest up: a later (higher) gap replaces an
+    // earlier one of the same standing.
+    const std::uint64_t all = (std::uint64_t{1} << b.block_count) - 1;
+    std::uint64_t free = ~std::uint64_t{b.used_mask} & all;
     std::size_t exact = npos, best = npos, best_len = SIZE_MAX;
-    for (std::size_t i = 0; i < b.block_count;) {
-      if (used[i] != 0) {
-        ++i;
-        continue;
-      }
-      std::size_t end = i + 1;
-      while (end < b.block_count && used[end] == 0) ++end;
-      const std::size_t len = end - i;
-      if (len == n) exact = i;  // a later (higher) gap replaces an earlier one
-      else if (len > n && len <= best_len) best = i, best_len = len;
-      i = end;
+    while (free != 0) {
+      const auto start = static_cast<std::size_t>(std::countr_zero(free));
+      const auto len = static_cast<std::size_t>(std::countr_one(free >> start));
+      if (len == n) exact = start;
+      else if (len > n && len <= best_len) best = start, best_len = len;
+      free &= ~(((std::uint64_t{1} << len) - 1) << start);
     }
     return exact != npos ? exact : best;
+  }
+
+  static std::uint32_t run_mask(std::size_t first, std::size_t n) {
+    return static_cast<std::uint32_t>(((std::uint64_t{1} << n) - 1) << first);
   }
 
   // Lowest index of n adjacent free blocks in b, or npos.
@@ -349,6 +360,7 @@ class sof_vmh_model {
       used_[g + k] = 1;
       cont_[g + k] = (k + 1 < n) ? 1 : 0;
     }
+    if (b.block_count <= bitarray_word_bits) b.used_mask |= run_mask(first, n);
     b.used += n;
     if (b.used > b.max_used) b.max_used = b.used;
     const std::size_t offset = b.offset + first * b.block_size;
