@@ -5,6 +5,8 @@
 //   vmh-instr --client-requests                        "yes" when built with callgrind's client
 //                                                      requests, else "no" (then nothing is counted)
 //   vmh-instr <case> <allocator> [steps] [warm-up]     default 20000 steps after 2000 warm-up
+//   vmh-instr --all [steps] [warm-up]                  every case in turn (a check that each runs
+//                                                      and stays consistent; ctest runs it short)
 //
 // Only the measured steps are counted: the loop over them is bracketed by callgrind client
 // requests (start instrumentation, toggle collection), so
@@ -158,8 +160,18 @@ int main(int argc, char** argv) {
     std::printf("%s\n", VMH_HAVE_CALLGRIND ? "yes" : "no");
     return 0;
   }
+  if (argc >= 2 && argc <= 4 && std::strcmp(argv[1], "--all") == 0) {
+    const std::size_t steps = argc > 2 ? count_arg(argv[2], "steps") : 20000;
+    const std::size_t warm = argc > 3 ? count_arg(argv[3], "warm-up") : 2000;
+    int rc = 0;
+    for (const entry& e : entries) {
+      const std::string label = std::string(e.test) + " " + e.allocator;
+      if (const int r = e.run(label.c_str(), steps, warm); r != 0 && rc == 0) rc = r;
+    }
+    return rc;
+  }
   if (argc < 3 || argc > 5) {
-    std::fprintf(stderr, "usage: vmh-instr --list | --client-requests | <case> <allocator> [steps] [warm-up]\n");
+    std::fprintf(stderr, "usage: vmh-instr --list | --client-requests | --all [steps] [warm-up] | <case> <allocator> [steps] [warm-up]\n");
     return 2;
   }
   const std::size_t steps = argc > 3 ? count_arg(argv[3], "steps") : 20000;
