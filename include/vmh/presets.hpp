@@ -38,6 +38,34 @@ struct geometric_params {
   std::size_t line = 64;  ///< cache line: sizes from a line up are multiples of it (so 64-aligned)
 };
 
+/// The step between block sizes near `size`: `min_align` below a cache line (`line`), the line
+/// below a page, the page from a page up. Sizes rounded to it have the alignment their users
+/// expect (a cache line for DMA buffers, a page for page-sized blocks).
+constexpr std::size_t block_granule(std::size_t size, std::size_t page_size, std::size_t min_align,
+                                    std::size_t line = 64) noexcept {
+  return size >= page_size ? page_size : size >= line ? line : min_align;
+}
+
+/// `size` rounded up to a multiple of its granule, and at least `min_align`; 0 where that would
+/// pass SIZE_MAX. The granules are powers of two.
+constexpr std::size_t round_block_up(std::size_t size, std::size_t page_size, std::size_t min_align,
+                                     std::size_t line = 64) noexcept {
+  if (size < min_align) return min_align;
+  const std::size_t g = block_granule(size, page_size, min_align, line);
+  return detail::fits_align_up(size, g) ? detail::align_up(size, g) : 0;
+}
+
+/// `size` rounded to the nearest multiple of its granule (ties up), and at least `min_align`; 0
+/// where that would pass SIZE_MAX. Keeps a geometric growth near its ratio where the granule
+/// jumps (72 B becomes 64 B, not 128 B).
+constexpr std::size_t round_block_nearest(std::size_t size, std::size_t page_size, std::size_t min_align,
+                                          std::size_t line = 64) noexcept {
+  const std::size_t g = block_granule(size, page_size, min_align, line);
+  if (size > SIZE_MAX - g / 2) return 0;
+  const std::size_t r = (size + g / 2) / g * g;
+  return r < min_align ? min_align : r;
+}
+
 /// Writes the buckets of a geometric layout to `out` (room for `capacity` buckets) and returns
 /// how many there are; 0 if the parameters are unusable: zero sizes, ratio <= 1, a page size
 /// beyond a layout's virtual range, more buckets than `capacity`, or a layout whose largest block
@@ -60,18 +88,9 @@ constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, 
   const std::size_t top = align_up(largest, p.page_size);
   // a * b, or SIZE_MAX where that would wrap.
   auto times = [](std::size_t a, std::size_t b) { return b != 0 && a > SIZE_MAX / b ? SIZE_MAX : a * b; };
-  auto granule = [&p](std::size_t s) { return s >= p.page_size ? p.page_size : s >= p.line ? p.line : p.min_align; };
-  auto round = [&granule](std::size_t s) { return align_up(s, granule(s)); };  // s <= top: no wrap
-  // The multiple of its granule nearest to s <= top (ties up): keeps the growth near the ratio
-  // where the granule jumps (72 B becomes 64 B, not 128 B).
-  auto nearest = [&granule](std::size_t s) {
-    const std::size_t g = granule(s);
-    return (s + g / 2) / g * g;
-  };
-  auto natural_align = [&p](std::size_t s) {
-    const std::size_t low = detail::lowest_bit(s);
-    return low < p.page_size ? low : p.page_size;
-  };
+  // Sizes up to top round to at most top: no rounding below passes SIZE_MAX.
+  auto round = [&p](std::size_t s) { return round_block_up(s, p.page_size, p.min_align, p.line); };
+  auto nearest = [&p](std::size_t s) { return round_block_nearest(s, p.page_size, p.min_align, p.line); };
   const std::size_t cover = times(p.physical_bytes / p.overcommit_den, p.overcommit_num);
 
   std::size_t n = 0, offset = 0;
@@ -93,7 +112,7 @@ constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, 
     if (!fits()) return 0;
     // The next bucket must start aligned to its blocks: add blocks until it does.
     if (size < top)
-      while ((offset + count * size) % natural_align(next) != 0) {
+      while ((offset + count * size) % block_alignment(next, p.page_size) != 0) {
         ++count;
         if (!fits()) return 0;
       }

@@ -140,15 +140,15 @@ TEST_CASE("fixed_layout answers first_fit and bucket_at in constant expressions"
   STATIC_REQUIRE(hand.first_at_least[13] == 4);  // 8192 > 6144
   STATIC_REQUIRE(hand.first_at_least[15] == 5);  // 32768: none
 
-  // aligned_buckets[k]: buckets whose blocks are aligned to 2^k.
-  STATIC_REQUIRE(hand.aligned_buckets[0] == 0x1f);
-  STATIC_REQUIRE(hand.aligned_buckets[6] == 0x1f);
-  STATIC_REQUIRE(hand.aligned_buckets[7] == 0x1c);
-  STATIC_REQUIRE(hand.aligned_buckets[10] == 0x1c);
-  STATIC_REQUIRE(hand.aligned_buckets[11] == 0x18);
-  STATIC_REQUIRE(hand.aligned_buckets[12] == 0x10);
-  STATIC_REQUIRE(hand.aligned_buckets[13] == 0);
-  STATIC_REQUIRE(hand.aligned_buckets[63] == 0);
+  // aligned_buckets(k): buckets whose blocks are aligned to 2^k.
+  STATIC_REQUIRE(hand.aligned_buckets(0) == 0x1f);
+  STATIC_REQUIRE(hand.aligned_buckets(6) == 0x1f);
+  STATIC_REQUIRE(hand.aligned_buckets(7) == 0x1c);
+  STATIC_REQUIRE(hand.aligned_buckets(10) == 0x1c);
+  STATIC_REQUIRE(hand.aligned_buckets(11) == 0x18);
+  STATIC_REQUIRE(hand.aligned_buckets(12) == 0x10);
+  STATIC_REQUIRE(hand.aligned_buckets(13) == 0);
+  STATIC_REQUIRE(hand.aligned_buckets(63) == 0);
 }
 
 TEST_CASE("bitmap levels grow with the block count", "[layout]") {
@@ -334,9 +334,9 @@ TEST_CASE("non-power-of-two block sizes derive a valid layout", "[layout]") {
   STATIC_REQUIRE(g.page_total == ceil_div(g.virtual_size, page));
   STATIC_REQUIRE(g.first_fit(193) == 1);
   STATIC_REQUIRE(g.first_fit(1153) == 2);
-  STATIC_REQUIRE(g.aligned_buckets[7] == 0b110);
-  STATIC_REQUIRE(g.aligned_buckets[11] == 0b100);
-  STATIC_REQUIRE(g.aligned_buckets[12] == 0);  // no bucket is page aligned
+  STATIC_REQUIRE(g.aligned_buckets(7) == 0b110);
+  STATIC_REQUIRE(g.aligned_buckets(11) == 0b100);
+  STATIC_REQUIRE(g.aligned_buckets(12) == 0);  // no bucket is page aligned
 
   // One fewer 1152 block would leave the 6 KiB bucket misaligned.
   constexpr bucket shifted[] = {{192, 2}, {1152, 4}, {6144, 4}};
@@ -535,6 +535,37 @@ TEST_CASE("the geometric generator rejects unusable parameters", "[layout][prese
   CHECK(generate(P{}, 3).n == 0);
   CHECK(with([](P& p) { p.ratio_num = 101; p.ratio_den = 100; p.min_align = 8; p.min_block = 8; }) == 0);
   CHECK(vmh::presets::geometric_bucket_count(P{.physical_bytes = 0}) == 0);
+}
+
+TEST_CASE("block sizes round to their granule: min_align, then the cache line, then the page", "[layout][presets]") {
+  using vmh::presets::block_granule;
+  using vmh::presets::round_block_nearest;
+  using vmh::presets::round_block_up;
+  STATIC_REQUIRE(block_granule(63, page, 16) == 16);
+  STATIC_REQUIRE(block_granule(64, page, 16) == 64);
+  STATIC_REQUIRE(block_granule(page - 1, page, 16) == 64);
+  STATIC_REQUIRE(block_granule(page, page, 16) == page);
+  STATIC_REQUIRE(block_granule(100, page, 16, 128) == 16);  // another line size
+  // Up: at least min_align, then the next multiple of the granule.
+  CHECK(round_block_up(0, page, 16) == 16);
+  CHECK(round_block_up(1, page, 16) == 16);
+  CHECK(round_block_up(17, page, 16) == 32);
+  CHECK(round_block_up(65, page, 16) == 128);
+  CHECK(round_block_up(4095, page, 16) == page);
+  CHECK(round_block_up(page + 1, page, 16) == 2 * page);
+  // Nearest, ties up: growth by a ratio stays near it where the granule jumps.
+  CHECK(round_block_nearest(72, page, 16) == 64);
+  CHECK(round_block_nearest(96, page, 16) == 128);
+  CHECK(round_block_nearest(95, page, 16) == 64);
+  CHECK(round_block_nearest(6 * kib, page, 16) == 8 * kib);
+  CHECK(round_block_nearest(6 * kib - 1, page, 16) == 4 * kib);
+  CHECK(round_block_nearest(3, page, 16) == 16);
+  // Past SIZE_MAX: 0, never a wrapped small size.
+  CHECK(round_block_up(SIZE_MAX, page, 16) == 0);
+  CHECK(round_block_up(SIZE_MAX - page + 2, page, 16) == 0);
+  CHECK(round_block_up(SIZE_MAX - page + 1, page, 16) == SIZE_MAX - page + 1);
+  CHECK(round_block_nearest(SIZE_MAX, page, 16) == 0);
+  CHECK(round_block_nearest(SIZE_MAX - page / 2 + 1, page, 16) == 0);
 }
 
 TEST_CASE("the geometric generator never wraps around: huge parameters give no layout or a valid one", "[layout][presets]") {
