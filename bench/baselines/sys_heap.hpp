@@ -381,19 +381,20 @@ class sys_heap_model {
   // one on the stack, so the start stays in a register: a store into the buffer
   // cannot change a local the way it may (for the compiler) change a member.
   // memcpy keeps the accesses free of aliasing and alignment assumptions; it
-  // compiles to plain loads and stores.
+  // compiles to plain loads and stores (the builtin, so that it does so in a
+  // freestanding build too, where memcpy is otherwise a call).
   struct chunks {
     std::byte* m;
 
     template <class T>
     VMH_SYS_HEAP_INLINE T get(std::size_t off) const noexcept {
       T v;
-      std::memcpy(&v, m + off, sizeof v);
+      __builtin_memcpy(&v, m + off, sizeof v);
       return v;
     }
     template <class T>
     VMH_SYS_HEAP_INLINE void put(std::size_t off, T v) const noexcept {
-      std::memcpy(m + off, &v, sizeof v);
+      __builtin_memcpy(m + off, &v, sizeof v);
     }
 
     VMH_SYS_HEAP_INLINE id_t fld(id_t c, unsigned f) const noexcept {
