@@ -113,10 +113,16 @@ struct rows {
   }
 };
 
+// One template parameter each, as rows::add takes them (a template with a defaulted second
+// parameter does not match a one-parameter template template parameter everywhere).
 template <class A>
 using random_small = alloc_free_random<A, small_max>;
 template <class A>
+using random_wide = alloc_free_random<A, wide_max>;
+template <class A>
 using steady_small = steady<A, small_max>;
+template <class A>
+using steady_wide = steady<A, wide_max>;
 
 constexpr std::size_t bytes_64 = 64, bytes_4096 = 4096, default_align = 0;
 
@@ -127,11 +133,11 @@ std::vector<entry> all_entries() {
   every::add<alloc_free_fixed, bytes_64, default_align>(e, "alloc_free/64");
   every::add<alloc_free_fixed, bytes_4096, default_align>(e, "alloc_free/4096");
   every::add<random_small>(e, "alloc_free_random/16-4K");
-  every::add<alloc_free_random>(e, "alloc_free_random/16-64K");
+  every::add<random_wide>(e, "alloc_free_random/16-64K");
   general::add<steady_small, 50u>(e, "steady/16-4K/fill:50");
   general::add<steady_small, 90u>(e, "steady/16-4K/fill:90");
-  general::add<steady, 10u>(e, "steady/16-64K/fill:10");
-  general::add<steady, 95u>(e, "steady/16-64K/fill:95");
+  general::add<steady_wide, 10u>(e, "steady/16-64K/fill:10");
+  general::add<steady_wide, 95u>(e, "steady/16-64K/fill:95");
   rows<vmh_adapter, sys_heap_adapter, sof_vmh_adapter>::add<range_pressure, 90u>(e, "range/fill:90");
   rows<vmh_adapter, sys_heap_adapter>::add<resize_cycle, 0u>(e, "resize/empty");
   rows<vmh_adapter, sys_heap_adapter>::add<resize_cycle, 50u>(e, "resize/fill:50");
