@@ -297,29 +297,42 @@ plan::progress_handler progress_line() {
   };
 }
 
-/// The planner's comparison of its layout with auto, SOF's table, --compare files and the
+/// What the planner's layout is compared with, read before the search so that a bad argument
+/// is refused before the search runs: --compare layouts and the held-out traces.
+struct plan_references {
+  std::vector<std::pair<std::string, std::vector<bucket>>> layouts;
+  std::vector<plan::trace_case> holdout;
+  bool has_holdout = false;
+};
+
+plan_references plan_references_of(const args& a, std::size_t physical, std::size_t page) {
+  plan_references refs;
+  for (const std::string& arg : a.all("compare")) {
+    const named_path np = parse_named_path(arg, "vmh ");
+    refs.layouts.emplace_back(np.name, load_layout(np.path, physical, page));
+  }
+  refs.has_holdout = a.has("holdout") || a.has("holdout-trace");
+  if (refs.has_holdout) refs.holdout = cases_of(load_traces(a, physical, "holdout-trace", "holdout"));
+  return refs;
+}
+
+/// The planner's comparison of its layout with auto, SOF's table, the --compare layouts and the
 /// baselines, on the training and held-out traces.
-std::string plan_comparison(const args& a, const plan::result& res, plan::evaluator& ev, std::size_t physical,
-                            std::size_t page, range_policy policy) {
-  const bool holdout = a.has("holdout") || a.has("holdout-trace");
-  std::vector<plan::trace_case> test_cases;
-  if (holdout) test_cases = cases_of(load_traces(a, physical, "holdout-trace", "holdout"));
-  plan::evaluator test_ev(test_cases, physical, page, policy);
+std::string plan_comparison(const plan_references& refs, const plan::result& res, plan::evaluator& ev,
+                            std::size_t physical, std::size_t page, range_policy policy) {
+  plan::evaluator test_ev(refs.holdout, physical, page, policy);
   const std::vector<bucket> sof_layout(presets::sof_table.buckets, presets::sof_table.buckets + presets::sof_table.size());
   std::vector<std::pair<std::string, std::vector<bucket>>> layouts = {
       {"vmh (planned)", res.best.layout}, {"vmh (auto)", res.automatic.layout}};
   if (page == presets::sof_table.page_size) layouts.emplace_back("vmh (SOF's table)", sof_layout);
-  for (const std::string& arg : a.all("compare")) {
-    const named_path np = parse_named_path(arg, "vmh ");
-    layouts.emplace_back(np.name, load_layout(np.path, physical, page));
-  }
+  layouts.insert(layouts.end(), refs.layouts.begin(), refs.layouts.end());
   std::vector<comparison_row> rows;
   for (const auto& [name, layout] : layouts) {
     comparison_row r;
     r.name = name;
     r.buckets = layout.size();
     r.train = vmh_totals(ev, layout, r.virtual_bytes, r.metadata_bytes);
-    if (holdout) {
+    if (refs.has_holdout) {
       std::size_t v = 0, m = 0;
       r.test = vmh_totals(test_ev, layout, v, m);
       r.has_test = true;
@@ -334,8 +347,8 @@ std::string plan_comparison(const args& a, const plan::result& res, plan::evalua
     r.virtual_bytes = sys ? physical : std::size_t{1} << 20;
     r.buckets = sys ? 0 : std::size(baseline::sof_production_table);
     r.train = baseline_totals(ev.cases(), which, physical, page);
-    if (holdout) {
-      r.test = baseline_totals(test_cases, which, physical, page);
+    if (refs.has_holdout) {
+      r.test = baseline_totals(refs.holdout, which, physical, page);
       r.has_test = true;
     }
     rows.push_back(r);
@@ -351,6 +364,7 @@ int plan_command(const args& a) {
   if (out_path == "-" && cxx_path == "-")
     throw cli_error("--cxx - and the layout file both go to standard output: give --out FILE for the layout");
   const std::vector<named_trace> traces = load_traces(a, physical);
+  const plan_references refs = plan_references_of(a, physical, page);
   std::string names;
   for (const named_trace& t : traces) names += (names.empty() ? "" : ", ") + t.name;
 
@@ -383,7 +397,7 @@ int plan_command(const args& a) {
                  "by its size\n",
                  100.0 * double(best.satisfied_bytes) / double(best.requested_bytes),
                  100.0 * double(res.automatic.eval.s.satisfied_bytes) / double(res.automatic.eval.s.requested_bytes));
-  std::fprintf(stderr, "\n%s", plan_comparison(a, res, ev, physical, page, policy).c_str());
+  std::fprintf(stderr, "\n%s", plan_comparison(refs, res, ev, physical, page, policy).c_str());
   return 0;
 }
 

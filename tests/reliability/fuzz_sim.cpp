@@ -116,7 +116,7 @@ bool list_above(const std::string* text, std::size_t most_values, std::size_t la
 /// Makes a command line safe and short to run; false to skip it.
 bool tame(std::vector<std::string>& words, const std::string& file) {
   if (words.size() < 2) return true;
-  const std::string& cmd = words[1];
+  const std::string cmd = words[1];  // a copy: the inserts below move the words
   const bool help = std::find(words.begin(), words.end(), "--help") != words.end();
   if (help) return true;
   if (cmd == "auto-study") return false;  // minutes by design
@@ -146,12 +146,14 @@ bool tame(std::vector<std::string>& words, const std::string& file) {
   return true;
 }
 
-std::string input_file() {
-  static const std::string path = [] {
+/// The file `@` stands for (never destroyed: the exit handler that removes it runs last).
+const std::string& input_file() {
+  static const std::string* const path = [] {
     const char* dir = std::getenv("TMPDIR");
-    return std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/vmh-fuzz-sim-" + std::to_string(getpid());
+    return new std::string(std::string(dir != nullptr && *dir != '\0' ? dir : "/tmp") + "/vmh-fuzz-sim-" +
+                           std::to_string(getpid()));
   }();
-  return path;
+  return *path;
 }
 
 void fuzz_cli(std::string_view text) {

@@ -1,0 +1,270 @@
+// Tests of vmh-sim's command line (bench/sim/commands.cpp, options.cpp) and of what it replays:
+// every bad command line ends with one line on standard error and exit code 2 (never a
+// signal), unknown options are named, sizes and seeds have one grammar, the metadata is charged
+// to the budget, and SOF's range loop gives the plain loop's grants without its 2^64 steps.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "baselines/range_loop.hpp"
+#include "baselines/sof_vmh.hpp"
+#include "baselines/sys_heap.hpp"
+#include "catch.hpp"
+#include "host/child_process.hpp"
+#include "sim/allocators.hpp"
+#include "sim/commands.hpp"
+#include "sim/layouts.hpp"
+#include "sim/options.hpp"
+#include "sim/replay.hpp"
+#include "workloads/generators.hpp"
+#include "workloads/range_churn.hpp"
+#include "workloads/trace.hpp"
+
+namespace {
+
+constexpr std::size_t KiB = 1024;
+
+/// A file in the temporary directory, removed at the end of the test.
+struct temp_file {
+  std::string path;
+  explicit temp_file(const std::string& name, const std::string& text)
+      : path(std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/vmh-sim-test-" +
+             std::to_string(::getpid()) + "-" + name) {
+    std::ofstream(path, std::ios::binary) << text;
+  }
+  ~temp_file() { std::remove(path.c_str()); }
+};
+
+struct tool_end {
+  host_test::child_end end;
+  std::string out;  ///< standard output
+  std::string err() const { return end.report; }
+};
+
+/// Runs vmh-sim with `words` in a child process: standard error comes back through the pipe,
+/// standard output through a file.
+tool_end run_tool(const std::vector<std::string>& words) {
+  const temp_file out("stdout", "");
+  tool_end t;
+  t.end = host_test::run_in_child_with_pipe([&](int fd) {
+    ::dup2(fd, 2);
+    const int o = ::open(out.path.c_str(), O_WRONLY | O_TRUNC);
+    ::dup2(o, 1);
+    std::vector<const char*> argv = {"vmh-sim"};
+    for (const std::string& w : words) argv.push_back(w.c_str());
+    const int code = vmh::sim::run(static_cast<int>(argv.size()), argv.data());
+    std::fflush(nullptr);
+    ::_exit(code);
+  });
+  std::ifstream in(out.path, std::ios::binary);
+  t.out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return t;
+}
+
+std::string joined(const std::vector<std::string>& words) {
+  std::string s;
+  for (const std::string& w : words) s += " " + w;
+  return s;
+}
+
+/// A bad command line: exit code 2 by exit (not a signal), one line on standard error that
+/// starts with "vmh-sim: " and contains `says`, nothing on standard output.
+void check_refused(const std::vector<std::string>& words, const std::string& says) {
+  INFO("vmh-sim" << joined(words));
+  const tool_end t = run_tool(words);
+  REQUIRE_FALSE(t.end.signaled);
+  CHECK(t.end.exit_code == 2);
+  CAPTURE(t.err());
+  CHECK(t.err().rfind("vmh-sim: ", 0) == 0);
+  CHECK(t.err().find('\n') == t.err().size() - 1);  // exactly one line
+  CHECK(t.err().find(says) != std::string::npos);
+  CHECK(t.out.empty());
+}
+
+}  // namespace
+
+TEST_CASE("bad command lines give one line and exit code 2") {
+  const temp_file trace("trace", "a 1 64\nr 2 1K 8K\nf 1\n");
+  const temp_file layout("layout", "64 16\n4096 4\n");
+  const std::string t = trace.path, l = layout.path;
+  struct bad {
+    std::vector<std::string> words;
+    std::string says;
+  };
+  const std::vector<bad> cases = {
+      {{}, "no command"},
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
+      {{"replay", "--trace", t, "--allocator", "vmh", "--physical", "448K", "--frobnicate", "1"}, "unknown option --frobnicate"},
+      {{"gen", "--family", "sof", "--seed", "1", "--stpes", "10"}, "unknown option --stpes"},
+      {{"replay", "--trace", t, "--trace", t, "--allocator", "vmh", "--physical", "1M"}, "--trace given twice"},
+      {{"replay", "--trace"}, "--trace needs a value"},
+      {{"replay", "--allocator", "vmh", "--physical", "1M"}, "missing option --trace"},
+      {{"replay", "trace.txt"}, "unexpected argument 'trace.txt'"},
+      {{"compare", "--family", "sof", "--physical", "448K", "--seeds", "0"}, "seeds start at 1"},
+      {{"compare", "--family", "sof", "--physical", "448K", "--seeds", "3-2"}, "runs backwards"},
+      {{"compare", "--family", "sof", "--physical", "448K", "--seeds", "1-200000"}, "more than 100000 values"},
+      {{"compare", "--family", "sofa", "--physical", "448K"}, "--family must be"},
+      {{"replay", "--trace", t, "--allocator", "sof_vmh", "--physical", "448K", "--page", "0"}, "--page: 0 is not a power of two"},
+      {{"replay", "--trace", t, "--allocator", "vmh", "--layout", l, "--physical", "448K", "--page", "0"}, "--page: 0"},
+      {{"plan", "--family", "sof", "--physical", "448K", "--page", "0"}, "--page: 0"},
+      {{"replay", "--trace", t, "--allocator", "vmh", "--physical", "448K", "--page", "3000"}, "3000 is not a power of two"},
+      {{"layout", "--physical", "99999999999999999999"}, "is too large"},
+      {{"layout", "--physical", "-5"}, "is negative"},
+      {{"layout", "--physical", "12Q"}, "is not a number"},
+      {{"layout", "--physical", ""}, "empty value"},
+      {{"layout", "--physical", "0"}, "out of range"},
+      {{"layout", "--physical", "18446744073709551615"}, "no auto layout"},
+      {{"gen", "--family", "stress", "--target", "150"}, "--target: 150 is out of range (1 to 100)"},
+      {{"gen", "--family", "sof", "--steps", "0"}, "--steps must be at least 1"},
+      {{"map", "--family", "sof", "--physical", "448K", "--at", "999999"}, "--at 999999: the trace has"},
+      {{"map", "--family", "sof", "--physical", "448K", "--at", "soon"}, "--at must be"},
+      {{"replay", "--trace", t, "--allocator", "sys_heap", "--physical", "16"}, "needs at least"},
+      {{"replay", "--trace", t, "--allocator", "sys_heap", "--physical", "5G"}, "32-bit heap's limits"},
+      {{"replay", "--trace", t, "--allocator", "bogus", "--physical", "1M"}, "--allocator must be"},
+      {{"replay", "--trace", t + ".missing", "--allocator", "vmh", "--physical", "1M"}, "cannot open"},
+      {{"replay", "--trace", l, "--allocator", "vmh", "--physical", "1M"}, ":1: unknown operation '64'"},
+      {{"replay", "--trace", t, "--allocator", "vmh", "--layout", t, "--physical", "1M"}, ":1: expected '<block_size> <count>'"},
+      {{"replay", "--trace", t, "--allocator", "vmh", "--physical", "1M", "--policy", "share:3/2"}, "--policy must be"},
+      {{"plan", "--trace", t, "--physical", "448K", "--cxx"}, "--cxx needs a value"},
+      {{"plan", "--trace", t, "--physical", "448K", "--cxx", "-"}, "both go to standard output"},
+      {{"plan", "--trace", t, "--physical", "448K", "--compare", "=x"}, "expected NAME=FILE or FILE"},
+      {{"plan", "--trace", t, "--physical", "448K", "--holdout-trace", t + ".missing"}, "cannot open"},
+      {{"plan", "--trace", t, "--physical", "448K", "--compare", t}, "expected '<block_size> <count>'"},
+      {{"curve", "--trace", t, "--from", "1M", "--to", "64K"}, "at least one budget"},
+      {{"auto-study", "--grid", "huge"}, "--grid must be small or full"},
+  };
+  for (const bad& b : cases) check_refused(b.words, b.says);
+}
+
+TEST_CASE("every command has a usage text") {
+  const tool_end all = run_tool({"--help"});
+  CHECK(all.end.exit_code == 0);
+  for (const char* cmd : {"gen", "replay", "compare", "layout", "plan", "map", "curve", "auto-study"}) {
+    INFO(cmd);
+    CHECK(all.out.find(std::string("vmh-sim ") + cmd + " ") != std::string::npos);
+    const tool_end one = run_tool({cmd, "--help"});
+    CHECK(one.end.exit_code == 0);
+    CHECK(one.out.rfind(std::string("vmh-sim ") + cmd + " ", 0) == 0);
+    CHECK(one.err().empty());
+  }
+}
+
+TEST_CASE("sizes take K, M and G; lists and seeds have one grammar") {
+  using vmh::sim::parse_number;
+  CHECK(parse_number("448K", "x") == 448 * KiB);
+  CHECK(parse_number("1M", "x") == 1024 * KiB);
+  CHECK(parse_number("1G", "x") == std::size_t{1} << 30);
+  CHECK(parse_number("18446744073709551615", "x") == SIZE_MAX);
+  CHECK_THROWS_AS(parse_number("18446744073709551616", "x"), vmh::sim::cli_error);
+  CHECK_THROWS_AS(parse_number("17179869184G", "x"), vmh::sim::cli_error);
+  CHECK_THROWS_AS(parse_number("K", "x"), vmh::sim::cli_error);
+  CHECK(vmh::sim::parse_seeds("5", "--seeds") == std::vector<std::size_t>{5});  // seed 5 alone
+  CHECK(vmh::sim::parse_seeds("1-3,7", "--seeds") == std::vector<std::size_t>{1, 2, 3, 7});
+  CHECK(vmh::sim::parse_seeds("2-3", "--seeds") == std::vector<std::size_t>{2, 3});
+  CHECK_THROWS_AS(vmh::sim::parse_seeds("0-2", "--seeds"), vmh::sim::cli_error);
+  CHECK_THROWS_AS(vmh::sim::parse_list("1,,2", "--seeds"), vmh::sim::cli_error);
+  CHECK(vmh::sim::parse_page("64K", "--page") == 64 * KiB);
+  CHECK_THROWS_AS(vmh::sim::parse_page("32", "--page"), vmh::sim::cli_error);
+}
+
+TEST_CASE("the replay charges the metadata to the budget and reports it") {
+  const temp_file trace("trace", vmh::trace::to_text(vmh::workloads::sof_family(1, 300)));
+  const std::vector<std::string> base = {"replay", "--trace", trace.path, "--allocator", "vmh", "--physical", "448K"};
+  const tool_end charged = run_tool(base);
+  REQUIRE(charged.end.exit_code == 0);
+  std::vector<std::string> words = base;
+  words.push_back("--uncharged");
+  const tool_end uncharged = run_tool(words);
+  REQUIRE(uncharged.end.exit_code == 0);
+  const std::vector<vmh::bucket> layout = vmh::sim::auto_layout(448 * KiB, 4096);
+  vmh::sim::vmh_allocator v(layout, 448 * KiB, 4096);
+  const std::size_t meta = v.heap().metadata_bytes();
+  REQUIRE(meta != 0);
+  CHECK(charged.out.find("\"metadata_bytes\":" + std::to_string(meta) + ",\"metadata_charged\":true") != std::string::npos);
+  CHECK(uncharged.out.find("\"metadata_bytes\":" + std::to_string(meta) + ",\"metadata_charged\":false") != std::string::npos);
+  CHECK(v.page_budget() == (448 * KiB - meta) / 4096 * 4096);
+  vmh::sim::vmh_allocator whole(layout, 448 * KiB, 4096, {{}, vmh::sim::metadata_charge::uncharged, false});
+  CHECK(whole.page_budget() == 448 * KiB);
+  // A budget that the metadata alone fills leaves no page.
+  CHECK(vmh::sim::charged_budget(4096, 4096, 4096) == 0);
+  CHECK(vmh::sim::charged_budget(8192, 1, 4096) == 4096);
+  // sys_heap keeps its headers inside its buffer: nothing outside.
+  CHECK(vmh::sim::make_sys_heap(448 * KiB)->metadata_bytes() == 0);
+
+  const tool_end table = run_tool({"compare", "--family", "sof", "--physical", "448K", "--seeds", "1", "--steps", "200"});
+  REQUIRE(table.end.exit_code == 0);
+  CHECK(table.out.find("| metadata |") != std::string::npos);
+  const tool_end json = run_tool({"compare", "--family", "sof", "--physical", "448K", "--seeds", "1", "--steps", "200", "--json"});
+  REQUIRE(json.end.exit_code == 0);
+  std::size_t lines = 0;
+  for (const char c : json.out) lines += c == '\n';
+  CHECK(lines == 3);
+  CHECK(json.out.find("{\"allocator\":\"vmh\",\"family\":\"sof\"") != std::string::npos);
+}
+
+namespace {
+
+/// The baselines with SOF's plain loop, as reference for the bounded one.
+template <class Model>
+class plain_sys_heap final : public vmh::sim::allocator {
+ public:
+  explicit plain_sys_heap(std::size_t physical) : mem_(physical, 4096), heap_(mem_.data(), physical) {}
+  vmh::sim::outcome allocate(std::size_t size, std::size_t align) override {
+    void* p = align != 0 ? heap_.aligned_alloc(align, size) : heap_.alloc(size);
+    return {p, p ? size : 0};
+  }
+  vmh::sim::outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
+    const auto g = vmh::baseline::sof_range_loop([this](std::size_t s, std::size_t a) { return allocate(s, a).ptr; }, min,
+                                                 preferred, align);
+    return {g.ptr, g.size};
+  }
+  void* resize(void* ptr, std::size_t, std::size_t n) override { return heap_.realloc(ptr, n); }
+  void deallocate(void* ptr) override { heap_.free(ptr); }
+  std::size_t committed_bytes() const override { return 0; }
+  std::size_t peak_committed_bytes() const override { return 0; }
+  bool validate() const override { return heap_.validate(); }
+
+ private:
+  vmh::sim::virtual_reservation mem_;
+  Model heap_;
+};
+
+bool same_report(const vmh::sim::report& a, const vmh::sim::report& b) {
+  return a.requests == b.requests && a.failed == b.failed && a.range_failed == b.range_failed &&
+         a.range_granted_bytes == b.range_granted_bytes && a.range_preferred_bytes == b.range_preferred_bytes &&
+         a.first_failure_op == b.first_failure_op && a.peak_live_bytes == b.peak_live_bytes &&
+         a.resizes_failed == b.resizes_failed && a.valid_after && b.valid_after;
+}
+
+}  // namespace
+
+TEST_CASE("SOF's loop starts at the largest size that could fit and grants what the plain loop grants") {
+  // Range requests whose preferred size lies far above the heap: the plain loop still finishes.
+  std::vector<vmh::trace::op> ops = vmh::workloads::range_churn_family(3, 3000);
+  std::uint64_t id = 1u << 30;
+  for (std::size_t k = 0; k < 40; ++k) {
+    ops.push_back({vmh::trace::op_kind::range, id + k, 1000 + 37 * k, 3 * 1024 * KiB + 1000 * k, k % 3 == 0 ? 64u : 0u});
+  }
+  for (const std::size_t physical : {64 * KiB, 128 * KiB}) {
+    INFO(physical);
+    plain_sys_heap<vmh::baseline::sys_heap_small> plain(physical);
+    const auto bounded = vmh::sim::make_sys_heap(physical);
+    CHECK(same_report(vmh::sim::replay(ops, plain), vmh::sim::replay(ops, *bounded)));
+  }
+  // And one that the plain loop would walk for 2^64 steps: granted at once.
+  const std::vector<vmh::trace::op> huge = {{vmh::trace::op_kind::range, 1, 1, UINT64_MAX, 0},
+                                            {vmh::trace::op_kind::range, 2, 1, UINT64_MAX, 0}};
+  for (const char* which : {"sys_heap", "sof_vmh"}) {
+    INFO(which);
+    const vmh::sim::report r = vmh::sim::replay(huge, *vmh::sim::make_allocator(which, {}, 64 * KiB, 4096));
+    CHECK(r.range_requests == 2);
+    CHECK(r.range_failed == 1);  // the first takes the largest piece; the second finds no byte left
+    CHECK(r.range_preferred_bytes == UINT64_MAX);  // saturated, not wrapped
+  }
+}
