@@ -288,6 +288,7 @@ TEST_CASE("bad input: a runtime heap that was never configured", "[bad-input]") 
   CHECK(h->try_allocate(0).result == status::not_configured);
   CHECK(h->deallocate(mem->bytes) == status::not_configured);
   CHECK(h->resize(mem->bytes, 64) == status::not_configured);
+  CHECK(h->deallocate(nullptr) == status::ok);  // as on any heap
   CHECK(h->usable_size(mem->bytes) == 0);
   CHECK_FALSE(h->owns(mem->bytes));
   CHECK(h->validate().broken == vmh::invariant::not_configured);
@@ -301,4 +302,32 @@ TEST_CASE("bad input: a runtime heap that was never configured", "[bad-input]") 
   const bucket descending[] = {{1024, 1}, {64, 1}};
   CHECK(h->configure(descending, 2) == layout_error::not_ascending);
   CHECK(h->try_allocate(64).result == status::not_configured);
+}
+
+TEST_CASE("bad input: a backing range at address 0 is not configured (backing_null)", "[bad-input]") {
+  // Before the check, the block at offset 0 was granted as {nullptr, size, ok}: the caller saw a
+  // failure, and the block and its page stayed taken for good.
+  auto fixed = std::make_unique<heap_type>(external_range{static_cast<std::byte*>(nullptr), range});
+  CHECK(fixed->state() == layout_error::backing_null);
+  const vmh::grant g = fixed->try_allocate(64);
+  CHECK(g.result == status::not_configured);
+  CHECK(g.ptr == nullptr);
+  CHECK(fixed->allocate_range(64, 128).result == status::not_configured);
+  CHECK_FALSE(fixed->owns(nullptr));
+  CHECK(fixed->deallocate(reinterpret_cast<void*>(std::uintptr_t{4096})) == status::not_configured);
+  CHECK(fixed->validate().broken == vmh::invariant::not_configured);
+  CHECK(fixed->stats().live_allocations == 0);
+  CHECK(fixed->mapper().map_calls() == 0);
+  // Too small is reported first: an empty range (a failed reservation) is {nullptr, 0}.
+  auto empty = std::make_unique<heap_type>(external_range{});
+  CHECK(empty->state() == layout_error::backing_too_small);
+
+  // A runtime layout over a null base refuses every table.
+  using rt_heap = vmh::heap<vmh::runtime_layout<8, 256, 64>, counting_mapper>;
+  auto runtime = std::make_unique<rt_heap>(external_range{static_cast<std::byte*>(nullptr), 64 * page});
+  const bucket t[] = {{64, 64}, {1024, 8}, {16384, 2}};
+  CHECK(runtime->configure(t, 3) == layout_error::backing_null);
+  CHECK(runtime->state() != layout_error::none);
+  CHECK(runtime->try_allocate(64).result == status::not_configured);
+  CHECK(runtime->mapper().map_calls() == 0);
 }

@@ -1,7 +1,6 @@
 // Runtime configuration: configure, reconfigure when empty, other page sizes, and fixed layouts
 // over a bad external range.
 #include <cstddef>
-#include <cstdint>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -138,31 +137,4 @@ TEST_CASE("a fixed layout over a bad external range is not configured", "[heap][
   auto good = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size + page});
   CHECK(good->state() == layout_error::none);
   CHECK(good->allocate(64) == mem->bytes);
-}
-
-TEST_CASE("a heap over a null base is not configured (backing_null)", "[heap][configure]") {
-  // Before the check, the block at offset 0 was granted as {nullptr, size, ok}: the caller saw a
-  // failure, and the block and its page stayed taken for good.
-  auto fixed = std::make_unique<ext_heap<basic_layout>>(external_range{static_cast<std::byte*>(nullptr), basic_size});
-  CHECK(fixed->state() == layout_error::backing_null);
-  const vmh::grant g = fixed->try_allocate(64);
-  CHECK(g.result == status::not_configured);
-  CHECK(g.ptr == nullptr);
-  CHECK(fixed->allocate_range(64, 128).result == status::not_configured);
-  CHECK_FALSE(fixed->owns(nullptr));
-  CHECK(fixed->deallocate(reinterpret_cast<void*>(std::uintptr_t{4096})) == status::not_configured);
-  CHECK(fixed->validate().broken == vmh::invariant::not_configured);
-  CHECK(fixed->stats().live_allocations == 0);
-  CHECK(fixed->mapper().map_calls() == 0);
-  // Too small is reported first: an empty range (a failed reservation) is {nullptr, 0}.
-  auto empty = std::make_unique<ext_heap<basic_layout>>(external_range{});
-  CHECK(empty->state() == layout_error::backing_too_small);
-
-  // A runtime layout over a null base refuses every table.
-  auto runtime = std::make_unique<ext_heap<vmh::runtime_layout<8, 256, 64>>>(external_range{static_cast<std::byte*>(nullptr), 64 * page});
-  const bucket t[] = {{64, 64}, {1024, 8}, {16384, 2}};
-  CHECK(runtime->configure(t, 3) == layout_error::backing_null);
-  CHECK(runtime->state() != layout_error::none);
-  CHECK(runtime->try_allocate(64).result == status::not_configured);
-  CHECK(runtime->mapper().map_calls() == 0);
 }
