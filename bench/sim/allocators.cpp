@@ -151,8 +151,15 @@ class sys_heap_allocator final : public allocator {
 /// The SOF VMH model with its table and a physical page budget.
 class sof_vmh_allocator final : public allocator {
  public:
-  sof_vmh_allocator(std::span<const baseline::sof_bundle> table, std::size_t physical, std::size_t page_size)
-      : page_(page_size), heap_(table, page_size, physical / page_size) {
+  /// `physical` bytes of SRAM: the pages left after the model's bookkeeping (its mem_blocks
+  /// structures and bit arrays) when charged, else physical / page.
+  sof_vmh_allocator(std::span<const baseline::sof_bundle> table, std::size_t physical, std::size_t page_size,
+                    metadata_charge charge)
+      : page_(page_size),
+        charged_(charge == metadata_charge::charged),
+        heap_(table, page_size,
+              (charged_ ? charged_budget(physical, baseline::sof_vmh_model::metadata_bytes(table), page_size) : physical) /
+                  page_size) {
     for (const baseline::sof_bundle& b : table) largest_ = std::max(largest_, b.block_size);
   }
   bool valid() const { return heap_.valid(); }
@@ -174,11 +181,12 @@ class sof_vmh_allocator final : public allocator {
   std::size_t committed_bytes() const override { return heap_.mapped_pages() * page_; }
   std::size_t peak_committed_bytes() const override { return heap_.peak_mapped_pages() * page_; }
   bool validate() const override { return heap_.validate(); }
-  // The model's mem_blocks bitmaps are not yet counted: see the report of the measuring stick.
-  bool metadata_charged() const override { return false; }
+  std::size_t metadata_bytes() const override { return heap_.metadata_bytes(); }
+  bool metadata_charged() const override { return charged_; }
 
  private:
   std::size_t page_;
+  bool charged_;
   std::size_t largest_ = 0;
   baseline::sof_vmh_model heap_;
 };
@@ -211,8 +219,7 @@ std::unique_ptr<allocator> make_sys_heap(std::size_t physical) {
 }
 
 std::unique_ptr<allocator> make_sof_vmh(std::size_t physical, std::size_t page, metadata_charge charge) {
-  (void)charge;  // the model does not report its metadata yet
-  auto a = std::make_unique<sof_vmh_allocator>(baseline::sof_production_table, physical, page);
+  auto a = std::make_unique<sof_vmh_allocator>(baseline::sof_production_table, physical, page, charge);
   if (!a->valid()) throw std::invalid_argument("the SOF table does not fit a page size of " + std::to_string(page));
   return a;
 }

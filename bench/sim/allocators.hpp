@@ -5,8 +5,9 @@
 //  - sys_heap: the sys_heap model over a buffer of exactly the physical size (a small heap when
 //              it has at most 0x7fff units, else a big heap, both as on the 32-bit DSP); its
 //              headers live inside that buffer. SOF's range loop; `e` is realloc (it may move).
-//  - sof_vmh:  the SOF VMH model with a physical page budget; SOF's range loop; `e` is
-//              allocate + free (SOF has no resize), which needs both blocks at once.
+//  - sof_vmh:  the SOF VMH model with the pages its SRAM budget leaves after its bookkeeping
+//              (mem_blocks structures and bit arrays; the whole budget when uncharged); SOF's
+//              range loop; `e` is allocate + free (SOF has no resize), which needs both blocks.
 // SOF's range loop steps down from `preferred` by `min`; sizes above the largest the allocator
 // can ever grant fail at once, so the loop starts at the largest multiple of `min` that could
 // fit (the same grant as the plain loop, without its 2^64 steps for `r 1 1 18446744073709551615`).
@@ -103,7 +104,7 @@ class vmh_allocator final : public allocator {
 /// budget cannot hold a heap.
 std::unique_ptr<allocator> make_sys_heap(std::size_t physical);
 
-/// The SOF VMH model with SOF's production table and `physical / page` pages. Throws
+/// The SOF VMH model with SOF's production table and the pages `physical` leaves. Throws
 /// std::invalid_argument when the table does not fit the page size.
 std::unique_ptr<allocator> make_sof_vmh(std::size_t physical, std::size_t page,
                                         metadata_charge charge = metadata_charge::charged);

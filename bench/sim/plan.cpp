@@ -17,7 +17,7 @@ namespace vmh::sim::plan {
 
 bool normalize(std::vector<bucket>& layout, std::size_t page, std::size_t min_align) {
   for (bucket& b : layout) {
-    b.block_size = round_nearest(b.block_size, page, min_align);
+    b.block_size = presets::round_block_nearest(b.block_size, page, min_align);
     if (b.block_count == 0) b.block_count = 1;
     if (b.block_count > max_blocks_per_bucket) b.block_count = max_blocks_per_bucket;
   }
@@ -29,14 +29,10 @@ bool normalize(std::vector<bucket>& layout, std::size_t page, std::size_t min_al
     else
       merged.push_back(b);
   }
-  auto natural = [page](std::size_t s) {
-    const std::size_t low = s & (~s + 1);
-    return low < page ? low : page;
-  };
   std::size_t offset = 0;
   for (std::size_t i = 0; i < merged.size(); ++i) {
     if (i + 1 < merged.size())
-      while ((offset + merged[i].block_count * merged[i].block_size) % natural(merged[i + 1].block_size) != 0)
+      while ((offset + merged[i].block_count * merged[i].block_size) % block_alignment(merged[i + 1].block_size, page) != 0)
         ++merged[i].block_count;
     offset += merged[i].block_count * merged[i].block_size;
   }
@@ -315,8 +311,8 @@ constexpr move moves[] = {
        const std::size_t f[][2] = {{3, 4}, {7, 8}, {15, 16}, {17, 16}, {9, 8}, {5, 4}};
        const auto& s = f[m.r.below(6)];
        std::size_t size = m.l[m.i].block_size * s[0] / s[1];
-       const std::size_t g = granule(size, m.page);
-       size = s[0] > s[1] ? round_up(size, m.page) : std::max(plan_min_align, size / g * g);
+       const std::size_t g = presets::block_granule(size, m.page, plan_min_align);
+       size = s[0] > s[1] ? presets::round_block_up(size, m.page, plan_min_align) : std::max(plan_min_align, size / g * g);
        if (size == m.l[m.i].block_size) size = s[0] > s[1] ? size + g : (size > g ? size - g : size);
        m.l[m.i].block_size = size;
      }},
@@ -327,7 +323,7 @@ constexpr move moves[] = {
          m.erase(m.i);
          return;
        }
-       m.l[m.i].block_size = round_up(*(it - 1), m.page);
+       m.l[m.i].block_size = presets::round_block_up(*(it - 1), m.page, plan_min_align);
      }},
     {2, [](move_context& m) {  // split: a bucket between i and i + 1 (or below the first)
        std::size_t size = 0, count = 0;
@@ -354,7 +350,7 @@ constexpr move moves[] = {
      }},
     {2, [](move_context& m) {  // a bucket sized for one request size, sharing the count of the bucket it first fit
        if (m.d.sizes.empty()) return;
-       const std::size_t size = round_up(m.d.sizes[m.r.below(m.d.sizes.size())], m.page);
+       const std::size_t size = presets::round_block_up(m.d.sizes[m.r.below(m.d.sizes.size())], m.page, plan_min_align);
        std::size_t count = 1;
        for (const bucket& b : m.l)
          if (b.block_size >= size) {
@@ -401,7 +397,7 @@ std::vector<candidate> planner::seeds() const {
   add(auto_layout(opt_.physical, opt_.page), "auto", false);
   if (opt_.page == presets::sof_table.page_size)
     add({presets::sof_table.buckets, presets::sof_table.buckets + presets::sof_table.size()}, "sof", false);
-  const std::size_t top = round_up(std::max<std::size_t>(demand_.largest, 64), opt_.page);
+  const std::size_t top = presets::round_block_up(std::max<std::size_t>(demand_.largest, 64), opt_.page, plan_min_align);
   const std::size_t ratios[][2] = {{5, 4}, {4, 3}, {3, 2}, {2, 1}, {3, 1}};
   const std::size_t overcommits[][2] = {{1, 4}, {1, 2}, {1, 1}, {2, 1}};
   for (const auto& r : ratios)

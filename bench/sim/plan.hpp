@@ -50,25 +50,9 @@ namespace vmh::sim::plan {
 inline constexpr std::size_t headroom_granted_slack = 10;
 /// The smallest block alignment the planner uses (the auto layout's).
 inline constexpr std::size_t plan_min_align = 16;
-/// Cache line: block sizes from here to a page are multiples of it.
-inline constexpr std::size_t cache_line = 64;
 
 // ---------------------------------------------------------------------------------------------
-// Block sizes
-
-/// The granule of a block size: min_align below a cache line, the line below a page, the page above.
-constexpr std::size_t granule(std::size_t size, std::size_t page, std::size_t min_align = plan_min_align) {
-  return size >= page ? page : size >= cache_line ? cache_line : min_align;
-}
-constexpr std::size_t round_up(std::size_t size, std::size_t page, std::size_t min_align = plan_min_align) {
-  const std::size_t g = granule(size, page, min_align);
-  return size == 0 ? min_align : (size + g - 1) / g * g;
-}
-constexpr std::size_t round_nearest(std::size_t size, std::size_t page, std::size_t min_align = plan_min_align) {
-  const std::size_t g = granule(size, page, min_align);
-  const std::size_t r = (size + g / 2) / g * g;
-  return r < min_align ? min_align : r;
-}
+// Block sizes (rounded by the library's rule: presets::block_granule and its roundings)
 
 /// Makes a table usable: sizes rounded to their granule and ascending (equal sizes merged,
 /// keeping the larger count), counts at least 1, and each bucket's count raised until the next

@@ -196,6 +196,18 @@ TEST_CASE("the replay charges the metadata to the budget and reports it") {
   CHECK(vmh::sim::charged_budget(8192, 1, 4096) == 4096);
   // sys_heap keeps its headers inside its buffer: nothing outside.
   CHECK(vmh::sim::make_sys_heap(448 * KiB)->metadata_bytes() == 0);
+  // SOF's VMH: its mem_blocks bookkeeping, charged unless asked not to.
+  const std::size_t sof_meta = vmh::baseline::sof_vmh_model::metadata_bytes(vmh::baseline::sof_production_table);
+  REQUIRE(sof_meta != 0);
+  const auto sof = vmh::sim::make_sof_vmh(448 * KiB, 4096);
+  CHECK(sof->metadata_bytes() == sof_meta);
+  CHECK(sof->metadata_charged());
+  CHECK_FALSE(vmh::sim::make_sof_vmh(448 * KiB, 4096, vmh::sim::metadata_charge::uncharged)->metadata_charged());
+  // 448 KiB less its bookkeeping leaves 111 pages: a buffer of all 112 fits only uncharged.
+  REQUIRE((448 * KiB - sof_meta) / 4096 == 111);
+  const std::vector<vmh::trace::op> pages = {{vmh::trace::op_kind::allocate, 1, 448 * KiB, 0, 0}};
+  CHECK(vmh::sim::replay(pages, *vmh::sim::make_sof_vmh(448 * KiB, 4096)).failed == 1);
+  CHECK(vmh::sim::replay(pages, *vmh::sim::make_sof_vmh(448 * KiB, 4096, vmh::sim::metadata_charge::uncharged)).failed == 0);
 
   const tool_end table = run_tool({"compare", "--family", "sof", "--physical", "448K", "--seeds", "1", "--steps", "200"});
   REQUIRE(table.end.exit_code == 0);

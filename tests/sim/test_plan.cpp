@@ -218,7 +218,7 @@ TEST_CASE("normalize makes any table a valid layout") {
     INFO("round " << round);
     REQUIRE(f.error == vmh::layout_error::none);
     for (std::size_t i = 0; i < l.size(); ++i) {
-      CHECK(l[i].block_size % plan::granule(l[i].block_size, 4096) == 0);
+      CHECK(l[i].block_size % vmh::presets::block_granule(l[i].block_size, 4096, plan::plan_min_align) == 0);
       if (i > 0) CHECK(l[i].block_size > l[i - 1].block_size);
     }
   }
