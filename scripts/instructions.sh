@@ -71,7 +71,7 @@ while read -r test alloc; do
   # The driver's line: "<test> <alloc> steps=N fail=F [k=v ...]"; keep everything after steps=.
   notes=$(awk '{ for (i = 4; i <= NF; ++i) printf "%s%s", $i, (i < NF ? " " : "") }' "$work/stdout")
   echo "$test $alloc $((total)) $notes" >>"$work/results"
-done < <("$instr" --list | grep -E -- "^($only)[^ ]* " || true)
+done < <("$instr" --list | grep -E -- "^($only)[^ ]* " 2>/dev/null || true)
 
 if [ ! -s "$work/results" ]; then
   echo "instructions.sh: no case matches VMH_INSTR_CASES='$only'" >&2
