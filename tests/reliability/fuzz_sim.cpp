@@ -249,34 +249,33 @@ std::vector<std::uint8_t> mutate(std::vector<std::uint8_t> d, std::mt19937_64& r
   return d;
 }
 
+/// The files of a path: the path itself, or every regular file in a directory, by name.
+std::vector<std::filesystem::path> files_of(const std::filesystem::path& path) {
+  if (!std::filesystem::is_directory(path)) return {path};
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(path))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<std::vector<std::uint8_t>> seeds;
+  const std::vector<std::string> words(argv + 1, argv + argc);
   std::uint64_t random_count = 0, random_seed = 0;
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--random" && i + 2 < argc) {
-      random_count = std::strtoull(argv[i + 1], nullptr, 0);
-      random_seed = std::strtoull(argv[i + 2], nullptr, 0);
-      i += 2;
+  std::vector<std::vector<std::uint8_t>> seeds;
+  for (auto w = words.begin(); w != words.end(); ++w) {
+    if (*w == "--random" && words.end() - w > 2) {
+      random_count = std::strtoull((++w)->c_str(), nullptr, 0);
+      random_seed = std::strtoull((++w)->c_str(), nullptr, 0);
       continue;
     }
-    std::vector<std::filesystem::path> paths;
-    if (std::filesystem::is_directory(arg)) {
-      for (const auto& e : std::filesystem::directory_iterator(arg))
-        if (e.is_regular_file()) paths.push_back(e.path());
-      std::sort(paths.begin(), paths.end());
-    } else {
-      paths.emplace_back(arg);
-    }
-    for (const auto& p : paths) {
-      std::vector<std::uint8_t> data;
-      if (!read(p, data)) {
-        std::fprintf(stderr, "vmh-fuzz-sim-replay: cannot read %s\n", p.string().c_str());
+    for (const std::filesystem::path& file : files_of(*w)) {
+      if (!read(file, seeds.emplace_back())) {
+        std::fprintf(stderr, "vmh-fuzz-sim-replay: cannot read %s\n", file.string().c_str());
         return 2;
       }
-      seeds.push_back(std::move(data));
     }
   }
   if (seeds.empty()) {
