@@ -1,8 +1,8 @@
 # Compiles the code blocks of the documentation as they stand, so that an example that no longer
 # builds breaks the build.
 #
-# A fenced block is marked for compilation by an HTML comment (invisible once rendered) on the
-# line right above its opening fence:
+# A fenced block is marked for compilation by an HTML comment (invisible once rendered) that
+# starts the line right above its opening fence:
 #
 #     <!-- compile: GROUP/FILE -->
 #     ```cpp
@@ -33,11 +33,13 @@ endfunction()
 function(vmh_add_doc_snippets)
   set(root ${CMAKE_CURRENT_BINARY_DIR}/doc_snippets)
   set(groups "")
-  set(marker "<!-- compile: ")
-  set(output_marker "<!-- output: ")
+  # A marker counts only at the start of a line, so prose may quote one in backticks.
+  set(marker "\n<!-- compile: ")
+  set(output_marker "\n<!-- output: ")
   foreach(md ${ARGN})
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${md})
     file(READ ${md} text)
+    string(PREPEND text "\n")
     # Expected outputs first: `<!-- output: GROUP -->` and the fenced block under it.
     set(rest "${text}")
     while(TRUE)
@@ -49,7 +51,7 @@ function(vmh_add_doc_snippets)
       math(EXPR at "${at} + ${skip}")
       string(SUBSTRING "${rest}" ${at} -1 rest)
       if(NOT rest MATCHES "^([A-Za-z0-9_-]+) -->\n```[a-z]*\n")
-        vmh_snippet_error(${md} "an output marker must read '${output_marker}GROUP -->' and be followed by a ``` fence")
+        vmh_snippet_error(${md} "an output marker must read '<!-- output: GROUP -->' and be followed by a ``` fence")
       endif()
       set(group ${CMAKE_MATCH_1})
       string(LENGTH "${CMAKE_MATCH_0}" skip)
@@ -79,7 +81,7 @@ function(vmh_add_doc_snippets)
       string(FIND "${text}" "\n" eol)
       string(SUBSTRING "${text}" 0 ${eol} line)
       if(NOT line MATCHES "^([A-Za-z0-9_-]+)/([A-Za-z0-9_.-]+) -->$")
-        vmh_snippet_error(${md} "bad marker '${marker}${line}': expected '${marker}GROUP/FILE -->'")
+        vmh_snippet_error(${md} "bad marker '<!-- compile: ${line}': expected '<!-- compile: GROUP/FILE -->'")
       endif()
       set(group ${CMAKE_MATCH_1})
       set(name ${CMAKE_MATCH_2})

@@ -9,12 +9,13 @@ constexpr auto table = vmh::make_table({{192, 64},       // small state: 64 bloc
                                         {6144, 16},      // 6 KiB DMA buffers (they straddle pages)
                                         {65536, 8}});    // deep buffers up to 64 KiB
 using layout = vmh::fixed_layout<table>;
+static_assert(layout::virtual_size == 620 * 1024, "the comments below say 620 KiB");
 
 // The virtual window: on a DSP a linker-defined region behind the TLB; here plain memory. It is
 // kept outside the heap object so that it stays in .bss whatever the heap holds.
 alignas(4096) std::byte window[layout::virtual_size];
 
-// 256 KiB of "physical" pages behind 1.6 MiB of virtual blocks. No init call: the heap is
+// 256 KiB of "physical" pages behind 620 KiB of virtual blocks. No init call: the heap is
 // constant-initialized.
 constinit vmh::heap<layout, vmh::counting_mapper, vmh::external_range> heap{vmh::external_range{window, sizeof window},
                                                                           vmh::counting_mapper{256 * 1024}};
