@@ -192,3 +192,42 @@ TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's ex
     CHECK(h.mapper().mapped() == 80 * kib);
   }
 }
+
+TEST_CASE("allocate_range grants all that the free pages allow, counting a last page a neighbour maps", "[heap][range]") {
+  // 9216-byte blocks straddle pages: block 0 covers pages 0-2, block 1 [9216, 18432) pages 2-4,
+  // block 2 [18432, 27648) pages 4-6.
+  constexpr auto table = vmh::make_table({{9216, 4}});
+  using layout = vmh::fixed_layout<table>;
+  fixture<ext_heap<layout>, layout::virtual_size> f(counting_mapper{4 * page});
+  auto& h = *f.h;
+  h.set_range_policy(vmh::range_policy::greedy());  // the grant is limited by the pages alone
+  void* first = h.allocate(1);                      // block 0: page 0
+  void* second = h.allocate(1);                     // block 1: page 2
+  void* third = h.allocate(1);                      // block 2: page 4
+  REQUIRE(third == f.block(0, 2));
+  CHECK(h.deallocate(second) == status::ok);        // page 2 is free again: pages 0 and 4 mapped
+  REQUIRE(h.mapper().available() == 2 * page);
+
+  // Block 1 with two free pages: pages 2 and 3 are mapped, page 4 is block 2's already, so the
+  // grant may reach the end of page 4 (all 8192 bytes the budget allows). Ignoring page 4 it
+  // stopped at the end of page 3 (7168 bytes).
+  const vmh::grant g = h.allocate_range(1024, 9216);
+  REQUIRE(g);
+  CHECK(g.ptr == f.block(0, 1));
+  CHECK(g.size == 8192);
+  CHECK(h.mapper().mapped() == 4 * page);
+  CHECK(h.validate());
+  CHECK(h.deallocate(g.ptr) == status::ok);
+
+  // With one free page the grant ends with page 2: 12288 - 9216 bytes.
+  h.mapper().set_budget(3 * page);
+  const vmh::grant smaller = h.allocate_range(1024, 9216);
+  REQUIRE(smaller);
+  CHECK(smaller.size == 3072);
+  CHECK(h.resize(smaller.ptr, 4096) == status::no_memory);  // page 3 is beyond the budget
+  CHECK(h.deallocate(smaller.ptr) == status::ok);
+  CHECK(h.deallocate(first) == status::ok);
+  CHECK(h.deallocate(third) == status::ok);
+  CHECK(h.mapper().mapped() == 0);
+  CHECK(h.validate());
+}
