@@ -21,10 +21,9 @@
 // Locking (what vmh/c/vmh.h promises): every function but prefix_status_name makes exactly one
 // call of a locked member (allocate, try_allocate, allocate_range, resize, deallocate,
 // usable_size, owns, stats(), stats(b), bucket_count, validate), so each C call is atomic with
-// respect to every other C call and to those members called from C++. The members that do not
-// take the lock (state, geometry, get_range_policy, metadata_bytes, mapper, base) are not
-// reachable from C; a C++ caller must not run them concurrently with configure or
-// set_range_policy on the same heap.
+// respect to every other C call and to the locked members called from C++. The members that do
+// not take the lock (geometry, metadata_bytes, mapper, base) are not reachable from C; a C++
+// caller must not run geometry or metadata_bytes concurrently with configure on the same heap.
 #pragma once
 
 #include <concepts>
