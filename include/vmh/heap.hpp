@@ -383,14 +383,14 @@ class heap {
   }
 
   /// The buckets whose blocks have alignment `align` (0: the layout's min_align, which all have).
-  static status aligned_buckets(const geometry_type& g, std::size_t align, mask& out) noexcept {
+  VMH_HOT static status aligned_buckets(const geometry_type& g, std::size_t align, mask& out) noexcept {
     if ((align & (align - 1)) != 0) return status::invalid_alignment;
-    out = align <= g.min_align ? g.all_buckets() : g.aligned_buckets[detail::log2_floor(align)];
+    out = align <= g.min_align ? g.all_buckets() : g.aligned_buckets(detail::log2_floor(align));
     return status::ok;
   }
 
   /// Buckets whose blocks hold `size` bytes.
-  static mask fit_mask(const geometry_type& g, std::size_t size) noexcept {
+  VMH_HOT static mask fit_mask(const geometry_type& g, std::size_t size) noexcept {
     const std::size_t first = g.first_fit(size);
     return first >= g.bucket_count ? mask{0} : static_cast<mask>(g.all_buckets() & (~mask{0} << first));
   }
@@ -401,7 +401,7 @@ class heap {
   }
   /// The bytes of the allocation at block i as far as the heap knows them: the record where one
   /// is kept, else the whole block (whose single page the allocation touches anyway).
-  std::size_t recorded(const bucket_geometry& bg, std::size_t i) const noexcept {
+  VMH_HOT std::size_t recorded(const bucket_geometry& bg, std::size_t i) const noexcept {
     if constexpr (records_all) return records_[bg.first_block + i];
     if constexpr (records_some)
       if (bg.variable) return records_[bg.first_record + i];
@@ -409,7 +409,7 @@ class heap {
   }
 
   /// One past the last page touched by `size` bytes at `offset` in bucket bg.
-  static std::size_t page_end_of(const geometry_type& g, const bucket_geometry& bg, std::size_t offset,
+  VMH_HOT static std::size_t page_end_of(const geometry_type& g, const bucket_geometry& bg, std::size_t offset,
                                  std::size_t size) noexcept {
     if (!records_all && !bg.variable) return (offset >> g.page_shift) + 1;  // the block's one page
     return (offset + size + g.page_size - 1) >> g.page_shift;
@@ -442,7 +442,7 @@ class heap {
 
   /// Takes blocks [index, index + run_length(size)) of bucket b for `size` bytes and maps the
   /// pages they touch; all or nothing.
-  grant place(const geometry_type& g, std::size_t b, std::size_t index, std::size_t size) noexcept {
+  VMH_HOT grant place(const geometry_type& g, std::size_t b, std::size_t index, std::size_t size) noexcept {
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t offset = bg.offset + index * bg.block_size;
     if (!commit_pages(g, bg, offset >> g.page_shift, page_end_of(g, bg, offset, size)))
@@ -463,7 +463,7 @@ class heap {
   }
 
   /// Returns blocks [index, index + n) of bucket b to the free bitmap.
-  void release_blocks(const bucket_geometry& bg, std::size_t b, std::size_t index, std::size_t n) noexcept {
+  VMH_HOT void release_blocks(const bucket_geometry& bg, std::size_t b, std::size_t index, std::size_t n) noexcept {
     for (std::size_t i = index; i < index + n; ++i) detail::bitmap_clear(words_, bg, i);
     in_use_[b] -= static_cast<std::uint32_t>(n);
     full_ &= static_cast<mask>(~(mask{1} << b));
@@ -490,7 +490,7 @@ class heap {
   }
 
   /// Locates the live allocation that starts at `ptr`.
-  where locate(const geometry_type& g, const void* ptr) const noexcept {
+  VMH_HOT where locate(const geometry_type& g, const void* ptr) const noexcept {
     if (state_ != layout_error::none) return {status::not_configured};
     if (!inside(g, ptr)) return {status::foreign_pointer};
     const std::size_t offset = static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - base());
@@ -522,23 +522,41 @@ class heap {
   }
 
   /// Adds a reference to pages [first, end) of bucket bg, mapping those that had none. All or nothing.
-  bool commit_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT bool commit_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
+      if (!bg.owned && end == first + 1) {  // one shared page: every small block
+        if (refs_[first] == 0) {
+          if (!mapper_.map(page_ptr(g, first), g.page_size)) return false;
+          note_mapped(1);
+        }
+        ++refs_[first];
+        return true;
+      }
       const page_run fresh = unshared(bg, first, end);
       if (fresh.first < fresh.end && !mapper_.map(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift))
         return false;
       if (!bg.owned)
         for (std::size_t p = first; p < end; ++p) ++refs_[p];
-      pages_ += fresh.end - fresh.first;
-      if constexpr (keeps_stats)
-        if (pages_ > totals_.peak_pages) totals_.peak_pages = pages_;
+      note_mapped(fresh.end - fresh.first);
     }
     return true;
   }
+  VMH_HOT void note_mapped(std::size_t n) noexcept {
+    pages_ += n;
+    if constexpr (keeps_stats)
+      if (pages_ > totals_.peak_pages) totals_.peak_pages = pages_;
+  }
 
   /// Drops a reference to pages [first, end) of bucket bg and unmaps those left with none.
-  void release_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT void release_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
+      if (!bg.owned && end == first + 1) {  // one shared page
+        if (--refs_[first] == 0) {
+          mapper_.unmap(page_ptr(g, first), g.page_size);
+          --pages_;
+        }
+        return;
+      }
       if (!bg.owned)
         for (std::size_t p = first; p < end; ++p) --refs_[p];
       const page_run freed = unshared(bg, first, end);

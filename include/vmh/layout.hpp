@@ -27,6 +27,7 @@
 //  - the whole range is below 4 GiB (sizes are kept in 32 bits).
 #pragma once
 
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -146,8 +147,17 @@ struct layout_geometry {
   bucket_geometry buckets[MaxBuckets] = {};
   /// first_at_least[k]: the first bucket whose block size is >= 2^k (bucket_count if none).
   std::uint8_t first_at_least[detail::size_bits] = {};
-  /// aligned_buckets[k]: bit b set when bucket b's blocks are aligned to 2^k.
-  mask aligned_buckets[detail::size_bits] = {};
+  /// Bit b set when bucket b's blocks are aligned to 2^k. O(buckets): only a request for more
+  /// than min_align asks (every block has min_align), so no table is kept for it.
+  constexpr mask aligned_buckets(unsigned k) const noexcept {
+    mask m = 0;
+    for (std::size_t b = 0; b < bucket_count; ++b)
+      if (k < detail::size_bits && buckets[b].block_align >= (std::size_t{1} << k)) m |= static_cast<mask>(mask{1} << b);
+    return m;
+  }
+  /// Bucket start offsets for `bucket_at`, padded to a power of two with offsets past any byte.
+  static constexpr std::size_t search_size = std::bit_ceil(MaxBuckets);
+  std::uint32_t starts[search_size] = {};
 
   /// Bit mask with one bit per bucket.
   constexpr mask all_buckets() const noexcept { return static_cast<mask>(detail::low_mask_of<mask>(bucket_count)); }
@@ -159,15 +169,13 @@ struct layout_geometry {
     return b;
   }
 
-  /// The bucket containing virtual offset `off` < virtual_size: a binary search over the bucket
-  /// offsets whose steps depend on the bucket count alone (unrolled for a fixed layout).
+  /// The bucket containing virtual offset `off` < virtual_size: a branch-free binary search over
+  /// the packed start offsets, log2 of the bucket capacity steps.
   constexpr std::size_t bucket_at(std::size_t off) const noexcept {
     std::size_t b = 0;
-    for (std::size_t n = bucket_count; n > 1;) {
-      const std::size_t half = n / 2;
-      b = buckets[b + half].offset <= off ? b + half : b;  // b + half < b + n <= bucket_count
-      n -= half;
-    }
+    VMH_UNROLL
+    for (std::size_t step = search_size / 2; step != 0; step /= 2)
+      b = starts[b + step] <= off ? b + step : b;
     return b;
   }
 
@@ -256,6 +264,8 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     blocks += b.block_count;
     if (!bg.owned) ref_end = ceil_div(offset, page_size);
   }
+  for (std::size_t i = 0; i < layout_geometry<MaxBuckets>::search_size; ++i)
+    g.starts[i] = i < count ? static_cast<std::uint32_t>(g.buckets[i].offset) : UINT32_MAX;
   g.virtual_size = offset;
   g.block_total = blocks;
   g.record_total = records;
@@ -270,10 +280,6 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     std::size_t b = 0;
     while (b < count && g.buckets[b].block_size < size) ++b;
     g.first_at_least[k] = static_cast<std::uint8_t>(b);
-    typename layout_geometry<MaxBuckets>::mask m = 0;
-    for (std::size_t j = 0; j < count; ++j)
-      if (g.buckets[j].block_align >= size) m |= static_cast<decltype(m)>(decltype(m){1} << j);
-    g.aligned_buckets[k] = m;
   }
   g.error = layout_error::none;
   return g;

@@ -52,11 +52,11 @@ struct null_mapper {
 class counting_mapper {
  public:
   constexpr counting_mapper() noexcept = default;
-  constexpr explicit counting_mapper(std::size_t budget_bytes) noexcept : budget_(budget_bytes) {}
+  constexpr explicit counting_mapper(std::size_t budget_bytes) noexcept : spare_(SIZE_MAX - budget_bytes) {}
 
   constexpr bool map(std::byte*, std::size_t bytes) noexcept {
     ++map_calls_;
-    if (map_calls_ == fail_call_ || bytes > budget_ - mapped_) {
+    if (map_calls_ == fail_call_ || bytes > budget() - mapped_) {
       ++failures_;
       return false;
     }
@@ -69,10 +69,10 @@ class counting_mapper {
     mapped_ -= bytes;
   }
 
-  constexpr std::size_t available() const noexcept { return budget_ - mapped_; }
+  constexpr std::size_t available() const noexcept { return budget() - mapped_; }
   constexpr std::size_t mapped() const noexcept { return mapped_; }
   constexpr std::size_t peak() const noexcept { return peak_; }
-  constexpr std::size_t budget() const noexcept { return budget_; }
+  constexpr std::size_t budget() const noexcept { return SIZE_MAX - spare_; }
   constexpr std::size_t map_calls() const noexcept { return map_calls_; }
   constexpr std::size_t unmap_calls() const noexcept { return unmap_calls_; }
   constexpr std::size_t failures() const noexcept { return failures_; }
@@ -80,10 +80,10 @@ class counting_mapper {
   /// Refuse the n-th map call from now (1 = the next one); 0 cancels.
   constexpr void fail_map_call(std::size_t n) noexcept { fail_call_ = n == 0 ? 0 : map_calls_ + n; }
   /// Change the budget; it may not go below what is mapped.
-  constexpr void set_budget(std::size_t bytes) noexcept { budget_ = bytes < mapped_ ? mapped_ : bytes; }
+  constexpr void set_budget(std::size_t bytes) noexcept { spare_ = SIZE_MAX - (bytes < mapped_ ? mapped_ : bytes); }
 
  private:
-  std::size_t budget_ = SIZE_MAX;
+  std::size_t spare_ = 0;  ///< SIZE_MAX - budget: zero for "unlimited", so a default mapper is all zero (.bss)
   std::size_t mapped_ = 0;
   std::size_t peak_ = 0;
   std::size_t map_calls_ = 0;

@@ -17,35 +17,33 @@ namespace vmh::detail {
 /// The lowest free block of a bucket that has at least one.
 inline std::size_t bitmap_find_free(const word* words, const bucket_geometry& b) noexcept {
   std::size_t index = 0;
-  for (std::size_t level = b.levels; level-- > 0;) {
-    const word w = words[b.level_word[level] + index];
-    index = index * word_bits + static_cast<std::size_t>(std::countr_one(w));
-  }
+  for (std::size_t level = b.levels; level-- > 0;)  // each word on the way down has a free bit
+    index = (index << word_shift) + first_zero(words[b.level_word[level] + index]);
   return index;
 }
 
 inline bool bitmap_test(const word* words, const bucket_geometry& b, std::size_t i) noexcept {
-  return (words[b.level_word[0] + i / word_bits] >> (i % word_bits)) & 1u;
+  return (words[b.level_word[0] + (i >> word_shift)] >> (i % word_bits)) & 1u;
 }
 
 /// Marks block i used and propagates "full" upwards.
 inline void bitmap_set(word* words, const bucket_geometry& b, std::size_t i) noexcept {
   for (std::size_t level = 0; level < b.levels; ++level) {
-    word& w = words[b.level_word[level] + i / word_bits];
+    word& w = words[b.level_word[level] + (i >> word_shift)];
     w |= word{1} << (i % word_bits);
     if (w != all_ones) return;
-    i /= word_bits;
+    i >>= word_shift;
   }
 }
 
 /// Marks block i free and clears "full" upwards.
 inline void bitmap_clear(word* words, const bucket_geometry& b, std::size_t i) noexcept {
   for (std::size_t level = 0; level < b.levels; ++level) {
-    word& w = words[b.level_word[level] + i / word_bits];
+    word& w = words[b.level_word[level] + (i >> word_shift)];
     const bool was_full = w == all_ones;
     w &= ~(word{1} << (i % word_bits));
     if (!was_full) return;
-    i /= word_bits;
+    i >>= word_shift;
   }
 }
 

@@ -5,6 +5,21 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
+
+/// Forces inlining of a hot-path helper, so that a fixed layout's geometry folds into constants.
+#if defined(__GNUC__)
+#define VMH_HOT [[gnu::always_inline]] inline
+#else
+#define VMH_HOT inline
+#endif
+
+/// Unrolls a loop with a constant trip count (GCC and Clang leave such loops rolled at -O2).
+#if defined(__GNUC__)
+#define VMH_UNROLL _Pragma("GCC unroll 8")
+#else
+#define VMH_UNROLL
+#endif
 
 namespace vmh::detail {
 
@@ -39,6 +54,17 @@ constexpr bool fits_align_up(std::size_t a, std::size_t p) noexcept { return a <
 template <class T>
 constexpr unsigned highest_bit_index(T x) noexcept {
   return static_cast<unsigned>(std::numeric_limits<T>::digits - 1 - std::countl_zero(x));
+}
+
+/// The lowest clear bit of a word that has one (no test for an all-ones word).
+constexpr std::size_t first_zero(word w) noexcept {
+#if defined(__GNUC__)
+  if (!std::is_constant_evaluated()) {
+    if constexpr (sizeof(word) == sizeof(unsigned long)) return static_cast<std::size_t>(__builtin_ctzl(~w));
+    else if constexpr (sizeof(word) == sizeof(unsigned long long)) return static_cast<std::size_t>(__builtin_ctzll(~w));
+  }
+#endif
+  return static_cast<std::size_t>(std::countr_one(w));
 }
 
 /// A member that takes no room ([[no_unique_address]]) where an optional capability is off.
