@@ -11,3 +11,14 @@ vmh_bad_usage() {
   echo "$(basename "$0"): $1 (see $(basename "$0") --help)" >&2
   exit 2
 }
+
+# vmh_help_or_nothing "$@": for a script that takes no argument but --help: prints the usage and
+# exits 0 for --help (or -h), rejects anything else with vmh_bad_usage.
+vmh_help_or_nothing() {
+  for arg in "$@"; do
+    case "$arg" in
+      -h|--help) vmh_usage; exit 0 ;;
+      *) vmh_bad_usage "unknown argument '$arg'" ;;
+    esac
+  done
+}

@@ -6,12 +6,7 @@
 # Needs lcov: scripts/deps.sh --fuzz. Exit status: 0 on success, 1 on a failure, 2 on a bad argument.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-for arg in "$@"; do
-  case "$arg" in
-    -h|--help) vmh_usage; exit 0 ;;
-    *) vmh_bad_usage "unknown argument '$arg'" ;;
-  esac
-done
+vmh_help_or_nothing "$@"
 cd "$(dirname "$0")/.."
 build=build-coverage
 # Counters of an earlier run would add up with this one.
