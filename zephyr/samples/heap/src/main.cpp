@@ -6,7 +6,7 @@
 #include <vmh/zephyr/spinlock.hpp>
 
 namespace {
-constexpr auto table = vmh::make_table({{64, 64}, {1024, 12}, {4096, 4}});
+constexpr auto table = vmh::make_table({{64, 64}, {1024, 4}, {4096, 2}});
 using layout = vmh::fixed_layout<table>;
 // Constant-initialized: no init call, the arena is zero-filled RAM (.bss).
 constinit vmh::heap<layout, vmh::null_mapper, vmh::static_arena<layout::virtual_size, layout::page_size>,

@@ -5,7 +5,7 @@
 #include <vmh/zephyr/spinlock.hpp>
 
 namespace {
-constexpr auto table = vmh::make_table({{64, 64}, {1024, 12}, {4096, 4}});
+constexpr auto table = vmh::make_table({{64, 64}, {1024, 4}, {4096, 2}});
 using layout = vmh::fixed_layout<table>;
 using heap_type = vmh::heap<layout, vmh::null_mapper, vmh::static_arena<layout::virtual_size, layout::page_size>,
                             vmh::zephyr::spinlock>;
