@@ -183,6 +183,8 @@ class sof_vmh_allocator final : public allocator {
   bool validate() const override { return heap_.validate(); }
   std::size_t metadata_bytes() const override { return heap_.metadata_bytes(); }
   bool metadata_charged() const override { return charged_; }
+  std::size_t page_size() const override { return page_; }
+  std::size_t page_budget_bytes() const override { return heap_.physical_pages_budget() * page_; }
 
  private:
   std::size_t page_;

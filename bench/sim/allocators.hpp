@@ -88,6 +88,8 @@ class vmh_allocator final : public allocator {
   bool validate() const override { return static_cast<bool>(heap_->validate()); }
   std::size_t metadata_bytes() const override { return valid() ? heap_->metadata_bytes() : 0; }
   bool metadata_charged() const override { return opt_.charge == metadata_charge::charged; }
+  std::size_t page_size() const override { return page_; }
+  std::size_t page_budget_bytes() const override { return page_budget(); }
 
  private:
   outcome keep(const grant& g);

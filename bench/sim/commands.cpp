@@ -16,6 +16,7 @@
 #include "baselines/sof_vmh.hpp"
 #include "sim/allocators.hpp"
 #include "sim/layouts.hpp"
+#include "sim/memory.hpp"
 #include "sim/options.hpp"
 #include "sim/pictures.hpp"
 #include "sim/plan.hpp"
@@ -106,20 +107,34 @@ int gen(const args& a) {
 // ---------------------------------------------------------------------------------------------
 // replay
 
+std::string moment_json(const memory_moment& m) {
+  return fmt::format("{{\"op\":{},\"committed_bytes\":{},\"live_bytes\":{},\"waste_bytes\":{}}}", m.op, m.committed,
+                     m.live, m.waste());
+}
+
+std::string memory_json(const memory_report& m) {
+  return fmt::format(
+      "\"waste_at_failure\":{},\"waste_at_peak\":{},\"banks\":{{\"bank_bytes\":{},\"spanned\":{},\"mean\":{:.3f},"
+      "\"peak\":{},\"floor_mean\":{:.3f},\"floor_peak\":{},\"exact\":{}}}",
+      moment_json(m.at_failure), moment_json(m.at_peak), bank_bytes, m.banks, m.banks_mean, m.banks_peak, m.floor_mean,
+      m.floor_peak, m.exact);
+}
+
 /// One replay as one line of JSON.
-std::string replay_json(const report& r, std::string_view allocator, std::string_view trace_name,
-                        std::string_view layout, std::size_t physical, std::size_t page) {
+std::string replay_json(const report& r, const memory_report& mem, std::string_view allocator,
+                        std::string_view trace_name, std::string_view layout, std::size_t physical, std::size_t page) {
   return fmt::format(
       "{{\"allocator\":{},\"trace\":{},\"layout\":{},\"physical_bytes\":{},\"page_size\":{},\"ops\":{},"
       "\"requests\":{},\"failed\":{},\"fixed_requests\":{},\"fixed_failed\":{},\"range_requests\":{},"
       "\"range_failed\":{},\"range_granted_bytes\":{},\"range_preferred_bytes\":{},\"resizes\":{},"
       "\"resizes_failed\":{},\"skipped\":{},\"peak_live_bytes\":{},\"peak_physical_bytes\":{},"
       "\"metadata_bytes\":{},\"metadata_charged\":{},"
-      "\"first_failure_op\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},\"valid\":{}}}",
+      "\"first_failure_op\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},{},\"valid\":{}}}",
       json_string(allocator), json_string(trace_name), json_string(layout), physical, page, r.ops, r.requests, r.failed,
       r.fixed_requests, r.fixed_failed, r.range_requests, r.range_failed, r.range_granted_bytes,
       r.range_preferred_bytes, r.resizes, r.resizes_failed, r.skipped, r.peak_live_bytes, r.peak_physical_bytes,
-      r.metadata_bytes, r.metadata_charged, r.first_failure_op, r.success_rate(), r.granted_ratio(), r.valid_after);
+      r.metadata_bytes, r.metadata_charged, r.first_failure_op, r.success_rate(), r.granted_ratio(), memory_json(mem),
+      r.valid_after);
 }
 
 int replay_command(const args& a) {
@@ -132,9 +147,9 @@ int replay_command(const args& a) {
   std::vector<bucket> layout;
   if (which == "vmh") layout = load_layout(layout_arg, physical, page);
   const std::unique_ptr<allocator> alloc = make_allocator(which, layout, physical, page, opt);
-  const report r = replay(ops, *alloc);
-  fmt::print("{}\n", replay_json(r, which, path, which == "vmh" ? layout_arg : "-", physical, page));
-  return r.valid_after ? 0 : 1;
+  const memory_replay m = replay_memory(ops, *alloc, physical);
+  fmt::print("{}\n", replay_json(m.figures, m.memory, which, path, which == "vmh" ? layout_arg : "-", physical, page));
+  return m.figures.valid_after ? 0 : 1;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -142,7 +157,8 @@ int replay_command(const args& a) {
 
 /// Generates one trace per seed of a family and replays it on every allocator at one budget;
 /// prints a Markdown table of the means (success rate, granted/preferred, peak physical,
-/// metadata), or one JSON line per allocator with --json.
+/// metadata) and, with --memory, one of the waste and the powered banks; or one JSON line per
+/// allocator with --json.
 int compare(const args& a) {
   const std::string family = family_of(a);
   const std::size_t physical = physical_of(a), page = a.page();
@@ -153,15 +169,20 @@ int compare(const args& a) {
   struct row {
     const char* name;
     const char* allocator;
-    report sum;
+    report sum{};
     double success = 0, granted = 0;
+    // Memory: sums over the seeds (waste at failure over the seeds that failed).
+    std::size_t failing_seeds = 0, waste_failure = 0, waste_peak = 0, banks_peak = 0, floor_peak = 0;
+    double banks_mean = 0, floor_mean = 0;
+    bool exact = true;
   };
-  row rows[] = {{"sys_heap + SOF loop", "sys_heap", {}}, {"SOF VMH (production table)", "sof_vmh", {}},
-                {"vmh (auto layout)", "vmh", {}}};
+  row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"},
+                {"vmh (auto layout)", "vmh"}};
   for (const std::size_t seed : seeds) {
     const std::vector<trace::op> ops = family_trace(family, seed, params);
     for (row& w : rows) {
-      const report r = replay(ops, *make_allocator(w.allocator, layout, physical, page, opt));
+      const memory_replay m = replay_memory(ops, *make_allocator(w.allocator, layout, physical, page, opt), physical);
+      const report& r = m.figures;
       w.sum.requests += r.requests;
       w.sum.failed += r.failed;
       w.sum.peak_physical_bytes += r.peak_physical_bytes;
@@ -169,17 +190,31 @@ int compare(const args& a) {
       w.sum.metadata_charged = r.metadata_charged;
       w.success += r.success_rate();
       w.granted += r.granted_ratio();
+      if (m.memory.at_failure.op >= 0) {
+        ++w.failing_seeds;
+        w.waste_failure += m.memory.at_failure.waste();
+      }
+      w.waste_peak += m.memory.at_peak.waste();
+      w.banks_mean += m.memory.banks_mean;
+      w.floor_mean += m.memory.floor_mean;
+      w.banks_peak = std::max(w.banks_peak, m.memory.banks_peak);
+      w.floor_peak = std::max(w.floor_peak, m.memory.floor_peak);
+      w.exact = w.exact && m.memory.exact;
     }
   }
   const double n = double(seeds.size());
+  auto failure_waste = [](const row& w) { return w.failing_seeds == 0 ? 0 : w.waste_failure / w.failing_seeds; };
   if (a.has("json")) {
     for (const row& w : rows)
       fmt::print("{{\"allocator\":{},\"family\":{},\"physical_bytes\":{},\"page_size\":{},\"seeds\":{},\"requests\":{},"
                  "\"failed\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},\"peak_physical_bytes\":{},"
-                 "\"metadata_bytes\":{},\"metadata_charged\":{}}}\n",
+                 "\"metadata_bytes\":{},\"metadata_charged\":{},\"seeds_failing\":{},\"waste_at_failure_bytes\":{},"
+                 "\"waste_at_peak_bytes\":{},\"banks_mean\":{:.3f},\"banks_peak\":{},\"banks_floor_mean\":{:.3f},"
+                 "\"banks_floor_peak\":{},\"banks_exact\":{}}}\n",
                  json_string(w.allocator), json_string(family), physical, page, seeds.size(), w.sum.requests,
                  w.sum.failed, w.success / n, w.granted / n, w.sum.peak_physical_bytes / seeds.size(),
-                 w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged);
+                 w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged, w.failing_seeds, failure_waste(w),
+                 w.waste_peak / seeds.size(), w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact);
     return 0;
   }
   fmt::print("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
@@ -188,6 +223,15 @@ int compare(const args& a) {
     fmt::print("| {} | {} | {} | {:.2f}% | {:.1f}% | {} KiB | {} |\n", w.name, w.sum.requests, w.sum.failed,
                100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / seeds.size() / 1024,
                metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged));
+  if (!a.has("memory")) return 0;
+  fmt::print("\n| allocator | waste at first failure | waste at peak | metadata | banks powered (mean) | peak | "
+             "floor (mean) | peak |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+  for (const row& w : rows)
+    fmt::print("| {} | {} | {} | {} | {:.2f}{} | {} | {:.2f} | {} |\n", w.name,
+               w.failing_seeds == 0 ? std::string("no failure") : svg::bytes_text(failure_waste(w)),
+               svg::bytes_text(w.waste_peak / seeds.size()),
+               metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged), w.banks_mean / n,
+               w.exact ? "" : " (approx.)", w.banks_peak, w.floor_mean / n, w.floor_peak);
   return 0;
 }
 
@@ -715,16 +759,18 @@ const std::vector<command>& commands() {
        "               [--page BYTES] [--policy default|greedy|share:N/D|adaptive:N/D] [--uncharged]\n"
        "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line. The allocator's\n"
        "  metadata outside its buffers is taken from the budget (pages = budget - metadata, rounded down\n"
-       "  to a page); --uncharged gives the buffers the whole budget. Exit 1 if the allocator's own\n"
-       "  validation fails afterwards.\n"},
+       "  to a page); --uncharged gives the buffers the whole budget. The line has the waste (committed\n"
+       "  minus live bytes) at the first failure and at the peak, and the powered 128 KiB SRAM banks.\n"
+       "  Exit 1 if the allocator's own validation fails afterwards.\n"},
       {"compare", compare,
        {{"family"}, {"physical"}, {"seeds"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"layout"}, {"page"},
-        {"policy"}, {"uncharged", true}, {"json", true}},
+        {"policy"}, {"uncharged", true}, {"json", true}, {"memory", true}},
        false,
        "vmh-sim compare --family F --physical BYTES [--seeds LIST] [--steps N] [--target PCT] [--layout L]\n"
-       "                [--page BYTES] [--policy P] [--uncharged] [--json]\n"
+       "                [--page BYTES] [--policy P] [--uncharged] [--memory] [--json]\n"
        "  Replays the seeds of a family (default 1-3) on sys_heap + SOF's loop, SOF's VMH and vmh at one\n"
-       "  budget, metadata charged; prints a Markdown table of the means, or one JSON line per allocator.\n"},
+       "  budget, metadata charged; prints a Markdown table of the means (--memory: and one of the waste\n"
+       "  and the powered 128 KiB SRAM banks), or one JSON line per allocator.\n"},
       {"layout", layout_command,
        {{"physical"}, {"page"}},
        false,

@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include <fmt/core.h>
+
 namespace vmh::sim {
 
 std::size_t pick_operation(const std::vector<trace::op>& ops, const std::string& at, std::span<const bucket> layout,
@@ -45,7 +47,13 @@ heap_snapshot snapshot_at(const std::vector<trace::op>& ops, std::size_t index, 
   if (!v.valid()) throw std::invalid_argument(std::string("unusable layout: ") + to_string(v.error()));
   const std::vector<trace::op> prefix(ops.begin(), ops.begin() + static_cast<std::ptrdiff_t>(ops.empty() ? 0 : index + 1));
   heap_snapshot s;
-  s.figures = replay(prefix, v);
+  s.figures = replay(prefix, v, [&](const event& e) {
+    const bool request = e.op->kind == trace::op_kind::allocate || e.op->kind == trace::op_kind::range;
+    if (e.index + 1 != prefix.size() || !request || e.ok) return;
+    // The operation shown failed: name it and its size (a range by its minimum).
+    s.picture.failed_size = static_cast<std::size_t>(e.op->size);
+    s.picture.failed_request = fmt::format("operation {}, {}", e.index, trace::format(*e.op));
+  });
   const auto& g = v.heap().geometry();
   for (std::size_t b = 0; b < g.bucket_count; ++b)
     s.picture.buckets.push_back({g.buckets[b].block_size, g.buckets[b].block_count, g.buckets[b].offset});

@@ -7,16 +7,18 @@ namespace vmh::sim {
 
 report replay(const std::vector<trace::op>& ops, allocator& a, const event_handler& on_event) {
   struct block {
-    void* ptr;
-    std::size_t size;
+    void* ptr = nullptr;
+    std::size_t size = 0;
   };
   report r;
   std::unordered_map<std::uint64_t, block> live;
   live.reserve(1024);
   std::size_t live_bytes = 0;
-  auto note = [&](std::size_t i, const trace::op& o, bool ok, bool skipped, std::size_t granted) {
+  auto note = [&](std::size_t i, const trace::op& o, bool ok, bool skipped, std::size_t granted, block kept = {},
+                  block released = {}) {
     if (live_bytes > r.peak_live_bytes) r.peak_live_bytes = live_bytes;
-    if (on_event) on_event(event{i, &o, ok, skipped, granted, a.committed_bytes()});
+    if (on_event)
+      on_event(event{i, &o, ok, skipped, granted, a.committed_bytes(), kept.ptr, kept.size, released.ptr, released.size});
   };
   // A failed request leaves its id out of `live`: the trace's later e/f of it are skipped.
   auto fail_request = [&](std::size_t i) {
@@ -49,7 +51,7 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
         } else {
           live[o.id] = {got.ptr, o.size};
           live_bytes += o.size;
-          note(i, o, true, false, o.size);
+          note(i, o, true, false, o.size, {got.ptr, o.size});
         }
         break;
       }
@@ -69,7 +71,7 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
           ++r.range_failed;
           fail_request(i);
         }
-        note(i, o, ok, false, got.size);
+        note(i, o, ok, false, got.size, {got.ptr, got.ptr != nullptr ? got.size : 0});
         break;
       }
       case trace::op_kind::resize: {
@@ -81,19 +83,21 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
           ++r.resizes_failed;
           note(i, o, false, false, it->second.size);
         } else {
-          live_bytes = live_bytes - it->second.size + o.size;
+          const block old = it->second;
+          live_bytes = live_bytes - old.size + o.size;
           it->second = {moved, o.size};
-          note(i, o, true, false, o.size);
+          note(i, o, true, false, o.size, it->second, old);
         }
         break;
       }
       case trace::op_kind::free: {
         const auto it = live_block(i, o);
         if (it == live.end()) break;
-        a.deallocate(it->second.ptr);
-        live_bytes -= it->second.size;
+        const block old = it->second;
+        a.deallocate(old.ptr);
+        live_bytes -= old.size;
         live.erase(it);
-        note(i, o, true, false, 0);
+        note(i, o, true, false, 0, {}, old);
         break;
       }
     }

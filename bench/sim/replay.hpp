@@ -34,6 +34,10 @@ class allocator {
   virtual std::size_t metadata_bytes() const { return 0; }
   /// Whether that metadata was taken from the budget the allocator's buffers get.
   virtual bool metadata_charged() const { return true; }
+  /// The page a virtual-memory heap maps its blocks by (0: a heap over one region of SRAM), and
+  /// the bytes of pages it may map.
+  virtual std::size_t page_size() const { return 0; }
+  virtual std::size_t page_budget_bytes() const { return 0; }
 };
 
 /// The figures of one replay (the keys of the replay's JSON line). Byte sums saturate at
@@ -64,6 +68,10 @@ struct event {
   bool skipped;          ///< `e`/`f` of a failed request
   std::size_t granted;   ///< bytes granted (a, r, e)
   std::size_t committed; ///< physical bytes committed after the operation
+  void* block = nullptr;       ///< the live block the operation left (a, r, e), null if none
+  std::size_t block_size = 0;  ///< its live bytes (requested, or granted for a range)
+  void* released = nullptr;    ///< the block it gave up (f, and e's old block), null if none
+  std::size_t released_size = 0;
 };
 using event_handler = std::function<void(const event&)>;
 

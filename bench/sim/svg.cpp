@@ -132,7 +132,8 @@ std::string heap_map(const map_input& in) {
   const map_model m(in);
   constexpr double label_w = 150, area_x = 160, area_w = 600, right_x = 772, width = 980;
   constexpr double row_h = 18, cell_h = 11, strip_h = 3, top = 104;
-  const double height = top + row_h * double(in.buckets.size()) + 52;
+  const bool failed = in.failed_size != 0;
+  const double height = top + row_h * double(in.buckets.size()) + 52 + (failed ? 20 : 0);
   constexpr std::uint32_t empty = 0xe9edf3, full = 0x1d4f91;
   document d(width, height);
   d.title(in.title);
@@ -203,8 +204,23 @@ std::string heap_map(const map_input& in) {
     d.text(right_x, y + cell_h, fmt::format("{} / {}, {}", in_use, b.block_count, bytes_text(bytes)));
   }
 
+  // The failed request: an outline on the first bucket that could hold it, and a note.
+  std::size_t fit = in.buckets.size();
+  for (std::size_t k = 0; failed && k < in.buckets.size() && fit == in.buckets.size(); ++k)
+    if (in.buckets[k].block_size >= in.failed_size) fit = k;
+  if (failed && fit < in.buckets.size())
+    d.rect(area_x - 2, top + row_h * double(fit) - 2, area_w + 4, cell_h + strip_h + 5, "none",
+           "stroke=\"#d62728\" stroke-width=\"1.5\"");
+
   // Legend.
   const double ly = top + row_h * double(in.buckets.size()) + 16;
+  if (failed)
+    d.text(10, ly + 50,
+           fmt::format("failed: {} ({}); {}", in.failed_request, bytes_text(in.failed_size),
+                       fit < in.buckets.size()
+                           ? fmt::format("outlined: the first bucket whose blocks hold it ({})", bytes_text(in.buckets[fit].block_size))
+                           : std::string("larger than every block")),
+           "fill=\"#d62728\"");
   d.text(10, ly + 10, "mapped:");
   for (int i = 0; i <= 4; ++i) {
     d.rect(area_x + 60.0 * i, ly, 18, cell_h, mix(empty, full, i / 4.0), "stroke=\"#9aa5b4\" stroke-width=\"0.5\"");

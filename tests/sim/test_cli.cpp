@@ -20,6 +20,7 @@
 #include "sim/allocators.hpp"
 #include "sim/commands.hpp"
 #include "sim/layouts.hpp"
+#include "sim/memory.hpp"
 #include "sim/options.hpp"
 #include "sim/replay.hpp"
 #include "workloads/generators.hpp"
@@ -279,4 +280,61 @@ TEST_CASE("SOF's loop starts at the largest size that could fit and grants what 
     CHECK(r.range_failed == 1);  // the first takes the largest piece; the second finds no byte left
     CHECK(r.range_preferred_bytes == UINT64_MAX);  // saturated, not wrapped
   }
+}
+
+TEST_CASE("the memory report: waste at the first failure and at the peak, powered banks") {
+  using vmh::trace::op;
+  using vmh::trace::op_kind;
+  // 33 pages taken first-free fill bank 0 and start bank 1; freeing the first 32 leaves only
+  // bank 1 powered (the floor is one bank throughout that); the next page takes page 0 again.
+  const std::vector<vmh::bucket> layout = {{4096, 64}};
+  std::vector<op> ops;
+  for (std::uint64_t k = 1; k <= 33; ++k) ops.push_back({op_kind::allocate, k, 4096, 0, 0});
+  for (std::uint64_t k = 1; k <= 32; ++k) ops.push_back({op_kind::free, k, 0, 0, 0});
+  ops.push_back({op_kind::allocate, 100, 4096, 0, 0});
+  vmh::sim::vmh_allocator v(layout, 256 * KiB, 4096);
+  REQUIRE(v.valid());
+  const vmh::sim::memory_replay m = vmh::sim::replay_memory(ops, v, 256 * KiB);
+  CHECK(m.figures.failed == 0);
+  CHECK(m.memory.exact);
+  CHECK(m.memory.banks == 2);
+  CHECK(m.memory.banks_peak == 2);
+  CHECK(m.memory.floor_peak == 2);
+  CHECK(m.memory.banks_mean == Approx(99.0 / 66.0));
+  CHECK(m.memory.floor_mean == Approx(67.0 / 66.0));
+  CHECK(m.memory.at_failure.op == -1);
+  CHECK(m.memory.at_peak.op == 32);
+  CHECK(m.memory.at_peak.committed == 33 * 4096);
+  CHECK(m.memory.at_peak.waste() == 0);
+  CHECK(m.memory.metadata_bytes == v.heap().metadata_bytes());
+
+  // sys_heap powers every bank its region spans; a request larger than the heap fails at once.
+  const std::vector<op> big = {{op_kind::allocate, 1, 100, 0, 0}, {op_kind::allocate, 2, 300 * KiB, 0, 0}};
+  const vmh::sim::memory_replay s = vmh::sim::replay_memory(big, *vmh::sim::make_sys_heap(256 * KiB), 256 * KiB);
+  CHECK(s.memory.banks_mean == 2.0);
+  CHECK(s.memory.at_failure.op == 1);
+  CHECK(s.memory.at_failure.waste() == 256 * KiB - 100);
+
+  // On a family trace every virtual-memory heap's pages are modelled exactly.
+  const std::vector<op> sof = vmh::workloads::sof_family(2, 500);
+  for (const char* which : {"vmh", "sof_vmh"}) {
+    INFO(which);
+    const auto a = vmh::sim::make_allocator(which, vmh::sim::auto_layout(448 * KiB, 4096), 448 * KiB, 4096);
+    const vmh::sim::memory_replay r = vmh::sim::replay_memory(sof, *a, 448 * KiB);
+    CHECK(r.memory.exact);
+    CHECK(r.memory.at_peak.committed == r.figures.peak_physical_bytes);
+    CHECK(r.memory.floor_mean <= r.memory.banks_mean);
+    CHECK(r.memory.banks_peak <= r.memory.banks);
+  }
+}
+
+TEST_CASE("the heap map marks the failed request and its size") {
+  const temp_file trace("trace", "a 1 20K\na 2 20K\n");
+  const temp_file svg("svg", "");
+  const tool_end t = run_tool({"map", "--trace", trace.path, "--physical", "32K", "--at", "fail", "--out", svg.path});
+  REQUIRE(t.end.exit_code == 0);
+  std::ifstream in(svg.path, std::ios::binary);
+  const std::string picture{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  CHECK(picture.find("failed: operation 1, a 2 20480 (20 KiB)") != std::string::npos);
+  CHECK(picture.find("stroke=\"#d62728\"") != std::string::npos);
 }
