@@ -97,4 +97,12 @@ child_end run_checks_in_child(F body) {
   });
 }
 
+// Checks that a child of run_checks_in_child exited normally and found nothing wrong.
+inline void check_child_passed(const child_end& end) {
+  INFO("signal " << end.signal << ", exit code " << end.exit_code << ", child: " << end.report);
+  CHECK_FALSE(end.signaled);
+  CHECK(end.exit_code == 0);
+  CHECK(end.report == "ok");
+}
+
 }  // namespace host_test
