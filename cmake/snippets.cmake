@@ -12,8 +12,8 @@
 # The blocks of one GROUP are written to FILE in a directory of their own, next to each other
 # (so `#include "fw_heap.h"` finds the block named fw_heap.h). A group whose files define
 # `main(` becomes an executable and a ctest entry `doc_snippet_GROUP` that must exit with 0; any
-# other group becomes a shared library linked with --no-undefined, so that a declaration without
-# its definition (C against C++ linkage, say) fails to link. .c files are strict C11, .cpp files
+# other group is linked into a program of its own with an empty main, so that a declaration
+# without its definition (C against C++ linkage, say) fails to link. .c files are strict C11, .cpp files
 # C++20, both with -Wall -Wextra -Wpedantic -Werror, linked with vmh::vmh (and fmt::fmt when
 # installed). Headers (.h, .hpp) are only included.
 #
@@ -155,8 +155,9 @@ function(vmh_add_doc_snippets)
       if(DEFINED vmh_snippet_output_${group})
         message(FATAL_ERROR "${vmh_snippet_output_${group}}: the snippet group ${group} has an output but no main")
       endif()
-      add_library(${target} SHARED ${sources})
-      target_link_options(${target} PRIVATE -Wl,--no-undefined)
+      # Linked into a program whose main does nothing: every symbol the blocks use must resolve.
+      vmh_write_block(${root}/${group}.main.c "int main(void) { return 0; }\n")
+      add_executable(${target} ${sources} ${root}/${group}.main.c)
     endif()
     target_link_libraries(${target} PRIVATE vmh::vmh)
     # Host examples print with fmt; it is linked when installed, and a block that needs it
