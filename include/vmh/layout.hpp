@@ -110,16 +110,16 @@ concept reconfigurable_layout = requires(L& l, const bucket* table, std::size_t 
 ///  - `variable`: an allocation's pages depend on its size (blocks larger than a page, or blocks
 ///    that may straddle a page boundary), so its size is recorded; otherwise every allocation
 ///    touches exactly the one page that holds its block, and nothing per block is kept.
-struct bucket_geometry {
+struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {  // 64 B: one shift to index
   std::size_t block_size = 0;
-  std::size_t block_count = 0;
   std::size_t offset = 0;       ///< byte offset of block 0 from the start of the virtual range
-  std::size_t block_align = 0;  ///< every block of the bucket is aligned to this power of two
-  std::size_t first_block = 0;  ///< index of block 0 among all blocks (the record of a run-capable heap)
-  std::size_t first_record = 0; ///< index of block 0's size record (variable buckets only)
 #if defined(__SIZEOF_INT128__)
   std::uint64_t reciprocal = 0; ///< ceil(2^64 / block_size): offset / block_size as a multiply
 #endif
+  std::uint32_t block_count = 0;
+  std::uint32_t block_align = 0;   ///< every block of the bucket is aligned to this power of two (<= page)
+  std::uint32_t first_block = 0;   ///< index of block 0 among all blocks (the record of a run-capable heap)
+  std::uint32_t first_record = 0;  ///< index of block 0's size record (variable buckets only)
   std::uint32_t level_word[max_bitmap_levels] = {};  ///< first word of each level in the word table
   std::uint8_t levels = 0;      ///< levels of the bucket's bitmap (leaf = level 0)
   bool owned = false;
@@ -240,17 +240,17 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
 
     bucket_geometry& bg = g.buckets[i];
     bg.block_size = b.block_size;
-    bg.block_count = b.block_count;
+    bg.block_count = static_cast<std::uint32_t>(b.block_count);
     bg.offset = offset;
-    bg.block_align = align;
-    bg.first_block = blocks;
+    bg.block_align = static_cast<std::uint32_t>(align);
+    bg.first_block = static_cast<std::uint32_t>(blocks);
 #if defined(__SIZEOF_INT128__)
     bg.reciprocal = UINT64_MAX / b.block_size + 1;
 #endif
     bg.owned = b.block_size % page_size == 0 && offset % page_size == 0;
     // Blocks that divide a page and start on a multiple of their size tile pages: one page each.
     bg.variable = b.block_size > page_size || page_size % b.block_size != 0 || offset % b.block_size != 0;
-    bg.first_record = records;
+    bg.first_record = static_cast<std::uint32_t>(records);
     if (bg.variable) records += b.block_count;
     // Bitmap levels: leaf words first, then one bit per word of the level below, up to one word.
     std::size_t level_words = ceil_div(b.block_count, detail::word_bits);
