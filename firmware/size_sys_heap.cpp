@@ -6,8 +6,8 @@
 
 #include "baselines/sys_heap.hpp"
 
-using small_heap = vmh::baseline::sys_heap_small;
-using big_heap = vmh::baseline::sys_heap_big32;
+using small_heap = vmh::baseline::sys_heap_small_nostats;  // runtime statistics off: Zephyr's default
+using big_heap = vmh::baseline::sys_heap_big32_nostats;
 
 #define VMH_SYS_HEAP_SIZE_FUNCTIONS(name, type)                                                                    \
   [[gnu::noinline, gnu::used]] void* name##_alloc(type* h, std::size_t bytes) { return h->alloc(bytes); }           \
