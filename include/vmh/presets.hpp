@@ -79,8 +79,9 @@ constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, 
   if (p.physical_bytes == 0 || p.min_block == 0 || p.ratio_den == 0 || p.ratio_num <= p.ratio_den ||
       p.overcommit_den == 0 || p.overcommit_num == 0 || p.max_count == 0 || !detail::is_pow2(p.page_size) ||
       p.page_size > max_virtual_size || !detail::is_pow2(p.min_align) || p.min_align < 8 ||
-      p.min_align > p.page_size || !detail::is_pow2(p.line) || p.line < p.min_align || p.line > p.page_size)
-    return 0;
+      p.min_align > p.page_size || p.page_size / p.min_align > 32768 || !detail::is_pow2(p.line) ||
+      p.line < p.min_align || p.line > p.page_size)
+    return 0;  // (page_size / min_align <= 32768 is the layout's rule of min_align)
   // The largest block, rounded up to a page, must lie within a layout's range: below this
   // bound the rounding cannot wrap, and every size below rounds to at most it.
   const std::size_t largest = p.max_block != 0 ? p.max_block : p.physical_bytes;
@@ -106,9 +107,10 @@ constexpr std::size_t geometric_buckets(const geometric_params& p, bucket* out, 
     if (next > top) next = top;
     std::size_t count = detail::ceil_div(cover, size);
     if (count > p.max_count) count = p.max_count;
+    if (count > max_blocks_per_bucket) count = max_blocks_per_bucket;
     if (count == 0) count = 1;
-    // The bucket must end within a layout's range.
-    auto fits = [&] { return count <= (max_virtual_size - offset) / size; };
+    // The bucket must end within a layout's range, with no more blocks than a bucket may have.
+    auto fits = [&] { return count <= max_blocks_per_bucket && count <= (max_virtual_size - offset) / size; };
     if (!fits()) return 0;
     // The next bucket must start aligned to its blocks: add blocks until it does.
     if (size < top)

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <utility>
@@ -642,6 +643,45 @@ namespace {
 constexpr vmh::presets::geometric_params small_geometric{.physical_bytes = 128 * 1024, .max_count = 64};
 using geometric_layout = vmh::fixed_layout<vmh::presets::geometric<small_geometric>()>;
 }  // namespace
+
+TEST_CASE("the geometric generator on random parameters: no layout, or a valid one", "[layout][presets][random]") {
+  using P = vmh::presets::geometric_params;
+  std::mt19937_64 rng(16);
+  // A field's value: typical half of the time, else small, a power of two, near SIZE_MAX, any
+  // 64 bits, or near typical.
+  auto value = [&](std::size_t typical) -> std::size_t {
+    switch (rng() % 12) {
+      case 0: return rng() % 4;
+      case 1: case 6: case 7: case 8: case 9: case 10: case 11: return typical;
+      case 2: return std::size_t{1} << (rng() % 64);
+      case 3: return SIZE_MAX - rng() % 8192;
+      case 4: return static_cast<std::size_t>(rng());
+      default: return typical / 2 + rng() % (typical + 1);
+    }
+  };
+  std::size_t produced = 0;
+  for (int i = 0; i < 20000; ++i) {
+    P p{};
+    p.physical_bytes = value(1u << 20);
+    p.min_block = value(64);
+    p.max_block = rng() % 2 == 0 ? 0 : value(64 * kib);
+    p.ratio_num = value(3);
+    p.ratio_den = value(2);
+    p.overcommit_num = value(1);
+    p.overcommit_den = value(1);
+    p.max_count = value(1024);
+    p.page_size = value(page);
+    p.min_align = value(64);
+    p.line = value(64);
+    CAPTURE(i, p.physical_bytes, p.min_block, p.max_block, p.ratio_num, p.ratio_den, p.overcommit_num,
+            p.overcommit_den, p.max_count, p.page_size, p.min_align, p.line);
+    const generated g = generate(p);
+    if (g.n == 0) continue;
+    ++produced;
+    CHECK(vmh::derive_geometry<vmh::max_buckets>(g.b, g.n, p.page_size, p.min_align).error == layout_error::none);
+  }
+  CHECK(produced > 1000);
+}
 
 TEST_CASE("presets::geometric<P>() is a fixed_layout table", "[layout][presets]") {
   using auto_layout = vmh::fixed_layout<vmh::presets::geometric<vmh::presets::auto_params(256 * 1024)>()>;
