@@ -161,6 +161,9 @@ class sof_vmh_allocator final : public allocator {
               (charged_ ? charged_budget(physical, baseline::sof_vmh_model::metadata_bytes(table), page_size) : physical) /
                   page_size) {
     for (const baseline::sof_bundle& b : table) largest_ = std::max(largest_, b.block_size);
+    // A request needing more pages than the whole budget fails in any bundle (only the model's
+    // failure counters, which no replay reports, see it).
+    largest_ = std::min(largest_, heap_.physical_pages_budget() * page_size);
   }
   bool valid() const { return heap_.valid(); }
   outcome allocate(std::size_t size, std::size_t align) override {
@@ -168,7 +171,7 @@ class sof_vmh_allocator final : public allocator {
     return {p, p ? size : 0};
   }
   outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
-    // One block per request: nothing above the largest block can be granted.
+    // One block per request: nothing above the largest block, or the page budget, can be granted.
     return bounded_range_loop([this](std::size_t s, std::size_t a) { return heap_.alloc(s, a); }, min, preferred, align,
                               largest_);
   }

@@ -248,6 +248,33 @@ class plain_sys_heap final : public vmh::sim::allocator {
   Model heap_;
 };
 
+class plain_sof_vmh final : public vmh::sim::allocator {
+ public:
+  plain_sof_vmh(std::size_t physical, std::size_t page)
+      : heap_(vmh::baseline::sof_production_table, page, physical / page) {}
+  vmh::sim::outcome allocate(std::size_t size, std::size_t align) override {
+    void* p = heap_.alloc(size, align);
+    return {p, p ? size : 0};
+  }
+  vmh::sim::outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
+    const auto g = vmh::baseline::sof_range_loop([this](std::size_t s, std::size_t a) { return heap_.alloc(s, a); }, min,
+                                                 preferred, align);
+    return {g.ptr, g.size};
+  }
+  void* resize(void* ptr, std::size_t, std::size_t n) override {
+    void* moved = heap_.alloc(n);
+    if (moved != nullptr) heap_.free(ptr);
+    return moved;
+  }
+  void deallocate(void* ptr) override { heap_.free(ptr); }
+  std::size_t committed_bytes() const override { return 0; }
+  std::size_t peak_committed_bytes() const override { return 0; }
+  bool validate() const override { return heap_.validate(); }
+
+ private:
+  vmh::baseline::sof_vmh_model heap_;
+};
+
 bool same_report(const vmh::sim::report& a, const vmh::sim::report& b) {
   return a.requests == b.requests && a.failed == b.failed && a.range_failed == b.range_failed &&
          a.range_granted_bytes == b.range_granted_bytes && a.range_preferred_bytes == b.range_preferred_bytes &&
@@ -268,6 +295,12 @@ TEST_CASE("SOF's loop starts at the largest size that could fit and grants what 
     INFO(physical);
     plain_sys_heap<vmh::baseline::sys_heap_small> plain(physical);
     const auto bounded = vmh::sim::make_sys_heap(physical);
+    CHECK(same_report(vmh::sim::replay(ops, plain), vmh::sim::replay(ops, *bounded)));
+  }
+  for (const std::size_t physical : {64 * KiB, 448 * KiB}) {
+    INFO("sof_vmh " << physical);
+    plain_sof_vmh plain(physical, 4096);
+    const auto bounded = vmh::sim::make_sof_vmh(physical, 4096, vmh::sim::metadata_charge::uncharged);
     CHECK(same_report(vmh::sim::replay(ops, plain), vmh::sim::replay(ops, *bounded)));
   }
   // And one that the plain loop would walk for 2^64 steps: granted at once.
