@@ -223,24 +223,29 @@ TEST_CASE("the replay charges the metadata to the budget and reports it") {
 
 namespace {
 
-/// The baselines with SOF's plain loop, as reference for the bounded one.
+/// The baselines with SOF's plain loop, as reference for the bounded one (judged by their
+/// grants only: no committed memory).
+class plain_loop : public vmh::sim::allocator {
+ public:
+  vmh::sim::outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) final {
+    const auto g = vmh::baseline::sof_range_loop([this](std::size_t s, std::size_t a) { return allocate(s, a).ptr; }, min,
+                                                 preferred, align);
+    return {g.ptr, g.size};
+  }
+  std::size_t committed_bytes() const final { return 0; }
+  std::size_t peak_committed_bytes() const final { return 0; }
+};
+
 template <class Model>
-class plain_sys_heap final : public vmh::sim::allocator {
+class plain_sys_heap final : public plain_loop {
  public:
   explicit plain_sys_heap(std::size_t physical) : mem_(physical, 4096), heap_(mem_.data(), physical) {}
   vmh::sim::outcome allocate(std::size_t size, std::size_t align) override {
     void* p = align != 0 ? heap_.aligned_alloc(align, size) : heap_.alloc(size);
     return {p, p ? size : 0};
   }
-  vmh::sim::outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
-    const auto g = vmh::baseline::sof_range_loop([this](std::size_t s, std::size_t a) { return allocate(s, a).ptr; }, min,
-                                                 preferred, align);
-    return {g.ptr, g.size};
-  }
   void* resize(void* ptr, std::size_t, std::size_t n) override { return heap_.realloc(ptr, n); }
   void deallocate(void* ptr) override { heap_.free(ptr); }
-  std::size_t committed_bytes() const override { return 0; }
-  std::size_t peak_committed_bytes() const override { return 0; }
   bool validate() const override { return heap_.validate(); }
 
  private:
@@ -248,7 +253,7 @@ class plain_sys_heap final : public vmh::sim::allocator {
   Model heap_;
 };
 
-class plain_sof_vmh final : public vmh::sim::allocator {
+class plain_sof_vmh final : public plain_loop {
  public:
   plain_sof_vmh(std::size_t physical, std::size_t page)
       : heap_(vmh::baseline::sof_production_table, page, physical / page) {}
@@ -256,19 +261,12 @@ class plain_sof_vmh final : public vmh::sim::allocator {
     void* p = heap_.alloc(size, align);
     return {p, p ? size : 0};
   }
-  vmh::sim::outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
-    const auto g = vmh::baseline::sof_range_loop([this](std::size_t s, std::size_t a) { return heap_.alloc(s, a); }, min,
-                                                 preferred, align);
-    return {g.ptr, g.size};
-  }
   void* resize(void* ptr, std::size_t, std::size_t n) override {
     void* moved = heap_.alloc(n);
     if (moved != nullptr) heap_.free(ptr);
     return moved;
   }
   void deallocate(void* ptr) override { heap_.free(ptr); }
-  std::size_t committed_bytes() const override { return 0; }
-  std::size_t peak_committed_bytes() const override { return 0; }
   bool validate() const override { return heap_.validate(); }
 
  private:
