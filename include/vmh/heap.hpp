@@ -184,9 +184,10 @@ class heap {
   /// min <= g <= preferred and is a multiple of `granule` (0: `min`, as SOF does). The block
   /// chosen is the smallest free one that could hold `preferred`, so the allocation can later
   /// grow in place with `resize`; otherwise the largest free one that holds at least the
-  /// smallest grant. g is then limited by the fairness rule (`set_range_policy`) and by the
-  /// free physical memory (when the mapper reports it): g is the largest multiple of granule
-  /// within both whose pages can be mapped (pages a neighbour maps already cost nothing).
+  /// smallest grant. g is then limited by the free physical memory (when the mapper reports it)
+  /// and by the fairness rule (`set_range_policy`), which caps the new pages a grant maps: g is
+  /// the largest multiple of granule whose new pages fit both (pages a neighbour maps already
+  /// cost nothing), and then grows into the rest of its last page (page fill, no cost).
   /// Errors: invalid_size (min == 0, preferred < min, or no multiple of granule in the range),
   /// invalid_alignment, no_block, no_memory, not_configured.
   grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
@@ -217,15 +218,28 @@ class heap {
     }
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t index = detail::bitmap_find_free(words_, bg);
+    const std::size_t offset = bg.offset + index * bg.block_size;
     if constexpr (tracks_pages && detail::reports_available<Mapper>) {
+      // The fairness rule caps the new physical memory a grant takes; pages that neighbours map
+      // already cost nothing. The smallest grant is never refused while its pages are free.
       const std::size_t available = mapper_.available();
       const std::size_t mapped = pages_ << g.page_shift;
       const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;  // "unlimited" saturates
       const std::size_t fair = policy_.cap(available, total, lo);
-      if (want > fair) want = down(fair) < lo ? lo : down(fair);
-      const std::size_t room = range_room(g, bg, bg.offset + index * bg.block_size, available >> g.page_shift);
+      std::size_t fresh = (fair < available ? fair : available) >> g.page_shift;
+      if (const std::size_t least = new_pages(g, bg, offset, lo); fresh < least && least <= available >> g.page_shift)
+        fresh = least;
+      const std::size_t room = range_room(g, bg, offset, fresh);
       if (want > room) want = down(room);
       if (want < lo) return count_failure({nullptr, 0, status::no_memory});
+    }
+    if constexpr (tracks_pages) {
+      // Page fill: the grant grows into the rest of the last page it maps anyway (up to
+      // preferred and the block), which costs no physical memory.
+      const std::size_t to_page_end = (page_end_of(g, bg, offset, want) << g.page_shift) - offset;
+      const std::size_t fill = down(to_page_end < bg.block_size ? (to_page_end < hi ? to_page_end : hi)
+                                                                : (bg.block_size < hi ? bg.block_size : hi));
+      if (fill > want) want = fill;
     }
     return place(g, b, index, want);
   }
@@ -258,18 +272,38 @@ class heap {
     const where w = locate(g, ptr);
     if (w.result != status::ok) return w.result;
     if (new_size == 0) return status::invalid_size;
+    return resize_at(g, w, recorded(g.buckets[w.bucket], w.index), new_size);
+  }
+
+  /// Grows the allocation at `ptr` in place towards `preferred` bytes, as far as its block(s),
+  /// the free physical memory and the fairness rule (which caps the new pages, as for
+  /// `allocate_range`) allow, in multiples of `granule` (0: any size). It never shrinks: a grant
+  /// at or above what can be reached keeps its size. Returns the allocation and its new size.
+  /// Errors, each leaving the allocation as it was: not_configured, invalid_size (preferred 0),
+  /// foreign_pointer, interior_pointer, double_free.
+  grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
+    detail::lock_guard guard(lock_);
+    const geometry_type& g = layout_.geo();
+    const where w = locate(g, ptr);
+    if (w.result != status::ok) return {nullptr, 0, w.result};
+    if (preferred == 0) return {nullptr, 0, status::invalid_size};
+    if (granule == 0) granule = 1;
     const bucket_geometry& bg = g.buckets[w.bucket];
-    const std::size_t old_size = recorded(bg, w.index);
-    const std::size_t blocks = run_length(bg, old_size);
-    if (new_size > blocks * bg.block_size) return status::exceeds_block;
-    const std::size_t old_end = page_end_of(g, bg, w.offset, old_size), new_end = page_end_of(g, bg, w.offset, new_size);
-    if (new_end > old_end && !commit_pages(g, bg, old_end, new_end)) return count_failure(status::no_memory);
-    if (new_end < old_end) release_pages(g, bg, new_end, old_end);
-    if constexpr (records_all || records_some)
-      if (records_all || bg.variable) record(bg, w.index) = static_cast<std::uint32_t>(new_size);
-    if (const std::size_t kept = run_length(bg, new_size); kept < blocks)
-      release_blocks(bg, w.bucket, w.index + kept, blocks - kept);
-    return status::ok;
+    const std::size_t size = recorded(bg, w.index);
+    const std::size_t span = run_length(bg, size) * bg.block_size;
+    std::size_t want = (preferred < span ? preferred : span) / granule * granule;
+    if constexpr (tracks_pages && detail::reports_available<Mapper>) {
+      const std::size_t available = mapper_.available();
+      const std::size_t mapped = pages_ << g.page_shift;
+      const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;
+      const std::size_t fair = policy_.cap(available, total, 0);
+      const std::size_t fresh = (fair < available ? fair : available) >> g.page_shift;
+      const std::size_t room = room_from(g, bg, w.offset, span, page_end_of(g, bg, w.offset, size), fresh);
+      if (want > room) want = room / granule * granule;
+    }
+    if (want <= size) return {ptr, size, status::ok};
+    const status s = resize_at(g, w, size, want);
+    return {ptr, s == status::ok ? want : size, s};
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -567,22 +601,47 @@ class heap {
     }
   }
 
+  /// Resizes the located allocation from `old_size` to `new_size` (> 0) bytes in place.
+  status resize_at(const geometry_type& g, const where& w, std::size_t old_size, std::size_t new_size) noexcept {
+    const bucket_geometry& bg = g.buckets[w.bucket];
+    const std::size_t blocks = run_length(bg, old_size);
+    if (new_size > blocks * bg.block_size) return status::exceeds_block;
+    const std::size_t old_end = page_end_of(g, bg, w.offset, old_size), new_end = page_end_of(g, bg, w.offset, new_size);
+    if (new_end > old_end && !commit_pages(g, bg, old_end, new_end)) return count_failure(status::no_memory);
+    if (new_end < old_end) release_pages(g, bg, new_end, old_end);
+    if constexpr (records_all || records_some)
+      if (records_all || bg.variable) record(bg, w.index) = static_cast<std::uint32_t>(new_size);
+    if (const std::size_t kept = run_length(bg, new_size); kept < blocks)
+      release_blocks(bg, w.bucket, w.index + kept, blocks - kept);
+    return status::ok;
+  }
+
+  /// Pages an allocation of `size` bytes at `offset` in bucket bg would have to map.
+  std::size_t new_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t offset, std::size_t size) const noexcept {
+    const page_run fresh = unshared(bg, offset >> g.page_shift, page_end_of(g, bg, offset, size));
+    return fresh.end - fresh.first;
+  }
+
   /// The most bytes an allocation at `offset` in bucket bg can cover with `fresh` new pages: the
   /// page it starts in is free when a neighbour maps it already, and so is the block's last page.
   std::size_t range_room(const geometry_type& g, const bucket_geometry& bg, std::size_t offset,
                          std::size_t fresh) const noexcept {
     const std::size_t first = offset >> g.page_shift;
-    const std::size_t block_end = offset + bg.block_size;
-    if (fresh >= g.page_total) return bg.block_size;  // "unlimited"
-    std::size_t end = first + fresh;
+    return room_from(g, bg, offset, bg.block_size, first + (!bg.owned && refs_[first] != 0 ? 1 : 0), fresh);
+  }
+  /// The most bytes from `offset` (at most `span`) that pages below `end` (mapped already) and
+  /// `fresh` more pages cover, the last page of the span counting as free when a neighbour maps it.
+  std::size_t room_from(const geometry_type& g, const bucket_geometry& bg, std::size_t offset, std::size_t span,
+                        std::size_t end, std::size_t fresh) const noexcept {
+    if (fresh >= g.page_total) return span;  // "unlimited"
+    end += fresh;
     if (!bg.owned) {
-      if (refs_[first] != 0) ++end;
-      const std::size_t last = (block_end - 1) >> g.page_shift;
+      const std::size_t last = (offset + span - 1) >> g.page_shift;
       if (end == last && refs_[last] != 0) ++end;
     }
     const std::size_t reach = end << g.page_shift;
     if (reach <= offset) return 0;
-    return reach - offset < bg.block_size ? reach - offset : bg.block_size;
+    return reach - offset < span ? reach - offset : span;
   }
 
   std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept { return base() + (page << g.page_shift); }
