@@ -12,10 +12,11 @@
  * fw_usable_size, fw_owns, fw_stats, fw_bucket_count, fw_bucket_stats, fw_validate and
  * fw_status_name.
  *
- * Concurrency. Every function but fw_status_name takes the heap's lock for the whole call, so
- * with a real lock policy (vmh::spin_lock, vmh::zephyr::spinlock) any of them may run at the
- * same time as any other on the same heap, from any core or thread, and each call sees the heap
- * either before or after another (a block may be freed on another core than it was allocated).
+ * Concurrency. Every function but fw_status_name takes the heap's lock for the whole call
+ * (fw_free(NULL) returns at once, touching nothing), so with a real lock policy
+ * (vmh::spin_lock, vmh::zephyr::spinlock) any of them may run at the same time as any other on
+ * the same heap, from any core or thread, and each call sees the heap either before or after
+ * another (a block may be freed on another core than it was allocated).
  * fw_stats, fw_bucket_count and fw_bucket_stats are separate snapshots: two calls may see
  * different states. With vmh::no_lock (the default lock policy) no two calls on the same heap
  * may overlap. fw_status_name reads no heap state and may run anywhere at any time. Heaps of
@@ -84,7 +85,18 @@ struct vmh_bucket_stats {
 
 /** Declares the functions of the heap named `prefix`; write it followed by a semicolon, at file
  * (namespace) scope. Arguments mean what they mean for the vmh::heap member of the same name:
- * align 0 is the layout's minimum alignment and granule 0 is `min`. */
+ * align 0 is the layout's minimum alignment and granule 0 is `min`. Returns:
+ *  - `_alloc`, `_aligned_alloc`: the block, or NULL (`_try_alloc` says why);
+ *  - `_try_alloc`, `_alloc_range`: a vmh_grant (ptr NULL and the reason on failure);
+ *  - `_resize`, `_free`: VMH_OK or the reason nothing changed (`_free(NULL)` is VMH_OK);
+ *  - `_usable_size`: bytes usable at the pointer, 0 if it is not a live allocation;
+ *  - `_owns`: 1 if the pointer lies in the heap's blocks, else 0;
+ *  - `_stats`: fills `*out` (nothing when out is NULL);
+ *  - `_bucket_count`: the buckets of the current layout;
+ *  - `_bucket_stats`: 1 and `*out` filled if the bucket exists, else 0 and `*out` zeroed (out may
+ *    be NULL);
+ *  - `_validate`: 0 when every invariant holds, else the vmh::invariant of the first broken one;
+ *  - `_status_name`: a static string naming the status. */
 #define VMH_C_DECLARE(prefix)                                                                                   \
   VMH_C_LINKAGE void *prefix##_alloc(size_t size);                                                              \
   VMH_C_LINKAGE void *prefix##_aligned_alloc(size_t align, size_t size);                                        \
