@@ -480,8 +480,10 @@ int map_command(const args& a) {
   if (model.mapped_pages * page != snap.committed)
     throw cli_error(fmt::format("map: {} pages drawn as mapped but the heap maps {} bytes", model.mapped_pages, snap.committed));
   write_file(a.text("out", "-"), svg::heap_map(snap.picture));
-  std::fprintf(stderr, "map: operation %zu of %zu, %zu live allocations, %zu of %zu bytes mapped, %zu requests failed\n",
-               index, ops.size(), snap.picture.live.size(), snap.committed, snap.picture.physical, snap.figures.failed);
+  std::fprintf(stderr, "map: operation %zu of %zu, %zu live allocations, %zu of %zu bytes mapped, %zu requests failed%s\n",
+               index, ops.size(), snap.picture.live.size(), snap.committed, snap.picture.physical, snap.figures.failed,
+               snap.picture.failed_size == 0 ? ""
+                                             : fmt::format("; it failed: {}", snap.picture.failed_request).c_str());
   return 0;
 }
 
