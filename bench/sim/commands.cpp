@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -384,7 +385,14 @@ std::string plan_comparison(const plan_references& refs, const plan::result& res
     rows.push_back(r);
   }
   const char* baselines[][2] = {{"SOF VMH (production table) + loop", "sof_vmh"}, {"sys_heap + SOF's loop", "sys_heap"}};
+  std::string missing;  // baselines that cannot exist with this budget or page
   for (const auto& [name, which] : baselines) {
+    try {
+      make_allocator(which, {}, physical, page);
+    } catch (const std::invalid_argument& e) {
+      missing += fmt::format("not compared: {}\n", e.what());
+      continue;
+    }
     comparison_row r;
     r.name = name;
     const bool sys = std::string_view(which) == "sys_heap";
@@ -397,7 +405,7 @@ std::string plan_comparison(const plan_references& refs, const plan::result& res
     }
     rows.push_back(r);
   }
-  return comparison_table(rows);
+  return comparison_table(rows) + missing;
 }
 
 int plan_command(const args& a) {

@@ -5,7 +5,8 @@
 //    and a layout the heap accepts spans exactly the sum of its buckets.
 //  - `cli`: the following lines are the words of a vmh-sim command line, up to a line `---`;
 //    what follows is a file that the word `@` stands for (as a trace or layout file). The tool
-//    must return 0, 1 or 2 (2 with its one-line error) and never stop by a signal.
+//    must return 0, 1 or 2 and never stop by a signal; the replay also checks that a refusal
+//    (2) prints exactly one line.
 // Every input must finish quickly (well under a second): command lines that would replay for
 // long by design (auto-study, many seeds or steps, budgets above 64 KiB, more planner layouts)
 // are skipped or given small defaults; outputs go to /dev/null and paths are replaced by the
@@ -179,7 +180,31 @@ void fuzz_cli(std::string_view text) {
   }
   std::vector<const char*> argv;
   for (const std::string& w : words) argv.push_back(w.c_str());
+#if defined(VMH_LIBFUZZER)
   const int code = vmh::sim::run(static_cast<int>(argv.size()), argv.data());
+#else
+  // The replay also checks what a refusal prints: one line. Standard error goes to a file for
+  // the call (a crash report lands there too: the input is still in the input file).
+  const std::string err_path = file + ".stderr";
+  std::fflush(stderr);
+  const int saved = dup(2);
+  std::FILE* err = std::fopen(err_path.c_str(), "w+");
+  if (saved < 0 || err == nullptr) fail("cannot capture standard error");
+  dup2(fileno(err), 2);
+  const int code = vmh::sim::run(static_cast<int>(argv.size()), argv.data());
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::string said;
+  std::rewind(err);
+  for (int c; (c = std::fgetc(err)) != EOF;) said += static_cast<char>(c);
+  std::fclose(err);
+  std::remove(err_path.c_str());
+  if (code == 2 && (said.rfind("vmh-sim: ", 0) != 0 || said.find('\n') + 1 != said.size())) {
+    std::fprintf(stderr, "vmh-fuzz-sim: printed %s", said.c_str());
+    fail("a refused command line printed other than one line starting 'vmh-sim: '");
+  }
+#endif
   std::fflush(stdout);
   if (code < 0 || code > 2) fail("vmh-sim returned an exit code other than 0, 1 or 2");
 }
