@@ -11,8 +11,9 @@
 #
 # Builds the targets in build-fuzz/ (everything instrumented, so that the simulator's library
 # gives coverage too), runs each on a copy of its seed corpus (new inputs stay in
-# build-fuzz/corpus-TARGET), prints the executions, and exits non-zero on any finding (the
-# input is left in build-fuzz/artifacts-TARGET/). An input of the sim target that runs longer
+# build-fuzz/corpus-TARGET; files an input makes the tool write go to build-fuzz/scratch-TARGET),
+# prints the executions, and exits non-zero on any finding (the input is left in
+# build-fuzz/artifacts-TARGET/). An input of the sim target that runs longer
 # than a second is a finding; the heap target allows 10 s (its inputs run thousands of checked
 # operations under ASan).
 # Needs clang and libclang-rt-14-dev: scripts/deps.sh --fuzz.
@@ -45,6 +46,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 cd "$(dirname "$0")/.."
+root=$(pwd)
 
 build=build-fuzz
 flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
@@ -66,16 +68,18 @@ for t in "${targets[@]}"; do
     heap) exe=vmh-fuzz; seeds=tests/reliability/corpus; timeout=10 ;;
     sim) exe=vmh-fuzz-sim; seeds=tests/reliability/fuzz_sim_corpus; timeout=1 ;;
   esac
-  corpus="$build/corpus-$t"
-  artifacts="$build/artifacts-$t"
-  rm -rf "$corpus" "$artifacts"
-  mkdir -p "$corpus" "$artifacts"
+  corpus="$root/$build/corpus-$t"
+  artifacts="$root/$build/artifacts-$t"
+  scratch="$root/$build/scratch-$t"
+  rm -rf "$corpus" "$artifacts" "$scratch"
+  mkdir -p "$corpus" "$artifacts" "$scratch"
   cp "$seeds"/* "$corpus/"
-  log="$build/fuzz-$t.log"
+  log="$root/$build/fuzz-$t.log"
   start=$(date +%s)
   status=0
-  "$build/tests/reliability/$exe" -max_total_time="$seconds" -max_len=4096 -timeout="$timeout" \
-    -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" >"$log" 2>&1 || status=$?
+  # Run from a scratch directory: a file an input makes the tool write lands there, not in the tree.
+  (cd "$scratch" && exec "$root/$build/tests/reliability/$exe" -max_total_time="$seconds" -max_len=4096 \
+    -timeout="$timeout" -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus") >"$log" 2>&1 || status=$?
   elapsed=$(( $(date +%s) - start ))
   executions=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   operations=$(sed -n 's/^vmh-fuzz: \([0-9]*\) operations.*/\1/p' "$log" | tail -1)
