@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -415,6 +416,8 @@ int plan_command(const args& a) {
   const std::string out_path = a.text("out", "-"), cxx_path = a.text("cxx", "");
   if (out_path == "-" && cxx_path == "-")
     throw cli_error("--cxx - and the layout file both go to standard output: give --out FILE for the layout");
+  for (const std::string& path : {out_path, cxx_path})  // refused now, not after the search
+    if (!path.empty() && path != "-" && !std::ofstream(path, std::ios::app)) throw cli_error(path + ": cannot write");
   const std::vector<named_trace> traces = load_traces(a, physical);
   const plan_references refs = plan_references_of(a, physical, page);
   std::string names;

@@ -136,6 +136,7 @@ TEST_CASE("bad command lines give one line and exit code 2") {
       {{"plan", "--trace", t, "--physical", "448K", "--cxx", "-"}, "both go to standard output"},
       {{"plan", "--trace", t, "--physical", "448K", "--compare", "=x"}, "expected NAME=FILE or FILE"},
       {{"plan", "--trace", t, "--physical", "448K", "--holdout-trace", t + ".missing"}, "cannot open"},
+      {{"plan", "--trace", t, "--physical", "448K", "--cxx", "/nonexistent/planned.hpp"}, "cannot write"},
       {{"plan", "--trace", t, "--physical", "448K", "--compare", t}, "expected '<block_size> <count>'"},
       {{"curve", "--trace", t, "--from", "1M", "--to", "64K"}, "at least one budget"},
       {{"auto-study", "--grid", "huge"}, "--grid must be small or full"},
