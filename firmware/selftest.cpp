@@ -206,6 +206,30 @@ void test_runtime_layout() {
   FW_CHECK(static_cast<bool>(h.validate()));
 }
 
+// Guard pages on the target: blocks of a page or more sit a page apart and the page between is
+// never mapped (on a DSP or an MPU-equipped core a stray write there faults).
+void test_guard_pages() {
+  runtime_heap h{vmh::external_range{runtime_arena, sizeof runtime_arena}};
+  const vmh::bucket table[] = {{256, 16}, {8192, 3}};
+  FW_CHECK(h.configure(table, 2, page, 64, true) == vmh::layout_error::none);
+  FW_CHECK(h.geometry().guard_bytes == 3 * page);
+  void* blocks[3];
+  for (std::size_t i = 0; i < 3; ++i) {
+    blocks[i] = h.allocate(8192);
+    FW_CHECK(blocks[i] != nullptr);
+    if (blocks[i] != nullptr) fill(blocks[i], 8192, static_cast<std::uint8_t>(20 + i));
+  }
+  FW_CHECK(addr(blocks[1]) - addr(blocks[0]) == 3 * page);
+  FW_CHECK(h.mapper().mapped() == 3 * 2 * page);  // the blocks' pages, no guard page
+  FW_CHECK(h.deallocate(static_cast<std::byte*>(blocks[0]) + 2 * page) == vmh::status::interior_pointer);
+  for (std::size_t i = 0; i < 3; ++i) {
+    FW_CHECK(intact(blocks[i], 8192, static_cast<std::uint8_t>(20 + i)));
+    FW_CHECK(h.deallocate(blocks[i]) == vmh::status::ok);
+  }
+  FW_CHECK(h.mapper().mapped() == 0);
+  FW_CHECK(static_cast<bool>(h.validate()));
+}
+
 }  // namespace
 
 int main() {
@@ -215,6 +239,7 @@ int main() {
   test_range_and_resize();
   test_churn();
   test_runtime_layout();
+  test_guard_pages();
   fw_c_api_selftest();
   fw_print("selftest: ");
   fw_print_uint(fw_passed());

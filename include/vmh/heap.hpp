@@ -41,7 +41,14 @@ struct heap_options {
   /// Keep `heap_stats` and `bucket_stats` (peaks, failure counts, bytes in blocks). Off: the
   /// `stats` calls do not exist and cost nothing.
   bool statistics = true;
+  /// Debug builds: fill every free sub-page block whose page is mapped with `poison_byte`, and
+  /// check the fill when the block is handed out again; a write after free shows up in
+  /// `poison_damaged()`. Costs a fill and a check of the block per operation; off by default.
+  bool poison = false;
 };
+
+/// The byte `heap_options::poison` fills free blocks with.
+inline constexpr unsigned char poison_byte = 0xa5;
 
 /// Statistics of one bucket.
 struct bucket_stats {
@@ -112,14 +119,16 @@ class heap {
   /// Configures a runtime layout: checks the table, then resets the heap to empty with it.
   /// Returns `layout_error::none` on success; on error the heap keeps its previous layout.
   /// Requires: no live allocation (else `layout_error::heap_not_empty`).
+  /// `guard_pages`: as `with_guard_pages` does for a fixed table.
   layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
-                         std::size_t min_align = default_min_align) noexcept
+                         std::size_t min_align = default_min_align, bool guard_pages = false) noexcept
     requires reconfigurable_layout<Layout>
   {
     detail::lock_guard guard(lock_);
     if (live_ != 0) return layout_error::heap_not_empty;
     Layout candidate = layout_;
-    if (const layout_error e = candidate.assign(table, count, page_size, min_align); e != layout_error::none) return e;
+    if (const layout_error e = candidate.assign(table, count, page_size, min_align, guard_pages); e != layout_error::none)
+      return e;
     if (const layout_error fits = backing_fits(candidate.geo()); fits != layout_error::none) return fits;
     // No live allocation: every page is unmapped, so only metadata is reset.
     const geometry_type& old = layout_.geo();
@@ -218,7 +227,7 @@ class heap {
     }
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t index = detail::bitmap_find_free(words_, bg);
-    const std::size_t offset = bg.offset + index * bg.block_size;
+    const std::size_t offset = g.block_offset(bg, index);
     if constexpr (tracks_pages && detail::reports_available<Mapper>) {
       // The fairness rule caps the new physical memory a grant takes; pages that neighbours map
       // already cost nothing. The smallest grant is never refused while its pages are free.
@@ -255,6 +264,8 @@ class heap {
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     release_pages(g, bg, w.offset >> g.page_shift, page_end_of(g, bg, w.offset, size));
+    if constexpr (Options.poison && tracks_pages)
+      if (poisoned(bg) && refs_[w.offset >> g.page_shift] != 0) fill_poison(base() + w.offset, bg.block_size);
     if constexpr (records_all || records_some)
       if (records_all || bg.variable) record(bg, w.index) = 0;
     release_blocks(bg, w.bucket, w.index, run_length(bg, size));
@@ -379,6 +390,14 @@ class heap {
     return policy_;
   }
 
+  /// Allocations that found their block's poison overwritten (written to after it was freed).
+  std::size_t poison_damaged() const noexcept
+    requires(Options.poison)
+  {
+    detail::lock_guard guard(lock_);
+    return poison_damaged_;
+  }
+
   /// Checks every invariant of the metadata against each other, against the live allocations
   /// and against the mapper. O(blocks + pages). Returns the first broken invariant and where.
   /// Defined in validate.hpp (included at the end of this header).
@@ -478,7 +497,10 @@ class heap {
   /// pages they touch; all or nothing.
   VMH_HOT grant place(const geometry_type& g, std::size_t b, std::size_t index, std::size_t size) noexcept {
     const bucket_geometry& bg = g.buckets[b];
-    const std::size_t offset = bg.offset + index * bg.block_size;
+    const std::size_t offset = g.block_offset(bg, index);
+    if constexpr (Options.poison && tracks_pages)
+      if (poisoned(bg) && refs_[offset >> g.page_shift] != 0 && !poison_intact(base() + offset, bg.block_size))
+        ++poison_damaged_;
     if (!commit_pages(g, bg, offset >> g.page_shift, page_end_of(g, bg, offset, size)))
       return count_failure({nullptr, 0, status::no_memory});
     if constexpr (records_all || records_some)
@@ -511,7 +533,7 @@ class heap {
       m &= static_cast<mask>(~(mask{1} << b));
       const bucket_geometry& bg = g.buckets[b];
       const std::size_t n = detail::ceil_div(size, bg.block_size);
-      if (n > bg.block_count - in_use_[b]) continue;
+      if (n > bg.block_count - in_use_[b] || bg.stride != bg.block_size) continue;  // guarded blocks are not adjacent
       const std::size_t index = detail::bitmap_find_run(words_, bg, n);
       if (index < bg.block_count) return place(g, b, index, size);
     }
@@ -532,7 +554,7 @@ class heap {
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t rel = offset - bg.offset;
     const std::size_t index = g.block_index(bg, rel);
-    if (rel != index * bg.block_size) return {status::interior_pointer};
+    if (rel != index * bg.stride) return {status::interior_pointer};  // inside a block, or a guard page
     if (!detail::bitmap_test(words_, bg, index)) return {status::double_free};
     if constexpr (records_all)
       if (records_[bg.first_block + index] == 0) return {status::interior_pointer};  // inside a run
@@ -561,6 +583,7 @@ class heap {
       if (!bg.owned && end == first + 1) {  // one shared page: every small block
         if (refs_[first] == 0) {
           if (!mapper_.map(page_ptr(g, first), g.page_size)) return false;
+          if constexpr (Options.poison) fill_poison(page_ptr(g, first), g.page_size);  // its free blocks
           note_mapped(1);
         }
         ++refs_[first];
@@ -569,6 +592,8 @@ class heap {
       const page_run fresh = unshared(bg, first, end);
       if (fresh.first < fresh.end && !mapper_.map(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift))
         return false;
+      if constexpr (Options.poison)
+        if (!bg.owned) fill_poison(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift);
       if (!bg.owned)
         for (std::size_t p = first; p < end; ++p) ++refs_[p];
       note_mapped(fresh.end - fresh.first);
@@ -646,6 +671,17 @@ class heap {
 
   std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept { return base() + (page << g.page_shift); }
 
+  /// Buckets whose free blocks carry poison: sub-page blocks, one page each.
+  static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !bg.owned && !bg.variable; }
+  static void fill_poison(std::byte* p, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i) p[i] = std::byte{poison_byte};
+  }
+  static bool poison_intact(const std::byte* p, std::size_t n) noexcept {
+    for (std::size_t i = 0; i < n; ++i)
+      if (p[i] != std::byte{poison_byte}) return false;
+    return true;
+  }
+
   // Metadata: all zero in an empty heap (see the top of this file).
   detail::word words_[Layout::word_capacity] = {};
   std::uint32_t records_[records_all ? Layout::block_capacity : records_some && Layout::record_capacity != 0 ? Layout::record_capacity : 1] = {};
@@ -656,6 +692,7 @@ class heap {
   std::size_t live_ = 0;
   std::size_t pages_ = 0;
   [[no_unique_address]] std::conditional_t<keeps_stats, totals, detail::empty> totals_{};
+  [[no_unique_address]] std::conditional_t<Options.poison, std::size_t, detail::empty> poison_damaged_{};
   range_policy policy_{};
   layout_error state_ = layout_error::none;
   [[no_unique_address]] Layout layout_{};

@@ -113,8 +113,9 @@ concept reconfigurable_layout = requires(L& l, const bucket* table, std::size_t 
 struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {  // 64 B: one shift to index
   std::size_t block_size = 0;
   std::size_t offset = 0;       ///< byte offset of block 0 from the start of the virtual range
+  std::size_t stride = 0;       ///< bytes from one block to the next: block_size, plus a guard page when guarded
 #if defined(__SIZEOF_INT128__)
-  std::uint64_t reciprocal = 0; ///< ceil(2^64 / block_size): offset / block_size as a multiply
+  std::uint64_t reciprocal = 0; ///< ceil(2^64 / stride): offset / stride as a multiply
 #endif
   std::uint32_t block_count = 0;
   std::uint32_t block_align = 0;   ///< every block of the bucket is aligned to this power of two (<= page)
@@ -144,6 +145,7 @@ struct layout_geometry {
   std::size_t page_total = 0;    ///< pages covering the virtual range
   std::size_t ref_pages = 0;     ///< pages below the end of the last bucket that is not `owned` (they keep counts)
   std::size_t word_total = 0;    ///< bitmap words of all buckets
+  std::size_t guard_bytes = 0;   ///< virtual bytes of guard pages (never mapped; part of virtual_size)
   bucket_geometry buckets[MaxBuckets] = {};
   /// first_at_least[k]: the first bucket whose block size is >= 2^k (bucket_count if none).
   std::uint8_t first_at_least[detail::size_bits] = {};
@@ -179,7 +181,10 @@ struct layout_geometry {
     return b;
   }
 
-  /// The block of bucket `bg` that contains `rel` bytes from the bucket's start (rel < 2^32).
+  /// Byte offset of block i of bucket bg from the start of the virtual range.
+  static constexpr std::size_t block_offset(const bucket_geometry& bg, std::size_t i) noexcept { return bg.offset + i * bg.stride; }
+
+  /// The block of bucket `bg` whose stride contains `rel` bytes from the bucket's start (rel < 2^32).
   static constexpr std::size_t block_index(const bucket_geometry& bg, std::size_t rel) noexcept {
 #if defined(__SIZEOF_INT128__)
     // Exact for 32-bit numerators and divisors (Lemire, Kaser, Kurz 2019), and cheaper than a
@@ -187,7 +192,7 @@ struct layout_geometry {
     __extension__ using wide = unsigned __int128;  // __extension__: not ISO C++, on purpose
     return static_cast<std::size_t>((static_cast<wide>(bg.reciprocal) * rel) >> 64);
 #else
-    return rel / bg.block_size;
+    return rel / bg.stride;
 #endif
   }
 };
@@ -206,7 +211,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
                                                       std::size_t page_size, std::size_t min_align,
                                                       std::size_t block_cap = SIZE_MAX,
                                                       std::size_t page_cap = SIZE_MAX,
-                                                      std::size_t word_cap = SIZE_MAX) noexcept {
+                                                      std::size_t word_cap = SIZE_MAX, bool guard_pages = false) noexcept {
   using detail::ceil_div;
   layout_geometry<MaxBuckets> g{};
   auto fail = [&g](layout_error e) {
@@ -235,19 +240,24 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     if (i > 0 && b.block_size <= table[i - 1].block_size) return fail(layout_error::not_ascending);
     if (b.block_size > max_virtual_size) return fail(layout_error::range_too_large);
     const std::size_t align = block_alignment(b.block_size, page_size);
-    if (offset % align != 0) return fail(layout_error::misaligned_bucket_start);
-    if (b.block_count > (max_virtual_size - offset) / b.block_size) return fail(layout_error::range_too_large);
+    // Guarded blocks (a page or more) start on a page and are followed by an unmapped page.
+    const bool guarded = guard_pages && b.block_size >= page_size;
+    if (offset % (guarded ? page_size : align) != 0) return fail(layout_error::misaligned_bucket_start);
+    if (guarded && b.block_size > max_virtual_size - 2 * page_size) return fail(layout_error::range_too_large);
+    const std::size_t stride = guarded ? detail::align_up(b.block_size, page_size) + page_size : b.block_size;
+    if (b.block_count > (max_virtual_size - offset) / stride) return fail(layout_error::range_too_large);
 
     bucket_geometry& bg = g.buckets[i];
     bg.block_size = b.block_size;
     bg.block_count = static_cast<std::uint32_t>(b.block_count);
     bg.offset = offset;
+    bg.stride = stride;
     bg.block_align = static_cast<std::uint32_t>(align);
     bg.first_block = static_cast<std::uint32_t>(blocks);
 #if defined(__SIZEOF_INT128__)
-    bg.reciprocal = UINT64_MAX / b.block_size + 1;
+    bg.reciprocal = UINT64_MAX / stride + 1;
 #endif
-    bg.owned = b.block_size % page_size == 0 && offset % page_size == 0;
+    bg.owned = stride % page_size == 0 && b.block_size >= page_size && offset % page_size == 0;
     // Blocks that divide a page and start on a multiple of their size tile pages: one page each.
     bg.variable = b.block_size > page_size || page_size % b.block_size != 0 || offset % b.block_size != 0;
     bg.first_record = static_cast<std::uint32_t>(records);
@@ -260,7 +270,8 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
       if (level_words == 1) break;
       level_words = ceil_div(level_words, detail::word_bits);
     }
-    offset += b.block_size * b.block_count;
+    offset += stride * b.block_count;
+    g.guard_bytes += (stride - b.block_size) * b.block_count;
     blocks += b.block_count;
     if (!bg.owned) ref_end = ceil_div(offset, page_size);
   }
@@ -291,6 +302,8 @@ struct bucket_table {
   bucket buckets[N];
   std::size_t page_size = default_page_size;
   std::size_t min_align = default_min_align;
+  /// Leave an unmapped guard page after every block of a page or more (see `with_guard_pages`).
+  bool guard_pages = false;
   static constexpr std::size_t size() noexcept { return N; }
 };
 
@@ -305,12 +318,23 @@ constexpr bucket_table<N> make_table(const bucket (&buckets)[N], std::size_t pag
   return t;
 }
 
+/// The same table with guard pages: every block of a page or more starts on a page and is
+/// followed by a page that is never mapped, so that a write past its last mapped page faults at
+/// once. It costs virtual space only (`layout_geometry::guard_bytes`), never a physical page;
+/// such buckets must start on a page boundary and take no multi-block runs.
+template <std::size_t N>
+constexpr bucket_table<N> with_guard_pages(bucket_table<N> t) noexcept {
+  t.guard_pages = true;
+  return t;
+}
+
 /// A layout fixed at compile time. Every rule is a `static_assert`; the geometry and the
 /// metadata sizes are constants.
 template <bucket_table Table>
 struct fixed_layout {
   static constexpr layout_geometry<Table.size()> geometry =
-      derive_geometry<Table.size()>(Table.buckets, Table.size(), Table.page_size, Table.min_align);
+      derive_geometry<Table.size()>(Table.buckets, Table.size(), Table.page_size, Table.min_align, SIZE_MAX, SIZE_MAX,
+                                    SIZE_MAX, Table.guard_pages);
 
   static_assert(geometry.error != layout_error::too_many_buckets, "vmh layout: at most 64 buckets");
   static_assert(geometry.error != layout_error::bad_page_size, "vmh layout: the page size must be a power of two");
@@ -357,9 +381,10 @@ class runtime_layout {
   static constexpr std::size_t word_capacity = MaxBlocks / (detail::word_bits - 1) + MaxBuckets * max_bitmap_levels + 1;
 
   /// Derives and checks a new geometry; on error the current one is kept.
-  constexpr layout_error assign(const bucket* table, std::size_t count, std::size_t page_size,
-                                std::size_t min_align) noexcept {
-    auto g = derive_geometry<MaxBuckets>(table, count, page_size, min_align, MaxBlocks, MaxPages, word_capacity);
+  constexpr layout_error assign(const bucket* table, std::size_t count, std::size_t page_size, std::size_t min_align,
+                                bool guard_pages = false) noexcept {
+    auto g = derive_geometry<MaxBuckets>(table, count, page_size, min_align, MaxBlocks, MaxPages, word_capacity,
+                                         guard_pages);
     if (g.error == layout_error::none) geometry_ = g;
     return g.error;
   }

@@ -161,7 +161,7 @@ check heap<Layout, Mapper, Backing, Lock, Options>::validate() const noexcept {
       if (n > bg.block_count - i || (!records_all && size > bg.block_size)) return {invariant::run_overflow, b, i};
       run_left = n - 1;
       ++live;
-      const std::size_t offset = bg.offset + i * bg.block_size;
+      const std::size_t offset = g.block_offset(bg, i);
       const std::size_t first = offset >> g.page_shift, end = page_end_of(g, bg, offset, recorded(bg, i));
       if constexpr (tracks_pages) {
         if (bg.owned) owned_pages += end - first;
