@@ -168,7 +168,7 @@ void fuzz_cli(std::string_view text) {
       file_text = text;
       break;
     }
-    words.emplace_back(line);
+    words.emplace_back(line.substr(0, line.find('\0')));  // as argv holds it: up to a NUL
   }
   const std::string file = input_file();
   for (std::string& w : words)
