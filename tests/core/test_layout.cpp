@@ -54,6 +54,23 @@ constexpr auto hand_table = vmh::make_table({{64, 64}, {192, 16}, {1024, 9}, {61
 using hand_layout = vmh::fixed_layout<hand_table>;
 constexpr const auto& hand = hand_layout::geometry;
 
+// Bitmap words are machine words: 64 bits on hosts, 32 on a DSP or a Cortex-M.
+constexpr std::size_t word_bits = std::numeric_limits<std::size_t>::digits;
+// Levels and words of a bucket's bitmap over n blocks: leaf words, then a bit per word of the
+// level below, up to one word.
+constexpr std::size_t bitmap_levels(std::size_t n) {
+  std::size_t levels = 1;
+  for (std::size_t w = ceil_div(n, word_bits); w > 1; w = ceil_div(w, word_bits)) ++levels;
+  return levels;
+}
+constexpr std::size_t bitmap_words(std::size_t n) {
+  std::size_t total = 0;
+  for (std::size_t w = ceil_div(n, word_bits);; w = ceil_div(w, word_bits)) {
+    total += w;
+    if (w == 1) return total;
+  }
+}
+
 // A table whose buckets need 1, 2 and 3 bitmap levels (64, 66 and 4097 blocks).
 constexpr auto level_table = vmh::make_table({{64, 64}, {128, 66}, {256, 4097}});
 using level_layout = vmh::fixed_layout<level_table>;
@@ -97,10 +114,15 @@ TEST_CASE("fixed_layout derives offsets, blocks and pages as constants", "[layou
   STATIC_REQUIRE(hand_layout::block_capacity == hand.block_total);
   STATIC_REQUIRE(hand_layout::page_capacity == hand.page_total);
   STATIC_REQUIRE(hand_layout::word_capacity == hand.word_total);
-  // Each bucket has at most 64 blocks: one leaf word each.
+  std::size_t words = 0;
+  for (const bucket& b : hand_table.buckets) words += bitmap_words(b.block_count);
+  CHECK(hand.word_total == words);
+#if SIZE_MAX > 0xffffffffu
+  // 64-bit words. Each bucket has at most 64 blocks: one leaf word each.
   STATIC_REQUIRE(hand.word_total == 5);
   STATIC_REQUIRE(hand.buckets[3].levels == 1);
   STATIC_REQUIRE(hand.buckets[3].level_word[0] == 3);
+#endif
   STATIC_REQUIRE(hand.all_buckets() == 0x1f);
   STATIC_REQUIRE(&hand_layout::geo() == &hand_layout::geometry);
 }
@@ -120,7 +142,7 @@ TEST_CASE("fixed_layout answers first_fit and bucket_at in constant expressions"
   STATIC_REQUIRE(hand.first_fit(6145) == 4);
   STATIC_REQUIRE(hand.first_fit(16384) == 4);
   STATIC_REQUIRE(hand.first_fit(16385) == hand.bucket_count);
-  STATIC_REQUIRE(hand.first_fit(std::size_t{1} << 40) == hand.bucket_count);
+  STATIC_REQUIRE(hand.first_fit(SIZE_MAX / 2 + 1) == hand.bucket_count);
 
   // bucket_at: every byte of a bucket maps to it, including the first and last.
   STATIC_REQUIRE(hand.bucket_at(0) == 0);
@@ -155,6 +177,22 @@ TEST_CASE("fixed_layout answers first_fit and bucket_at in constant expressions"
 TEST_CASE("bitmap levels grow with the block count", "[layout]") {
   constexpr const auto& g = level_layout::geometry;
   STATIC_REQUIRE(g.error == layout_error::none);
+  // Each level has a bit per word of the level below, up to one word; the buckets' words follow
+  // each other.
+  std::size_t words = 0;
+  for (std::size_t b = 0; b < g.bucket_count; ++b) {
+    CAPTURE(b);
+    const std::size_t n = level_table.buckets[b].block_count;
+    CHECK(g.buckets[b].levels == bitmap_levels(n));
+    std::size_t level = 0;
+    for (std::size_t w = ceil_div(n, word_bits);; w = ceil_div(w, word_bits), ++level) {
+      CHECK(g.buckets[b].level_word[level] == words);
+      words += w;
+      if (w == 1) break;
+    }
+  }
+  CHECK(g.word_total == words);
+#if SIZE_MAX > 0xffffffffu  // 64-bit words
   STATIC_REQUIRE(g.buckets[0].levels == 1);  // 64 blocks: one word
   STATIC_REQUIRE(g.buckets[1].levels == 2);  // 66 blocks: two leaf words and one above
   STATIC_REQUIRE(g.buckets[2].levels == 3);  // 4097 blocks: 65 words, 2 words, 1 word
@@ -165,6 +203,7 @@ TEST_CASE("bitmap levels grow with the block count", "[layout]") {
   STATIC_REQUIRE(g.buckets[2].level_word[1] == 1 + 2 + 1 + ceil_div(4097, 64));
   STATIC_REQUIRE(g.buckets[2].level_word[2] == 1 + 2 + 1 + ceil_div(4097, 64) + ceil_div(ceil_div(4097, 64), 64));
   STATIC_REQUIRE(g.word_total == 1 + 2 + 1 + 65 + 2 + 1);
+#endif
   STATIC_REQUIRE(g.buckets[2].offset == 64 * 64 + 128 * 66);
   STATIC_REQUIRE(g.virtual_size == bytes_of(level_table));
 }
@@ -245,11 +284,15 @@ TEST_CASE("derive_geometry accepts the limits themselves", "[layout][errors]") {
   // is large to evaluate).
   const auto g1 = vmh::derive_geometry<1>(max_blocks, 1, page, 64);
   CHECK(g1.error == layout_error::none);
-  CHECK(g1.buckets[0].levels == 4);  // 2^18 leaf words, 2^12, 2^6, 1
+  CHECK(g1.buckets[0].levels == bitmap_levels(std::size_t{1} << 24));
+  CHECK(g1.word_total == bitmap_words(std::size_t{1} << 24));
+#if SIZE_MAX > 0xffffffffu
+  CHECK(g1.buckets[0].levels == 4);  // 64-bit words: 2^18 leaf words, 2^12, 2^6, 1
   CHECK(g1.word_total == (std::size_t{1} << 18) + (std::size_t{1} << 12) + 64 + 1);
+#endif
   const auto g2 = vmh::derive_geometry<1>(just_fits, 1, page, 64);
   CHECK(g2.error == layout_error::none);
-  CHECK(g2.virtual_size == (std::size_t{1} << 32) - (std::size_t{1} << 20));
+  CHECK(g2.virtual_size == vmh::max_virtual_size - (std::size_t{1} << 20) + 1);
   CHECK(g2.virtual_size <= vmh::max_virtual_size);
 }
 
@@ -635,7 +678,7 @@ TEST_CASE("the geometric generator never wraps around: huge parameters give no l
   CHECK(with([](P& p) { p.max_count = SIZE_MAX; p.overcommit_num = 8192; }).first.n == 0);
   // A page beyond a layout's range.
   if constexpr (sizeof(std::size_t) > 4) {
-    CHECK(with([](P& p) { p.page_size = std::size_t{1} << 33; }).first.n == 0);
+    CHECK(with([](P& p) { p.page_size = static_cast<std::size_t>(std::uint64_t{1} << 33); }).first.n == 0);
   }
 }
 
@@ -653,7 +696,7 @@ TEST_CASE("the geometric generator on random parameters: no layout, or a valid o
     switch (rng() % 12) {
       case 0: return rng() % 4;
       case 1: case 6: case 7: case 8: case 9: case 10: case 11: return typical;
-      case 2: return std::size_t{1} << (rng() % 64);
+      case 2: return std::size_t{1} << (rng() % std::numeric_limits<std::size_t>::digits);
       case 3: return SIZE_MAX - rng() % 8192;
       case 4: return static_cast<std::size_t>(rng());
       default: return typical / 2 + rng() % (typical + 1);

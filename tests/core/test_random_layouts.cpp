@@ -60,7 +60,7 @@ layout_error first_broken_rule(const std::vector<bucket>& t, std::size_t page, s
     offset += b.block_size * b.block_count;
     blocks += b.block_count;
   }
-  if (blocks > max_blocks || (offset + page - 1) / page > max_pages) return layout_error::exceeds_capacity;
+  if (blocks > max_blocks || offset / page + (offset % page != 0) > max_pages) return layout_error::exceeds_capacity;
   if (offset > backing_bytes) return layout_error::backing_too_small;
   return layout_error::none;
 }
@@ -101,7 +101,7 @@ random_table make_table(std::mt19937_64& rng) {
     case 3: b.block_count = (std::size_t{1} << 24) + 1; break;
     case 4: b.block_size = r.buckets.front().block_size; break;  // not ascending (or equal)
     case 5: b.block_count += 1; break;                            // may misalign the next bucket
-    case 6: b.block_size = std::size_t{1} << 32; break;
+    case 6: b.block_size = SIZE_MAX - SIZE_MAX % r.min_align; break;  // beyond a layout's range
     case 7: b.block_count = max_blocks; break;                    // beyond the block capacity
     case 8: r.page = 3000; break;
     case 9: r.min_align = rng() % 2 == 0 ? 48 : 4; break;

@@ -25,7 +25,9 @@ inline constexpr bucket misaligned[] = {{64, 1}, {128, 1}};
 inline constexpr bucket misaligned_page[] = {{64, 65}, {8192, 1}};  // 8 KiB blocks need a 4 KiB start
 inline constexpr bucket too_large_one[] = {{std::size_t{1} << 20, 4096}};  // exactly 4 GiB
 inline constexpr bucket too_large_sum[] = {{std::size_t{1} << 20, 4095}, {std::size_t{1} << 21, 1}};
-inline constexpr bucket huge_block[] = {{std::size_t{1} << 32, 1}};
+#if SIZE_MAX > 0xffffffffu
+inline constexpr bucket huge_block[] = {{std::size_t{1} << 32, 1}};  // a block beyond 4 GiB (64-bit only)
+#endif
 
 // 65 buckets of 4 KiB, 8 KiB, ... one block each: one more than a layout may have.
 struct many_buckets {
@@ -64,7 +66,9 @@ inline constexpr row rows[] = {
     {misaligned_page, 2, page, 64, layout_error::misaligned_bucket_start},
     {too_large_one, 1, page, 64, layout_error::range_too_large},
     {too_large_sum, 2, page, 64, layout_error::range_too_large},
+#if SIZE_MAX > 0xffffffffu
     {huge_block, 1, page, 64, layout_error::range_too_large},
+#endif
 };
 
 }  // namespace vmh_test::rules
