@@ -142,7 +142,7 @@ class sequence {
     const auto& g = h.geometry();
     for (std::size_t b = 0; b < g.bucket_count; ++b) {
       const auto& bg = g.buckets[b];
-      if (off < bg.offset + bg.block_size * bg.block_count)
+      if (off < bg.offset + bg.stride * bg.block_count)
         return bg.block_size * ((size + bg.block_size - 1) / bg.block_size);
     }
     return 0;

@@ -60,18 +60,16 @@ struct fixture {
   std::size_t off(const void* p) const { return static_cast<std::size_t>(static_cast<const std::byte*>(p) - base()); }
   std::byte* at(std::size_t offset) const { return base() + offset; }
   std::byte* block(std::size_t b, std::size_t i) const {
-    const auto& bg = h->geometry().buckets[b];
-    return at(bg.offset + i * bg.block_size);
+    const auto& g = h->geometry();
+    return at(g.block_offset(g.buckets[b], i));
   }
-  // The bucket containing an offset, from the table (independently of the heap).
+  // The bucket containing an offset: each bucket's blocks (and guard pages) follow the last.
   std::size_t bucket_of(const void* p) const {
     const auto& g = h->geometry();
     const std::size_t o = off(p);
-    std::size_t start = 0;
     for (std::size_t b = 0; b < g.bucket_count; ++b) {
-      const std::size_t end = start + g.buckets[b].block_size * g.buckets[b].block_count;
-      if (o >= start && o < end) return b;
-      start = end;
+      const auto& bg = g.buckets[b];
+      if (o >= bg.offset && o < bg.offset + bg.stride * bg.block_count) return b;
     }
     return g.bucket_count;
   }

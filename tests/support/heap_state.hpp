@@ -20,7 +20,7 @@ std::vector<std::size_t> live_blocks(const Heap& h, const std::byte* base) {
   const auto& g = h.geometry();
   for (std::size_t b = 0; b < g.bucket_count; ++b)
     for (std::size_t i = 0; i < g.buckets[b].block_count; ++i)
-      out.push_back(h.usable_size(base + g.buckets[b].offset + i * g.buckets[b].block_size));
+      out.push_back(h.usable_size(base + g.block_offset(g.buckets[b], i)));
   return out;
 }
 

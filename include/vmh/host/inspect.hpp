@@ -43,7 +43,7 @@ page_count bucket_pages(const Heap& heap, const void* base, std::size_t b) noexc
   };
   std::size_t covered = 0;  // blocks of live allocations seen so far
   for (std::size_t i = 0; i < bg.block_count && covered < in_use;) {
-    const std::size_t offset = bg.offset + i * bg.block_size;
+    const std::size_t offset = g.block_offset(bg, i);
     const std::size_t usable = heap.usable_size(range + offset);
     if (usable == 0) {
       ++i;
