@@ -153,7 +153,17 @@ void write_file(const std::string& path, std::string_view text) {
 range_policy parse_policy(const std::string& text) {
   if (text == "default") return range_policy{};
   if (text == "greedy") return range_policy::greedy();
-  const std::string usage = "--policy must be default, greedy, share:N/D or adaptive:N/D with 0 < N <= D, not '" + text + "'";
+  const std::string usage =
+      "--policy must be default, greedy, share:N/D, adaptive:N/D or reserve:K:N/D with 0 < N <= D, not '" + text + "'";
+  if (text.rfind("reserve:", 0) == 0) {  // reserve:K:N/D keeps max(K * min, N/D of the memory)
+    const std::size_t second = text.find(':', 8), slash = text.find('/');
+    if (second == std::string::npos || slash == std::string::npos || slash < second) throw cli_error(usage);
+    const std::size_t k = parse_number(text.substr(8, second - 8), "--policy");
+    const std::size_t num = parse_number(text.substr(second + 1, slash - second - 1), "--policy");
+    const std::size_t den = parse_number(text.substr(slash + 1), "--policy");
+    if (k > 1024 || den == 0 || num > den || den > UINT32_MAX) throw cli_error(usage);
+    return range_policy::reserve(static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(num), static_cast<std::uint32_t>(den));
+  }
   const std::size_t colon = text.find(':'), slash = text.find('/');
   if (colon == std::string::npos || slash == std::string::npos || slash < colon) throw cli_error(usage);
   const std::size_t num = parse_number(text.substr(colon + 1, slash - colon - 1), "--policy");

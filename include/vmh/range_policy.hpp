@@ -2,17 +2,18 @@
 //
 // `allocate_range(min, preferred)` could always grant as much as fits. On a heap short of
 // physical memory that starves the next request: it finds nothing left for its `min`. The
-// policy caps a grant, never below the request's smallest grant `lo`:
+// policy caps the new physical memory a grant takes, never below the request's smallest grant `lo`:
 //
-//     cap = max(lo, available * min(share, sqrt(available / total)))   (adaptive, the default)
-//     cap = max(lo, available * share)                                 (fixed share)
+//     cap = max(lo, available - max(4 * lo, total * 35/1000))         (reserve, the default)
+//     cap = max(lo, available * min(share, sqrt(available / total)))   (adaptive)
+//     cap = max(lo, available * share)                                 (fixed share; greedy is 1/1)
 //
 // `available` is the physical memory free now and `total` the heap's whole physical memory
-// (free + mapped by the heap). With the default share of 2/3, a request on an empty heap may
-// take two thirds of it; as memory fills, the share shrinks with the square root of the free
-// fraction, so grants get smaller just when the next request's minimum is at risk, but not so
-// fast that deep buffers are refused while memory is still plentiful. The README shows the
-// trade-off (requests satisfied against granted/preferred) of this rule, fixed shares and greedy.
+// (free + mapped by the heap). The default keeps back what the next few requests of the same
+// kind need as their minimum (four of them), and at least 3.5% of the memory, and lets a grant
+// take the rest: deep buffers while memory is plentiful, the minimum when it is not. It was
+// chosen by replaying the workload families against the adaptive rule, fixed shares and greedy
+// (docs/measurements.md has the study and its held-out seeds).
 #pragma once
 
 #include <bit>
@@ -23,26 +24,44 @@ namespace vmh {
 
 struct range_policy {
   enum class rule : std::uint8_t {
-    adaptive = 0,  ///< share limited to sqrt(free fraction)
-    fixed = 1,     ///< a fixed share
+    reserve = 0,   ///< all but a reserve kept for the next requests
+    adaptive = 1,  ///< share limited to sqrt(free fraction)
+    fixed = 2,     ///< a fixed share
   };
-  // All zero is the default (adaptive, 2/3), so a constinit heap keeps its metadata in .bss.
-  rule kind = rule::adaptive;
-  std::uint32_t share_num = 0;  ///< the largest share of the free memory one grant may take;
-  std::uint32_t share_den = 0;  ///< 0/0 means the default share, 2/3
+  // All zero is the default (reserve of max(4 * lo, 35/1000 of the memory)), so a constinit
+  // heap keeps its metadata in .bss.
+  rule kind = rule::reserve;
+  std::uint32_t share_num = 0;     ///< share of the free memory one grant may take, or of all memory kept back;
+  std::uint32_t share_den = 0;     ///< 0/0: the rule's default (2/3 adaptive, 35/1000 reserve)
+  std::uint32_t reserve_mins = 0;  ///< reserve rule: smallest grants kept back (0: 4)
 
   /// Greedy: every grant takes all it can.
   static constexpr range_policy greedy() noexcept { return {rule::fixed, 1, 1}; }
   /// A fixed share of the free physical memory.
   static constexpr range_policy share(std::uint32_t num, std::uint32_t den) noexcept { return {rule::fixed, num, den}; }
-  /// A share of the free memory limited to sqrt(free fraction); the default is adaptive_share(2, 3).
+  /// A share of the free memory limited to sqrt(free fraction); adaptive_share(2, 3) was the default before the reserve rule.
   static constexpr range_policy adaptive_share(std::uint32_t num, std::uint32_t den) noexcept {
     return {rule::adaptive, num, den};
+  }
+
+  /// All of the free memory but a reserve of max(mins * lo, total * num / den), where lo is the
+  /// request's smallest grant: the next requests' minimums stay servable. The default is
+  /// reserve(4, 35, 1000).
+  static constexpr range_policy reserve(std::uint32_t mins, std::uint32_t num, std::uint32_t den) noexcept {
+    return {rule::reserve, num, den, mins};
   }
 
   /// The largest grant allowed with `available` free of `total` physical bytes, for a request
   /// whose smallest grant is `lo`.
   constexpr std::size_t cap(std::size_t available, std::size_t total, std::size_t lo) const noexcept {
+    if (kind == rule::reserve) {
+      const std::size_t rn = share_den == 0 ? 35 : share_num, rd = share_den == 0 ? 1000 : share_den;
+      const std::size_t mins = reserve_mins == 0 ? 4 : reserve_mins;
+      const std::size_t by_total = total / rd * rn + total % rd * rn / rd;
+      const std::size_t by_min = lo > SIZE_MAX / mins ? SIZE_MAX : lo * mins;
+      const std::size_t keep = by_total > by_min ? by_total : by_min;
+      return available > keep && available - keep > lo ? available - keep : lo;
+    }
     const std::size_t num = share_den == 0 ? 2 : share_num, den = share_den == 0 ? 3 : share_den;
     std::size_t c = available / den * num + available % den * num / den;
     if (kind == rule::adaptive && total != 0 && available <= total) {

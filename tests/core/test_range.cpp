@@ -99,8 +99,7 @@ TEST_CASE("range_policy caps follow their documented rules", "[heap][range][poli
     CHECK(half.cap(available, 4 * available, lo) == std::max(lo, available / 2));
     CHECK(two_thirds.cap(available, 4 * available, lo) == std::max(lo, available * 2 / 3));
   }
-  for (const vmh::range_policy adaptive :
-       {vmh::range_policy{}, vmh::range_policy::adaptive_share(1, 2), vmh::range_policy::adaptive_share(2, 3)}) {
+  for (const vmh::range_policy adaptive : {vmh::range_policy::adaptive_share(1, 2), vmh::range_policy::adaptive_share(2, 3)}) {
     const vmh::range_policy fixed = vmh::range_policy::share(adaptive.share_num, adaptive.share_den);
     CAPTURE(adaptive.share_num, adaptive.share_den);
     const std::size_t total = 4608 * kib;
@@ -122,10 +121,17 @@ TEST_CASE("range_policy caps follow their documented rules", "[heap][range][poli
     }
   }
   // A value-initialized policy (all zero, so that a constinit heap stays in .bss) is the
-  // documented default: adaptive, share 2/3.
+  // documented default: a reserve of max(4 * lo, 35/1000 of the memory).
   const std::size_t total = 4608 * kib;
-  for (std::size_t available = total; available > 0; available -= total / 16)
-    CHECK(vmh::range_policy{}.cap(available, total, 0) == vmh::range_policy::adaptive_share(2, 3).cap(available, total, 0));
+  for (std::size_t available = total; available > 0; available -= total / 16) {
+    CAPTURE(available);
+    CHECK(vmh::range_policy{}.cap(available, total, lo) == vmh::range_policy::reserve(4, 35, 1000).cap(available, total, lo));
+    const std::size_t keep = std::max(4 * lo, total / 1000 * 35 + total % 1000 * 35 / 1000);
+    CHECK(vmh::range_policy{}.cap(available, total, lo) == (available > keep + lo ? available - keep : lo));
+  }
+  // The reserve follows the request's minimum when that is the larger part.
+  CHECK(vmh::range_policy::reserve(4, 0, 1).cap(100 * kib, total, 16 * kib) == 100 * kib - 64 * kib);
+  CHECK(vmh::range_policy::reserve(4, 0, 1).cap(70 * kib, total, 16 * kib) == 16 * kib);
 }
 
 TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's example)", "[heap][range]") {
