@@ -453,3 +453,70 @@ TEST_CASE("touching a freed block faults", "[host][mmap][heap][death]") {
   CHECK(h.validate());
   h.deallocate(const_cast<unsigned char*>(live));
 }
+
+TEST_CASE("a write one byte past a guarded block faults at once", "[host][mmap][heap][death][guard]") {
+  // Two adjacent 16 KiB blocks and two 6 KiB blocks, with and without guard pages.
+  constexpr auto plain_table = vmh::make_table({{6144, 2}, {16384, 2}});
+  using plain_layout = vmh::fixed_layout<plain_table>;
+  using guarded_layout = vmh::fixed_layout<vmh::with_guard_pages(plain_table)>;
+  STATIC_REQUIRE(guarded_layout::geometry.guard_bytes == 2 * (page + 2048) + 2 * page);  // slack and guards
+  own_range_heap<vmh::heap<plain_layout, mmap_mapper, external_range>> plain;
+  own_range_heap<vmh::heap<guarded_layout, mmap_mapper, external_range>> guarded;
+  REQUIRE(plain.heap.state() == vmh::layout_error::none);
+  REQUIRE(guarded.heap.state() == vmh::layout_error::none);
+
+  // Both large blocks in use, each filled to its last byte.
+  auto fill_both = [](auto& h, std::size_t size) {
+    auto* a = static_cast<volatile unsigned char*>(h.allocate(size));
+    auto* b = static_cast<volatile unsigned char*>(h.allocate(size));
+    REQUIRE(a != nullptr);
+    REQUIRE(b != nullptr);
+    for (std::size_t i = 0; i < size; ++i) a[i] = b[i] = 1;
+    return std::pair{a, b};
+  };
+  // (Plain variables: clang 14 cannot capture structured bindings.)
+  const auto plain_blocks = fill_both(plain.heap, 16384);
+  const auto guarded_blocks = fill_both(guarded.heap, 16384);
+  volatile unsigned char* const plain_a = plain_blocks.first;
+  volatile unsigned char* const plain_b = plain_blocks.second;
+  volatile unsigned char* const big_a = guarded_blocks.first;
+  volatile unsigned char* const big_b = guarded_blocks.second;
+  CHECK(reinterpret_cast<std::uintptr_t>(big_b) - reinterpret_cast<std::uintptr_t>(big_a) == 16384 + page);
+
+  // Without guards the byte past the first block is the next block's first: the write lands.
+  CHECK(reinterpret_cast<std::uintptr_t>(plain_b) - reinterpret_cast<std::uintptr_t>(plain_a) == 16384);
+  const child_end unguarded = run_in_child([&] {
+    plain_a[16384] = 2;
+    ::_exit(plain_b[0] == 2 ? 0 : 5);  // a neighbour's data, silently overwritten
+  });
+  CHECK_FALSE(unguarded.signaled);
+  CHECK(unguarded.exit_code == 0);
+
+  // With guards the last byte is writable and the next one faults, for both blocks.
+  const child_end last = run_in_child([&] { big_a[16383] = 2; big_b[16383] = 2; });
+  CHECK_FALSE(last.signaled);
+  CHECK(last.exit_code == 0);
+  for (volatile unsigned char* p : {big_a, big_b}) {
+    const child_end past = run_in_child([&] {
+      p[16384] = 2;
+      ::_exit(6);  // not reached
+    });
+    INFO("signal " << past.signal << ", exit code " << past.exit_code);
+    CHECK(past.faulted());
+  }
+  CHECK(big_b[0] == 1);  // the parent's blocks are untouched
+
+  // A block that ends inside a page: the rest of that page is the block's own slack, and the
+  // first byte after it is the guard.
+  auto* odd = static_cast<volatile unsigned char*>(guarded.heap.allocate(6144));
+  REQUIRE(odd != nullptr);
+  const child_end slack = run_in_child([&] { odd[6144] = 2; odd[2 * page - 1] = 2; });
+  CHECK_FALSE(slack.signaled);
+  const child_end past_pages = run_in_child([&] {
+    odd[2 * page] = 2;
+    ::_exit(6);
+  });
+  CHECK(past_pages.faulted());
+  CHECK(guarded.heap.validate());
+  CHECK(guarded.heap.mapper().mapped() == 2 * 4 * page + 2 * page);
+}
