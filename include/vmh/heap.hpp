@@ -346,8 +346,10 @@ class heap {
     requires(keeps_stats)
   {
     detail::lock_guard guard(lock_);
-    return {live_, totals_.bytes, totals_.peak_bytes, pages_, totals_.peak_pages, totals_.failed_no_block,
-            totals_.failed_no_memory};
+    if constexpr (keeps_stats)
+      return {live_, totals_.bytes, totals_.peak_bytes, pages_, totals_.peak_pages, totals_.failed_no_block,
+              totals_.failed_no_memory};
+    else return {};
   }
 
   /// A snapshot of bucket `b`'s statistics (zeros past the last bucket).
@@ -356,8 +358,12 @@ class heap {
   {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
-    if (b >= g.bucket_count) return {};
-    return {g.buckets[b].block_size, g.buckets[b].block_count, in_use_[b], stats_[b].peak, stats_[b].full_failures};
+    if constexpr (keeps_stats) {
+      if (b >= g.bucket_count) return {};
+      return {g.buckets[b].block_size, g.buckets[b].block_count, in_use_[b], stats_[b].peak, stats_[b].full_failures};
+    } else {
+      return {};
+    }
   }
 
   std::size_t bucket_count() const noexcept {
@@ -395,7 +401,8 @@ class heap {
     requires(Options.poison)
   {
     detail::lock_guard guard(lock_);
-    return poison_damaged_;
+    if constexpr (Options.poison) return poison_damaged_;  // (clang checks the body of a constrained member)
+    else return 0;
   }
 
   /// Checks every invariant of the metadata against each other, against the live allocations
