@@ -1,6 +1,7 @@
 // Random runtime layouts, many of them hostile, through heap::configure: 1 to 41 buckets (and
 // now and then none or too many), pages of 256 B to 64 KiB, mostly block sizes that are no power
-// of two and straddle pages, and one field spoilt in a third of the tables. The heap's answer
+// of two and straddle pages, guard pages in a quarter, and one field spoilt in a third of the
+// tables. The heap's answer
 // must be the one an independent reading of the layout rules gives; a rejected table leaves the
 // old layout in place, and an accepted one has the offsets the table implies and serves a block
 // of every bucket.
@@ -35,9 +36,15 @@ constexpr std::size_t backing_align = 64u << 10;  // the largest page
 bool is_pow2(std::size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 std::size_t lowest_bit(std::size_t x) { return x & (~x + 1); }
 
+// Bytes from one block to the next: the block, or with guard pages (blocks of a page or more)
+// the block rounded up to a page and one page more.
+std::size_t stride_of(std::size_t size, std::size_t page, bool guard) {
+  return guard && size >= page ? (size + page - 1) / page * page + page : size;
+}
+
 // The layout rules in the order the library documents them (layout.hpp), written from that
 // list: the first rule a table breaks, or none.
-layout_error first_broken_rule(const std::vector<bucket>& t, std::size_t page, std::size_t min_align) {
+layout_error first_broken_rule(const std::vector<bucket>& t, std::size_t page, std::size_t min_align, bool guard) {
   constexpr std::size_t limit = 0xffffffffu;  // a layout's virtual range stays below 4 GiB
   if (t.empty()) return layout_error::no_buckets;
   if (t.size() > 64) return layout_error::too_many_buckets;
@@ -54,10 +61,14 @@ layout_error first_broken_rule(const std::vector<bucket>& t, std::size_t page, s
     if (b.block_count > (std::size_t{1} << 24)) return layout_error::too_many_blocks_in_bucket;
     if (i > 0 && b.block_size <= t[i - 1].block_size) return layout_error::not_ascending;
     if (b.block_size > limit) return layout_error::range_too_large;
-    const std::size_t align = std::min(lowest_bit(b.block_size), page);
+    // A guarded block (a page or more) starts on a page and is followed by a page never mapped.
+    const bool guarded = guard && b.block_size >= page;
+    const std::size_t align = guarded ? page : std::min(lowest_bit(b.block_size), page);
     if (offset % align != 0) return layout_error::misaligned_bucket_start;
-    if (b.block_count > (limit - offset) / b.block_size) return layout_error::range_too_large;
-    offset += b.block_size * b.block_count;
+    if (guarded && b.block_size > limit - 2 * page) return layout_error::range_too_large;
+    const std::size_t stride = stride_of(b.block_size, page, guard);
+    if (b.block_count > (limit - offset) / stride) return layout_error::range_too_large;
+    offset += stride * b.block_count;
     blocks += b.block_count;
   }
   if (blocks > max_blocks || offset / page + (offset % page != 0) > max_pages) return layout_error::exceeds_capacity;
@@ -68,6 +79,7 @@ layout_error first_broken_rule(const std::vector<bucket>& t, std::size_t page, s
 struct random_table {
   std::vector<bucket> buckets;
   std::size_t page = 4096, min_align = 64;
+  bool guard = false;
 };
 
 // A table that follows the rules, then (one time in three) one field spoilt.
@@ -77,6 +89,7 @@ random_table make_table(std::mt19937_64& rng) {
   const unsigned page_bits = static_cast<unsigned>(std::countr_zero(r.page));
   r.min_align = std::size_t{8} << (rng() % (page_bits - 2));  // 8 .. page
   if (r.page / r.min_align > 32768) r.min_align = r.page / 32768;
+  r.guard = rng() % 4 == 0;
   const std::size_t n = 1 + rng() % 41;
   std::size_t size = r.min_align * (1 + rng() % 4), offset = 0;
   for (std::size_t i = 0; i < n; ++i) {
@@ -86,10 +99,11 @@ random_table make_table(std::mt19937_64& rng) {
     const std::size_t grow = size * (1 + rng() % 100) / 100;
     const std::size_t next = size + (grow / r.min_align + 1) * r.min_align;
     // Raise the count until the next bucket starts aligned to its blocks.
-    const std::size_t align = std::min(lowest_bit(next), r.page);
-    while ((offset + count * size) % align != 0) ++count;
+    const std::size_t stride = stride_of(size, r.page, r.guard);
+    const std::size_t align = r.guard && next >= r.page ? r.page : std::min(lowest_bit(next), r.page);
+    while ((offset + count * stride) % align != 0) ++count;
     r.buckets.back().block_count = count;
-    offset += count * size;
+    offset += count * stride;
     size = next;
   }
   if (rng() % 3 != 0) return r;
@@ -123,13 +137,14 @@ TEST_CASE("random runtime layouts: configure follows the layout rules and an acc
   std::map<layout_error, std::size_t> outcomes;
   std::size_t accepted_buckets = 0;
   std::vector<bucket> current;  // the heap's layout now, if any
+  std::size_t guarded_accepted = 0;
 
   for (int round = 0; round < 3000; ++round) {
     const random_table t = make_table(rng);
-    const layout_error expected = first_broken_rule(t.buckets, t.page, t.min_align);
-    CAPTURE(round, t.buckets.size(), t.page, t.min_align);
+    const layout_error expected = first_broken_rule(t.buckets, t.page, t.min_align, t.guard);
+    CAPTURE(round, t.buckets.size(), t.page, t.min_align, t.guard);
     INFO("expected " << vmh::to_string(expected));
-    const layout_error got = h->configure(t.buckets.data(), t.buckets.size(), t.page, t.min_align);
+    const layout_error got = h->configure(t.buckets.data(), t.buckets.size(), t.page, t.min_align, t.guard);
     CHECK(got == expected);
     ++outcomes[got];
     if (got != layout_error::none) {
@@ -143,6 +158,7 @@ TEST_CASE("random runtime layouts: configure follows the layout rules and an acc
     }
     current = t.buckets;
     accepted_buckets += current.size();
+    if (t.guard) ++guarded_accepted;
     const auto& g = h->geometry();
     REQUIRE(g.bucket_count == current.size());
     std::size_t offset = 0;
@@ -151,7 +167,8 @@ TEST_CASE("random runtime layouts: configure follows the layout rules and an acc
       CHECK(g.buckets[b].offset == offset);
       CHECK(g.buckets[b].block_size == current[b].block_size);
       CHECK(g.buckets[b].block_count == current[b].block_count);
-      offset += current[b].block_size * current[b].block_count;
+      CHECK(g.block_offset(g.buckets[b], 1) == offset + stride_of(current[b].block_size, t.page, t.guard));
+      offset += stride_of(current[b].block_size, t.page, t.guard) * current[b].block_count;
     }
     CHECK(g.virtual_size == offset);
     CHECK(g.page_size == t.page);
@@ -172,6 +189,7 @@ TEST_CASE("random runtime layouts: configure follows the layout rules and an acc
   // The tables reached acceptance and every kind of refusal that was made.
   CHECK(outcomes[layout_error::none] > 500);
   CHECK(accepted_buckets > 5000);
+  CHECK(guarded_accepted > 100);
   for (const layout_error e :
        {layout_error::no_buckets, layout_error::exceeds_capacity, layout_error::bad_page_size, layout_error::bad_min_align,
         layout_error::zero_block_size, layout_error::block_size_not_multiple_of_min_align, layout_error::zero_block_count,
