@@ -25,9 +25,13 @@ concept backing_range = requires(B& b, const B& cb) {
 template <std::size_t Bytes, std::size_t Align = 4096>
 struct static_arena {
   static_assert(Bytes > 0, "vmh static_arena: size must be non-zero");
+  /// The range itself, zero-initialized.
   alignas(Align) std::byte storage[Bytes] = {};
+  /// Start of the range.
   constexpr std::byte* base() noexcept { return storage; }
+  /// Bytes of the range: `Bytes`.
   constexpr std::size_t size() const noexcept { return Bytes; }
+  /// True: the range is part of the object that holds it, not supplied from outside.
   static constexpr bool is_static = true;
 };
 
@@ -39,8 +43,11 @@ class external_range {
   constexpr external_range() noexcept = default;
   /// A byte range: usable in constant expressions, so a heap over it can be `constinit`.
   constexpr external_range(std::byte* base, std::size_t bytes) noexcept : base_(base), size_(bytes) {}
+  /// A range from any pointer (e.g. what mmap returned); not usable in constant expressions.
   external_range(void* base, std::size_t bytes) noexcept : base_(static_cast<std::byte*>(base)), size_(bytes) {}
+  /// Start of the range (null when default-constructed).
   constexpr std::byte* base() noexcept { return base_; }
+  /// Bytes of the range.
   constexpr std::size_t size() const noexcept { return size_; }
 
  private:

@@ -25,15 +25,23 @@ inline constexpr bucket_table<9> sof_table = make_table({{128, 32},
 /// cheap and physical pages are not: a bucket should never run out of blocks while physical
 /// memory remains.
 struct geometric_params {
+  /// physical memory the heap may map; each bucket alone covers it times the overcommit (up to `max_count` blocks)
   std::size_t physical_bytes = 1u << 20;
+  /// smallest block size (rounded up to its granule)
   std::size_t min_block = 64;
   std::size_t max_block = 0;  ///< 0: the physical budget rounded up to a page
+  /// numerator of the growth ratio between block sizes (must exceed `ratio_den`)
   std::size_t ratio_num = 3;
+  /// denominator of the growth ratio
   std::size_t ratio_den = 2;
+  /// numerator of the share of `physical_bytes` each bucket's blocks cover
   std::size_t overcommit_num = 1;
+  /// denominator of that share
   std::size_t overcommit_den = 1;
   std::size_t max_count = 1024;  ///< cap of blocks per bucket: bounds metadata for tiny blocks
+  /// the layout's page size (a power of two)
   std::size_t page_size = default_page_size;
+  /// the layout's min_align (as a layout requires it)
   std::size_t min_align = default_min_align;
   std::size_t line = 64;  ///< cache line: sizes from a line up are multiples of it (so 64-aligned)
 };
