@@ -20,26 +20,41 @@
 
 namespace vmh::host {
 
+/// A standard Allocator of `T` over a vmh heap: holds a pointer to `Heap`, never owns it (see above).
 template <class T, class Heap>
 class allocator {
  public:
+  /// The element type.
   using value_type = T;
+  /// Type of element counts.
   using size_type = std::size_t;
+  /// Type of pointer differences.
   using difference_type = std::ptrdiff_t;
+  /// The allocator follows its container on copy assignment.
   using propagate_on_container_copy_assignment = std::true_type;
+  /// The allocator follows its container on move assignment.
   using propagate_on_container_move_assignment = std::true_type;
+  /// The allocator follows its container on swap.
   using propagate_on_container_swap = std::true_type;
+  /// Allocators over different heaps are not equal.
   using is_always_equal = std::false_type;
 
+  /// The allocator of another element type over the same heap.
   template <class U>
   struct rebind {
+    /// The rebound allocator type.
     using other = allocator<U, Heap>;
   };
 
+  /// An allocator over `heap`, which must outlive it and every copy.
   explicit allocator(Heap& heap) noexcept : heap_(&heap) {}
+  /// An allocator over the same heap as `other` (equal to it).
   template <class U>
   allocator(const allocator<U, Heap>& other) noexcept : heap_(&other.heap()) {}
 
+  /// Allocates room for `n` objects aligned to alignof(T) (n == 0 takes one byte, a distinct
+  /// pointer). Throws std::bad_array_new_length when n > max_size(), and `allocation_failure`
+  /// with the heap's reason when the heap cannot satisfy the request.
   [[nodiscard]] T* allocate(std::size_t n) {
     if (n > max_size()) throw std::bad_array_new_length();
     const std::size_t bytes = n == 0 ? 1 : n * sizeof(T);
@@ -48,12 +63,16 @@ class allocator {
     return static_cast<T*>(g.ptr);
   }
 
+  /// Frees `p` through the heap (the count is not needed). A pointer the heap rejects leaves it unchanged.
   void deallocate(T* p, std::size_t) noexcept { heap_->deallocate(p); }
 
+  /// The largest count whose size in bytes does not overflow.
   constexpr std::size_t max_size() const noexcept { return static_cast<std::size_t>(-1) / sizeof(T); }
 
+  /// The heap this allocator uses.
   Heap& heap() const noexcept { return *heap_; }
 
+  /// Equal when both use the same heap: memory from one may be freed through the other.
   template <class U>
   friend bool operator==(const allocator& a, const allocator<U, Heap>& b) noexcept {
     return &a.heap() == &b.heap();

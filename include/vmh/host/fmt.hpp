@@ -8,6 +8,11 @@
 // the start of the heap's virtual range (see inspect.hpp); without it they show "-".
 #pragma once
 
+/// @file
+/// fmt formatters (host only). `vmh::status`, `vmh::layout_error` and `vmh::invariant` print their
+/// names and `byte_size` its count, all formatted like strings (width, fill and alignment apply);
+/// `vmh::check`, `vmh::heap_stats`, `vmh::bucket_stats` and `heap_map_view` take only "{}".
+
 #include <concepts>
 #include <cstddef>
 #include <string_view>
@@ -23,12 +28,14 @@ namespace vmh::host {
 
 /// A byte count printed exactly, in the largest binary unit that divides it: "192 B", "6 KiB", "1 MiB".
 struct byte_size {
+  /// the byte count
   std::size_t bytes = 0;
 };
 
 /// What `heap_map` returns: format it with fmt ("{}").
 template <class Heap>
 struct heap_map_view {
+  /// the heap to map (not owned)
   const Heap* heap = nullptr;
   const void* base = nullptr;  ///< start of the heap's virtual range; null: page columns unknown
 };
@@ -50,6 +57,8 @@ heap_map_view<Heap> heap_map(const Heap& heap) noexcept {
   else return {&heap, nullptr};
 }
 
+// Left out of the API reference: helpers of the formatters below, not part of the interface.
+/// @cond
 namespace fmt_detail {
 /// Accepts only an empty format spec ("{}").
 struct no_spec {
@@ -69,9 +78,13 @@ struct named : fmt::formatter<std::string_view> {
   }
 };
 }  // namespace fmt_detail
+/// @endcond
 
 }  // namespace vmh::host
 
+// Left out of the API reference: Doxygen cannot place specializations in fmt's namespace, which
+// is not part of it. What they print: the file comment at the top, and each one's own comment.
+/// @cond
 template <>
 struct fmt::formatter<vmh::host::byte_size> : fmt::formatter<std::string_view> {
   template <class Context>
@@ -162,3 +175,4 @@ struct fmt::formatter<vmh::host::heap_map_view<Heap>> : vmh::host::fmt_detail::n
     return out;
   }
 };
+/// @endcond

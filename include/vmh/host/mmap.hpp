@@ -97,10 +97,12 @@ class mmap_range {
   /// system's). On failure the range is empty and `error()` holds the errno.
   explicit mmap_range(std::size_t bytes, std::size_t align = 0) noexcept { reserve(bytes, align); }
 
+  /// Takes over `other`'s reservation; `other` is left empty.
   mmap_range(mmap_range&& other) noexcept : base_(other.base_), size_(other.size_), error_(other.error_) {
     other.base_ = nullptr;
     other.size_ = 0;
   }
+  /// Releases this range's reservation, then takes over `other`'s; `other` is left empty.
   mmap_range& operator=(mmap_range&& other) noexcept {
     if (this != &other) {
       release();
@@ -116,8 +118,11 @@ class mmap_range {
   mmap_range& operator=(const mmap_range&) = delete;
   ~mmap_range() { release(); }
 
+  /// Start of the reservation (null when empty).
   std::byte* base() noexcept { return base_; }
+  /// Start of the reservation (null when empty), read-only.
   const std::byte* base() const noexcept { return base_; }
+  /// Bytes reserved: whole system pages (0 when empty).
   std::size_t size() const noexcept { return size_; }
   /// True when the range holds a reservation.
   explicit operator bool() const noexcept { return base_ != nullptr; }
@@ -242,6 +247,7 @@ class mmap_mapper {
   std::size_t mapped() const noexcept { return mapped_; }
   /// The most bytes mapped at once.
   std::size_t peak() const noexcept { return peak_; }
+  /// The most bytes that may be mapped at once.
   std::size_t budget() const noexcept { return budget_; }
   /// Changes the budget (clamped to [mapped(), max_budget]).
   void set_budget(std::size_t bytes) noexcept {

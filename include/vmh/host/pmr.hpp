@@ -26,8 +26,11 @@ namespace vmh::host {
 /// The exception of a failed allocation: a std::bad_alloc that carries the heap's reason.
 class allocation_failure : public std::bad_alloc {
  public:
+  /// A failure for the heap's `reason`.
   explicit allocation_failure(status reason) noexcept : reason_(reason) {}
+  /// Why the heap refused the allocation.
   status reason() const noexcept { return reason_; }
+  /// The reason's name (`vmh::to_string`).
   const char* what() const noexcept override { return to_string(reason_); }
 
  private:
@@ -39,10 +42,12 @@ class allocation_failure : public std::bad_alloc {
 template <class Heap>
 class memory_resource final : public std::pmr::memory_resource {
  public:
+  /// A resource over `heap`, which must outlive it.
   explicit memory_resource(Heap& heap) noexcept : heap_(&heap) {}
   memory_resource(const memory_resource&) = delete;
   memory_resource& operator=(const memory_resource&) = delete;
 
+  /// The heap this resource allocates from.
   Heap& heap() const noexcept { return *heap_; }
 
   /// Deallocations the heap rejected (a pointer it did not allocate, or a second free). The
