@@ -39,7 +39,9 @@ namespace vmh {
 
 /// One bucket of a layout: `block_count` blocks of `block_size` bytes.
 struct bucket {
+  /// bytes of each block
   std::size_t block_size = 0;
+  /// blocks in the bucket
   std::size_t block_count = 0;
 };
 
@@ -111,19 +113,23 @@ concept reconfigurable_layout = requires(L& l, const bucket* table, std::size_t 
 ///    that may straddle a page boundary), so its size is recorded; otherwise every allocation
 ///    touches exactly the one page that holds its block, and nothing per block is kept.
 struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {  // 64 B: one shift to index
+  /// bytes of each block
   std::size_t block_size = 0;
   std::size_t offset = 0;       ///< byte offset of block 0 from the start of the virtual range
   std::size_t stride = 0;       ///< bytes from one block to the next: block_size, plus a guard page when guarded
 #if defined(__SIZEOF_INT128__)
   std::uint64_t reciprocal = 0; ///< ceil(2^64 / stride): offset / stride as a multiply
 #endif
+  /// blocks in the bucket
   std::uint32_t block_count = 0;
   std::uint32_t block_align = 0;   ///< every block of the bucket is aligned to this power of two (<= page)
   std::uint32_t first_block = 0;   ///< index of block 0 among all blocks (the record of a run-capable heap)
   std::uint32_t first_record = 0;  ///< index of block 0's size record (variable buckets only)
   std::uint32_t level_word[max_bitmap_levels] = {};  ///< first word of each level in the word table
   std::uint8_t levels = 0;      ///< levels of the bucket's bitmap (leaf = level 0)
+  /// no page is shared: blocks are whole pages and start on a page (see above)
   bool owned = false;
+  /// an allocation's pages depend on its size, so its size is recorded (see above)
   bool variable = false;
 };
 
@@ -134,10 +140,15 @@ struct layout_geometry {
   /// One bit per bucket: 32 bits when the layout has at most 32 buckets.
   using mask = std::conditional_t<(MaxBuckets <= 32), std::uint32_t, std::uint64_t>;
 
+  /// the first rule the table breaks, or `layout_error::none`
   layout_error error = layout_error::no_buckets;
+  /// buckets of the layout (0 when `error` is set: nothing can be allocated)
   std::size_t bucket_count = 0;
+  /// bytes of a page (a power of two)
   std::size_t page_size = default_page_size;
+  /// log2 of `page_size`
   unsigned page_shift = 12;
+  /// alignment every block has; every block size is a multiple of it
   std::size_t min_align = default_min_align;
   std::size_t virtual_size = 0;  ///< bytes of all buckets
   std::size_t block_total = 0;   ///< blocks of all buckets
@@ -146,6 +157,7 @@ struct layout_geometry {
   std::size_t ref_pages = 0;     ///< pages below the end of the last bucket that is not `owned` (they keep counts)
   std::size_t word_total = 0;    ///< bitmap words of all buckets
   std::size_t guard_bytes = 0;   ///< virtual bytes of guard pages (never mapped; part of virtual_size)
+  /// the buckets in ascending block size; the first `bucket_count` are used
   bucket_geometry buckets[MaxBuckets] = {};
   /// first_at_least[k]: the first bucket whose block size is >= 2^k (bucket_count if none).
   std::uint8_t first_at_least[detail::size_bits] = {};
@@ -159,6 +171,7 @@ struct layout_geometry {
   }
   /// Bucket start offsets for `bucket_at`, padded to a power of two with offsets past any byte.
   static constexpr std::size_t search_size = std::bit_ceil(MaxBuckets);
+  /// offset of each bucket's block 0; UINT32_MAX past the last bucket
   std::uint32_t starts[search_size] = {};
 
   /// Bit mask with one bit per bucket.
@@ -299,11 +312,15 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
 /// A table of buckets plus the page size and minimum alignment: the argument of `fixed_layout`.
 template <std::size_t N>
 struct bucket_table {
+  /// the buckets, in strictly ascending block size
   bucket buckets[N];
+  /// bytes of a page (a power of two)
   std::size_t page_size = default_page_size;
+  /// alignment of every block (a power of two in [8, page size]); block sizes are multiples of it
   std::size_t min_align = default_min_align;
   /// Leave an unmapped guard page after every block of a page or more (see `with_guard_pages`).
   bool guard_pages = false;
+  /// The number of buckets, N.
   static constexpr std::size_t size() noexcept { return N; }
 };
 
@@ -332,6 +349,7 @@ constexpr bucket_table<N> with_guard_pages(bucket_table<N> t) noexcept {
 /// metadata sizes are constants.
 template <bucket_table Table>
 struct fixed_layout {
+  /// The table's derived geometry, a constant; the `static_assert`s below reject a table that breaks a rule.
   static constexpr layout_geometry<Table.size()> geometry =
       derive_geometry<Table.size()>(Table.buckets, Table.size(), Table.page_size, Table.min_align, SIZE_MAX, SIZE_MAX,
                                     SIZE_MAX, Table.guard_pages);
@@ -353,15 +371,24 @@ struct fixed_layout {
   static_assert(geometry.error != layout_error::range_too_large, "vmh layout: the virtual range must stay below 4 GiB");
   static_assert(geometry.error == layout_error::none, "vmh layout: invalid layout");
 
+  /// Buckets of the table.
   static constexpr std::size_t bucket_capacity = Table.size();
+  /// Blocks of all buckets.
   static constexpr std::size_t block_capacity = geometry.block_total;
+  /// Size records: the blocks of the variable buckets.
   static constexpr std::size_t record_capacity = geometry.record_total;
+  /// Pages covering the virtual range.
   static constexpr std::size_t page_capacity = geometry.page_total;
+  /// Pages that keep a reference count.
   static constexpr std::size_t ref_capacity = geometry.ref_pages;
+  /// Bitmap words of all buckets.
   static constexpr std::size_t word_capacity = geometry.word_total;
+  /// Bytes of the virtual range (the size of the default backing, a `static_arena`).
   static constexpr std::size_t virtual_size = geometry.virtual_size;
+  /// Bytes of a page.
   static constexpr std::size_t page_size = geometry.page_size;
 
+  /// The derived geometry.
   static constexpr const layout_geometry<bucket_capacity>& geo() noexcept { return geometry; }
 };
 
@@ -371,13 +398,18 @@ template <std::size_t MaxBuckets = max_buckets, std::size_t MaxBlocks = (1u << 1
 class runtime_layout {
  public:
   static_assert(MaxBuckets >= 1 && MaxBuckets <= max_buckets, "vmh runtime_layout: 1 to 64 buckets");
+  /// Most buckets a table may have.
   static constexpr std::size_t bucket_capacity = MaxBuckets;
+  /// Most blocks of all buckets.
   static constexpr std::size_t block_capacity = MaxBlocks;
+  /// Most size records (one per block).
   static constexpr std::size_t record_capacity = MaxBlocks;
+  /// Most pages the virtual range may cover.
   static constexpr std::size_t page_capacity = MaxPages;
+  /// Most pages that keep a reference count.
   static constexpr std::size_t ref_capacity = MaxPages;
-  // Each bucket's bitmap needs at most ceil(count/W) leaf words, plus at most one word per
-  // level above for the rounding: bounded by MaxBlocks/(W-1) + levels per bucket.
+  /// Most bitmap words of all buckets. Each bucket's bitmap needs at most ceil(count/W) leaf
+  /// words, plus at most one word per level above for the rounding: bounded by MaxBlocks/(W-1) + levels per bucket.
   static constexpr std::size_t word_capacity = MaxBlocks / (detail::word_bits - 1) + MaxBuckets * max_bitmap_levels + 1;
 
   /// Derives and checks a new geometry; on error the current one is kept.
@@ -389,6 +421,7 @@ class runtime_layout {
     return g.error;
   }
 
+  /// The current geometry: none (`layout_error::no_buckets`) until an `assign` succeeds.
   constexpr const layout_geometry<MaxBuckets>& geo() const noexcept { return geometry_; }
 
  private:
