@@ -52,23 +52,31 @@ inline constexpr unsigned char poison_byte = 0xa5;
 
 /// Statistics of one bucket.
 struct bucket_stats {
+  /// bytes of each of the bucket's blocks
   std::size_t block_size = 0;
+  /// blocks in the bucket
   std::size_t block_count = 0;
   std::size_t in_use = 0;         ///< blocks in use now
   std::size_t peak_in_use = 0;    ///< most blocks ever in use at once
   std::size_t full_failures = 0;  ///< requests that failed while this bucket, their first fit, was full
+  /// Equal when every field is equal.
   friend constexpr bool operator==(const bucket_stats&, const bucket_stats&) noexcept = default;
 };
 
 /// Statistics of the whole heap.
 struct heap_stats {
+  /// allocations handed out and not yet freed (a run of blocks counts once)
   std::size_t live_allocations = 0;
   std::size_t bytes_in_blocks = 0;       ///< bytes of the blocks held by live allocations
+  /// most `bytes_in_blocks` ever at once
   std::size_t peak_bytes_in_blocks = 0;
+  /// pages the heap has mapped through its mapper now (always 0 with a mapper that does not track pages)
   std::size_t pages_mapped = 0;
+  /// most `pages_mapped` ever at once
   std::size_t peak_pages_mapped = 0;
   std::size_t failed_no_block = 0;       ///< requests that failed with status::no_block
   std::size_t failed_no_memory = 0;      ///< requests or resizes that failed with status::no_memory
+  /// Equal when every field is equal.
   friend constexpr bool operator==(const heap_stats&, const heap_stats&) noexcept = default;
 };
 
@@ -99,14 +107,20 @@ class heap {
   static constexpr bool records_some = tracks_pages && !Options.runs;
 
  public:
+  /// The bucket layout (`Layout`).
   using layout_type = Layout;
+  /// The page mapper (`Mapper`).
   using mapper_type = Mapper;
+  /// The backing range (`Backing`).
   using backing_type = Backing;
+  /// The layout's derived geometry.
   using geometry_type = layout_geometry<Layout::bucket_capacity>;
+  /// One bit per bucket.
   using mask = typename geometry_type::mask;
 
   /// A heap over a default-constructed backing range.
   constexpr heap() noexcept { state_ = backing_state(); }
+  /// A heap over a default-constructed backing range that maps its pages through `mapper`.
   constexpr explicit heap(Mapper mapper) noexcept : mapper_(static_cast<Mapper&&>(mapper)) { state_ = backing_state(); }
   /// A heap over a given backing range (e.g. `external_range{ptr, bytes}`).
   constexpr explicit heap(Backing backing, Mapper mapper = Mapper{}) noexcept
@@ -154,7 +168,9 @@ class heap {
   }
   /// The derived geometry. A runtime layout's changes with `configure`: do not hold it across one.
   constexpr const geometry_type& geometry() const noexcept { return layout_.geo(); }
+  /// The heap's page mapper (e.g. to read a `counting_mapper`'s figures).
   constexpr Mapper& mapper() noexcept { return mapper_; }
+  /// The heap's page mapper, read-only.
   constexpr const Mapper& mapper() const noexcept { return mapper_; }
   /// Start of the heap's virtual range (block offsets and page numbers count from here).
   constexpr std::byte* base() const noexcept { return const_cast<Backing&>(backing_).base(); }
@@ -366,6 +382,7 @@ class heap {
     }
   }
 
+  /// Buckets of the current layout: 0 while the layout is invalid or, for a runtime layout, not yet configured.
   std::size_t bucket_count() const noexcept {
     detail::lock_guard guard(lock_);
     return layout_.geo().bucket_count;
@@ -391,6 +408,7 @@ class heap {
     detail::lock_guard guard(lock_);
     policy_ = p;
   }
+  /// The fairness rule `allocate_range` applies now (the reserve rule unless `set_range_policy` changed it).
   range_policy get_range_policy() const noexcept {
     detail::lock_guard guard(lock_);
     return policy_;
