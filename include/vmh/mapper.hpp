@@ -42,8 +42,11 @@ concept reports_mapped = requires(const M& m) { { m.mapped() } -> std::convertib
 
 /// Plain RAM: every page is always there. The heap keeps no page counts with this mapper.
 struct null_mapper {
+  /// Nothing is ever mapped or unmapped: the heap keeps no per-page counts.
   static constexpr bool tracks_pages = false;
+  /// Always succeeds; does nothing.
   constexpr bool map(std::byte*, std::size_t) noexcept { return true; }
+  /// Does nothing.
   constexpr void unmap(std::byte*, std::size_t) noexcept {}
 };
 
@@ -52,8 +55,11 @@ struct null_mapper {
 class counting_mapper {
  public:
   constexpr counting_mapper() noexcept = default;
+  /// A pool of `budget_bytes` physical bytes (the default constructor's pool is unlimited: SIZE_MAX).
   constexpr explicit counting_mapper(std::size_t budget_bytes) noexcept : spare_(SIZE_MAX - budget_bytes) {}
 
+  /// Counts `bytes` as mapped. Returns false, mapping nothing, when they exceed `available()` or
+  /// this is the call `fail_map_call` chose (either counts as a failure).
   constexpr bool map(std::byte*, std::size_t bytes) noexcept {
     ++map_calls_;
     if (map_calls_ == fail_call_ || bytes > budget() - mapped_) {
@@ -64,17 +70,25 @@ class counting_mapper {
     if (mapped_ > peak_) peak_ = mapped_;
     return true;
   }
+  /// Counts `bytes` as no longer mapped. Requires: they were mapped.
   constexpr void unmap(std::byte*, std::size_t bytes) noexcept {
     ++unmap_calls_;
     mapped_ -= bytes;
   }
 
+  /// Bytes that can still be mapped: the budget less what is mapped.
   constexpr std::size_t available() const noexcept { return budget() - mapped_; }
+  /// Bytes mapped now.
   constexpr std::size_t mapped() const noexcept { return mapped_; }
+  /// Most bytes ever mapped at once.
   constexpr std::size_t peak() const noexcept { return peak_; }
+  /// Bytes the pool holds (SIZE_MAX: unlimited).
   constexpr std::size_t budget() const noexcept { return SIZE_MAX - spare_; }
+  /// `map` calls so far, refused ones included.
   constexpr std::size_t map_calls() const noexcept { return map_calls_; }
+  /// `unmap` calls so far.
   constexpr std::size_t unmap_calls() const noexcept { return unmap_calls_; }
+  /// `map` calls refused so far (over budget or injected).
   constexpr std::size_t failures() const noexcept { return failures_; }
 
   /// Refuse the n-th map call from now (1 = the next one); 0 cancels.

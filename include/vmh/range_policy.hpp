@@ -22,7 +22,11 @@
 
 namespace vmh {
 
+/// The fairness rule of `heap::allocate_range`: caps the new physical memory one grant may take,
+/// never below the request's smallest grant (the formulas are at the top of this header). The
+/// default, all zero, is the reserve rule, reserve(4, 35, 1000).
 struct range_policy {
+  /// Which formula `cap` applies.
   enum class rule : std::uint8_t {
     reserve = 0,   ///< all but a reserve kept for the next requests
     adaptive = 1,  ///< share limited to sqrt(free fraction)
@@ -30,6 +34,7 @@ struct range_policy {
   };
   // All zero is the default (reserve of max(4 * lo, 35/1000 of the memory)), so a constinit
   // heap keeps its metadata in .bss.
+  /// The formula; `share_num`, `share_den` and `reserve_mins` are its parameters.
   rule kind = rule::reserve;
   std::uint32_t share_num = 0;     ///< share of the free memory one grant may take, or of all memory kept back;
   std::uint32_t share_den = 0;     ///< 0/0: the rule's default (2/3 adaptive, 35/1000 reserve)

@@ -55,9 +55,14 @@ constexpr const char* to_string(invariant i) noexcept {
 
 /// The result of `validate`: which invariant broke, and where (bucket and block, or page).
 struct check {
+  /// the invariant that broke, `invariant::ok` when the heap is consistent
   invariant broken = invariant::ok;
+  /// the bucket it broke in (0 for a heap-wide invariant)
   std::size_t bucket = 0;
+  /// where in the bucket, or what was found: the block, page or bitmap level, or for a count
+  /// that disagrees the recomputed figure
   std::size_t index = 0;
+  /// True when no invariant broke.
   constexpr explicit operator bool() const noexcept { return broken == invariant::ok; }
 };
 
