@@ -19,7 +19,9 @@ concept lock_policy = std::default_initializable<L> && requires(L& l) {
 
 /// No locking: one thread (or an outer lock) uses the heap.
 struct no_lock {
+  /// Does nothing.
   constexpr void lock() noexcept {}
+  /// Does nothing.
   constexpr void unlock() noexcept {}
 };
 
@@ -27,6 +29,7 @@ struct no_lock {
 class spin_lock {
  public:
   constexpr spin_lock() noexcept = default;
+  /// Spins until the lock is free, then takes it (acquire ordering). Not recursive.
   void lock() noexcept {
     for (;;) {
       if (!held_.exchange(true, std::memory_order_acquire)) return;
@@ -34,6 +37,7 @@ class spin_lock {
       }
     }
   }
+  /// Releases the lock (release ordering). Requires: the caller holds it.
   void unlock() noexcept { held_.store(false, std::memory_order_release); }
 
  private:

@@ -40,9 +40,13 @@ constexpr const char* to_string(status s) noexcept {
 
 /// The result of an allocation: the pointer (null on failure), the bytes granted and why.
 struct grant {
+  /// the allocation, or null on failure
   void* ptr = nullptr;
+  /// bytes the caller may use (for `allocate_range`, the grant), 0 on failure
   std::size_t size = 0;
+  /// `status::ok`, or why nothing was allocated
   status result = status::ok;
+  /// True when the allocation succeeded.
   constexpr explicit operator bool() const noexcept { return ptr != nullptr; }
 };
 
