@@ -47,7 +47,9 @@ constexpr bool page_size_matches() noexcept {
 template <std::uint32_t Flags = SYS_MM_MEM_PERM_RW>
 class mm_mapper {
  public:
+  /// The driver's page size: the heap's page size must equal it.
   static constexpr std::size_t page_size = mm_page_size;
+  /// The sys_mm_drv flags every map call passes.
   static constexpr std::uint32_t flags = Flags;
 
   /// The driver chooses the physical pages (phys = 0).
@@ -56,6 +58,8 @@ class mm_mapper {
   mm_mapper(const void* virt_base, std::uintptr_t phys_base) noexcept
       : virt_base_(reinterpret_cast<std::uintptr_t>(virt_base)), phys_base_(phys_base), linear_(true) {}
 
+  /// Maps [addr, addr + bytes) with `Flags`. Returns true on success; on a driver error, unmaps
+  /// the pages the driver did map, counts a map failure and returns false.
   bool map(std::byte* addr, std::size_t bytes) noexcept {
     if (sys_mm_drv_map_region(addr, phys_of(addr), bytes, Flags) == 0) {
       mapped_ += bytes;
@@ -66,6 +70,7 @@ class mm_mapper {
     return false;
   }
 
+  /// Unmaps [addr, addr + bytes). Requires: a range `map` accepted (or part of one).
   void unmap(std::byte* addr, std::size_t bytes) noexcept {
     // The heap unmaps only ranges that map() accepted; a driver error here is a driver bug,
     // counted for diagnostics (the pages are the driver's from now on either way).
@@ -110,16 +115,22 @@ class budgeted_mm_mapper : public mm_mapper<Flags> {
 
  public:
   constexpr budgeted_mm_mapper() noexcept = default;
+  /// Maps at most `budget` bytes at once; the driver chooses the physical pages. (The default
+  /// constructor's budget is 0: it maps nothing.)
   constexpr explicit budgeted_mm_mapper(std::size_t budget) noexcept : budget_(budget) {}
+  /// Maps at most `budget` bytes at once, linearly: virtual address v to phys_base + (v - virt_base).
   budgeted_mm_mapper(std::size_t budget, const void* virt_base, std::uintptr_t phys_base) noexcept
       : base(virt_base, phys_base), budget_(budget) {}
 
+  /// As `mm_mapper::map`, but returns false without calling the driver when `bytes` exceed `available()`.
   bool map(std::byte* addr, std::size_t bytes) noexcept {
     if (bytes > available()) return false;
     return base::map(addr, bytes);
   }
 
+  /// Bytes that can still be mapped: the budget less what is mapped.
   constexpr std::size_t available() const noexcept { return budget_ - this->mapped(); }
+  /// Most bytes mapped at once.
   constexpr std::size_t budget() const noexcept { return budget_; }
 
  private:

@@ -13,15 +13,19 @@
 
 namespace vmh::zephyr {
 
+/// A lock policy over a Zephyr `k_spinlock`: held across every heap call, it also masks
+/// interrupts on the calling core while held (see above). Not copyable.
 class spinlock {
  public:
   constexpr spinlock() noexcept = default;
   spinlock(const spinlock&) = delete;
   spinlock& operator=(const spinlock&) = delete;
 
+  /// Takes the spinlock (k_spin_lock) and keeps its key for `unlock`.
   void lock() noexcept { key_ = k_spin_lock(&lock_); }
   // The key is written by the holder only, after it acquired the lock, and read back before it
   // releases it: one key slot per lock is enough.
+  /// Releases the spinlock with the key `lock` kept. Requires: the caller holds it.
   void unlock() noexcept { k_spin_unlock(&lock_, key_); }
 
  private:
