@@ -14,6 +14,8 @@
 
 namespace vmh {
 
+/// What the heap needs of a backing range: `b.base()`, its start (not null, aligned to the
+/// layout's page size), and `b.size()`, its bytes (at least the layout's virtual size).
 template <class B>
 concept backing_range = requires(B& b, const B& cb) {
   { b.base() } -> std::same_as<std::byte*>;

@@ -20,7 +20,9 @@
 
 namespace vmh::host {
 
-/// A standard Allocator of `T` over a vmh heap: holds a pointer to `Heap`, never owns it (see above).
+/// A standard Allocator of `T` over a vmh heap. It holds a pointer to `Heap` and never owns it;
+/// allocators over the same heap are equal, and it follows its container on copy, move and swap.
+/// Host only: it throws.
 template <class T, class Heap>
 class allocator {
  public:
