@@ -66,6 +66,7 @@ enum class layout_error : std::uint8_t {
   backing_null,        ///< the backing range starts at address 0 (a block there would read as a failure)
 };
 
+/// A short human-readable description of a layout error, for logs ("ok" for `layout_error::none`).
 constexpr const char* to_string(layout_error e) noexcept {
   switch (e) {
     case layout_error::none: return "ok";
@@ -90,12 +91,17 @@ constexpr const char* to_string(layout_error e) noexcept {
   return "unknown";
 }
 
+/// The most buckets a layout may have (one bit each in a 64-bit mask).
 inline constexpr std::size_t max_buckets = 64;
+/// The most blocks one bucket may have: 2^24.
 inline constexpr std::size_t max_blocks_per_bucket = std::size_t{1} << 24;
 /// Bitmap levels that 2^24 blocks need: 4 with 64-bit words, 5 with 32-bit words.
 inline constexpr std::size_t max_bitmap_levels = (24 + detail::word_shift - 1) / detail::word_shift;
+/// The most bytes a layout's virtual range may span: sizes and offsets are kept in 32 bits.
 inline constexpr std::size_t max_virtual_size = static_cast<std::size_t>(0xffffffffu);
+/// The page size of a table that names none.
 inline constexpr std::size_t default_page_size = 4096;
+/// The min_align of a table that names none.
 inline constexpr std::size_t default_min_align = 64;  // a DSP cache line: no two blocks share one
 
 /// A layout that can be (re)configured at run time, through `heap::configure`.
@@ -127,9 +133,9 @@ struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {
   std::uint32_t first_record = 0;  ///< index of block 0's size record (variable buckets only)
   std::uint32_t level_word[max_bitmap_levels] = {};  ///< first word of each level in the word table
   std::uint8_t levels = 0;      ///< levels of the bucket's bitmap (leaf = level 0)
-  /// no page is shared: blocks are whole pages and start on a page (see above)
+  /// no page is shared: blocks are whole pages and start on a page
   bool owned = false;
-  /// an allocation's pages depend on its size, so its size is recorded (see above)
+  /// an allocation's pages depend on its size, so its size is recorded
   bool variable = false;
 };
 
@@ -428,6 +434,9 @@ class runtime_layout {
   layout_geometry<MaxBuckets> geometry_{};
 };
 
+/// What the heap needs of a layout: the capacities its metadata is sized with (`bucket_capacity`,
+/// `block_capacity`, `record_capacity`, `page_capacity`, `ref_capacity`, `word_capacity`) and the
+/// derived geometry, `geo()`.
 template <class L>
 concept bucket_layout = requires(const L& l) {
   { L::bucket_capacity } -> std::convertible_to<std::size_t>;

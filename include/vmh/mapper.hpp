@@ -22,6 +22,9 @@
 
 namespace vmh {
 
+/// What the heap needs of a page mapper: `bool map(addr, bytes)`, all or nothing, and
+/// `unmap(addr, bytes)` of ranges `map` accepted; both in multiples of the heap's page size.
+/// Optional: `tracks_pages`, `available()` and `mapped()` (mapper.hpp's header comment).
 template <class M>
 concept page_mapper = requires(M& m, std::byte* p, std::size_t n) {
   { m.map(p, n) } -> std::same_as<bool>;

@@ -32,6 +32,7 @@ enum class invariant : std::uint8_t {
   live_allocations,   ///< the live allocation count differs from the allocation starts
 };
 
+/// A short human-readable description of an invariant, for logs ("ok" for `invariant::ok`).
 constexpr const char* to_string(invariant i) noexcept {
   switch (i) {
     case invariant::ok: return "ok";
@@ -57,7 +58,7 @@ constexpr const char* to_string(invariant i) noexcept {
 struct check {
   /// the invariant that broke, `invariant::ok` when the heap is consistent
   invariant broken = invariant::ok;
-  /// the bucket it broke in (0 for a heap-wide invariant)
+  /// the bucket it broke in: 0 for a heap-wide count, `bucket_count` for a full bit past the last bucket
   std::size_t bucket = 0;
   /// where in the bucket, or what was found: the block, page or bitmap level, or for a count
   /// that disagrees the recomputed figure
