@@ -11,6 +11,8 @@
 
 namespace vmh {
 
+/// What the heap needs of a lock: default construction, `lock()` and `unlock()`. The heap holds
+/// it across every public call.
 template <class L>
 concept lock_policy = std::default_initializable<L> && requires(L& l) {
   l.lock();

@@ -13,8 +13,9 @@
 
 namespace vmh::zephyr {
 
-/// A lock policy over a Zephyr `k_spinlock`: held across every heap call, it also masks
-/// interrupts on the calling core while held (see above). Not copyable.
+/// A lock policy over a Zephyr `k_spinlock`, for a heap shared between DSP cores. While held it
+/// also masks interrupts on the calling core: a heap call's bitmap work plus its map or unmap
+/// calls. Not copyable.
 class spinlock {
  public:
   constexpr spinlock() noexcept = default;
