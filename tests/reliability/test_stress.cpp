@@ -247,16 +247,18 @@ TEST_CASE("stress: queries from other threads while one thread reconfigures the 
   const vmh::bucket three[] = {{64, 64}, {1024, 8}, {16384, 2}};
   const vmh::bucket four[] = {{128, 32}, {1024, 8}, {8192, 4}, {65536, 2}};
   REQUIRE(h->configure(three, 3) == vmh::layout_error::none);
+  h->set_range_policy(vmh::range_policy::greedy());  // the readers may start before the configurer
 
   std::atomic<bool> stop{false};
-  std::atomic<std::size_t> reconfigured{0}, refused{0}, odd{0}, queries{0}, rounds{0};
+  std::atomic<std::size_t> reconfigured{0}, refused{0}, queries{0}, rounds{0};
+  std::atomic<std::size_t> odd[8] = {};  // per kind of surprise, to name it
   std::thread configurer([&] {
     // At least 4000 rounds, and on until the readers have queried 4000 times (bounded).
     for (std::size_t i = 0; i < 4000 || (queries.load(std::memory_order_relaxed) < 4000 && i < 50000000); ++i) {
       const vmh::layout_error e = i % 2 == 0 ? h->configure(four, 4) : h->configure(three, 3);
       if (e == vmh::layout_error::none) reconfigured.fetch_add(1, std::memory_order_relaxed);
       else if (e == vmh::layout_error::heap_not_empty) refused.fetch_add(1, std::memory_order_relaxed);
-      else odd.fetch_add(1, std::memory_order_relaxed);
+      else odd[0].fetch_add(1, std::memory_order_relaxed);
       h->set_range_policy(i % 3 == 0 ? vmh::range_policy::greedy() : vmh::range_policy::share(1, 2));
       rounds.fetch_add(1, std::memory_order_relaxed);
     }
@@ -266,19 +268,19 @@ TEST_CASE("stress: queries from other threads while one thread reconfigures the 
     std::mt19937_64 rng(id);
     while (!stop.load(std::memory_order_acquire)) {
       const std::size_t n = h->bucket_count();
-      if (n != 3 && n != 4) odd.fetch_add(1, std::memory_order_relaxed);
-      if (h->state() != vmh::layout_error::none) odd.fetch_add(1, std::memory_order_relaxed);
-      if (!h->owns(mem.get())) odd.fetch_add(1, std::memory_order_relaxed);
+      if (n != 3 && n != 4) odd[1].fetch_add(1, std::memory_order_relaxed);
+      if (h->state() != vmh::layout_error::none) odd[2].fetch_add(1, std::memory_order_relaxed);
+      if (!h->owns(mem.get())) odd[3].fetch_add(1, std::memory_order_relaxed);
       const vmh::range_policy p = h->get_range_policy();
-      if (p.kind != vmh::range_policy::rule::fixed) odd.fetch_add(1, std::memory_order_relaxed);
+      if (p.kind != vmh::range_policy::rule::fixed) odd[4].fetch_add(1, std::memory_order_relaxed);
       const vmh::bucket_stats b = h->stats(1);
-      if (b.block_size != 1024 && b.block_size != 0) odd.fetch_add(1, std::memory_order_relaxed);
+      if (b.block_size != 1024 && b.block_size != 0) odd[5].fetch_add(1, std::memory_order_relaxed);
       static_cast<void>(h->stats());
       // A live allocation now and then makes configure refuse.
       if (rng() % 4 == 0) {
         void* q = h->allocate(1 + rng() % 2000);
-        if (q != nullptr && h->usable_size(q) == 0) odd.fetch_add(1, std::memory_order_relaxed);
-        if (q != nullptr && h->deallocate(q) != vmh::status::ok) odd.fetch_add(1, std::memory_order_relaxed);
+        if (q != nullptr && h->usable_size(q) == 0) odd[6].fetch_add(1, std::memory_order_relaxed);
+        if (q != nullptr && h->deallocate(q) != vmh::status::ok) odd[7].fetch_add(1, std::memory_order_relaxed);
       }
       queries.fetch_add(1, std::memory_order_relaxed);
     }
@@ -288,7 +290,10 @@ TEST_CASE("stress: queries from other threads while one thread reconfigures the 
   r1.join();
   r2.join();
   INFO(reconfigured.load() << " reconfigurations, " << refused.load() << " refused, " << queries.load() << " query rounds");
-  CHECK(odd.load() == 0);
+  for (std::size_t k = 0; k < 8; ++k) {
+    CAPTURE(k);
+    CHECK(odd[k].load() == 0);
+  }
   CHECK(reconfigured.load() > 0);
   CHECK(reconfigured.load() + refused.load() == rounds.load());
   CHECK(queries.load() >= 4000);
