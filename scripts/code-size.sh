@@ -20,7 +20,10 @@ for arg in "$@"; do
   case "$arg" in
     --detail) detail=1 ;;
     -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    *) build=$arg ;;
+    -*) echo "code-size.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+    *)
+      if [ -n "$build" ]; then echo "code-size.sh: one BUILD_DIR only, not also '$arg' (see --help)" >&2; exit 2; fi
+      build=$arg ;;
   esac
 done
 build=${build:-$root/build-cortex-m4}

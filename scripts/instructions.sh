@@ -20,7 +20,17 @@
 # the client requests, 1 if a case fails.
 set -euo pipefail
 
-build=${1:-${VMH_BUILD_DIR:-build}}
+build=""
+for arg in "$@"; do
+  case "$arg" in
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -*) echo "instructions.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+    *)
+      if [ -n "$build" ]; then echo "instructions.sh: one BUILD_DIR only, not also '$arg' (see --help)" >&2; exit 2; fi
+      build=$arg ;;
+  esac
+done
+build=${build:-${VMH_BUILD_DIR:-build}}
 instr=${VMH_INSTR:-$build/bench/vmh-instr}
 steps=${VMH_INSTR_STEPS:-20000}
 warmup=${VMH_INSTR_WARMUP:-2000}
