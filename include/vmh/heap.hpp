@@ -450,9 +450,13 @@ class heap {
   constexpr layout_error backing_fits(const geometry_type& g) const noexcept {
     if (g.error != layout_error::none) return g.error;
     if (backing_.size() < g.virtual_size) return layout_error::backing_too_small;
-    if (base() == nullptr) return layout_error::backing_null;
-    if (!std::is_constant_evaluated() && reinterpret_cast<std::uintptr_t>(base()) % g.page_size != 0)
-      return layout_error::backing_misaligned;
+    if (!std::is_constant_evaluated()) {
+      // Checked at run time only: in a constant initialization (constinit) GCC may refuse to
+      // compare an object's address with null (-fno-delete-null-pointer-checks), and a static
+      // arena or a linker window is never at address 0.
+      if (base() == nullptr) return layout_error::backing_null;
+      if (reinterpret_cast<std::uintptr_t>(base()) % g.page_size != 0) return layout_error::backing_misaligned;
+    }
     return layout_error::none;
   }
   constexpr layout_error backing_state() const noexcept {

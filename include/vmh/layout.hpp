@@ -294,6 +294,8 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     blocks += b.block_count;
     if (!bg.owned) ref_end = ceil_div(offset, page_size);
   }
+  // Page arithmetic (an allocation's end rounded up to a page) must not wrap where size_t has 32 bits.
+  if (offset > max_virtual_size - page_size) return fail(layout_error::range_too_large);
   for (std::size_t i = 0; i < layout_geometry<MaxBuckets>::search_size; ++i)
     g.starts[i] = i < count ? static_cast<std::uint32_t>(g.buckets[i].offset) : UINT32_MAX;
   g.virtual_size = offset;

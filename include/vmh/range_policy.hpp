@@ -67,7 +67,8 @@ struct range_policy {
       const std::size_t keep = by_total > by_min ? by_total : by_min;
       return available > keep && available - keep > lo ? available - keep : lo;
     }
-    const std::size_t num = share_den == 0 ? 2 : share_num, den = share_den == 0 ? 3 : share_den;
+    const std::size_t den = share_den == 0 ? 3 : share_den;
+    const std::size_t num = share_den == 0 ? 2 : share_num > share_den ? share_den : share_num;  // at most all of it
     std::size_t c = available / den * num + available % den * num / den;
     if (kind == rule::adaptive && total != 0 && available <= total) {
       // sqrt(available / total) in 16.16 fixed point (no floating point on the DSP). Scale both
