@@ -769,8 +769,9 @@ const std::vector<command>& commands() {
        {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}},
        false,
        "vmh-sim replay --trace FILE --allocator vmh|sys_heap|sof_vmh --physical BYTES [--layout auto|sof|FILE]\n"
-       "               [--page BYTES] [--policy default|greedy|share:N/D|adaptive:N/D] [--uncharged]\n"
-       "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line. The allocator's\n"
+       "               [--page BYTES] [--policy P] [--uncharged]\n"
+       "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line. P (range policy):\n"
+       "  default (the reserve rule), greedy, share:N/D, adaptive:N/D or reserve:K:N/D. The allocator's\n"
        "  metadata outside its buffers is taken from the budget (pages = budget - metadata, rounded down\n"
        "  to a page); --uncharged gives the buffers the whole budget. The line has the waste (committed\n"
        "  minus live bytes) at the first failure and at the peak, and the powered 128 KiB SRAM banks.\n"
