@@ -247,12 +247,8 @@ class heap {
     if constexpr (tracks_pages && detail::reports_available<Mapper>) {
       // The fairness rule caps the new physical memory a grant takes; pages that neighbours map
       // already cost nothing. The smallest grant is never refused while its pages are free.
-      const std::size_t available = mapper_.available();
-      const std::size_t mapped = pages_ << g.page_shift;
-      const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;  // "unlimited" saturates
-      const std::size_t fair = policy_.cap(available, total, lo);
-      std::size_t fresh = (fair < available ? fair : available) >> g.page_shift;
-      if (const std::size_t least = new_pages(g, bg, offset, lo); fresh < least && least <= available >> g.page_shift)
+      std::size_t fresh = fair_pages(g, lo);
+      if (const std::size_t least = new_pages(g, bg, offset, lo); fresh < least && least <= mapper_.available() >> g.page_shift)
         fresh = least;
       const std::size_t room = range_room(g, bg, offset, fresh);
       if (want > room) want = down(room);
@@ -320,12 +316,7 @@ class heap {
     const std::size_t span = run_length(bg, size) * bg.block_size;
     std::size_t want = (preferred < span ? preferred : span) / granule * granule;
     if constexpr (tracks_pages && detail::reports_available<Mapper>) {
-      const std::size_t available = mapper_.available();
-      const std::size_t mapped = pages_ << g.page_shift;
-      const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;
-      const std::size_t fair = policy_.cap(available, total, 0);
-      const std::size_t fresh = (fair < available ? fair : available) >> g.page_shift;
-      const std::size_t room = room_from(g, bg, w.offset, span, page_end_of(g, bg, w.offset, size), fresh);
+      const std::size_t room = room_from(g, bg, w.offset, span, page_end_of(g, bg, w.offset, size), fair_pages(g, 0));
       if (want > room) want = room / granule * granule;
     }
     if (want <= size) return {ptr, size, status::ok};
@@ -668,6 +659,17 @@ class heap {
     if (const std::size_t kept = run_length(bg, new_size); kept < blocks)
       release_blocks(bg, w.bucket, w.index + kept, blocks - kept);
     return status::ok;
+  }
+
+  /// New pages the fairness rule lets one grant map now, for a request whose smallest grant is lo.
+  std::size_t fair_pages(const geometry_type& g, std::size_t lo) const noexcept
+    requires(detail::reports_available<Mapper>)
+  {
+    const std::size_t available = mapper_.available();
+    const std::size_t mapped = pages_ << g.page_shift;
+    const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;  // "unlimited" saturates
+    const std::size_t fair = policy_.cap(available, total, lo);
+    return (fair < available ? fair : available) >> g.page_shift;
   }
 
   /// Pages an allocation of `size` bytes at `offset` in bucket bg would have to map.
