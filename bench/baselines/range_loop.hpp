@@ -1,6 +1,6 @@
 // SOF's range front end (what buffer_alloc_range does), used by the baselines
 // that have no better way to answer "between min and preferred bytes"
-// (specs/baseline-sys_heap.md, last section).
+// (docs/baselines.md, "SOF's range loop").
 #pragma once
 
 #include <cstddef>

@@ -1,4 +1,4 @@
-// Workload generators for families 1-3 of specs/workloads.md.
+// Workload generators for the families of docs/workloads.md.
 //
 // Every random choice comes from one 64-bit LCG seeded with the seed itself,
 // and every draw is specified below, so anyone can regenerate a trace from its

@@ -1,4 +1,4 @@
-// Trace format v1 (specs/workloads.md): one operation per line.
+// Trace format v1 (docs/workloads.md, "The trace format"): one operation per line.
 //
 //   a <id> <size> [<align>]              allocate exactly size bytes
 //   r <id> <min> <preferred> [<align>]   allocate between min and preferred bytes

@@ -1,5 +1,5 @@
 // Tests of the sys_heap model and SOF's range loop. Expected values are derived
-// from the formulas in specs/baseline-sys_heap.md (units, buckets, chunk-0
+// from the formulas in docs/baselines.md (the sys_heap model) (units, buckets, chunk-0
 // layout), not taken from a run of the model.
 #include "catch.hpp"
 
