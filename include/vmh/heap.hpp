@@ -278,8 +278,7 @@ class heap {
     release_pages(g, bg, w.offset >> g.page_shift, page_end_of(g, bg, w.offset, size));
     if constexpr (Options.poison && tracks_pages)
       if (poisoned(bg) && refs_[w.offset >> g.page_shift] != 0) fill_poison(base() + w.offset, bg.block_size);
-    if constexpr (records_all || records_some)
-      if (records_all || bg.variable) record(bg, w.index) = 0;
+    if (has_record(bg)) record(bg, w.index) = 0;
     release_blocks(bg, w.bucket, w.index, run_length(bg, size));
     --live_;
     return status::ok;
@@ -468,17 +467,21 @@ class heap {
     return first >= g.bucket_count ? mask{0} : static_cast<mask>(g.all_buckets() & (~mask{0} << first));
   }
 
-  /// The size record of block i of bucket bg (its size, 0 when free or inside a run).
-  std::uint32_t& record(const bucket_geometry& bg, std::size_t i) noexcept {
-    return records_[(records_all ? bg.first_block : bg.first_record) + i];
+  /// Whether bucket bg's blocks keep a size record: every block with runs (a run's length), else
+  /// the blocks of variable buckets (their size decides their pages) when pages are tracked.
+  static constexpr bool has_record(const bucket_geometry& bg) noexcept {
+    return records_all || (records_some && bg.variable);
   }
+  /// Where block i of bucket bg keeps its record (has_record(bg) only).
+  static constexpr std::size_t record_index(const bucket_geometry& bg, std::size_t i) noexcept {
+    return (records_all ? bg.first_block : bg.first_record) + i;
+  }
+  /// The size record of block i of bucket bg (its size, 0 when free or inside a run).
+  std::uint32_t& record(const bucket_geometry& bg, std::size_t i) noexcept { return records_[record_index(bg, i)]; }
   /// The bytes of the allocation at block i as far as the heap knows them: the record where one
   /// is kept, else the whole block (whose single page the allocation touches anyway).
   VMH_HOT std::size_t recorded(const bucket_geometry& bg, std::size_t i) const noexcept {
-    if constexpr (records_all) return records_[bg.first_block + i];
-    if constexpr (records_some)
-      if (bg.variable) return records_[bg.first_record + i];
-    return bg.block_size;
+    return has_record(bg) ? records_[record_index(bg, i)] : bg.block_size;
   }
 
   /// One past the last page touched by `size` bytes at `offset` in bucket bg.
@@ -523,8 +526,7 @@ class heap {
         ++poison_damaged_;
     if (!commit_pages(g, bg, offset >> g.page_shift, page_end_of(g, bg, offset, size)))
       return count_failure({nullptr, 0, status::no_memory});
-    if constexpr (records_all || records_some)
-      if (records_all || bg.variable) record(bg, index) = static_cast<std::uint32_t>(size);
+    if (has_record(bg)) record(bg, index) = static_cast<std::uint32_t>(size);
     const std::size_t n = run_length(bg, size);
     for (std::size_t i = index; i < index + n; ++i) detail::bitmap_set(words_, bg, i);
     const std::uint32_t used = in_use_[b] += static_cast<std::uint32_t>(n);
@@ -654,8 +656,7 @@ class heap {
     const std::size_t old_end = page_end_of(g, bg, w.offset, old_size), new_end = page_end_of(g, bg, w.offset, new_size);
     if (new_end > old_end && !commit_pages(g, bg, old_end, new_end)) return count_failure(status::no_memory);
     if (new_end < old_end) release_pages(g, bg, new_end, old_end);
-    if constexpr (records_all || records_some)
-      if (records_all || bg.variable) record(bg, w.index) = static_cast<std::uint32_t>(new_size);
+    if (has_record(bg)) record(bg, w.index) = static_cast<std::uint32_t>(new_size);
     if (const std::size_t kept = run_length(bg, new_size); kept < blocks)
       release_blocks(bg, w.bucket, w.index + kept, blocks - kept);
     return status::ok;

@@ -145,11 +145,11 @@ check heap<Layout, Mapper, Backing, Lock, Options>::validate() const noexcept {
   detail::page_walk walk{};
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
     const bucket_geometry& bg = g.buckets[b];
-    const bool has_records = records_all || (records_some && bg.variable);
+    const bool has_records = has_record(bg);
     if (const check k = detail::check_bitmap(words_, bg, b); !k) return k;
     std::size_t used = 0, run_left = 0;
     for (std::size_t i = 0; i < bg.block_count; ++i) {
-      const std::size_t size = has_records ? records_[(records_all ? bg.first_block : bg.first_record) + i] : 0;
+      const std::size_t size = has_records ? records_[record_index(bg, i)] : 0;
       if (!detail::bitmap_test(words_, bg, i)) {
         if (size != 0) return {invariant::free_block_size, b, i};
         if (run_left != 0) return {invariant::orphan_block, b, i};

@@ -47,14 +47,6 @@ inline void bitmap_clear(word* words, const bucket_geometry& b, std::size_t i) n
   }
 }
 
-/// True when blocks [first, first + n) are all free (and inside the bucket).
-inline bool bitmap_range_free(const word* words, const bucket_geometry& b, std::size_t first, std::size_t n) noexcept {
-  if (first > b.block_count || n > b.block_count - first) return false;
-  for (std::size_t i = first; i < first + n; ++i)
-    if (bitmap_test(words, b, i)) return false;
-  return true;
-}
-
 /// The first index of n consecutive free blocks, or b.block_count if there is none.
 /// A linear scan of the leaf words: O(block_count / 64), used for multi-block runs only.
 inline std::size_t bitmap_find_run(const word* words, const bucket_geometry& b, std::size_t n) noexcept {
