@@ -105,6 +105,7 @@ class heap {
   /// Size records: every block with runs (a run's length), else the variable buckets' blocks.
   static constexpr bool records_all = Options.runs;
   static constexpr bool records_some = tracks_pages && !Options.runs;
+  static constexpr std::size_t levels = Layout::bitmap_levels;  // of every bucket's bitmap
 
  public:
   /// The bucket layout (`Layout`).
@@ -196,7 +197,7 @@ class heap {
     const mask fits = fit_mask(g, size) & allowed;
     if (const mask open = fits & ~full_; open != 0) {
       const std::size_t b = static_cast<std::size_t>(std::countr_zero(open));
-      return place(g, b, detail::bitmap_find_free(words_, g.buckets[b]), size);
+      return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
     }
     if constexpr (Options.runs) {
       const grant run = allocate_run(g, size, allowed);
@@ -242,7 +243,7 @@ class heap {
       want = down(g.buckets[b].block_size);
     }
     const bucket_geometry& bg = g.buckets[b];
-    const std::size_t index = detail::bitmap_find_free(words_, bg);
+    const std::size_t index = detail::bitmap_find_free<levels>(words_, bg);
     const std::size_t offset = g.block_offset(bg, index);
     if constexpr (tracks_pages && detail::reports_available<Mapper>) {
       // The fairness rule caps the new physical memory a grant takes; pages that neighbours map
@@ -528,7 +529,7 @@ class heap {
       return count_failure({nullptr, 0, status::no_memory});
     if (has_record(bg)) record(bg, index) = static_cast<std::uint32_t>(size);
     const std::size_t n = run_length(bg, size);
-    for (std::size_t i = index; i < index + n; ++i) detail::bitmap_set(words_, bg, i);
+    for (std::size_t i = index; i < index + n; ++i) detail::bitmap_set<levels>(words_, bg, i);
     const std::uint32_t used = in_use_[b] += static_cast<std::uint32_t>(n);
     if (used == bg.block_count) full_ |= static_cast<mask>(mask{1} << b);
     ++live_;
@@ -542,7 +543,7 @@ class heap {
 
   /// Returns blocks [index, index + n) of bucket b to the free bitmap.
   VMH_HOT void release_blocks(const bucket_geometry& bg, std::size_t b, std::size_t index, std::size_t n) noexcept {
-    for (std::size_t i = index; i < index + n; ++i) detail::bitmap_clear(words_, bg, i);
+    for (std::size_t i = index; i < index + n; ++i) detail::bitmap_clear<levels>(words_, bg, i);
     in_use_[b] -= static_cast<std::uint32_t>(n);
     full_ &= static_cast<mask>(~(mask{1} << b));
     if constexpr (keeps_stats) totals_.bytes -= n * bg.block_size;
@@ -666,11 +667,15 @@ class heap {
   std::size_t fair_pages(const geometry_type& g, std::size_t lo) const noexcept
     requires(detail::reports_available<Mapper>)
   {
-    const std::size_t available = mapper_.available();
-    const std::size_t mapped = pages_ << g.page_shift;
-    const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;  // "unlimited" saturates
-    const std::size_t fair = policy_.cap(available, total, lo);
-    return (fair < available ? fair : available) >> g.page_shift;
+    if constexpr (detail::reports_available<Mapper>) {  // (clang checks the body of a constrained member)
+      const std::size_t available = mapper_.available();
+      const std::size_t mapped = pages_ << g.page_shift;
+      const std::size_t total = available > SIZE_MAX - mapped ? SIZE_MAX : available + mapped;  // "unlimited" saturates
+      const std::size_t fair = policy_.cap(available, total, lo);
+      return (fair < available ? fair : available) >> g.page_shift;
+    } else {
+      return SIZE_MAX;
+    }
   }
 
   /// Pages an allocation of `size` bytes at `offset` in bucket bg would have to map.

@@ -6,7 +6,7 @@
 // arrays are sized with:
 //
 //     L::bucket_capacity, L::block_capacity, L::record_capacity, L::page_capacity,
-//     L::ref_capacity, L::word_capacity                                            (static constexpr)
+//     L::ref_capacity, L::word_capacity, L::bitmap_levels                          (static constexpr)
 //     l.geo() -> const layout_geometry<L::bucket_capacity>&
 //
 // Two implementations share one derivation (`derive_geometry`), so the heap runs one algorithm
@@ -131,8 +131,8 @@ struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {
   std::uint32_t block_align = 0;   ///< every block of the bucket is aligned to this power of two (<= page)
   std::uint32_t first_block = 0;   ///< index of block 0 among all blocks (the record of a run-capable heap)
   std::uint32_t first_record = 0;  ///< index of block 0's size record (variable buckets only)
-  std::uint32_t level_word[max_bitmap_levels] = {};  ///< first word of each level in the word table
-  std::uint8_t levels = 0;      ///< levels of the bucket's bitmap (leaf = level 0)
+  /// first word of each bitmap level in the word table (leaf = level 0; the layout's `levels` are used)
+  std::uint32_t level_word[max_bitmap_levels] = {};
   /// no page is shared: blocks are whole pages and start on a page
   bool owned = false;
   /// an allocation's pages depend on its size, so its size is recorded
@@ -163,6 +163,9 @@ struct layout_geometry {
   std::size_t ref_pages = 0;     ///< pages below the end of the last bucket that is not `owned` (they keep counts)
   std::size_t word_total = 0;    ///< bitmap words of all buckets
   std::size_t guard_bytes = 0;   ///< virtual bytes of guard pages (never mapped; part of virtual_size)
+  /// Bitmap levels of every bucket: those its largest bucket needs (or the runtime layout's
+  /// maximum), so that a search is a fixed number of steps with no loop over levels.
+  std::size_t levels = 0;
   /// the buckets in ascending block size; the first `bucket_count` are used
   bucket_geometry buckets[MaxBuckets] = {};
   /// first_at_least[k]: the first bucket whose block size is >= 2^k (bucket_count if none).
@@ -223,14 +226,25 @@ constexpr std::size_t block_alignment(std::size_t block_size, std::size_t page_s
   return low < page_size ? low : page_size;
 }
 
+/// Bitmap levels that `blocks` blocks need: one bit per block at the leaf, one bit per word of
+/// the level below above it, up to a single word.
+constexpr std::size_t bitmap_levels_for(std::size_t blocks) noexcept {
+  std::size_t levels = 1;
+  for (std::size_t words = detail::ceil_div(blocks, detail::word_bits); words > 1; words = detail::ceil_div(words, detail::word_bits))
+    ++levels;
+  return levels;
+}
+
 /// Derives the geometry of `count` buckets, or the first rule they break (in `error`).
-/// `block_cap`, `page_cap` and `word_cap` bound the metadata (a runtime layout's capacities).
+/// `block_cap`, `page_cap` and `word_cap` bound the metadata (a runtime layout's capacities);
+/// every bucket's bitmap gets `levels` levels, or the most any bucket needs if that is more.
 template <std::size_t MaxBuckets>
 constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::size_t count,
                                                       std::size_t page_size, std::size_t min_align,
                                                       std::size_t block_cap = SIZE_MAX,
                                                       std::size_t page_cap = SIZE_MAX,
-                                                      std::size_t word_cap = SIZE_MAX, bool guard_pages = false) noexcept {
+                                                      std::size_t word_cap = SIZE_MAX, bool guard_pages = false,
+                                                      std::size_t levels = 1) noexcept {
   using detail::ceil_div;
   layout_geometry<MaxBuckets> g{};
   auto fail = [&g](layout_error e) {
@@ -248,6 +262,12 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   g.page_size = page_size;
   g.page_shift = detail::log2_floor(page_size);
   g.min_align = min_align;
+
+  for (std::size_t i = 0; i < count; ++i)
+    if (table[i].block_count <= max_blocks_per_bucket && bitmap_levels_for(table[i].block_count) > levels)
+      levels = bitmap_levels_for(table[i].block_count);
+  if (levels > max_bitmap_levels) levels = max_bitmap_levels;  // a bigger count is refused below
+  g.levels = levels;
 
   std::size_t offset = 0, blocks = 0, records = 0, words = 0, ref_end = 0;
   for (std::size_t i = 0; i < count; ++i) {
@@ -281,12 +301,12 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     bg.variable = b.block_size > page_size || page_size % b.block_size != 0 || offset % b.block_size != 0;
     bg.first_record = static_cast<std::uint32_t>(records);
     if (bg.variable) records += b.block_count;
-    // Bitmap levels: leaf words first, then one bit per word of the level below, up to one word.
+    // Bitmap levels: leaf words first, then one bit per word of the level below; a bucket that
+    // needs fewer than the layout's levels has single words at the top.
     std::size_t level_words = ceil_div(b.block_count, detail::word_bits);
-    for (;;) {
-      bg.level_word[bg.levels++] = static_cast<std::uint32_t>(words);
+    for (std::size_t level = 0; level < levels; ++level) {
+      bg.level_word[level] = static_cast<std::uint32_t>(words);
       words += level_words;
-      if (level_words == 1) break;
       level_words = ceil_div(level_words, detail::word_bits);
     }
     offset += stride * b.block_count;
@@ -391,6 +411,8 @@ struct fixed_layout {
   static constexpr std::size_t ref_capacity = geometry.ref_pages;
   /// Bitmap words of all buckets.
   static constexpr std::size_t word_capacity = geometry.word_total;
+  /// Bitmap levels of every bucket.
+  static constexpr std::size_t bitmap_levels = geometry.levels;
   /// Bytes of the virtual range (the size of the default backing, a `static_arena`).
   static constexpr std::size_t virtual_size = geometry.virtual_size;
   /// Bytes of a page.
@@ -419,12 +441,15 @@ class runtime_layout {
   /// Most bitmap words of all buckets. Each bucket's bitmap needs at most ceil(count/W) leaf
   /// words, plus at most one word per level above for the rounding: bounded by MaxBlocks/(W-1) + levels per bucket.
   static constexpr std::size_t word_capacity = MaxBlocks / (detail::word_bits - 1) + MaxBuckets * max_bitmap_levels + 1;
+  /// Bitmap levels of every bucket: those a bucket of MaxBlocks blocks needs.
+  static constexpr std::size_t bitmap_levels =
+      bitmap_levels_for(MaxBlocks < max_blocks_per_bucket ? MaxBlocks : max_blocks_per_bucket);
 
   /// Derives and checks a new geometry; on error the current one is kept.
   constexpr layout_error assign(const bucket* table, std::size_t count, std::size_t page_size, std::size_t min_align,
                                 bool guard_pages = false) noexcept {
     auto g = derive_geometry<MaxBuckets>(table, count, page_size, min_align, MaxBlocks, MaxPages, word_capacity,
-                                         guard_pages);
+                                         guard_pages, bitmap_levels);
     if (g.error == layout_error::none) geometry_ = g;
     return g.error;
   }
@@ -437,7 +462,8 @@ class runtime_layout {
 };
 
 /// What the heap needs of a layout: the capacities its metadata is sized with (`bucket_capacity`,
-/// `block_capacity`, `record_capacity`, `page_capacity`, `ref_capacity`, `word_capacity`) and the
+/// `block_capacity`, `record_capacity`, `page_capacity`, `ref_capacity`, `word_capacity`), the
+/// bitmap levels of every bucket (`bitmap_levels`, a constant: the geometry's `levels`) and the
 /// derived geometry, `geo()`.
 template <class L>
 concept bucket_layout = requires(const L& l) {
@@ -447,6 +473,7 @@ concept bucket_layout = requires(const L& l) {
   { L::page_capacity } -> std::convertible_to<std::size_t>;
   { L::ref_capacity } -> std::convertible_to<std::size_t>;
   { L::word_capacity } -> std::convertible_to<std::size_t>;
+  { L::bitmap_levels } -> std::convertible_to<std::size_t>;
   { l.geo() } -> std::same_as<const layout_geometry<L::bucket_capacity>&>;
 };
 

@@ -71,14 +71,14 @@ namespace detail {
 
 /// Checks bucket b's bitmap: no padding bit set, and every upper bit says whether the word
 /// below is full.
-inline check check_bitmap(const word* words, const bucket_geometry& bg, std::size_t b) noexcept {
+inline check check_bitmap(const word* words, const bucket_geometry& bg, std::size_t levels, std::size_t b) noexcept {
   std::size_t bits = bg.block_count;  // meaningful bits at this level
-  for (std::size_t level = 0; level < bg.levels; ++level) {
+  for (std::size_t level = 0; level < levels; ++level) {
     const std::size_t nwords = ceil_div(bits, word_bits);
     const word* w = words + bg.level_word[level];
     if (const std::size_t tail = bits % word_bits; tail != 0 && (w[nwords - 1] & ~low_mask(tail)) != 0)
       return {invariant::bitmap_padding, b, level};
-    if (level + 1 < bg.levels) {
+    if (level + 1 < levels) {
       const word* up = words + bg.level_word[level + 1];
       for (std::size_t i = 0; i < nwords; ++i) {
         const bool full = w[i] == all_ones;
@@ -146,7 +146,7 @@ check heap<Layout, Mapper, Backing, Lock, Options>::validate() const noexcept {
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
     const bucket_geometry& bg = g.buckets[b];
     const bool has_records = has_record(bg);
-    if (const check k = detail::check_bitmap(words_, bg, b); !k) return k;
+    if (const check k = detail::check_bitmap(words_, bg, g.levels, b); !k) return k;
     std::size_t used = 0, run_left = 0;
     for (std::size_t i = 0; i < bg.block_count; ++i) {
       const std::size_t size = has_records ? records_[record_index(bg, i)] : 0;

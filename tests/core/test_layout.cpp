@@ -57,12 +57,18 @@ constexpr const auto& hand = hand_layout::geometry;
 
 // Bitmap words are machine words: 64 bits on hosts, 32 on a DSP or a Cortex-M.
 constexpr std::size_t word_bits = std::numeric_limits<std::size_t>::digits;
-// Levels and words of a bucket's bitmap over n blocks: leaf words, then a bit per word of the
-// level below, up to one word.
+// Levels a bucket's bitmap over n blocks needs: leaf words, then a bit per word of the level
+// below, up to one word.
 constexpr std::size_t bitmap_levels(std::size_t n) {
   std::size_t levels = 1;
   for (std::size_t w = ceil_div(n, word_bits); w > 1; w = ceil_div(w, word_bits)) ++levels;
   return levels;
+}
+// Words of one bucket's bitmap over n blocks with `levels` levels (single words above its own top).
+constexpr std::size_t bitmap_words_at(std::size_t n, std::size_t levels) {
+  std::size_t total = 0;
+  for (std::size_t level = 0, w = ceil_div(n, word_bits); level < levels; ++level, w = ceil_div(w, word_bits)) total += w;
+  return total;
 }
 constexpr std::size_t bitmap_words(std::size_t n) {
   std::size_t total = 0;
@@ -121,7 +127,8 @@ TEST_CASE("fixed_layout derives offsets, blocks and pages as constants", "[layou
 #if SIZE_MAX > 0xffffffffu
   // 64-bit words. Each bucket has at most 64 blocks: one leaf word each.
   STATIC_REQUIRE(hand.word_total == 5);
-  STATIC_REQUIRE(hand.buckets[3].levels == 1);
+  STATIC_REQUIRE(hand.levels == 1);
+  STATIC_REQUIRE(hand_layout::bitmap_levels == 1);
   STATIC_REQUIRE(hand.buckets[3].level_word[0] == 3);
 #endif
   STATIC_REQUIRE(hand.all_buckets() == 0x1f);
@@ -175,35 +182,40 @@ TEST_CASE("fixed_layout answers first_fit and bucket_at in constant expressions"
   STATIC_REQUIRE(hand.aligned_buckets(63) == 0);
 }
 
-TEST_CASE("bitmap levels grow with the block count", "[layout]") {
+TEST_CASE("every bucket's bitmap has the levels its largest bucket needs", "[layout]") {
   constexpr const auto& g = level_layout::geometry;
   STATIC_REQUIRE(g.error == layout_error::none);
-  // Each level has a bit per word of the level below, up to one word; the buckets' words follow
-  // each other.
+  // The 4097-block bucket needs the most levels; every bucket gets as many (single words at the
+  // top of the smaller ones), so a search is always the same number of steps.
+  STATIC_REQUIRE(g.levels == bitmap_levels(4097));
+  STATIC_REQUIRE(level_layout::bitmap_levels == g.levels);
+  // Each level has a bit per word of the level below; the buckets' words follow each other.
   std::size_t words = 0;
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
     CAPTURE(b);
     const std::size_t n = level_table.buckets[b].block_count;
-    CHECK(g.buckets[b].levels == bitmap_levels(n));
-    std::size_t level = 0;
-    for (std::size_t w = ceil_div(n, word_bits);; w = ceil_div(w, word_bits), ++level) {
+    std::size_t w = ceil_div(n, word_bits);
+    for (std::size_t level = 0; level < g.levels; ++level, w = ceil_div(w, word_bits)) {
       CHECK(g.buckets[b].level_word[level] == words);
       words += w;
-      if (w == 1) break;
     }
   }
   CHECK(g.word_total == words);
+  std::size_t expected = 0;
+  for (const bucket& b : level_table.buckets) expected += bitmap_words_at(b.block_count, g.levels);
+  CHECK(g.word_total == expected);
 #if SIZE_MAX > 0xffffffffu  // 64-bit words
-  STATIC_REQUIRE(g.buckets[0].levels == 1);  // 64 blocks: one word
-  STATIC_REQUIRE(g.buckets[1].levels == 2);  // 66 blocks: two leaf words and one above
-  STATIC_REQUIRE(g.buckets[2].levels == 3);  // 4097 blocks: 65 words, 2 words, 1 word
-  STATIC_REQUIRE(g.buckets[0].level_word[0] == 0);
-  STATIC_REQUIRE(g.buckets[1].level_word[0] == 1);
-  STATIC_REQUIRE(g.buckets[1].level_word[1] == 1 + 2);
-  STATIC_REQUIRE(g.buckets[2].level_word[0] == 1 + 2 + 1);
-  STATIC_REQUIRE(g.buckets[2].level_word[1] == 1 + 2 + 1 + ceil_div(4097, 64));
-  STATIC_REQUIRE(g.buckets[2].level_word[2] == 1 + 2 + 1 + ceil_div(4097, 64) + ceil_div(ceil_div(4097, 64), 64));
-  STATIC_REQUIRE(g.word_total == 1 + 2 + 1 + 65 + 2 + 1);
+  STATIC_REQUIRE(g.levels == 3);               // 4097 blocks: 65 words, 2 words, 1 word
+  STATIC_REQUIRE(g.buckets[0].level_word[0] == 0);  // 64 blocks: one word, then two single words
+  STATIC_REQUIRE(g.buckets[0].level_word[1] == 1);
+  STATIC_REQUIRE(g.buckets[0].level_word[2] == 2);
+  STATIC_REQUIRE(g.buckets[1].level_word[0] == 3);  // 66 blocks: two leaf words, one, one
+  STATIC_REQUIRE(g.buckets[1].level_word[1] == 3 + 2);
+  STATIC_REQUIRE(g.buckets[1].level_word[2] == 3 + 2 + 1);
+  STATIC_REQUIRE(g.buckets[2].level_word[0] == 3 + 2 + 1 + 1);
+  STATIC_REQUIRE(g.buckets[2].level_word[1] == 7 + ceil_div(4097, 64));
+  STATIC_REQUIRE(g.buckets[2].level_word[2] == 7 + ceil_div(4097, 64) + ceil_div(ceil_div(4097, 64), 64));
+  STATIC_REQUIRE(g.word_total == 3 + 4 + 65 + 2 + 1);
 #endif
   STATIC_REQUIRE(g.buckets[2].offset == 64 * 64 + 128 * 66);
   STATIC_REQUIRE(g.virtual_size == bytes_of(level_table));
@@ -285,10 +297,10 @@ TEST_CASE("derive_geometry accepts the limits themselves", "[layout][errors]") {
   // is large to evaluate).
   const auto g1 = vmh::derive_geometry<1>(max_blocks, 1, page, 64);
   CHECK(g1.error == layout_error::none);
-  CHECK(g1.buckets[0].levels == bitmap_levels(std::size_t{1} << 24));
+  CHECK(g1.levels == bitmap_levels(std::size_t{1} << 24));
   CHECK(g1.word_total == bitmap_words(std::size_t{1} << 24));
 #if SIZE_MAX > 0xffffffffu
-  CHECK(g1.buckets[0].levels == 4);  // 64-bit words: 2^18 leaf words, 2^12, 2^6, 1
+  CHECK(g1.levels == 4);  // 64-bit words: 2^18 leaf words, 2^12, 2^6, 1
   CHECK(g1.word_total == (std::size_t{1} << 18) + (std::size_t{1} << 12) + 64 + 1);
 #endif
   const auto g2 = vmh::derive_geometry<1>(just_fits, 1, page, 64);
@@ -357,6 +369,11 @@ TEST_CASE("runtime_layout::assign reports the same errors and keeps its geometry
   const bucket fits[] = {{64, 64}, {1024, 16}};  // 80 blocks in 5 pages
   CHECK(l->assign(fits, 2, page, 64) == layout_error::none);
   CHECK(l->geo().block_total == 80);
+  // Every bucket's bitmap has the levels 80 blocks need (2 with 64-bit words, 2 with 32-bit
+  // ones), whatever the table: the heap's search has that many steps.
+  STATIC_REQUIRE(vmh::runtime_layout<4, 80, 8>::bitmap_levels == bitmap_levels(80));
+  CHECK(l->geo().levels == bitmap_levels(80));
+  CHECK(l->geo().word_total == bitmap_words_at(64, bitmap_levels(80)) + bitmap_words_at(16, bitmap_levels(80)));
 }
 
 namespace {

@@ -1,6 +1,7 @@
 // Per-bucket hierarchical bitmaps: one bit per block at the leaf level (1 = used), and at each
-// level above one bit per word of the level below (1 = that word is full). Finding the lowest
-// free block is one count-trailing-zeros per level: O(levels), at most 4, whatever the fill.
+// level above one bit per word of the level below (1 = that word is full). Every bucket of a
+// layout has the same number of levels, a constant (`Levels`), so finding the lowest free block
+// is exactly Levels count-trailing-zeros steps with no loop: O(1), whatever the fill.
 //
 // Padding bits past the block count stay 0; they are never returned because the search finds
 // the *lowest* free bit and the heap only searches buckets that have a free block.
@@ -15,20 +16,25 @@
 namespace vmh::detail {
 
 /// The lowest free block of a bucket that has at least one.
-inline std::size_t bitmap_find_free(const word* words, const bucket_geometry& b) noexcept {
+template <std::size_t Levels>
+VMH_HOT std::size_t bitmap_find_free(const word* words, const bucket_geometry& b) noexcept {
   std::size_t index = 0;
-  for (std::size_t level = b.levels; level-- > 0;)  // each word on the way down has a free bit
-    index = (index << word_shift) + first_zero(words[b.level_word[level] + index]);
+  VMH_UNROLL
+  for (std::size_t step = 0; step < Levels; ++step)  // from the top: each word on the way down has a free bit
+    index = (index << word_shift) + first_zero(words[b.level_word[Levels - 1 - step] + index]);
   return index;
 }
 
-inline bool bitmap_test(const word* words, const bucket_geometry& b, std::size_t i) noexcept {
+/// Whether block i is used.
+VMH_HOT bool bitmap_test(const word* words, const bucket_geometry& b, std::size_t i) noexcept {
   return (words[b.level_word[0] + (i >> word_shift)] >> (i % word_bits)) & 1u;
 }
 
 /// Marks block i used and propagates "full" upwards.
-inline void bitmap_set(word* words, const bucket_geometry& b, std::size_t i) noexcept {
-  for (std::size_t level = 0; level < b.levels; ++level) {
+template <std::size_t Levels>
+VMH_HOT void bitmap_set(word* words, const bucket_geometry& b, std::size_t i) noexcept {
+  VMH_UNROLL
+  for (std::size_t level = 0; level < Levels; ++level) {
     word& w = words[b.level_word[level] + (i >> word_shift)];
     w |= word{1} << (i % word_bits);
     if (w != all_ones) return;
@@ -37,8 +43,10 @@ inline void bitmap_set(word* words, const bucket_geometry& b, std::size_t i) noe
 }
 
 /// Marks block i free and clears "full" upwards.
-inline void bitmap_clear(word* words, const bucket_geometry& b, std::size_t i) noexcept {
-  for (std::size_t level = 0; level < b.levels; ++level) {
+template <std::size_t Levels>
+VMH_HOT void bitmap_clear(word* words, const bucket_geometry& b, std::size_t i) noexcept {
+  VMH_UNROLL
+  for (std::size_t level = 0; level < Levels; ++level) {
     word& w = words[b.level_word[level] + (i >> word_shift)];
     const bool was_full = w == all_ones;
     w &= ~(word{1} << (i % word_bits));

@@ -14,8 +14,9 @@
 #define VMH_HOT inline
 #endif
 
-/// Unrolls a loop with a constant trip count (GCC and Clang leave such loops rolled at -O2).
-#if defined(__GNUC__)
+/// Unrolls a loop with a constant trip count (GCC and Clang leave such loops rolled at -O2; not
+/// when optimising for size).
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
 #define VMH_UNROLL _Pragma("GCC unroll 8")
 #else
 #define VMH_UNROLL
