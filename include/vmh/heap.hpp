@@ -187,7 +187,7 @@ class heap {
   /// Like `allocate`, with the reason of a failure: invalid_size (0 or larger than the range),
   /// invalid_alignment (not a power of two), no_block, no_memory, not_configured.
   /// On success `size` is the size asked for. On failure the heap is unchanged.
-  grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
+  VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};

@@ -110,6 +110,13 @@ concept reconfigurable_layout = requires(L& l, const bucket* table, std::size_t 
   { l.assign(table, n, n, n) } -> std::same_as<layout_error>;
 };
 
+/// The alignment every block of a bucket has: the lowest set bit of its size, at most a page,
+/// given that the bucket starts at a multiple of it (a layout rule).
+constexpr std::size_t block_alignment(std::size_t block_size, std::size_t page_size) noexcept {
+  const std::size_t low = detail::lowest_bit(block_size);
+  return low < page_size ? low : page_size;
+}
+
 /// Everything the heap needs to know about one bucket, derived from the table.
 ///
 /// How its allocations use pages (see docs/design.md, "Pages"):
@@ -128,7 +135,6 @@ struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {
 #endif
   /// blocks in the bucket
   std::uint32_t block_count = 0;
-  std::uint32_t block_align = 0;   ///< every block of the bucket is aligned to this power of two (<= page)
   std::uint32_t first_block = 0;   ///< index of block 0 among all blocks (the record of a run-capable heap)
   std::uint32_t first_record = 0;  ///< index of block 0's size record (variable buckets only)
   /// first word of each bitmap level in the word table (leaf = level 0; the layout's `levels` are used)
@@ -138,6 +144,7 @@ struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {
   /// an allocation's pages depend on its size, so its size is recorded
   bool variable = false;
 };
+static_assert(sizeof(void*) != 8 || sizeof(bucket_geometry) == 64, "vmh: one bucket's geometry is one 64-byte line on 64-bit hosts");
 
 /// The derived geometry of a layout. All of it is computed by `derive_geometry`, in a constant
 /// expression for fixed layouts.
@@ -175,9 +182,11 @@ struct layout_geometry {
   constexpr mask aligned_buckets(unsigned k) const noexcept {
     mask m = 0;
     for (std::size_t b = 0; b < bucket_count; ++b)
-      if (k < detail::size_bits && buckets[b].block_align >= (std::size_t{1} << k)) m |= static_cast<mask>(mask{1} << b);
+      if (k < detail::size_bits && block_align(buckets[b]) >= (std::size_t{1} << k)) m |= static_cast<mask>(mask{1} << b);
     return m;
   }
+  /// The power of two every block of bucket bg is aligned to (at most a page).
+  constexpr std::size_t block_align(const bucket_geometry& bg) const noexcept { return block_alignment(bg.block_size, page_size); }
   /// Bucket start offsets for `bucket_at`, padded to a power of two with offsets past any byte.
   static constexpr std::size_t search_size = std::bit_ceil(MaxBuckets);
   /// offset of each bucket's block 0; UINT32_MAX past the last bucket
@@ -218,13 +227,6 @@ struct layout_geometry {
 #endif
   }
 };
-
-/// The alignment every block of a bucket has: the lowest set bit of its size, at most a page,
-/// given that the bucket starts at a multiple of it (a layout rule).
-constexpr std::size_t block_alignment(std::size_t block_size, std::size_t page_size) noexcept {
-  const std::size_t low = detail::lowest_bit(block_size);
-  return low < page_size ? low : page_size;
-}
 
 /// Bitmap levels that `blocks` blocks need: one bit per block at the leaf, one bit per word of
 /// the level below above it, up to a single word.
@@ -291,7 +293,6 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     bg.block_count = static_cast<std::uint32_t>(b.block_count);
     bg.offset = offset;
     bg.stride = stride;
-    bg.block_align = static_cast<std::uint32_t>(align);
     bg.first_block = static_cast<std::uint32_t>(blocks);
 #if defined(__SIZEOF_INT128__)
     bg.reciprocal = UINT64_MAX / stride + 1;

@@ -107,11 +107,11 @@ TEST_CASE("fixed_layout derives offsets, blocks and pages as constants", "[layou
   STATIC_REQUIRE(hand.buckets[4].first_block == first_block_of(hand_table, 4));
   STATIC_REQUIRE(hand.block_total == 64 + 16 + 9 + 6 + 4);
 
-  STATIC_REQUIRE(hand.buckets[0].block_align == 64);
-  STATIC_REQUIRE(hand.buckets[1].block_align == 64);    // lowest bit of 192
-  STATIC_REQUIRE(hand.buckets[2].block_align == 1024);
-  STATIC_REQUIRE(hand.buckets[3].block_align == 2048);  // lowest bit of 6144
-  STATIC_REQUIRE(hand.buckets[4].block_align == page);  // capped at the page size
+  STATIC_REQUIRE(hand.block_align(hand.buckets[0]) == 64);
+  STATIC_REQUIRE(hand.block_align(hand.buckets[1]) == 64);    // lowest bit of 192
+  STATIC_REQUIRE(hand.block_align(hand.buckets[2]) == 1024);
+  STATIC_REQUIRE(hand.block_align(hand.buckets[3]) == 2048);  // lowest bit of 6144
+  STATIC_REQUIRE(hand.block_align(hand.buckets[4]) == page);  // capped at the page size
 
   STATIC_REQUIRE(hand.virtual_size == bytes_of(hand_table));
   STATIC_REQUIRE(hand.page_total == ceil_div(bytes_of(hand_table), page));
@@ -232,7 +232,7 @@ TEST_CASE("SOF's production table is a 1 MiB fixed layout", "[layout][presets]")
   STATIC_REQUIRE(g.buckets[6].block_size == 64 * kib);
   STATIC_REQUIRE(g.buckets[6].offset == offset_of(vmh::presets::sof_table, 6));
   STATIC_REQUIRE(g.buckets[8].offset == 512 * kib);
-  STATIC_REQUIRE(g.buckets[8].block_align == page);
+  STATIC_REQUIRE(g.block_align(g.buckets[8]) == page);
   STATIC_REQUIRE(g.first_fit(24 * kib) == 6);  // a 24 KiB DMA buffer takes a 64 KiB block here
   STATIC_REQUIRE(g.first_fit(128) == 0);
   STATIC_REQUIRE(g.first_fit(129) == 1);
@@ -241,8 +241,8 @@ TEST_CASE("SOF's production table is a 1 MiB fixed layout", "[layout][presets]")
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
     CAPTURE(b);
     const std::size_t expected = g.buckets[b].block_size < page ? g.buckets[b].block_size : page;
-    CHECK(g.buckets[b].block_align == expected);
-    CHECK(g.buckets[b].offset % g.buckets[b].block_align == 0);
+    CHECK(g.block_align(g.buckets[b]) == expected);
+    CHECK(g.buckets[b].offset % g.block_align(g.buckets[b]) == 0);
   }
 }
 
@@ -418,10 +418,10 @@ TEST_CASE("non-power-of-two block sizes derive a valid layout", "[layout]") {
   constexpr const auto& g = odd_layout::geometry;
   STATIC_REQUIRE(g.error == layout_error::none);
   STATIC_REQUIRE(g.buckets[1].offset == 2 * 192);
-  STATIC_REQUIRE(g.buckets[1].block_align == 128);
+  STATIC_REQUIRE(g.block_align(g.buckets[1]) == 128);
   STATIC_REQUIRE(g.buckets[2].offset == 2 * 192 + 5 * 1152);
   STATIC_REQUIRE(g.buckets[2].offset % 2048 == 0);
-  STATIC_REQUIRE(g.buckets[2].block_align == 2048);
+  STATIC_REQUIRE(g.block_align(g.buckets[2]) == 2048);
   STATIC_REQUIRE(g.virtual_size == 2 * 192 + 5 * 1152 + 4 * 6144);
   STATIC_REQUIRE(g.page_total == ceil_div(g.virtual_size, page));
   STATIC_REQUIRE(g.first_fit(193) == 1);
