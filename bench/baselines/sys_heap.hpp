@@ -192,8 +192,7 @@ class sys_heap_model {
     id_t c = 0;
     if (!owner(ptr, c)) return nullptr;
     const chunks h{base_};
-    // An aligned block may start past its chunk's user memory; those bytes stay in the block.
-    const std::size_t gap = addr(ptr) - (addr(base_) + std::size_t{c} * unit + header_bytes);
+    const std::size_t gap = gap_of(ptr, c);
     if (bytes > std::numeric_limits<std::size_t>::max() - gap) return nullptr;
     const std::size_t need = bytes_to_units(bytes + gap);
     if (need >= end_) return nullptr;
@@ -207,17 +206,8 @@ class sys_heap_model {
       h.release(tail, sz - static_cast<id_t>(need));
       return ptr;
     }
-    const id_t rc = c + sz;
-    if (!h.used(rc) && sz + std::size_t{h.size(rc)} >= need) {
-      const id_t rs = h.size(rc);
-      const auto total = static_cast<id_t>(sz + rs);
-      h.list_remove(rc, rs);
-      h.merge(c, total, true);
-      if (total > need) {
-        h.split(c, total, static_cast<id_t>(c + need), true);
-        h.list_add(static_cast<id_t>(c + need), total - static_cast<id_t>(need));
-      }
-      h.note_alloc(need - sz);
+    if (const id_t rc = c + sz; !h.used(rc) && sz + std::size_t{h.size(rc)} >= need) {
+      h.absorb_right(c, sz, static_cast<id_t>(need));
       return ptr;
     }
     void* fresh = alloc(bytes);
@@ -226,6 +216,36 @@ class sys_heap_model {
     std::memcpy(fresh, ptr, std::min(bytes, old_usable));
     free(ptr);
     return fresh;
+  }
+
+  /// Grows the block at `ptr` in place toward `bytes` (counted from ptr, as realloc counts
+  /// them), never moving it: it takes units from its free right neighbour, as many as `bytes`
+  /// needs, or all of them when that is not enough, and the rest of the neighbour stays free.
+  /// This is realloc's in-place path without its fallback of moving the block and without its
+  /// all-or-nothing test, what a firmware that cannot move a live buffer can get from this heap
+  /// (docs/baselines.md). It never shrinks. Returns the block's usable bytes afterwards (as
+  /// usable_size), 0 for a pointer the heap does not own.
+  std::size_t grow_in_place(void* ptr, std::size_t bytes) noexcept {
+    id_t c = 0;
+    if (!owner(ptr, c)) return 0;
+    const chunks h{base_};
+    const id_t sz = h.size(c);
+    if (const id_t rc = c + sz; !h.used(rc)) {
+      const std::size_t gap = gap_of(ptr, c);
+      const std::size_t need = bytes > std::numeric_limits<std::size_t>::max() - gap ? end_ : bytes_to_units(bytes + gap);
+      const std::size_t reach = std::size_t{sz} + h.size(rc);
+      if (need > sz) h.absorb_right(c, sz, static_cast<id_t>(need < reach ? need : reach));
+    }
+    return usable_size(ptr);
+  }
+
+  /// The usable bytes the block at `ptr` could reach by grow_in_place: its usable_size plus
+  /// the bytes of its free right neighbour. 0 for a pointer the heap does not own.
+  std::size_t in_place_limit(const void* ptr) const noexcept {
+    id_t c = 0;
+    if (!owner(ptr, c)) return 0;
+    const id_t rc = c + size(c);
+    return usable_size(ptr) + (used(rc) ? 0 : std::size_t{size(rc)} * unit);
   }
 
   bool free(void* ptr) noexcept {
@@ -377,6 +397,12 @@ class sys_heap_model {
 
   static std::uintptr_t addr(const void* p) noexcept { return reinterpret_cast<std::uintptr_t>(p); }
 
+  // An aligned block may start past its chunk's user memory: the bytes from there to `ptr`,
+  // which stay in the block when it is resized.
+  std::size_t gap_of(const void* ptr, id_t c) const noexcept {
+    return addr(ptr) - (addr(base_) + std::size_t{c} * unit + header_bytes);
+  }
+
   // The buffer's structures, seen from the heap start `m`. Every operation makes
   // one on the stack, so the start stays in a register: a store into the buffer
   // cannot change a local the way it may (for the compiler) change a member.
@@ -493,6 +519,21 @@ class sys_heap_model {
     VMH_SYS_HEAP_INLINE void merge(id_t l, id_t sz, bool u) const noexcept {
       set_size_used(l, sz, u);
       set_fld(l + sz, f_left, sz);
+    }
+
+    // Used chunk c of sz units grows to `need` units (sz < need <= sz + its right neighbour's
+    // size) by taking the start of its free right neighbour; the rest of it is listed again.
+    VMH_SYS_HEAP_INLINE void absorb_right(id_t c, id_t sz, id_t need) const noexcept {
+      const id_t rc = c + sz;
+      const id_t rs = size(rc);
+      const auto total = static_cast<id_t>(sz + rs);
+      list_remove(rc, rs);
+      merge(c, total, true);
+      if (total > need) {
+        split(c, total, need + c, true);
+        list_add(need + c, total - need);
+      }
+      note_alloc(need - sz);
     }
 
     // Chunk c of sz units has just become free: merge it with free neighbours,

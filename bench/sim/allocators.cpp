@@ -92,6 +92,13 @@ void* vmh_allocator::resize(void* ptr, std::size_t, std::size_t new_size) {
   return ptr;
 }
 
+std::size_t vmh_allocator::grow(void* ptr, std::size_t size, std::size_t preferred, std::size_t granule) {
+  const grant g = heap_->grow(ptr, preferred, granule);
+  if (g.result != status::ok || g.size <= size) return size;
+  if (opt_.record_live) live_[ptr] = g.size;
+  return g.size;
+}
+
 void vmh_allocator::deallocate(void* ptr) {
   heap_->deallocate(ptr);
   if (opt_.record_live) live_.erase(ptr);
@@ -137,6 +144,13 @@ class sys_heap_allocator final : public allocator {
                               align, physical_);
   }
   void* resize(void* ptr, std::size_t, std::size_t new_size) override { return heap_.realloc(ptr, new_size); }
+  std::size_t grow(void* ptr, std::size_t size, std::size_t preferred, std::size_t granule) override {
+    const std::size_t reach = std::min(preferred, heap_.in_place_limit(ptr));
+    const std::size_t want = reach / granule * granule;
+    if (want <= size) return size;
+    heap_.grow_in_place(ptr, want);  // reaches `want`: it is within the limit
+    return want;
+  }
   void deallocate(void* ptr) override { heap_.free(ptr); }
   std::size_t committed_bytes() const override { return physical_; }
   std::size_t peak_committed_bytes() const override { return physical_; }
@@ -180,6 +194,9 @@ class sof_vmh_allocator final : public allocator {
     if (moved != nullptr) heap_.free(ptr);
     return moved;
   }
+  // SOF's VMH allocates and frees whole blocks and has no call that grows one (nor one that
+  // tells a block's size), so a firmware cannot deepen a buffer it does not move.
+  std::size_t grow(void*, std::size_t size, std::size_t, std::size_t) override { return size; }
   void deallocate(void* ptr) override { heap_.free(ptr); }
   std::size_t committed_bytes() const override { return heap_.mapped_pages() * page_; }
   std::size_t peak_committed_bytes() const override { return heap_.peak_mapped_pages() * page_; }

@@ -1,13 +1,15 @@
 // The allocators the simulator replays, behind sim::allocator:
 //  - vmh:      vmh::heap on a runtime layout, with a counting_mapper whose budget is the SRAM
 //              budget minus the heap's metadata (charged, the default) or the whole budget
-//              (uncharged); its own range front end; resize in place.
+//              (uncharged); its own range front end; resize in place; `g` is heap::grow.
 //  - sys_heap: the sys_heap model over a buffer of exactly the physical size (a small heap when
 //              it has at most 0x7fff units, else a big heap, both as on the 32-bit DSP); its
-//              headers live inside that buffer. SOF's range loop; `e` is realloc (it may move).
+//              headers live inside that buffer. SOF's range loop; `e` is realloc (it may move);
+//              `g` grows into the free right neighbour only (the model's grow_in_place).
 //  - sof_vmh:  the SOF VMH model with the pages its SRAM budget leaves after its bookkeeping
 //              (mem_blocks structures and bit arrays; the whole budget when uncharged); SOF's
-//              range loop; `e` is allocate + free (SOF has no resize), which needs both blocks.
+//              range loop; `e` is allocate + free (SOF has no resize), which needs both blocks;
+//              `g` never grows: SOF's VMH has no call that grows an allocation in place.
 // SOF's range loop steps down from `preferred` by `min`; sizes above the largest the allocator
 // can ever grant fail at once, so the loop starts at the largest multiple of `min` that could
 // fit (the same grant as the plain loop, without its 2^64 steps for `r 1 1 18446744073709551615`).
@@ -82,6 +84,7 @@ class vmh_allocator final : public allocator {
   outcome allocate(std::size_t size, std::size_t align) override;
   outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override;
   void* resize(void* ptr, std::size_t old_size, std::size_t new_size) override;
+  std::size_t grow(void* ptr, std::size_t size, std::size_t preferred, std::size_t granule) override;
   void deallocate(void* ptr) override;
   std::size_t committed_bytes() const override { return heap_->mapper().mapped(); }
   std::size_t peak_committed_bytes() const override { return heap_->mapper().peak(); }

@@ -35,8 +35,8 @@ namespace {
 /// `--physical`: the SRAM budget, at least one byte.
 std::size_t physical_of(const args& a) { return a.number_in("physical", 0, 1, SIZE_MAX); }
 
-/// The generator options (`--steps`, `--target`, `--max-size`, `--max-live`); `physical` is the
-/// stress family's fill budget.
+/// The generator options (`--steps`, `--target`, `--max-size`, `--max-live`, `--grow`);
+/// `physical` is the stress family's fill budget.
 family_params family_params_of(const args& a, std::size_t physical) {
   family_params p;
   p.steps = a.number_in("steps", 0, 0, 100'000'000);
@@ -45,12 +45,13 @@ family_params family_params_of(const args& a, std::size_t physical) {
   p.physical = physical;
   p.max_size = a.number_in("max-size", stress_default_max_size, 1, SIZE_MAX);
   p.max_live = a.number_in("max-live", 32, 1, 1'000'000);
+  p.grow_pct = static_cast<unsigned>(a.number_in("grow", workloads::grow_default_pct, 0, 100));
   return p;
 }
 
 std::string family_of(const args& a) {
   const std::string family = a.text("family");
-  if (!is_family(family)) throw cli_error("--family must be seed, sof, stress or churn, not '" + family + "'");
+  if (!is_family(family)) throw cli_error(unknown_family(family));
   return family;
 }
 
@@ -122,6 +123,16 @@ std::string memory_json(const memory_report& m) {
       m.floor_peak, m.exact);
 }
 
+/// The grow-back figures (the `g` lines) as one JSON member.
+std::string grow_json(const grow_report& g) {
+  return fmt::format(
+      "\"grow\":{{\"requests\":{},\"skipped\":{},\"asking\":{},\"grown\":{},\"reached\":{},\"asked_bytes\":{},"
+      "\"gained_bytes\":{},\"before_bytes\":{},\"after_bytes\":{},\"preferred_bytes\":{},\"before_ratio\":{:.4f},"
+      "\"after_ratio\":{:.4f}}}",
+      g.requests, g.skipped, g.asking, g.grown, g.reached, g.asked_bytes, g.gained_bytes, g.before_bytes, g.after_bytes,
+      g.preferred_bytes, g.before_ratio(), g.after_ratio());
+}
+
 /// One replay as one line of JSON.
 std::string replay_json(const report& r, const memory_report& mem, std::string_view allocator,
                         std::string_view trace_name, std::string_view layout, std::size_t physical, std::size_t page) {
@@ -131,12 +142,12 @@ std::string replay_json(const report& r, const memory_report& mem, std::string_v
       "\"range_failed\":{},\"range_granted_bytes\":{},\"range_preferred_bytes\":{},\"resizes\":{},"
       "\"resizes_failed\":{},\"skipped\":{},\"peak_live_bytes\":{},\"peak_physical_bytes\":{},"
       "\"metadata_bytes\":{},\"metadata_charged\":{},"
-      "\"first_failure_op\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},{},\"valid\":{}}}",
+      "\"first_failure_op\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},{},{},\"valid\":{}}}",
       json_string(allocator), json_string(trace_name), json_string(layout), physical, page, r.ops, r.requests, r.failed,
       r.fixed_requests, r.fixed_failed, r.range_requests, r.range_failed, r.range_granted_bytes,
       r.range_preferred_bytes, r.resizes, r.resizes_failed, r.skipped, r.peak_live_bytes, r.peak_physical_bytes,
       r.metadata_bytes, r.metadata_charged, r.first_failure_op, r.success_rate(), r.granted_ratio(), memory_json(mem),
-      r.valid_after);
+      grow_json(r.grow), r.valid_after);
 }
 
 int replay_command(const args& a) {
@@ -159,8 +170,9 @@ int replay_command(const args& a) {
 
 /// Generates one trace per seed of a family and replays it on every allocator at one budget;
 /// prints a Markdown table of the means (success rate, granted/preferred, peak physical,
-/// metadata) and, with --memory, one of the waste and the powered banks; or one JSON line per
-/// allocator with --json.
+/// metadata) and, with --memory, one of the waste and the powered banks; when the traces have
+/// `g` lines, a separate table of what they got (sums over the seeds), which leaves the first
+/// table as it is; or one JSON line per allocator with --json.
 int compare(const args& a) {
   const std::string family = family_of(a);
   const std::size_t physical = physical_of(a), page = a.page();
@@ -177,6 +189,7 @@ int compare(const args& a) {
     std::size_t failing_seeds = 0, waste_failure = 0, waste_peak = 0, banks_peak = 0, floor_peak = 0;
     double banks_mean = 0, floor_mean = 0;
     bool exact = true;
+    grow_report grow{};  ///< sums over the seeds
   };
   row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"},
                 {"vmh (auto layout)", "vmh"}};
@@ -202,6 +215,7 @@ int compare(const args& a) {
       w.banks_peak = std::max(w.banks_peak, m.memory.banks_peak);
       w.floor_peak = std::max(w.floor_peak, m.memory.floor_peak);
       w.exact = w.exact && m.memory.exact;
+      w.grow.add(r.grow);
     }
   }
   const double n = double(seeds.size());
@@ -212,11 +226,12 @@ int compare(const args& a) {
                  "\"failed\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},\"peak_physical_bytes\":{},"
                  "\"metadata_bytes\":{},\"metadata_charged\":{},\"seeds_failing\":{},\"waste_at_failure_bytes\":{},"
                  "\"waste_at_peak_bytes\":{},\"banks_mean\":{:.3f},\"banks_peak\":{},\"banks_floor_mean\":{:.3f},"
-                 "\"banks_floor_peak\":{},\"banks_exact\":{}}}\n",
+                 "\"banks_floor_peak\":{},\"banks_exact\":{},{}}}\n",
                  json_string(w.allocator), json_string(family), physical, page, seeds.size(), w.sum.requests,
                  w.sum.failed, w.success / n, w.granted / n, w.sum.peak_physical_bytes / seeds.size(),
                  w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged, w.failing_seeds, failure_waste(w),
-                 w.waste_peak / seeds.size(), w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact);
+                 w.waste_peak / seeds.size(), w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact,
+                 grow_json(w.grow));
     return 0;
   }
   fmt::print("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
@@ -225,6 +240,17 @@ int compare(const args& a) {
     fmt::print("| {} | {} | {} | {:.2f}% | {:.1f}% | {} KiB | {} |\n", w.name, w.sum.requests, w.sum.failed,
                100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / seeds.size() / 1024,
                metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged));
+  if (rows[0].grow.requests + rows[0].grow.skipped != 0) {  // every allocator sees the same g lines
+    fmt::print("\nGrow-back (`g` lines; sums over the seeds, apart from the table above): requests on live blocks,\n"
+               "those below preferred, the bytes they asked and gained, and their granted/preferred before and after.\n\n"
+               "| allocator | grow requests | below preferred | grown | reached preferred | bytes asked | bytes gained | "
+               "gained/asked | granted/preferred before | after |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const row& w : rows)
+      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {:.1f}% | {:.1f}% | {:.1f}% |\n", w.name, w.grow.requests,
+                 w.grow.asking, w.grow.grown, w.grow.reached, svg::bytes_text(w.grow.asked_bytes),
+                 svg::bytes_text(w.grow.gained_bytes), 100.0 * w.grow.gained_ratio(), 100.0 * w.grow.before_ratio(),
+                 100.0 * w.grow.after_ratio());
+  }
   if (!a.has("memory")) return 0;
   fmt::print("\n| allocator | waste at first failure | waste at peak | metadata | banks powered (mean) | peak | "
              "floor (mean) | peak |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -744,7 +770,7 @@ int auto_study(const args& a) {
 
 constexpr option_spec trace_options[] = {{"trace", false, true}, {"family", false, false}, {"seeds", false, false},
                                          {"steps", false, false}, {"target", false, false}, {"max-size", false, false},
-                                         {"max-live", false, false}};
+                                         {"max-live", false, false}, {"grow", false, false}};
 
 struct command {
   std::string_view name;
@@ -757,14 +783,15 @@ struct command {
 const std::vector<command>& commands() {
   static const std::vector<command> table = {
       {"gen", gen,
-       {{"family"}, {"seed"}, {"steps"}, {"target"}, {"physical"}, {"max-size"}, {"max-live"}},
+       {{"family"}, {"seed"}, {"steps"}, {"target"}, {"physical"}, {"max-size"}, {"max-live"}, {"grow"}},
        false,
-       "vmh-sim gen --family seed|sof|stress|churn [--seed N] [--steps N] [--target PCT] [--physical BYTES]\n"
-       "            [--max-size BYTES] [--max-live N]\n"
+       "vmh-sim gen --family seed|sof|grow|stress|churn [--seed N] [--steps N] [--target PCT] [--physical BYTES]\n"
+       "            [--max-size BYTES] [--max-live N] [--grow PCT]\n"
        "  Writes one trace of a workload family to standard output. --seed (default 1) picks the trace;\n"
-       "  --steps the operations (sof 2000, stress and churn 20000); --target (stress, 1-100, default 50)\n"
-       "  the fill of --physical (default 64K) it aims at; --max-size the largest stress request (16K);\n"
-       "  --max-live the most live churn blocks (32).\n"},
+       "  --steps the operations (sof and grow 2000, stress and churn 20000); --target (stress, 1-100,\n"
+       "  default 50) the fill of --physical (default 64K) it aims at; --max-size the largest stress\n"
+       "  request (16K); --max-live the most live churn blocks (32); --grow (grow, 0-100, default 50) the\n"
+       "  chance in percent that an open pipeline asks to deepen its host buffer after a close.\n"},
       {"replay", replay_command,
        {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}},
        false,
@@ -774,17 +801,18 @@ const std::vector<command>& commands() {
        "  default (the reserve rule), greedy, share:N/D, adaptive:N/D or reserve:K:N/D. The allocator's\n"
        "  metadata outside its buffers is taken from the budget (pages = budget - metadata, rounded down\n"
        "  to a page); --uncharged gives the buffers the whole budget. The line has the waste (committed\n"
-       "  minus live bytes) at the first failure and at the peak, and the powered 128 KiB SRAM banks.\n"
-       "  Exit 1 if the allocator's own validation fails afterwards.\n"},
+       "  minus live bytes) at the first failure and at the peak, the powered 128 KiB SRAM banks, and\n"
+       "  what the trace's grow lines (g) got. Exit 1 if the allocator's own validation fails afterwards.\n"},
       {"compare", compare,
-       {{"family"}, {"physical"}, {"seeds"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"layout"}, {"page"},
-        {"policy"}, {"uncharged", true}, {"json", true}, {"memory", true}},
+       {{"family"}, {"physical"}, {"seeds"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"grow"}, {"layout"},
+        {"page"}, {"policy"}, {"uncharged", true}, {"json", true}, {"memory", true}},
        false,
-       "vmh-sim compare --family F --physical BYTES [--seeds LIST] [--steps N] [--target PCT] [--layout L]\n"
-       "                [--page BYTES] [--policy P] [--uncharged] [--memory] [--json]\n"
+       "vmh-sim compare --family F --physical BYTES [--seeds LIST] [--steps N] [--target PCT] [--grow PCT]\n"
+       "                [--layout L] [--page BYTES] [--policy P] [--uncharged] [--memory] [--json]\n"
        "  Replays the seeds of a family (default 1-3) on sys_heap + SOF's loop, SOF's VMH and vmh at one\n"
        "  budget, metadata charged; prints a Markdown table of the means (--memory: and one of the waste\n"
-       "  and the powered 128 KiB SRAM banks), or one JSON line per allocator.\n"},
+       "  and the powered 128 KiB SRAM banks; grow family: and one of what the grow requests got), or\n"
+       "  one JSON line per allocator.\n"},
       {"layout", layout_command,
        {{"physical"}, {"page"}},
        false,
@@ -804,8 +832,8 @@ const std::vector<command>& commands() {
        "  weighs each request by its size, requests counts them. Progress on a terminal; the comparison\n"
        "  table on standard error.\n"},
       {"map", map_command,
-       {{"trace"}, {"family"}, {"seed"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"physical"}, {"page"},
-        {"layout"}, {"policy"}, {"at"}, {"out"}, {"max-cells"}},
+       {{"trace"}, {"family"}, {"seed"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"grow"}, {"physical"},
+        {"page"}, {"layout"}, {"policy"}, {"at"}, {"out"}, {"max-cells"}},
        false,
        "vmh-sim map (--trace FILE | --family F [--seed N]) --physical BYTES [--layout L] [--page BYTES]\n"
        "            [--at N|end|peak|fail] [--out FILE] [--max-cells N]\n"
@@ -831,7 +859,7 @@ const std::vector<command>& commands() {
 constexpr std::string_view general_usage =
     "usage: vmh-sim COMMAND [options]   (vmh-sim COMMAND --help for one command)\n"
     "Replays allocation traces on vmh and the baselines with the same SRAM budget.\n"
-    "TRACES is --trace FILE (repeatable) or --family seed|sof|stress|churn --seeds LIST.\n"
+    "TRACES is --trace FILE (repeatable) or --family seed|sof|grow|stress|churn --seeds LIST.\n"
     "LIST is N (that one), A-B (both included) or a comma list of them: 1-5, 1,3,7, 1-3,9.\n"
     "BYTES is decimal with an optional K, M or G suffix (powers of 1024).\n\n";
 

@@ -120,6 +120,9 @@ class request_log final : public allocator {
   void* resize(void* ptr, std::size_t old_size, std::size_t new_size) override {
     return vmh_.resize(ptr, old_size, new_size);
   }
+  std::size_t grow(void* ptr, std::size_t size, std::size_t preferred, std::size_t granule) override {
+    return vmh_.grow(ptr, size, preferred, granule);
+  }
   void deallocate(void* ptr) override { vmh_.deallocate(ptr); }
   std::size_t committed_bytes() const override { return vmh_.committed_bytes(); }
   std::size_t peak_committed_bytes() const override { return vmh_.peak_committed_bytes(); }
@@ -209,8 +212,8 @@ demand analyse(const std::vector<trace_case>& cases) {
   for (const trace_case& c : cases)
     for (const trace::op& o : c.ops) {
       if (o.kind == trace::op_kind::free) continue;
-      d.sizes.push_back(static_cast<std::size_t>(o.size));
-      if (o.kind == trace::op_kind::range) d.sizes.push_back(static_cast<std::size_t>(o.preferred));
+      if (o.kind != trace::op_kind::grow) d.sizes.push_back(static_cast<std::size_t>(o.size));  // a grow's size is its granule
+      if (o.kind == trace::op_kind::range || o.kind == trace::op_kind::grow) d.sizes.push_back(static_cast<std::size_t>(o.preferred));
     }
   std::sort(d.sizes.begin(), d.sizes.end());
   d.sizes.erase(std::unique(d.sizes.begin(), d.sizes.end()), d.sizes.end());

@@ -1,5 +1,6 @@
 #include "sim/replay.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <unordered_map>
 
@@ -11,6 +12,7 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
     std::size_t size = 0;
   };
   report r;
+  bool kept_contract = true;  // every grow returned a size its contract allows
   std::unordered_map<std::uint64_t, block> live;
   live.reserve(1024);
   std::size_t live_bytes = 0;
@@ -90,6 +92,41 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
         }
         break;
       }
+      case trace::op_kind::grow: {
+        const auto it = live_block(i, o);
+        if (it == live.end()) {
+          ++r.grow.skipped;
+          break;
+        }
+        grow_report& g = r.grow;
+        ++g.requests;
+        const block old = it->second;
+        const std::size_t preferred = static_cast<std::size_t>(std::min<std::uint64_t>(o.preferred, SIZE_MAX));
+        const std::size_t granule = o.size == 0 ? 1 : static_cast<std::size_t>(std::min<std::uint64_t>(o.size, SIZE_MAX));
+        if (old.size >= preferred) {  // nothing to ask for: the allocator is not called
+          note(i, o, true, false, old.size);
+          break;
+        }
+        const std::size_t got = a.grow(old.ptr, old.size, preferred, granule);
+        if (got < old.size || (got > old.size && (got > preferred || got % granule != 0))) kept_contract = false;
+        const std::size_t now = std::max(got, old.size);
+        ++g.asking;
+        g.asked_bytes = saturating_add(g.asked_bytes, preferred - old.size);
+        g.gained_bytes = saturating_add(g.gained_bytes, now - old.size);
+        g.before_bytes = saturating_add(g.before_bytes, old.size);
+        g.after_bytes = saturating_add(g.after_bytes, std::min(now, preferred));
+        g.preferred_bytes = saturating_add(g.preferred_bytes, preferred);
+        g.grown += now > old.size;
+        g.reached += now >= preferred;
+        if (now == old.size) {
+          note(i, o, false, false, old.size);
+        } else {
+          live_bytes = live_bytes - old.size + now;
+          it->second.size = now;
+          note(i, o, now >= preferred, false, now, it->second, old);
+        }
+        break;
+      }
       case trace::op_kind::free: {
         const auto it = live_block(i, o);
         if (it == live.end()) break;
@@ -105,8 +142,21 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
   r.peak_physical_bytes = a.peak_committed_bytes();
   r.metadata_bytes = a.metadata_bytes();
   r.metadata_charged = a.metadata_charged();
-  r.valid_after = a.validate();
+  r.valid_after = a.validate() && kept_contract;
   return r;
+}
+
+void grow_report::add(const grow_report& o) {
+  requests += o.requests;
+  skipped += o.skipped;
+  asking += o.asking;
+  grown += o.grown;
+  reached += o.reached;
+  asked_bytes = saturating_add(asked_bytes, o.asked_bytes);
+  gained_bytes = saturating_add(gained_bytes, o.gained_bytes);
+  before_bytes = saturating_add(before_bytes, o.before_bytes);
+  after_bytes = saturating_add(after_bytes, o.after_bytes);
+  preferred_bytes = saturating_add(preferred_bytes, o.preferred_bytes);
 }
 
 void totals::add(const report& r) {

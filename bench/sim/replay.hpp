@@ -27,6 +27,11 @@ class allocator {
   /// pointer, or null on failure with the block unchanged.
   virtual void* resize(void* ptr, std::size_t old_size, std::size_t new_size) = 0;
   virtual void deallocate(void* ptr) = 0;
+  /// Grows the block at `ptr`, now `size` bytes, in place toward `preferred` bytes, as far as
+  /// the allocator can without moving it, to a multiple of `granule` (>= 1). Returns the
+  /// block's size afterwards: `size` when it cannot grow (or `preferred <= size`), else a
+  /// multiple of granule in (size, preferred].
+  virtual std::size_t grow(void* ptr, std::size_t size, std::size_t preferred, std::size_t granule) = 0;
   virtual std::size_t committed_bytes() const = 0;       ///< physical bytes committed now
   virtual std::size_t peak_committed_bytes() const = 0;  ///< most physical bytes committed at once
   virtual bool validate() const = 0;
@@ -38,6 +43,24 @@ class allocator {
   /// the bytes of pages it may map.
   virtual std::size_t page_size() const { return 0; }
   virtual std::size_t page_budget_bytes() const { return 0; }
+};
+
+/// What the `g` lines of a replay got, reported apart from the requests' figures. A grow request
+/// "asks" when its block is below its preferred size; the byte sums are over those, each size
+/// counted up to the preferred size.
+struct grow_report {
+  std::size_t requests = 0;  ///< `g` lines on live blocks
+  std::size_t skipped = 0;   ///< `g` lines of failed requests (also counted in report::skipped)
+  std::size_t asking = 0;    ///< requests whose block was below preferred
+  std::size_t grown = 0;     ///< asking requests that gained bytes
+  std::size_t reached = 0;   ///< asking requests that reached preferred
+  std::size_t asked_bytes = 0, gained_bytes = 0;
+  std::size_t before_bytes = 0, after_bytes = 0, preferred_bytes = 0;  ///< sizes before and after, and preferred
+
+  double before_ratio() const { return preferred_bytes == 0 ? 1.0 : double(before_bytes) / double(preferred_bytes); }
+  double after_ratio() const { return preferred_bytes == 0 ? 1.0 : double(after_bytes) / double(preferred_bytes); }
+  double gained_ratio() const { return asked_bytes == 0 ? 1.0 : double(gained_bytes) / double(asked_bytes); }
+  void add(const grow_report& o);
 };
 
 /// The figures of one replay (the keys of the replay's JSON line). Byte sums saturate at
@@ -52,7 +75,8 @@ struct report {
   std::size_t metadata_bytes = 0;
   bool metadata_charged = true;
   long long first_failure_op = -1;
-  bool valid_after = true;  ///< the allocator's own validation passed at the end
+  bool valid_after = true;  ///< the allocator's own validation passed at the end, and every grow kept its contract
+  grow_report grow;
 
   double success_rate() const { return requests == 0 ? 1.0 : 1.0 - double(failed) / double(requests); }
   double granted_ratio() const {
@@ -64,13 +88,13 @@ struct report {
 struct event {
   std::size_t index;
   const trace::op* op;
-  bool ok;               ///< request or resize succeeded; for `f`, always true
+  bool ok;               ///< request or resize succeeded; `g`: the block is at its preferred size; `f`: true
   bool skipped;          ///< `e`/`f` of a failed request
-  std::size_t granted;   ///< bytes granted (a, r, e)
+  std::size_t granted;   ///< bytes granted (a, r, e; g: the size after)
   std::size_t committed; ///< physical bytes committed after the operation
-  void* block = nullptr;       ///< the live block the operation left (a, r, e), null if none
+  void* block = nullptr;       ///< the live block the operation left (a, r, e, g that grew), null if none
   std::size_t block_size = 0;  ///< its live bytes (requested, or granted for a range)
-  void* released = nullptr;    ///< the block it gave up (f, and e's old block), null if none
+  void* released = nullptr;    ///< the block it gave up (f, and e's and a grown g's old block), null if none
   std::size_t released_size = 0;
 };
 using event_handler = std::function<void(const event&)>;

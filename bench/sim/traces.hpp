@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "workloads/generators.hpp"
 #include "workloads/trace.hpp"
 
 namespace vmh::sim {
@@ -29,12 +30,20 @@ struct family_params {
   std::size_t physical = stress_default_physical;  ///< stress: the budget the target is relative to
   std::size_t max_size = stress_default_max_size;  ///< stress: largest request
   std::size_t max_live = 32;   ///< churn: most live blocks
+  unsigned grow_pct = workloads::grow_default_pct;  ///< grow: chance in percent that an open pipeline asks to grow after a close (0 to 100)
 };
 
-/// The family names: seed, sof, stress, churn.
+/// The family names as the command lines spell them: "seed|sof|grow|stress|churn".
+inline constexpr const char* family_names = "seed|sof|grow|stress|churn";
+
+/// Whether `family` is one of family_names.
 bool is_family(const std::string& family);
 
-/// Seed `seed` of a family. Throws std::invalid_argument for an unknown family.
+/// The message for a --family value that is not one of family_names.
+std::string unknown_family(const std::string& family);
+
+/// Seed `seed` of a family. Throws std::invalid_argument for an unknown family (naming the
+/// known ones).
 std::vector<trace::op> family_trace(const std::string& family, std::uint64_t seed, const family_params& p);
 
 /// A trace file, parsed; a std::invalid_argument naming the file and line on error.

@@ -144,12 +144,23 @@ inline stream_format draw_format(lcg& rng) {
   return f;
 }
 
-inline std::vector<trace::op> sof_family(std::uint64_t seed, std::size_t steps = 2000) {
+/// One open pipeline of the SOF family: its buffer ids in allocation order, the first being its
+/// host buffer, and that buffer's range request.
+struct sof_pipeline {
+  std::vector<std::uint64_t> ids;
+  std::uint64_t host_min, host_preferred;
+};
+
+/// The SOF family's steps, calling `after_close(open, ops)` right after each close has emitted
+/// its frees, with the pipelines still open (in opening order) and the trace so far; a hook that
+/// draws must use a generator of its own, so that the pipelines stay those of the seed.
+template <class AfterClose>
+std::vector<trace::op> sof_pipelines(std::uint64_t seed, std::size_t steps, AfterClose&& after_close) {
   using trace::op_kind;
   lcg rng{seed};
   std::vector<trace::op> ops;
   std::uint64_t next_id = 1;
-  std::vector<std::vector<std::uint64_t>> open;  // buffer ids per open pipeline
+  std::vector<sof_pipeline> open;
   bool wov_live = false;
   std::uint64_t wov_id = 0;
   std::size_t wov_free_step = 0;
@@ -178,26 +189,55 @@ inline std::vector<trace::op> sof_family(std::uint64_t seed, std::size_t steps =
       do_open = rng.chance(1, 2);
 
     if (do_open) {
-      std::vector<std::uint64_t> ids;
+      sof_pipeline p{};
       const stream_format host = draw_format(rng);
       const std::uint64_t bpm = host.bytes_per_ms();
-      const std::uint64_t min = 2 * bpm;
+      p.host_min = 2 * bpm;
       const std::uint64_t deep = sof_deep_ms[rng.weighted(sof_deep_ms_weights)] * bpm;
-      const std::uint64_t preferred = (deep + min - 1) / min * min;
-      ids.push_back(next_id);
-      ops.push_back({op_kind::range, next_id++, min, preferred, sof_alignment});
-      ids.push_back(fixed(2 * bpm));
+      p.host_preferred = (deep + p.host_min - 1) / p.host_min * p.host_min;
+      p.ids.push_back(next_id);
+      ops.push_back({op_kind::range, next_id++, p.host_min, p.host_preferred, sof_alignment});
+      p.ids.push_back(fixed(2 * bpm));
       const std::uint64_t components = rng.between(1, 4);
-      for (std::uint64_t c = 0; c < components; ++c) ids.push_back(fixed(2 * draw_format(rng).bytes_per_ms()));
-      if (rng.chance(1, 2)) ids.push_back(fixed(rng.log_uniform(256, 16 * 1024)));
-      open.push_back(std::move(ids));
+      for (std::uint64_t c = 0; c < components; ++c) p.ids.push_back(fixed(2 * draw_format(rng).bytes_per_ms()));
+      if (rng.chance(1, 2)) p.ids.push_back(fixed(rng.log_uniform(256, 16 * 1024)));
+      open.push_back(std::move(p));
     } else {
       const std::size_t i = rng.below(static_cast<std::uint32_t>(open.size()));
-      for (auto it = open[i].rbegin(); it != open[i].rend(); ++it) ops.push_back({op_kind::free, *it, 0, 0, 0});
+      for (auto it = open[i].ids.rbegin(); it != open[i].ids.rend(); ++it) ops.push_back({op_kind::free, *it, 0, 0, 0});
       open.erase(open.begin() + static_cast<std::ptrdiff_t>(i));
+      after_close(std::as_const(open), ops);
     }
   }
   return ops;
+}
+
+inline std::vector<trace::op> sof_family(std::uint64_t seed, std::size_t steps = 2000) {
+  return sof_pipelines(seed, steps, [](const std::vector<sof_pipeline>&, std::vector<trace::op>&) {});
+}
+
+// ---------------------------------------------------------------------------
+// The grow-back family: SOF pipelines whose host buffers grow back. The SOF family of the same seed and
+// steps (the same pipelines, the same lines), and after each close, when memory has just been
+// freed, each pipeline still open asks, with probability grow_pct / 100, to deepen its host
+// buffer: `g <host id> <preferred> <min>`, i.e. grow in place toward its preferred size in whole
+// steps of its minimum (the period multiple SOF's range loop grants in).
+//
+// Draws: the pipelines as in the SOF family from lcg{seed}; the grow requests from a second
+// generator grow_rng = lcg{seed ^ 0x9E3779B97F4A7C15}, one chance(grow_pct, 100) per open
+// pipeline after each close, in opening order. A pipeline may ask after every close until it is
+// closed itself; whether it still has anything to gain is for the replay to find out.
+
+inline constexpr unsigned grow_default_pct = 50;
+inline constexpr std::uint64_t grow_seed_mix = 0x9E3779B97F4A7C15ull;
+
+inline std::vector<trace::op> grow_family(std::uint64_t seed, std::size_t steps = 2000,
+                                          unsigned grow_pct = grow_default_pct) {
+  lcg grow_rng{seed ^ grow_seed_mix};
+  return sof_pipelines(seed, steps, [&](const std::vector<sof_pipeline>& open, std::vector<trace::op>& ops) {
+    for (const sof_pipeline& p : open)
+      if (grow_rng.chance(grow_pct, 100)) ops.push_back({trace::op_kind::grow, p.ids.front(), p.host_min, p.host_preferred, 0});
+  });
 }
 
 // ---------------------------------------------------------------------------

@@ -4,6 +4,8 @@
 //   r <id> <min> <preferred> [<align>]   allocate between min and preferred bytes
 //   e <id> <new_size>                    resize the live block in place
 //   f <id>                               free
+//   g <id> <preferred> [<granule>]       grow the live block in place toward preferred bytes,
+//                                        as far as the allocator can, in steps of granule
 //
 // Fields are separated by spaces or tabs; '#' starts a comment that runs to
 // the end of the line (whole-line or trailing); blank lines are ignored and a
@@ -12,9 +14,10 @@
 //
 // The parser checks what a trace gets wrong on its own. Liveness is tracked in
 // the trace's own sequence, as if every request succeeded: 'a'/'r' on an id
-// live in that sense is an error, and so is 'e'/'f' of an id that is not (never
-// introduced, or already freed). Whether a request actually succeeded, and so
-// whether a later 'e'/'f' is skipped, is for the replayer to decide.
+// live in that sense is an error, and so is 'e'/'f'/'g' of an id that is not
+// (never introduced, or already freed). Whether a request actually succeeded,
+// and so whether a later 'e'/'f'/'g' is skipped, is for the replayer to decide.
+// A 'g' line's granule (when given) is at least 1 and at most its preferred.
 #pragma once
 
 #include <bit>
@@ -28,13 +31,13 @@
 
 namespace vmh::trace {
 
-enum class op_kind : std::uint8_t { allocate, range, resize, free };
+enum class op_kind : std::uint8_t { allocate, range, resize, free, grow };
 
 struct op {
   op_kind kind;
   std::uint64_t id;
-  std::uint64_t size;       // a: size, r: min, e: new size, f: 0
-  std::uint64_t preferred;  // r only, 0 otherwise
+  std::uint64_t size;       // a: size, r: min, e: new size, g: granule (0 = any size), f: 0
+  std::uint64_t preferred;  // r and g, 0 otherwise
   std::uint64_t align;      // 0 = allocator default; a and r only
   friend bool operator==(const op&, const op&) = default;
 };
@@ -203,6 +206,7 @@ inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
         {op_kind::range, 4, 5, "r <id> <min> <preferred> [<align>]"},
         {op_kind::resize, 3, 3, "e <id> <new_size>"},
         {op_kind::free, 2, 2, "f <id>"},
+        {op_kind::grow, 3, 4, "g <id> <preferred> [<granule>]"},
     };
     const syntax* sx = nullptr;
     if (f[0].size() == 1) {
@@ -211,21 +215,23 @@ inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
         case 'r': sx = &syntaxes[1]; break;
         case 'e': sx = &syntaxes[2]; break;
         case 'f': sx = &syntaxes[3]; break;
+        case 'g': sx = &syntaxes[4]; break;
         default: break;
       }
     }
-    if (sx == nullptr) return fail("unknown operation '" + std::string(f[0]) + "' (expected a, r, e or f)");
+    if (sx == nullptr) return fail("unknown operation '" + std::string(f[0]) + "' (expected a, r, e, f or g)");
     if (n < sx->min_fields) return fail(std::string("missing field, expected: ") + sx->usage);
     if (n > sx->max_fields)
       return fail("unexpected extra field '" + std::string(f[sx->max_fields]) + "', expected: " + sx->usage);
     op o{sx->kind, 0, 0, 0, 0};
 
     std::uint64_t v[4] = {0, 0, 0, 0};
-    static constexpr const char* field_names[4][4] = {
+    static constexpr const char* field_names[5][4] = {
         {"id", "size", "align", ""},
         {"id", "min", "preferred", "align"},
         {"id", "new size", "", ""},
         {"id", "", "", ""},
+        {"id", "preferred", "granule", ""},
     };
     const auto kind_index = static_cast<std::size_t>(o.kind);
     for (std::size_t i = 1; i < n; ++i) {
@@ -259,6 +265,14 @@ inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
         break;
       case op_kind::free:
         break;
+      case op_kind::grow:
+        o.preferred = v[1];
+        o.size = v[2];
+        if (o.preferred == 0) return fail("preferred must be at least 1");
+        if (n == 4 && o.size == 0) return fail("granule must be at least 1");
+        if (o.size > o.preferred)
+          return fail("granule " + std::to_string(o.size) + " is greater than preferred " + std::to_string(o.preferred));
+        break;
     }
     if (o.kind == op_kind::allocate || o.kind == op_kind::range) {
       if (live.contains(o.id)) return fail("id " + std::to_string(o.id) + " is already live");
@@ -287,6 +301,9 @@ inline std::string format(const op& o) {
       return "e " + std::to_string(o.id) + ' ' + std::to_string(o.size);
     case op_kind::free:
       return "f " + std::to_string(o.id);
+    case op_kind::grow:
+      s = "g " + std::to_string(o.id) + ' ' + std::to_string(o.preferred);
+      return o.size != 0 ? s + ' ' + std::to_string(o.size) : s;
   }
   if (o.align != 0) s += ' ' + std::to_string(o.align);
   return s;

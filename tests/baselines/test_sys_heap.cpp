@@ -1057,6 +1057,94 @@ void reallocation() {
 FOR_EACH_VARIANT("sys_heap: realloc", reallocation)
 
 // ---------------------------------------------------------------------------
+// grow_in_place: realloc's in-place path, partial, and never a move.
+template <class H>
+void in_place_growth() {
+  fixture<H> f(16 * KiB);
+  H& h = f.heap;
+  const std::size_t hdr = H::header_bytes;
+  const std::size_t up = spec_units<H>(100), uq = spec_units<H>(200);
+  auto* p = static_cast<std::byte*>(h.alloc(100));
+  REQUIRE(p != nullptr);
+  fill(p, 100, 2);
+
+  SECTION("it takes what it needs of a free right neighbour and leaves the rest free") {
+    void* q = h.alloc(200);
+    void* s = h.alloc(8);
+    REQUIRE(h.free(q));
+    CHECK(h.in_place_limit(p) == (up + uq) * 8 - hdr);
+    const auto before = h.runtime_stats();
+    const std::size_t u150 = spec_units<H>(150);
+    CHECK(h.grow_in_place(p, 150) == u150 * 8 - hdr);
+    CHECK(h.chunk_units(p) == u150);
+    CHECK(holds(p, 100, 2));
+    CHECK(h.runtime_stats().allocated_bytes == before.allocated_bytes + (u150 - up) * 8);
+    CHECK(h.validate());
+    // The rest of q's chunk is listed: a request of exactly its size lands in it, before s.
+    const std::size_t rest = up + uq - u150;
+    void* t = h.alloc(bytes_for_units<H>(rest));
+    CHECK(h.offset_of(t) == h.offset_of(p) + u150 * 8);
+    CHECK(h.offset_of(s) == h.offset_of(p) + (up + uq) * 8);
+    CHECK(h.validate());
+  }
+
+  SECTION("a neighbour smaller than the request is taken whole, down to its last unit") {
+    void* q = h.alloc(200);
+    void* s = h.alloc(8);
+    REQUIRE(h.free(q));
+    // One unit short of all of it: the rest is a single unit (unlisted on a big heap).
+    CHECK(h.grow_in_place(p, bytes_for_units<H>(up + uq - 1)) == (up + uq - 1) * 8 - hdr);
+    CHECK(h.in_place_limit(p) == (up + uq) * 8 - hdr);
+    CHECK(h.validate());
+    CHECK(h.grow_in_place(p, 1000) == (up + uq) * 8 - hdr);
+    CHECK(h.chunk_units(p) == up + uq);
+    CHECK(h.in_place_limit(p) == h.usable_size(p));
+    CHECK(h.offset_of(s) == h.offset_of(p) + (up + uq) * 8);
+    CHECK(h.chunk_count() == 4u);  // chunk 0, p, s, the top
+    CHECK(holds(p, 100, 2));
+    CHECK(h.validate());
+  }
+
+  SECTION("a used right neighbour, or room enough already, changes nothing") {
+    REQUIRE(h.alloc(200) != nullptr);
+    const auto before = h.runtime_stats();
+    const std::size_t chunks = h.chunk_count();
+    CHECK(h.in_place_limit(p) == up * 8 - hdr);
+    CHECK(h.grow_in_place(p, 5000) == up * 8 - hdr);
+    CHECK(h.grow_in_place(p, 50) == up * 8 - hdr);  // never shrinks
+    CHECK(h.chunk_units(p) == up);
+    CHECK(same(h.runtime_stats(), before));
+    CHECK(h.chunk_count() == chunks);
+    CHECK(h.validate());
+  }
+
+  SECTION("the top chunk is a right neighbour like any other") {
+    const std::size_t all = (h.units() - f.c0()) * 8 - hdr;  // p and everything after it
+    CHECK(h.in_place_limit(p) == all);
+    CHECK(h.grow_in_place(p, 5000) == spec_units<H>(5000) * 8 - hdr);
+    CHECK(h.in_place_limit(p) == all);
+    CHECK(h.grow_in_place(p, size_max) == all);
+    CHECK(h.chunk_count() == 2u);
+    CHECK(h.alloc(1) == nullptr);
+    CHECK(holds(p, 100, 2));
+    CHECK(h.validate());
+  }
+
+  SECTION("pointers the heap does not own get 0") {
+    int local = 0;
+    CHECK(h.grow_in_place(&local, 10) == 0u);
+    CHECK(h.in_place_limit(&local) == 0u);
+    CHECK(h.grow_in_place(p + 1, 200) == 0u);
+    REQUIRE(h.free(p));
+    CHECK(h.grow_in_place(p, 200) == 0u);
+    CHECK(h.in_place_limit(p) == 0u);
+    CHECK(h.chunk_count() == 2u);
+    CHECK(h.validate());
+  }
+}
+FOR_EACH_VARIANT("sys_heap: in-place growth takes the free right neighbour", in_place_growth)
+
+// ---------------------------------------------------------------------------
 template <class H>
 void bad_frees() {
   fixture<H> f(16 * KiB);
@@ -1130,11 +1218,11 @@ void randomized() {
   auto below = [&](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
   auto draw_size = [&] { return 1 + below(std::size_t{1} << below(12)); };  // mostly small, up to 2 KiB
   unsigned tag = 0;
-  std::size_t failures = 0, moves = 0;
+  std::size_t failures = 0, moves = 0, grown = 0, short_of = 0;
 
   for (int op = 0; op < 4000; ++op) {
     CAPTURE(op);
-    const std::size_t kind = blocks.empty() ? 0 : below(10);
+    const std::size_t kind = blocks.empty() ? 0 : below(12);
     if (kind <= 4) {
       const std::size_t n = draw_size();
       const std::size_t align = kind == 4 ? std::size_t{1} << below(10) : 0;
@@ -1162,6 +1250,28 @@ void randomized() {
         fill(p, n, ++tag);
         b = {p, n, tag};
       }
+    } else if (kind <= 8) {
+      // In-place growth: the pointer keeps owning its block, which takes only the units asked
+      // for, or all its right neighbour has.
+      live& b = blocks[below(blocks.size())];
+      const std::size_t want = b.n + below(4096);
+      const std::size_t usable = h.usable_size(b.p), limit = h.in_place_limit(b.p);
+      REQUIRE(limit >= usable);
+      const std::size_t got = h.grow_in_place(b.p, want);
+      REQUIRE(got == h.usable_size(b.p));
+      if (want <= usable) {
+        REQUIRE(got == usable);
+      } else if (want >= limit) {
+        REQUIRE(got == limit);
+        short_of += want > limit;
+      } else {
+        REQUIRE(got >= want);
+        REQUIRE(got < want + 8);
+      }
+      grown += got > usable;
+      REQUIRE(holds(b.p, b.n, b.tag));
+      fill(b.p, got, ++tag);
+      b = {b.p, got, tag};
     } else {
       const std::size_t i = below(blocks.size());
       REQUIRE(holds(blocks[i].p, blocks[i].n, blocks[i].tag));
@@ -1178,12 +1288,14 @@ void randomized() {
   }
   CHECK(failures > 0u);  // the heap was driven full
   CHECK(moves > 0u);
+  CHECK(grown > 0u);
+  CHECK(short_of > 0u);  // growth stopped at the neighbour's end, short of the request
   for (const auto& b : blocks) REQUIRE(h.free(b.p));
   CHECK(h.chunk_count() == 2u);
   CHECK(h.runtime_stats().free_bytes == start.free_bytes);
   CHECK(h.validate());
 }
-FOR_EACH_VARIANT("sys_heap: randomized operations keep every invariant", randomized)
+FOR_EACH_VARIANT("sys_heap: randomized operations, in-place growth among them, keep every invariant", randomized)
 
 // ---------------------------------------------------------------------------
 template <class H>

@@ -1,5 +1,5 @@
 // Tests of trace format v1 (bench/workloads/trace.hpp) and of the workload
-// generators of families 1-3 (bench/workloads/generators.hpp).
+// generators of families 1-3 and the grow-back family (bench/workloads/generators.hpp).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -55,6 +55,8 @@ TEST_CASE("trace: format writes one canonical line per op", "[trace]") {
   CHECK(vmh::trace::format({op_kind::range, 2, 16384, 131072, 4096}) == "r 2 16384 131072 4096");
   CHECK(vmh::trace::format({op_kind::resize, 3, 200, 0, 0}) == "e 3 200");
   CHECK(vmh::trace::format({op_kind::free, 3, 0, 0, 0}) == "f 3");
+  CHECK(vmh::trace::format({op_kind::grow, 4, 0, 8192, 0}) == "g 4 8192");
+  CHECK(vmh::trace::format({op_kind::grow, 4, 1024, 8192, 0}) == "g 4 8192 1024");
 }
 
 TEST_CASE("trace: format and parse round trip", "[trace]") {
@@ -70,6 +72,9 @@ TEST_CASE("trace: format and parse round trip", "[trace]") {
       {op_kind::free, 1, 0, 0, 0},
       {op_kind::free, 0, 0, 0, 0},
       {op_kind::allocate, 1, 3, 0, 0},  // ids may be reused after a free
+      {op_kind::grow, 1, 0, 18446744073709551615ull, 0},
+      {op_kind::grow, 1, 18446744073709551615ull, 18446744073709551615ull, 0},
+      {op_kind::grow, 1, 1, 1, 0},
       {op_kind::free, 7, 0, 0, 0},
   };
   const std::string text = vmh::trace::to_text(ops);
@@ -77,7 +82,8 @@ TEST_CASE("trace: format and parse round trip", "[trace]") {
   for (const op& o : ops) {
     // Each line parses on its own when its id is introduced first.
     std::string single = vmh::trace::format(o);
-    if (o.kind == op_kind::resize || o.kind == op_kind::free) single = "a " + std::to_string(o.id) + " 1\n" + single;
+    if (o.kind == op_kind::resize || o.kind == op_kind::free || o.kind == op_kind::grow)
+      single = "a " + std::to_string(o.id) + " 1\n" + single;
     const auto back = parse_ok(single);
     CHECK(back.back() == o);
   }
@@ -90,6 +96,7 @@ TEST_CASE("trace: numbers with K and M suffixes", "[trace]") {
   CHECK(ops[1] == op{op_kind::range, 2, 1024, 2097152, 4096});
   CHECK(ops[2] == op{op_kind::resize, 1, 3145728, 0, 0});
   CHECK(ops[5].id == 1024);
+  CHECK(parse_ok("r 1 1K 2K\ng 1 64K 1K\n").back() == op{op_kind::grow, 1, 1024, 65536, 0});
 
   bool ok = false;
   CHECK(vmh::trace::parse_size("0", ok) == 0);
@@ -147,7 +154,8 @@ TEST_CASE("trace: malformed lines are rejected with their line number", "[trace]
   const std::string head = "a 100 1\n# comment\n\nf 100\n";
   const std::size_t bad_line = 5;
   SECTION("unknown operation") {
-    expect_error(head + "x 1 2\n", bad_line, "unknown operation 'x'");
+    expect_error(head + "x 1 2\n", bad_line, "unknown operation 'x' (expected a, r, e, f or g)");
+    expect_error(head + "grow 1 2\n", bad_line, "unknown operation 'grow'");
     expect_error(head + "alloc 1 2\n", bad_line, "unknown operation");
     expect_error(head + "A 1 2\n", bad_line, "unknown operation");
     expect_error(head + "1 2 3\n", bad_line, "unknown operation");
@@ -159,6 +167,8 @@ TEST_CASE("trace: malformed lines are rejected with their line number", "[trace]
     expect_error(head + "e 100\n", bad_line, "missing field");
     expect_error(head + "f\n", bad_line, "missing field");
     expect_error(head + "f # the id is in the comment: 1\n", bad_line, "missing field");
+    expect_error(head + "a 1 8\ng 1\n", bad_line + 1, "missing field, expected: g <id> <preferred> [<granule>]");
+    expect_error(head + "g\n", bad_line, "missing field");
   }
   SECTION("extra fields") {
     expect_error(head + "a 1 2 4 5\n", bad_line, "extra field '5'");
@@ -166,6 +176,7 @@ TEST_CASE("trace: malformed lines are rejected with their line number", "[trace]
     expect_error(head + "a 1 8\ne 1 2 3\n", bad_line + 1, "extra field '3'");
     expect_error(head + "a 1 8\nf 1 2\n", bad_line + 1, "extra field '2'");
     expect_error(head + "a 1 2 4 5 6 7 8 9\n", bad_line, "extra field");
+    expect_error(head + "a 1 8\ng 1 16 8 4\n", bad_line + 1, "extra field '4'");
   }
   SECTION("bad numbers and overflow") {
     expect_error(head + "a x 10\n", bad_line, "bad number 'x'");
@@ -176,6 +187,9 @@ TEST_CASE("trace: malformed lines are rejected with their line number", "[trace]
     expect_error(head + "a 1 99999999999999999999\n", bad_line, "out of range");
     expect_error(head + "a 18446744073709551616 1\n", bad_line, "out of range");
     expect_error(head + "r 1 1 17592186044416M\n", bad_line, "out of range");
+    expect_error(head + "a 1 8\ng 1 1x\n", bad_line + 1, "bad number '1x' for preferred");
+    expect_error(head + "a 1 8\ng 1 16 -1\n", bad_line + 1, "bad number '-1' for granule");
+    expect_error(head + "a 1 8\ng 1 99999999999999999999\n", bad_line + 1, "out of range");
   }
   SECTION("alignment must be a power of two") {
     expect_error(head + "a 1 10 48\n", bad_line, "not a power of two");
@@ -190,6 +204,11 @@ TEST_CASE("trace: malformed lines are rejected with their line number", "[trace]
     expect_error(head + "a 1 8\ne 1 0\n", bad_line + 1, "new size must be at least 1");
     expect_error(head + "r 1 20 10\n", bad_line, "min 20 is greater than preferred 10");
     CHECK(parse_ok("r 1 20 20\n").size() == 1);
+    expect_error(head + "a 1 8\ng 1 0\n", bad_line + 1, "preferred must be at least 1");
+    expect_error(head + "a 1 8\ng 1 0 0\n", bad_line + 1, "preferred must be at least 1");
+    expect_error(head + "a 1 8\ng 1 16 0\n", bad_line + 1, "granule must be at least 1");
+    expect_error(head + "a 1 8\ng 1 16 32\n", bad_line + 1, "granule 32 is greater than preferred 16");
+    CHECK(parse_ok("a 1 8\ng 1 16 16\ng 1 4\n").size() == 3);  // a preferred below the size is no error
   }
   SECTION("liveness in the trace's own sequence") {
     expect_error(head + "a 1 10\na 1 20\n", bad_line + 1, "id 1 is already live");
@@ -198,6 +217,8 @@ TEST_CASE("trace: malformed lines are rejected with their line number", "[trace]
     expect_error(head + "e 9 10\n", bad_line, "id 9 is not live");
     expect_error(head + "f 100\n", bad_line, "id 100 is not live");  // double free
     expect_error(head + "e 100 8\n", bad_line, "id 100 is not live");  // resize after free
+    expect_error(head + "g 9 10\n", bad_line, "id 9 is not live");
+    expect_error(head + "g 100 10 1\n", bad_line, "id 100 is not live");  // grow after free
     // Reuse after a free is fine, and so is any number of resizes.
     CHECK(parse_ok("a 1 10\ne 1 20\ne 1 5\nf 1\nr 1 2 4\nf 1\n").size() == 6);
   }
@@ -505,6 +526,84 @@ TEST_CASE("sof family: structural rules", "[generators]") {
   // Module state in about half of the pipelines.
   CHECK(total.module_states * 10 > total.opens * 4);
   CHECK(total.module_states * 10 < total.opens * 6);
+}
+
+// ---------------------------------------------------------------------------
+// The grow-back family
+
+namespace {
+
+std::vector<op> without_grows(const std::vector<op>& ops) {
+  std::vector<op> out;
+  for (const op& o : ops)
+    if (o.kind != op_kind::grow) out.push_back(o);
+  return out;
+}
+
+struct grow_summary {
+  std::size_t closes_leaving_open = 0;  // closes after which some pipeline is still open
+  std::size_t offered = 0;              // open host buffers after those closes
+  std::size_t grows = 0;
+};
+
+// Checks where a grow-back trace puts its g lines: only right after a close (the free of a host
+// buffer, which a close frees last), each for a host buffer still live, in opening (id) order,
+// asking for that buffer's preferred size in steps of its min.
+grow_summary check_grow_trace(const std::vector<op>& ops) {
+  grow_summary s;
+  std::map<std::uint64_t, op> hosts;  // live range requests by id
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const op& o = ops[i];
+    INFO("op " << i << ": " << vmh::trace::format(o));
+    REQUIRE(o.kind != op_kind::grow);  // every run of g lines is consumed below
+    if (o.kind == op_kind::range) hosts.emplace(o.id, o);
+    if (o.kind != op_kind::free || hosts.erase(o.id) == 0) continue;
+    if (!hosts.empty()) {
+      ++s.closes_leaving_open;
+      s.offered += hosts.size();
+    }
+    std::uint64_t last = 0;
+    for (; i + 1 < ops.size() && ops[i + 1].kind == op_kind::grow; ++i, ++s.grows) {
+      const op& g = ops[i + 1];
+      INFO("grow " << vmh::trace::format(g));
+      const auto it = hosts.find(g.id);
+      REQUIRE(it != hosts.end());
+      REQUIRE(g.id > last);
+      last = g.id;
+      CHECK(g.preferred == it->second.preferred);
+      CHECK(g.size == it->second.size);
+      CHECK(g.align == 0);
+    }
+  }
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("grow family: the SOF pipelines of the seed with grow requests after closes", "[generators]") {
+  using vmh::workloads::grow_family;
+  for (std::uint64_t seed = 1; seed <= 10; ++seed) {
+    CAPTURE(seed);
+    const auto ops = grow_family(seed);
+    CHECK(ops == grow_family(seed));
+    CHECK(parse_ok(vmh::trace::to_text(ops)) == ops);
+    CHECK(without_grows(ops) == vmh::workloads::sof_family(seed));
+    CHECK(grow_family(seed, 2000, 0) == vmh::workloads::sof_family(seed));
+    const grow_summary half = check_grow_trace(ops);
+    REQUIRE(half.offered > 1000);
+    // Each open host buffer asks with probability 1/2.
+    CHECK(half.grows * 100 > half.offered * 44);
+    CHECK(half.grows * 100 < half.offered * 56);
+    // At 100% every host buffer still open asks after every close.
+    const grow_summary all = check_grow_trace(grow_family(seed, 2000, 100));
+    CHECK(all.grows == all.offered);
+    CHECK(all.closes_leaving_open == half.closes_leaving_open);
+  }
+  CHECK(grow_family(1) != grow_family(2));
+  const auto prefix = grow_family(1, 100);
+  const auto whole = grow_family(1);
+  REQUIRE(prefix.size() < whole.size());
+  CHECK(std::equal(prefix.begin(), prefix.end(), whole.begin()));
 }
 
 // ---------------------------------------------------------------------------

@@ -93,6 +93,7 @@ void check_refused(const std::vector<std::string>& words, const std::string& say
 TEST_CASE("bad command lines give one line and exit code 2") {
   const temp_file trace("trace", "a 1 64\nr 2 1K 8K\nf 1\n");
   const temp_file layout("layout", "64 16\n4096 4\n");
+  const temp_file bad_grow("bad-grow", "r 1 1K 8K\ng 1 8K 0\n");
   const std::string t = trace.path, l = layout.path;
   struct bad {
     std::vector<std::string> words;
@@ -123,6 +124,11 @@ TEST_CASE("bad command lines give one line and exit code 2") {
       {{"layout", "--physical", "18446744073709551615"}, "no auto layout"},
       {{"gen", "--family", "stress", "--target", "150"}, "--target: 150 is out of range (1 to 100)"},
       {{"gen", "--family", "sof", "--steps", "0"}, "--steps must be at least 1"},
+      {{"gen", "--family", "grow", "--grow", "101"}, "--grow: 101 is out of range (0 to 100)"},
+      {{"compare", "--family", "grow", "--physical", "448K", "--grow", "half"}, "--grow"},
+      {{"compare", "--family", "growth", "--physical", "448K"}, "--family must be one of seed|sof|grow|stress|churn"},
+      {{"replay", "--trace", bad_grow.path, "--allocator", "sys_heap", "--physical", "64K"},
+       bad_grow.path + ":2: granule must be at least 1"},
       {{"map", "--family", "sof", "--physical", "448K", "--at", "999999"}, "--at 999999: the trace has"},
       {{"map", "--family", "sof", "--physical", "448K", "--at", "soon"}, "--at must be"},
       {{"replay", "--trace", t, "--allocator", "sys_heap", "--physical", "16"}, "needs at least"},
@@ -142,6 +148,33 @@ TEST_CASE("bad command lines give one line and exit code 2") {
       {{"auto-study", "--grid", "huge"}, "--grid must be small or full"},
   };
   for (const bad& b : cases) check_refused(b.words, b.says);
+}
+
+TEST_CASE("the grow requests are reported apart from the main figures") {
+  // The main table of the grow family and of the SOF family, the same pipelines, share their
+  // header; only the grow family adds the grow-back table.
+  const std::vector<std::string> grow = {"compare", "--family", "grow", "--physical", "448K", "--seeds", "1", "--steps", "300"};
+  std::vector<std::string> sof = grow;
+  sof[2] = "sof";
+  const tool_end g = run_tool(grow), s = run_tool(sof);
+  REQUIRE(g.end.exit_code == 0);
+  REQUIRE(s.end.exit_code == 0);
+  const std::string header = "| allocator | requests | failed | success | granted/preferred |";
+  CHECK(g.out.rfind(header, 0) == 0);
+  CHECK(s.out.rfind(header, 0) == 0);
+  CHECK(g.out.find("| allocator | grow requests |") != std::string::npos);
+  CHECK(s.out.find("grow requests") == std::string::npos);
+  std::vector<std::string> json = grow;
+  json.push_back("--json");
+  const tool_end j = run_tool(json);
+  CHECK(j.out.find("\"grow\":{\"requests\":") != std::string::npos);
+
+  const temp_file trace("grow-trace", "a 1 1000\na 2 2000\na 3 100\nf 2\ng 1 5000 1000\n");
+  const tool_end r = run_tool({"replay", "--trace", trace.path, "--allocator", "sys_heap", "--physical", "16K"});
+  REQUIRE(r.end.exit_code == 0);
+  // 1000 bytes grow into the 2000 freed beside them, in steps of 1000 (tests/sim/test_grow.cpp).
+  CHECK(r.out.find("\"grow\":{\"requests\":1,\"skipped\":0,\"asking\":1,\"grown\":1,\"reached\":0,"
+                   "\"asked_bytes\":4000,\"gained_bytes\":2000,") != std::string::npos);
 }
 
 TEST_CASE("every command has a usage text") {
@@ -233,6 +266,7 @@ class plain_loop : public vmh::sim::allocator {
                                                  preferred, align);
     return {g.ptr, g.size};
   }
+  std::size_t grow(void*, std::size_t size, std::size_t, std::size_t) final { return size; }
   std::size_t committed_bytes() const final { return 0; }
   std::size_t peak_committed_bytes() const final { return 0; }
 };
