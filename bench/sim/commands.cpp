@@ -123,14 +123,15 @@ std::string memory_json(const memory_report& m) {
       m.floor_peak, m.exact);
 }
 
-/// The grow-back figures (the `g` lines) as one JSON member.
-std::string grow_json(const grow_report& g) {
+/// The grow-back figures (the `g` lines) as one JSON member; `grown_ratio` is the range grants'
+/// granted/preferred with each at the largest size it reached.
+std::string grow_json(const grow_report& g, double grown_ratio) {
   return fmt::format(
       "\"grow\":{{\"requests\":{},\"skipped\":{},\"asking\":{},\"grown\":{},\"reached\":{},\"asked_bytes\":{},"
       "\"gained_bytes\":{},\"before_bytes\":{},\"after_bytes\":{},\"preferred_bytes\":{},\"before_ratio\":{:.4f},"
-      "\"after_ratio\":{:.4f}}}",
+      "\"after_ratio\":{:.4f},\"range_grown_bytes\":{},\"range_grown_ratio\":{:.4f}}}",
       g.requests, g.skipped, g.asking, g.grown, g.reached, g.asked_bytes, g.gained_bytes, g.before_bytes, g.after_bytes,
-      g.preferred_bytes, g.before_ratio(), g.after_ratio());
+      g.preferred_bytes, g.before_ratio(), g.after_ratio(), g.range_grown_bytes, grown_ratio);
 }
 
 /// One replay as one line of JSON.
@@ -147,7 +148,7 @@ std::string replay_json(const report& r, const memory_report& mem, std::string_v
       r.fixed_requests, r.fixed_failed, r.range_requests, r.range_failed, r.range_granted_bytes,
       r.range_preferred_bytes, r.resizes, r.resizes_failed, r.skipped, r.peak_live_bytes, r.peak_physical_bytes,
       r.metadata_bytes, r.metadata_charged, r.first_failure_op, r.success_rate(), r.granted_ratio(), memory_json(mem),
-      grow_json(r.grow), r.valid_after);
+      grow_json(r.grow, r.grown_ratio()), r.valid_after);
 }
 
 int replay_command(const args& a) {
@@ -190,6 +191,7 @@ int compare(const args& a) {
     double banks_mean = 0, floor_mean = 0;
     bool exact = true;
     grow_report grow{};  ///< sums over the seeds
+    double grown = 0;    ///< granted/preferred with growth, summed over the seeds like `granted`
   };
   row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"},
                 {"vmh (auto layout)", "vmh"}};
@@ -216,6 +218,7 @@ int compare(const args& a) {
       w.floor_peak = std::max(w.floor_peak, m.memory.floor_peak);
       w.exact = w.exact && m.memory.exact;
       w.grow.add(r.grow);
+      w.grown += r.grown_ratio();
     }
   }
   const double n = double(seeds.size());
@@ -231,7 +234,7 @@ int compare(const args& a) {
                  w.sum.failed, w.success / n, w.granted / n, w.sum.peak_physical_bytes / seeds.size(),
                  w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged, w.failing_seeds, failure_waste(w),
                  w.waste_peak / seeds.size(), w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact,
-                 grow_json(w.grow));
+                 grow_json(w.grow, w.grown / n));
     return 0;
   }
   fmt::print("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
@@ -241,15 +244,16 @@ int compare(const args& a) {
                100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / seeds.size() / 1024,
                metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged));
   if (rows[0].grow.requests + rows[0].grow.skipped != 0) {  // every allocator sees the same g lines
-    fmt::print("\nGrow-back (`g` lines; sums over the seeds, apart from the table above): requests on live blocks,\n"
-               "those below preferred, the bytes they asked and gained, and their granted/preferred before and after.\n\n"
+    fmt::print("\nGrow-back (`g` lines), apart from the table above: the grow requests on live blocks (sums over\n"
+               "the seeds), those below preferred, the bytes they asked and gained, and the range grants'\n"
+               "granted/preferred (means over the seeds) as granted and at the largest size each grew to.\n\n"
                "| allocator | grow requests | below preferred | grown | reached preferred | bytes asked | bytes gained | "
-               "gained/asked | granted/preferred before | after |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+               "gained/asked | granted/preferred | with growth |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const row& w : rows)
       fmt::print("| {} | {} | {} | {} | {} | {} | {} | {:.1f}% | {:.1f}% | {:.1f}% |\n", w.name, w.grow.requests,
                  w.grow.asking, w.grow.grown, w.grow.reached, svg::bytes_text(w.grow.asked_bytes),
-                 svg::bytes_text(w.grow.gained_bytes), 100.0 * w.grow.gained_ratio(), 100.0 * w.grow.before_ratio(),
-                 100.0 * w.grow.after_ratio());
+                 svg::bytes_text(w.grow.gained_bytes), 100.0 * w.grow.gained_ratio(), 100.0 * w.granted / n,
+                 100.0 * w.grown / n);
   }
   if (!a.has("memory")) return 0;
   fmt::print("\n| allocator | waste at first failure | waste at peak | metadata | banks powered (mean) | peak | "

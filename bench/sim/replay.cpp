@@ -16,6 +16,18 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
   std::unordered_map<std::uint64_t, block> live;
   live.reserve(1024);
   std::size_t live_bytes = 0;
+  // The successful range grants still live: their preferred size and the largest size each has
+  // had, which counts (up to preferred) in grow.range_grown_bytes when it goes.
+  struct depth {
+    std::size_t preferred, largest;
+  };
+  std::unordered_map<std::uint64_t, depth> ranges;
+  auto deepen = [&](std::uint64_t id, std::size_t size) {
+    if (const auto it = ranges.find(id); it != ranges.end()) it->second.largest = std::max(it->second.largest, size);
+  };
+  auto close_range = [&](const depth& d) {
+    r.grow.range_grown_bytes = saturating_add(r.grow.range_grown_bytes, std::min(d.largest, d.preferred));
+  };
   auto note = [&](std::size_t i, const trace::op& o, bool ok, bool skipped, std::size_t granted, block kept = {},
                   block released = {}) {
     if (live_bytes > r.peak_live_bytes) r.peak_live_bytes = live_bytes;
@@ -69,6 +81,7 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
         if (ok) {
           r.range_granted_bytes = saturating_add(r.range_granted_bytes, got.size);
           r.range_preferred_bytes = saturating_add(r.range_preferred_bytes, o.preferred);
+          ranges[o.id] = {static_cast<std::size_t>(o.preferred), got.size};
         } else {
           ++r.range_failed;
           fail_request(i);
@@ -88,6 +101,7 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
           const block old = it->second;
           live_bytes = live_bytes - old.size + o.size;
           it->second = {moved, o.size};
+          deepen(o.id, o.size);
           note(i, o, true, false, o.size, it->second, old);
         }
         break;
@@ -123,6 +137,7 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
         } else {
           live_bytes = live_bytes - old.size + now;
           it->second.size = now;
+          deepen(o.id, now);
           note(i, o, now >= preferred, false, now, it->second, old);
         }
         break;
@@ -134,11 +149,16 @@ report replay(const std::vector<trace::op>& ops, allocator& a, const event_handl
         a.deallocate(old.ptr);
         live_bytes -= old.size;
         live.erase(it);
+        if (const auto d = ranges.find(o.id); d != ranges.end()) {
+          close_range(d->second);
+          ranges.erase(d);
+        }
         note(i, o, true, false, 0, {}, old);
         break;
       }
     }
   }
+  for (const auto& [id, d] : ranges) close_range(d);
   r.peak_physical_bytes = a.peak_committed_bytes();
   r.metadata_bytes = a.metadata_bytes();
   r.metadata_charged = a.metadata_charged();
@@ -157,6 +177,7 @@ void grow_report::add(const grow_report& o) {
   before_bytes = saturating_add(before_bytes, o.before_bytes);
   after_bytes = saturating_add(after_bytes, o.after_bytes);
   preferred_bytes = saturating_add(preferred_bytes, o.preferred_bytes);
+  range_grown_bytes = saturating_add(range_grown_bytes, o.range_grown_bytes);
 }
 
 void totals::add(const report& r) {

@@ -56,6 +56,9 @@ struct grow_report {
   std::size_t reached = 0;   ///< asking requests that reached preferred
   std::size_t asked_bytes = 0, gained_bytes = 0;
   std::size_t before_bytes = 0, after_bytes = 0, preferred_bytes = 0;  ///< sizes before and after, and preferred
+  /// Every successful range grant at the largest size it reached (by `g` or `e`), up to its
+  /// preferred size: against report::range_preferred_bytes, the depth the grants ended with.
+  std::size_t range_grown_bytes = 0;
 
   double before_ratio() const { return preferred_bytes == 0 ? 1.0 : double(before_bytes) / double(preferred_bytes); }
   double after_ratio() const { return preferred_bytes == 0 ? 1.0 : double(after_bytes) / double(preferred_bytes); }
@@ -81,6 +84,10 @@ struct report {
   double success_rate() const { return requests == 0 ? 1.0 : 1.0 - double(failed) / double(requests); }
   double granted_ratio() const {
     return range_preferred_bytes == 0 ? 1.0 : double(range_granted_bytes) / double(range_preferred_bytes);
+  }
+  /// granted_ratio with each grant at the largest size it reached (grow.range_grown_bytes).
+  double grown_ratio() const {
+    return range_preferred_bytes == 0 ? 1.0 : double(grow.range_grown_bytes) / double(range_preferred_bytes);
   }
 };
 

@@ -77,6 +77,33 @@ TEST_CASE("sys_heap grows a block into its free right neighbour only, as far as 
   CHECK(r.valid_after);
 }
 
+TEST_CASE("sys_heap: a free left neighbour does not help, a free right one does, in whole steps") {
+  // 16 KiB: 2038 free units after chunk 0's 9. Block 1 takes ceil(13004 / 8) = 1626 units,
+  // leaving 412. SOF's loop for range 2 tries 4000 bytes (501 units: no) and 3000 (376 units:
+  // yes), which leaves 36 units; block 3 takes 13 of them, 23 stay free at the top.
+  //  - f 1 frees the chunk left of range 2; g 2 4000 1000: its right neighbour is block 3,
+  //    used: it can reach only its own 376 * 8 - 4 = 3004 bytes, 3000 in steps of 1000.
+  //  - f 3: block 3 merges with the 23 free units, 36 units (288 bytes) right of range 2:
+  //    3292 bytes in reach, still 3000 in steps of 1000.
+  //  - g 2 4000, any size: all 3292 (412 units, the whole neighbour). Gained 292 of 1000.
+  const std::string text =
+      "a 1 13000\n"
+      "r 2 1000 4000\n"
+      "a 3 100\n"
+      "f 1\n"
+      "g 2 4000 1000\n"
+      "f 3\n"
+      "g 2 4000 1000\n"
+      "g 2 4000\n";
+  const auto heap = vmh::sim::make_sys_heap(16 * KiB);
+  const vmh::sim::report r = vmh::sim::replay(ops_of(text), *heap);
+  CHECK(r.range_granted_bytes == 3000);
+  CHECK(figures_of(r.grow) == grow_figures{3, 0, 3, 1, 0, 3 * 1000, 292, 3 * 3000, 3000 + 3000 + 3292, 3 * 4000});
+  CHECK(r.grow.range_grown_bytes == 3292);
+  CHECK(r.grown_ratio() == Approx(3292.0 / 4000.0));
+  CHECK(r.valid_after);
+}
+
 TEST_CASE("SOF's VMH cannot grow a block: every grow request gains nothing") {
   // 64 KiB of 4 KiB pages with SOF's table: blocks 1-3 fit (1024, 2048 and 128 B blocks), the
   // 1 MiB request fails. Blocks 1 and 3 ask as on sys_heap, but never grow: block 1 asks 4000
@@ -109,6 +136,7 @@ TEST_CASE("vmh grows a grant inside its block as far as the fairness rule lets i
   const vmh::sim::report r = vmh::sim::replay(ops_of(text), heap);
   CHECK(r.range_failed == 0);
   CHECK(r.range_granted_bytes == 8 * KiB + 4 * KiB);  // the grants when made, before any growth
+  CHECK(r.grow.range_grown_bytes == 32 * KiB + 12 * KiB);  // the largest each grew to
   CHECK(figures_of(r.grow) == grow_figures{4, 0, 3, 2, 1, (24 + 28 + 20) * KiB, (24 + 8) * KiB, (8 + 4 + 12) * KiB,
                                            (32 + 12 + 12) * KiB, 3 * 32 * KiB});
   CHECK(heap.committed_bytes() == (8 + 3) * 4 * KiB);  // block 2 whole, block 1's first 3 pages
