@@ -100,12 +100,14 @@ struct range_result {
 /// with `null_mapper` (name "vmh_null") the blocks are plain RAM and no page is tracked. The heap
 /// object holds its arena, so it is created once per process on the free store; every case
 /// leaves it empty.
-template <class Mapper>
+template <class Mapper, bool Statistics = true>
 class vmh_adapter_for {
  public:
-  using heap_type = heap<vmh_layout, Mapper>;
+  using heap_type = heap<vmh_layout, Mapper, detail::default_backing<vmh_layout>::type, no_lock,
+                         heap_options{.statistics = Statistics}>;
   static constexpr bool maps_pages = std::is_same_v<Mapper, counting_mapper>;
-  static constexpr const char* name = maps_pages ? "vmh" : "vmh_null";
+  static_assert(Statistics || maps_pages, "without statistics only the mapper tells what is in use");
+  static constexpr const char* name = !Statistics ? "vmh_nostats" : maps_pages ? "vmh" : "vmh_null";
 
   static heap_type& shared() {
     static const std::unique_ptr<heap_type> h = [] {
@@ -116,7 +118,11 @@ class vmh_adapter_for {
   }
 
   vmh_adapter_for() : h_(shared()) {}
-  bool empty() const { return h_.stats().live_allocations == 0 && physical_used() == 0; }
+  bool empty() const {
+    // Every allocation maps at least one page: with no statistics, no mapped page means no allocation.
+    if constexpr (!Statistics) return physical_used() == 0;
+    else return h_.stats().live_allocations == 0 && physical_used() == 0;
+  }
 
   void* allocate(std::size_t n, std::size_t align) { return h_.allocate(n, align); }
   void deallocate(void* p, std::size_t, std::size_t) { h_.deallocate(p); }
@@ -152,6 +158,9 @@ class vmh_adapter_for {
 };
 using vmh_adapter = vmh_adapter_for<counting_mapper>;
 using vmh_null_adapter = vmh_adapter_for<null_mapper>;
+/// vmh with page mapping and no statistics (`heap_options::statistics` off), as sys_heap's default
+/// configuration keeps none.
+using vmh_nostats_adapter = vmh_adapter_for<counting_mapper, false>;
 
 /// The sys_heap model over a 1 MiB buffer: more than 0x7fff units, so a big heap (64-bit host).
 /// "sys_heap" has Zephyr's default configuration (no runtime statistics); "sys_heap_stats" has

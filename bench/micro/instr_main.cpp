@@ -127,8 +127,8 @@ using steady_wide = steady<A, wide_max>;
 constexpr std::size_t bytes_64 = 64, bytes_4096 = 4096, default_align = 0;
 
 std::vector<entry> all_entries() {
-  using every = rows<vmh_adapter, vmh_null_adapter, sys_heap_adapter, sys_heap_stats_adapter, sof_vmh_adapter>;
-  using general = rows<vmh_adapter, vmh_null_adapter, sys_heap_adapter, sys_heap_stats_adapter>;
+  using every = rows<vmh_adapter, vmh_nostats_adapter, vmh_null_adapter, sys_heap_adapter, sys_heap_stats_adapter, sof_vmh_adapter>;
+  using general = rows<vmh_adapter, vmh_nostats_adapter, vmh_null_adapter, sys_heap_adapter, sys_heap_stats_adapter>;
   std::vector<entry> e;
   every::add<alloc_free_fixed, bytes_64, default_align>(e, "alloc_free/64");
   every::add<alloc_free_fixed, bytes_4096, default_align>(e, "alloc_free/4096");
