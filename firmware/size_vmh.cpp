@@ -7,7 +7,8 @@
 // mapper (page reference counts and map/unmap calls are compiled in), a virtual range given
 // at run time (as the DSP's virtual window is), no lock. The vmh_size_ram_* functions are the
 // same heap over plain RAM (null_mapper: no page counts, nothing mapped), the configuration
-// that does what sys_heap does.
+// that does what sys_heap does. The vmh_size_nostats_* functions are the first heap without
+// statistics (`heap_options::statistics` off), as sys_heap's default configuration keeps none.
 #include <cstddef>
 
 #include <vmh/vmh.hpp>
@@ -15,6 +16,8 @@
 using size_layout = vmh::fixed_layout<vmh::presets::sof_table>;
 using size_heap = vmh::heap<size_layout, vmh::counting_mapper, vmh::external_range>;
 using ram_heap = vmh::heap<size_layout, vmh::null_mapper, vmh::external_range>;
+using nostats_heap = vmh::heap<size_layout, vmh::counting_mapper, vmh::external_range, vmh::no_lock,
+                               vmh::heap_options{.statistics = false}>;
 
 extern "C" {
 
@@ -38,5 +41,11 @@ extern "C" {
 [[gnu::noinline, gnu::used]] void* vmh_size_ram_allocate(ram_heap* h, std::size_t size) { return h->allocate(size); }
 
 [[gnu::noinline, gnu::used]] vmh::status vmh_size_ram_deallocate(ram_heap* h, void* ptr) { return h->deallocate(ptr); }
+
+[[gnu::noinline, gnu::used]] void* vmh_size_nostats_allocate(nostats_heap* h, std::size_t size) { return h->allocate(size); }
+
+[[gnu::noinline, gnu::used]] vmh::status vmh_size_nostats_deallocate(nostats_heap* h, void* ptr) {
+  return h->deallocate(ptr);
+}
 
 }  // extern "C"

@@ -80,7 +80,8 @@ for row in "allocate:allocate(size)" "deallocate:deallocate(ptr)" "allocate-rang
   echo "| ${row#*:} | $(text "$img") | $(section "$img" .rodata) | $(section "$img" .data) | $(flash "$img") |"
 done
 for row in "ram-allocate:allocate, plain RAM (null_mapper)" "ram-deallocate:deallocate, plain RAM (null_mapper)" \
-           "ram-allocate+deallocate:allocate + deallocate, plain RAM (null_mapper)"; do
+           "ram-allocate+deallocate:allocate + deallocate, plain RAM (null_mapper)" \
+           "nostats-allocate+deallocate:allocate + deallocate, no statistics (as sys_heap's default)"; do
   img=vmh-${row%%:*}
   echo "| ${row#*:} | $(text "$img") | $(section "$img" .rodata) | $(section "$img" .data) | $(flash "$img") |"
 done

@@ -106,6 +106,10 @@ class heap {
   static constexpr bool records_all = Options.runs;
   static constexpr bool records_some = tracks_pages && !Options.runs;
   static constexpr std::size_t levels = Layout::bitmap_levels;  // of every bucket's bitmap
+  /// The kinds of bucket the layout may have: a fixed layout's page handling compiles to what its buckets need.
+  static constexpr bucket_kinds kinds = detail::kinds_of<Layout>();
+  /// Whether an allocation in a bucket that is not owned may touch more than one page: straddling blocks, or runs.
+  static constexpr bool shared_spans_pages = kinds.straddling || Options.runs;
 
  public:
   /// The bucket layout (`Layout`).
@@ -468,10 +472,17 @@ class heap {
     return first >= g.bucket_count ? mask{0} : static_cast<mask>(g.all_buckets() & (~mask{0} << first));
   }
 
+  /// Whether no page of bucket bg is shared (`bucket_geometry::owned`), as far as the layout's kinds tell.
+  VMH_HOT static constexpr bool is_owned(const bucket_geometry& bg) noexcept {
+    return kinds.owned && (!kinds.shared || bg.owned);
+  }
+  /// Whether an allocation's pages in bucket bg depend on its size (`bucket_geometry::variable`).
+  VMH_HOT static constexpr bool is_variable(const bucket_geometry& bg) noexcept { return kinds.variable && bg.variable; }
+
   /// Whether bucket bg's blocks keep a size record: every block with runs (a run's length), else
   /// the blocks of variable buckets (their size decides their pages) when pages are tracked.
   static constexpr bool has_record(const bucket_geometry& bg) noexcept {
-    return records_all || (records_some && bg.variable);
+    return records_all || (records_some && is_variable(bg));
   }
   /// Where block i of bucket bg keeps its record (has_record(bg) only).
   static constexpr std::size_t record_index(const bucket_geometry& bg, std::size_t i) noexcept {
@@ -488,7 +499,7 @@ class heap {
   /// One past the last page touched by `size` bytes at `offset` in bucket bg.
   VMH_HOT static std::size_t page_end_of(const geometry_type& g, const bucket_geometry& bg, std::size_t offset,
                                  std::size_t size) noexcept {
-    if (!records_all && !bg.variable) return (offset >> g.page_shift) + 1;  // the block's one page
+    if (!records_all && !is_variable(bg)) return (offset >> g.page_shift) + 1;  // the block's one page
     return (offset + size + g.page_size - 1) >> g.page_shift;
   }
 
@@ -594,7 +605,7 @@ class heap {
 
   /// The pages of [first, end) that no allocation references (all but a shared first or last page).
   page_run unshared(const bucket_geometry& bg, std::size_t first, std::size_t end) const noexcept {
-    if (bg.owned) return {first, end};
+    if (is_owned(bg)) return {first, end};
     if (first < end && refs_[first] != 0) ++first;
     if (first < end && refs_[end - 1] != 0) --end;
     return {first, end};
@@ -603,7 +614,7 @@ class heap {
   /// Adds a reference to pages [first, end) of bucket bg, mapping those that had none. All or nothing.
   VMH_HOT bool commit_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
-      if (!bg.owned && end == first + 1) {  // one shared page: every small block
+      if (!is_owned(bg) && (!shared_spans_pages || end == first + 1)) {  // one shared page: every small block
         if (refs_[first] == 0) {
           if (!mapper_.map(page_ptr(g, first), g.page_size)) return false;
           if constexpr (Options.poison) fill_poison(page_ptr(g, first), g.page_size);  // its free blocks
@@ -616,8 +627,8 @@ class heap {
       if (fresh.first < fresh.end && !mapper_.map(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift))
         return false;
       if constexpr (Options.poison)
-        if (!bg.owned) fill_poison(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift);
-      if (!bg.owned)
+        if (!is_owned(bg)) fill_poison(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift);
+      if (!is_owned(bg))
         for (std::size_t p = first; p < end; ++p) ++refs_[p];
       note_mapped(fresh.end - fresh.first);
     }
@@ -632,14 +643,14 @@ class heap {
   /// Drops a reference to pages [first, end) of bucket bg and unmaps those left with none.
   VMH_HOT void release_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
-      if (!bg.owned && end == first + 1) {  // one shared page
+      if (!is_owned(bg) && (!shared_spans_pages || end == first + 1)) {  // one shared page
         if (--refs_[first] == 0) {
           mapper_.unmap(page_ptr(g, first), g.page_size);
           --pages_;
         }
         return;
       }
-      if (!bg.owned)
+      if (!is_owned(bg))
         for (std::size_t p = first; p < end; ++p) --refs_[p];
       const page_run freed = unshared(bg, first, end);
       if (freed.first < freed.end) {
@@ -689,7 +700,7 @@ class heap {
   std::size_t range_room(const geometry_type& g, const bucket_geometry& bg, std::size_t offset,
                          std::size_t fresh) const noexcept {
     const std::size_t first = offset >> g.page_shift;
-    return room_from(g, bg, offset, bg.block_size, first + (!bg.owned && refs_[first] != 0 ? 1 : 0), fresh);
+    return room_from(g, bg, offset, bg.block_size, first + (!is_owned(bg) && refs_[first] != 0 ? 1 : 0), fresh);
   }
   /// The most bytes from `offset` (at most `span`) that pages below `end` (mapped already) and
   /// `fresh` more pages cover, the last page of the span counting as free when a neighbour maps it.
@@ -697,7 +708,7 @@ class heap {
                         std::size_t end, std::size_t fresh) const noexcept {
     if (fresh >= g.page_total) return span;  // "unlimited"
     end += fresh;
-    if (!bg.owned) {
+    if (!is_owned(bg)) {
       const std::size_t last = (offset + span - 1) >> g.page_shift;
       if (end == last && refs_[last] != 0) ++end;
     }
@@ -709,7 +720,7 @@ class heap {
   std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept { return base() + (page << g.page_shift); }
 
   /// Buckets whose free blocks carry poison: sub-page blocks, one page each.
-  static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !bg.owned && !bg.variable; }
+  static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !is_owned(bg) && !is_variable(bg); }
   static void fill_poison(std::byte* p, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) p[i] = std::byte{poison_byte};
   }

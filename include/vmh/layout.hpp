@@ -146,6 +146,15 @@ struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {
 };
 static_assert(sizeof(void*) != 8 || sizeof(bucket_geometry) == 64, "vmh: one bucket's geometry is one 64-byte line on 64-bit hosts");
 
+/// Which kinds of bucket a layout may have (see `bucket_geometry`). A fixed layout knows its
+/// buckets, so the heap compiles only the page handling they need; a runtime layout may have any.
+struct bucket_kinds {
+  bool owned = true;     ///< some bucket is `owned`
+  bool shared = true;    ///< some bucket is not `owned` (its pages keep counts)
+  bool variable = true;  ///< some bucket is `variable` (its blocks keep size records)
+  bool straddling = true;  ///< some bucket is `variable` and not `owned`: an allocation may span pages it shares
+};
+
 /// The derived geometry of a layout. All of it is computed by `derive_geometry`, in a constant
 /// expression for fixed layouts.
 template <std::size_t MaxBuckets>
@@ -414,6 +423,18 @@ struct fixed_layout {
   static constexpr std::size_t word_capacity = geometry.word_total;
   /// Bitmap levels of every bucket.
   static constexpr std::size_t bitmap_levels = geometry.levels;
+  /// The kinds of bucket the table has.
+  static constexpr bucket_kinds kinds = [] {
+    bucket_kinds k{false, false, false, false};
+    for (std::size_t b = 0; b < geometry.bucket_count; ++b) {
+      const bucket_geometry& bg = geometry.buckets[b];
+      k.owned = k.owned || bg.owned;
+      k.shared = k.shared || !bg.owned;
+      k.variable = k.variable || bg.variable;
+      k.straddling = k.straddling || (bg.variable && !bg.owned);
+    }
+    return k;
+  }();
   /// Bytes of the virtual range (the size of the default backing, a `static_arena`).
   static constexpr std::size_t virtual_size = geometry.virtual_size;
   /// Bytes of a page.
@@ -442,6 +463,8 @@ class runtime_layout {
   /// Most bitmap words of all buckets. Each bucket's bitmap needs at most ceil(count/W) leaf
   /// words, plus at most one word per level above for the rounding: bounded by MaxBlocks/(W-1) + levels per bucket.
   static constexpr std::size_t word_capacity = MaxBlocks / (detail::word_bits - 1) + MaxBuckets * max_bitmap_levels + 1;
+  /// Any table: every kind of bucket.
+  static constexpr bucket_kinds kinds{};
   /// Bitmap levels of every bucket: those a bucket of MaxBlocks blocks needs.
   static constexpr std::size_t bitmap_levels =
       bitmap_levels_for(MaxBlocks < max_blocks_per_bucket ? MaxBlocks : max_blocks_per_bucket);
@@ -465,7 +488,8 @@ class runtime_layout {
 /// What the heap needs of a layout: the capacities its metadata is sized with (`bucket_capacity`,
 /// `block_capacity`, `record_capacity`, `page_capacity`, `ref_capacity`, `word_capacity`), the
 /// bitmap levels of every bucket (`bitmap_levels`, a constant: the geometry's `levels`) and the
-/// derived geometry, `geo()`.
+/// derived geometry, `geo()`. Optional: `kinds`, the kinds of bucket it may have (a
+/// `bucket_kinds`; without it, every kind).
 template <class L>
 concept bucket_layout = requires(const L& l) {
   { L::bucket_capacity } -> std::convertible_to<std::size_t>;
@@ -477,5 +501,14 @@ concept bucket_layout = requires(const L& l) {
   { L::bitmap_levels } -> std::convertible_to<std::size_t>;
   { l.geo() } -> std::same_as<const layout_geometry<L::bucket_capacity>&>;
 };
+
+namespace detail {
+/// The kinds of bucket layout L may have: its `kinds`, or every kind.
+template <class L>
+constexpr bucket_kinds kinds_of() noexcept {
+  if constexpr (requires { { L::kinds } -> std::convertible_to<bucket_kinds>; }) return L::kinds;
+  else return bucket_kinds{};
+}
+}  // namespace detail
 
 }  // namespace vmh

@@ -182,6 +182,25 @@ TEST_CASE("fixed_layout answers first_fit and bucket_at in constant expressions"
   STATIC_REQUIRE(hand.aligned_buckets(63) == 0);
 }
 
+TEST_CASE("a fixed layout knows the kinds of bucket it has", "[layout]") {
+  // hand_table: 64 B tiles pages (shared), 192 B and 6144 B straddle pages they share, 16 KiB
+  // blocks own their pages and map as many as their size needs.
+  STATIC_REQUIRE(hand_layout::kinds.owned);
+  STATIC_REQUIRE(hand_layout::kinds.shared);
+  STATIC_REQUIRE(hand_layout::kinds.variable);
+  STATIC_REQUIRE(hand_layout::kinds.straddling);
+  // SOF's table: sub-page blocks tile their pages, larger ones own theirs: nothing straddles.
+  using sof = vmh::fixed_layout<vmh::presets::sof_table>;
+  STATIC_REQUIRE(sof::kinds.owned && sof::kinds.shared && sof::kinds.variable && !sof::kinds.straddling);
+  using tiles = vmh::fixed_layout<vmh::make_table({{64, 64}, {1024, 8}})>;
+  STATIC_REQUIRE(!tiles::kinds.owned && tiles::kinds.shared && !tiles::kinds.variable && !tiles::kinds.straddling);
+  using pages = vmh::fixed_layout<vmh::make_table({{4096, 4}})>;
+  STATIC_REQUIRE(pages::kinds.owned && !pages::kinds.shared && !pages::kinds.variable && !pages::kinds.straddling);
+  // A runtime layout may be given any table.
+  constexpr vmh::bucket_kinds any = vmh::runtime_layout<4, 80, 8>::kinds;
+  STATIC_REQUIRE(any.owned && any.shared && any.variable && any.straddling);
+}
+
 TEST_CASE("every bucket's bitmap has the levels its largest bucket needs", "[layout]") {
   constexpr const auto& g = level_layout::geometry;
   STATIC_REQUIRE(g.error == layout_error::none);
