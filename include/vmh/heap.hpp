@@ -124,13 +124,13 @@ class heap {
   using mask = typename geometry_type::mask;
 
   /// A heap over a default-constructed backing range.
-  constexpr heap() noexcept { state_ = backing_state(); }
+  constexpr heap() noexcept { start(); }
   /// A heap over a default-constructed backing range that maps its pages through `mapper`.
-  constexpr explicit heap(Mapper mapper) noexcept : mapper_(static_cast<Mapper&&>(mapper)) { state_ = backing_state(); }
+  constexpr explicit heap(Mapper mapper) noexcept : mapper_(static_cast<Mapper&&>(mapper)) { start(); }
   /// A heap over a given backing range (e.g. `external_range{ptr, bytes}`).
   constexpr explicit heap(Backing backing, Mapper mapper = Mapper{}) noexcept
       : mapper_(static_cast<Mapper&&>(mapper)), backing_(static_cast<Backing&&>(backing)) {
-    state_ = backing_state();
+    start();
   }
   heap(const heap&) = delete;
   heap& operator=(const heap&) = delete;
@@ -194,15 +194,15 @@ class heap {
   VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
-    if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
-    if (size - 1 >= g.virtual_size) return {nullptr, 0, status::invalid_size};  // 0 wraps to SIZE_MAX
+    if (size - 1 >= g.virtual_size) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
     mask allowed = 0;
-    if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, s};
+    if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
     const mask fits = fit_mask(g, size) & allowed;
-    if (const mask open = fits & ~full_; open != 0) {
+    if (const mask open = fits & ~full_; open != 0) {  // none while the heap cannot allocate
       const std::size_t b = static_cast<std::size_t>(std::countr_zero(open));
       return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
     }
+    if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
     if constexpr (Options.runs) {
       const grant run = allocate_run(g, size, allowed);
       if (run.result != status::no_block) return run;
@@ -458,6 +458,14 @@ class heap {
     if constexpr (reconfigurable_layout<Layout>) return layout_error::no_buckets;  // until configure()
     else return backing_fits(layout_.geo());
   }
+  /// The state of a new heap. One that cannot allocate marks every bucket full, so the hot path
+  /// needs no test of the state: a request finds no open bucket, and the failure path tells why.
+  constexpr void start() noexcept {
+    state_ = backing_state();
+    if (state_ != layout_error::none) full_ = static_cast<mask>(~mask{0});
+  }
+  /// A request's error, unless the heap cannot allocate at all (then not_configured).
+  constexpr status refused(status s) const noexcept { return state_ != layout_error::none ? status::not_configured : s; }
 
   /// The buckets whose blocks have alignment `align` (0: the layout's min_align, which all have).
   VMH_HOT static status aligned_buckets(const geometry_type& g, std::size_t align, mask& out) noexcept {
@@ -580,18 +588,19 @@ class heap {
   }
 
   /// Locates the live allocation that starts at `ptr`.
+  /// A heap that cannot allocate has no live allocation, so every pointer fails one of the checks
+  /// and the state is tested only then.
   VMH_HOT where locate(const geometry_type& g, const void* ptr) const noexcept {
-    if (state_ != layout_error::none) return {status::not_configured};
-    if (!inside(g, ptr)) return {status::foreign_pointer};
+    if (!inside(g, ptr)) return {refused(status::foreign_pointer)};
     const std::size_t offset = static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - base());
     const std::size_t b = g.bucket_at(offset);
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t rel = offset - bg.offset;
     const std::size_t index = g.block_index(bg, rel);
-    if (rel != index * bg.stride) return {status::interior_pointer};  // inside a block, or a guard page
-    if (!detail::bitmap_test(words_, bg, index)) return {status::double_free};
+    if (rel != index * bg.stride) return {refused(status::interior_pointer)};  // inside a block, or a guard page
+    if (!detail::bitmap_test(words_, bg, index)) return {refused(status::double_free)};
     if constexpr (records_all)
-      if (records_[bg.first_block + index] == 0) return {status::interior_pointer};  // inside a run
+      if (records_[bg.first_block + index] == 0) return {refused(status::interior_pointer)};  // inside a run
     return {status::ok, b, index, offset};
   }
 
