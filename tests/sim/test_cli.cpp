@@ -169,6 +169,14 @@ TEST_CASE("the grow requests are reported apart from the main figures") {
   const tool_end j = run_tool(json);
   CHECK(j.out.find("\"grow\":{\"requests\":") != std::string::npos);
 
+  // gen writes the generator's trace for a seed, the same each time, with its g lines.
+  const tool_end one = run_tool({"gen", "--family", "grow", "--seed", "2", "--steps", "200"});
+  REQUIRE(one.end.exit_code == 0);
+  CHECK(one.out == run_tool({"gen", "--family", "grow", "--seed", "2", "--steps", "200"}).out);
+  CHECK(one.out != run_tool({"gen", "--family", "grow", "--seed", "3", "--steps", "200"}).out);
+  CHECK(one.out == vmh::trace::to_text(vmh::workloads::grow_family(2, 200)));
+  CHECK(one.out.find("\ng ") != std::string::npos);
+
   const temp_file trace("grow-trace", "a 1 1000\na 2 2000\na 3 100\nf 2\ng 1 5000 1000\n");
   const tool_end r = run_tool({"replay", "--trace", trace.path, "--allocator", "sys_heap", "--physical", "16K"});
   REQUIRE(r.end.exit_code == 0);
