@@ -183,31 +183,23 @@ class heap {
   // ---------------------------------------------------------------------------------------------
   // Allocation
 
+  /// Allocates `size` bytes aligned to the layout's min_align.
+  /// Returns the pointer, or null: see `try_allocate` for the reason.
+  void* allocate(std::size_t size) noexcept {
+    detail::lock_guard guard(lock_);
+    return take(layout_.geo(), size, 0).ptr;
+  }
   /// Allocates `size` bytes aligned to `align` (0: the layout's min_align; a power of two up to
   /// the page size is honoured when some bucket's blocks have that alignment).
   /// Returns the pointer, or null: see `try_allocate` for the reason.
-  void* allocate(std::size_t size, std::size_t align = 0) noexcept { return try_allocate(size, align).ptr; }
+  void* allocate(std::size_t size, std::size_t align) noexcept { return try_allocate(size, align).ptr; }
 
   /// Like `allocate`, with the reason of a failure: invalid_size (0 or larger than the range),
   /// invalid_alignment (not a power of two), no_block, no_memory, not_configured.
   /// On success `size` is the size asked for. On failure the heap is unchanged.
   VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
     detail::lock_guard guard(lock_);
-    const geometry_type& g = layout_.geo();
-    if (size - 1 >= g.virtual_size) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
-    mask allowed = 0;
-    if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
-    const mask fits = fit_mask(g, size) & allowed;
-    if (const mask open = fits & ~full_; open != 0) {  // none while the heap cannot allocate
-      const std::size_t b = static_cast<std::size_t>(std::countr_zero(open));
-      return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
-    }
-    if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
-    if constexpr (Options.runs) {
-      const grant run = allocate_run(g, size, allowed);
-      if (run.result != status::no_block) return run;
-    }
-    return no_block(fits);
+    return take(layout_.geo(), size, align);
   }
 
   /// Allocates between `min` and `preferred` bytes in one decision: the grant g satisfies
@@ -534,6 +526,25 @@ class heap {
     if constexpr (keeps_stats)
       if (fits != 0) ++stats_[std::countr_zero(fits)].full_failures;
     return count_failure({nullptr, 0, status::no_block});
+  }
+
+  /// Takes a block for `size` bytes aligned to `align` (as `try_allocate`): from the smallest
+  /// bucket that fits and has a free block (or, with runs, a run of blocks).
+  VMH_HOT grant take(const geometry_type& g, std::size_t size, std::size_t align) noexcept {
+    if (size - 1 >= g.virtual_size) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
+    mask allowed = 0;
+    if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
+    const mask fits = fit_mask(g, size) & allowed;
+    if (const mask open = fits & ~full_; open != 0) {  // none while the heap cannot allocate
+      const std::size_t b = static_cast<std::size_t>(std::countr_zero(open));
+      return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
+    }
+    if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
+    if constexpr (Options.runs) {
+      const grant run = allocate_run(g, size, allowed);
+      if (run.result != status::no_block) return run;
+    }
+    return no_block(fits);
   }
 
   /// Takes blocks [index, index + run_length(size)) of bucket b for `size` bytes and maps the
