@@ -139,6 +139,8 @@ struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {
   std::uint32_t first_record = 0;  ///< index of block 0's size record (variable buckets only)
   /// first word of each bitmap level in the word table (leaf = level 0; the layout's `levels` are used)
   std::uint32_t level_word[max_bitmap_levels] = {};
+  /// log2 of the power of two every block of the bucket is aligned to (at most the page's)
+  std::uint8_t align_shift = 0;
   /// no page is shared: blocks are whole pages and start on a page
   bool owned = false;
   /// an allocation's pages depend on its size, so its size is recorded
@@ -191,11 +193,11 @@ struct layout_geometry {
   constexpr mask aligned_buckets(unsigned k) const noexcept {
     mask m = 0;
     for (std::size_t b = 0; b < bucket_count; ++b)
-      if (k < detail::size_bits && block_align(buckets[b]) >= (std::size_t{1} << k)) m |= static_cast<mask>(mask{1} << b);
+      if (buckets[b].align_shift >= k) m |= static_cast<mask>(mask{1} << b);
     return m;
   }
   /// The power of two every block of bucket bg is aligned to (at most a page).
-  constexpr std::size_t block_align(const bucket_geometry& bg) const noexcept { return block_alignment(bg.block_size, page_size); }
+  static constexpr std::size_t block_align(const bucket_geometry& bg) noexcept { return std::size_t{1} << bg.align_shift; }
   /// Bucket start offsets for `bucket_at`, padded to a power of two with offsets past any byte.
   static constexpr std::size_t search_size = std::bit_ceil(MaxBuckets);
   /// offset of each bucket's block 0; UINT32_MAX past the last bucket
@@ -303,6 +305,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     bg.offset = offset;
     bg.stride = stride;
     bg.first_block = static_cast<std::uint32_t>(blocks);
+    bg.align_shift = static_cast<std::uint8_t>(detail::log2_floor(align));
 #if defined(__SIZEOF_INT128__)
     bg.reciprocal = UINT64_MAX / stride + 1;
 #endif

@@ -471,7 +471,10 @@ TEST_CASE("a write one byte past a guarded block faults at once", "[host][mmap][
     auto* b = static_cast<volatile unsigned char*>(h.allocate(size));
     REQUIRE(a != nullptr);
     REQUIRE(b != nullptr);
-    for (std::size_t i = 0; i < size; ++i) a[i] = b[i] = 1;
+    for (std::size_t i = 0; i < size; ++i) {
+      a[i] = 1;
+      b[i] = 1;
+    }
     return std::pair{a, b};
   };
   // (Plain variables: clang 14 cannot capture structured bindings.)
