@@ -331,3 +331,35 @@ TEST_CASE("bad input: a backing range at address 0 is not configured (backing_nu
   CHECK(runtime->try_allocate(64).result == status::not_configured);
   CHECK(runtime->mapper().map_calls() == 0);
 }
+
+TEST_CASE("bad input: a fixed heap over a misaligned range refuses every call at block starts too", "[bad-input]") {
+  // Such a heap marks every bucket full, so allocations and frees only learn why on their
+  // failure paths: each call must still answer not_configured and change nothing.
+  auto mem = std::make_unique<arena<range + page>>();
+  auto h = std::make_unique<heap_type>(external_range{mem->bytes + 64, range});
+  REQUIRE(h->state() == layout_error::backing_misaligned);
+  const vmh::layout_geometry<layout::bucket_capacity>& g = h->geometry();
+  CHECK(h->try_allocate(64).result == status::not_configured);
+  CHECK(h->try_allocate(64, 4096).result == status::not_configured);
+  CHECK(h->try_allocate(64, 3).result == status::not_configured);  // a bad alignment too
+  CHECK(h->try_allocate(0).result == status::not_configured);
+  CHECK(h->try_allocate(range + 1).result == status::not_configured);
+  CHECK(h->allocate(64) == nullptr);
+  CHECK(h->allocate(64, 64) == nullptr);
+  for (std::size_t b = 0; b < g.bucket_count; ++b) {
+    CAPTURE(b);
+    std::byte* start = h->base() + g.buckets[b].offset;  // where block 0 of bucket b would be
+    CHECK(h->deallocate(start) == status::not_configured);
+    CHECK(h->deallocate(start + 16) == status::not_configured);
+    CHECK(h->resize(start, 64) == status::not_configured);
+    CHECK(h->grow(start, 64).result == status::not_configured);
+    CHECK(h->usable_size(start) == 0);
+  }
+  CHECK(h->deallocate(mem->bytes) == status::not_configured);  // below the range
+  const vmh::heap_stats s = h->stats();
+  CHECK(s.live_allocations == 0);
+  CHECK(s.failed_no_block == 0);  // refusals are not failures of a working heap
+  CHECK(s.failed_no_memory == 0);
+  CHECK(h->mapper().map_calls() == 0);
+  CHECK(h->validate().broken == vmh::invariant::not_configured);
+}
