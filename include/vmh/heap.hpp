@@ -634,7 +634,12 @@ class heap {
   /// Adds a reference to pages [first, end) of bucket bg, mapping those that had none. All or nothing.
   VMH_HOT bool commit_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
-      if (!is_owned(bg) && (!shared_spans_pages || end == first + 1)) {  // one shared page: every small block
+      if (is_owned(bg)) {  // no neighbour: the run is the allocation's own
+        if (first < end && !mapper_.map(page_ptr(g, first), (end - first) << g.page_shift)) return false;
+        note_mapped(end - first);
+        return true;
+      }
+      if (!shared_spans_pages || end == first + 1) {  // one shared page: every small block
         if (refs_[first] == 0) {
           if (!mapper_.map(page_ptr(g, first), g.page_size)) return false;
           if constexpr (Options.poison) fill_poison(page_ptr(g, first), g.page_size);  // its free blocks
@@ -646,10 +651,8 @@ class heap {
       const page_run fresh = unshared(bg, first, end);
       if (fresh.first < fresh.end && !mapper_.map(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift))
         return false;
-      if constexpr (Options.poison)
-        if (!is_owned(bg)) fill_poison(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift);
-      if (!is_owned(bg))
-        for (std::size_t p = first; p < end; ++p) ++refs_[p];
+      if constexpr (Options.poison) fill_poison(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift);
+      for (std::size_t p = first; p < end; ++p) ++refs_[p];
       note_mapped(fresh.end - fresh.first);
     }
     return true;
@@ -663,16 +666,15 @@ class heap {
   /// Drops a reference to pages [first, end) of bucket bg and unmaps those left with none.
   VMH_HOT void release_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
-      if (!is_owned(bg) && (!shared_spans_pages || end == first + 1)) {  // one shared page
-        if (--refs_[first] == 0) {
-          mapper_.unmap(page_ptr(g, first), g.page_size);
-          --pages_;
+      page_run freed{first, end};  // owned: the allocation's own run
+      if (!is_owned(bg)) {
+        if (!shared_spans_pages || end == first + 1) {  // one shared page
+          if (--refs_[first] != 0) return;
+        } else {
+          for (std::size_t p = first; p < end; ++p) --refs_[p];
+          freed = unshared(bg, first, end);
         }
-        return;
       }
-      if (!is_owned(bg))
-        for (std::size_t p = first; p < end; ++p) --refs_[p];
-      const page_run freed = unshared(bg, first, end);
       if (freed.first < freed.end) {
         mapper_.unmap(page_ptr(g, freed.first), (freed.end - freed.first) << g.page_shift);
         pages_ -= freed.end - freed.first;
