@@ -600,18 +600,24 @@ class heap {
 
   /// Locates the live allocation that starts at `ptr`.
   /// A heap that cannot allocate has no live allocation, so every pointer fails one of the checks
-  /// and the state is tested only then.
+  /// and the state is tested only then (once, for every reason).
   VMH_HOT where locate(const geometry_type& g, const void* ptr) const noexcept {
-    if (!inside(g, ptr)) return {refused(status::foreign_pointer)};
+    where w = find(g, ptr);
+    if (w.result != status::ok) w.result = refused(w.result);
+    return w;
+  }
+  /// Where `ptr` lands, or the first check it fails, whatever the heap's state.
+  VMH_HOT where find(const geometry_type& g, const void* ptr) const noexcept {
+    if (!inside(g, ptr)) return {status::foreign_pointer};
     const std::size_t offset = static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - base());
     const std::size_t b = g.bucket_at(offset);
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t rel = offset - bg.offset;
     const std::size_t index = g.block_index(bg, rel);
-    if (rel != index * bg.stride) return {refused(status::interior_pointer)};  // inside a block, or a guard page
-    if (!detail::bitmap_test(words_, bg, index)) return {refused(status::double_free)};
+    if (rel != index * bg.stride) return {status::interior_pointer};  // inside a block, or a guard page
+    if (!detail::bitmap_test(words_, bg, index)) return {status::double_free};
     if constexpr (records_all)
-      if (records_[bg.first_block + index] == 0) return {refused(status::interior_pointer)};  // inside a run
+      if (records_[bg.first_block + index] == 0) return {status::interior_pointer};  // inside a run
     return {status::ok, b, index, offset};
   }
 
