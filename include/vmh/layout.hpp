@@ -204,10 +204,10 @@ struct layout_geometry {
   std::uint32_t starts[search_size] = {};
 
   /// Bit mask with one bit per bucket.
-  constexpr mask all_buckets() const noexcept { return static_cast<mask>(detail::low_mask_of<mask>(bucket_count)); }
+  VMH_HOT constexpr mask all_buckets() const noexcept { return static_cast<mask>(detail::low_mask_of<mask>(bucket_count)); }
 
   /// The first bucket whose blocks hold `size` > 0 bytes, or bucket_count. O(buckets sharing a power of two).
-  constexpr std::size_t first_fit(std::size_t size) const noexcept {
+  VMH_HOT constexpr std::size_t first_fit(std::size_t size) const noexcept {
     std::size_t b = first_at_least[detail::log2_floor(size)];
     while (b < bucket_count && buckets[b].block_size < size) ++b;
     return b;
@@ -215,7 +215,7 @@ struct layout_geometry {
 
   /// The bucket containing virtual offset `off` < virtual_size: a branch-free binary search over
   /// the packed start offsets, log2 of the bucket capacity steps.
-  constexpr std::size_t bucket_at(std::size_t off) const noexcept {
+  VMH_HOT constexpr std::size_t bucket_at(std::size_t off) const noexcept {
     std::size_t b = 0;
     VMH_UNROLL
     for (std::size_t step = search_size / 2; step != 0; step /= 2)

@@ -65,7 +65,7 @@ class counting_mapper {
 
   /// Counts `bytes` as mapped. Returns false, mapping nothing, when they exceed `available()` or
   /// this is the call `fail_map_call` chose (either counts as a failure).
-  VMH_HOT constexpr bool map(std::byte*, std::size_t bytes) noexcept {
+  VMH_HOT_SMALL constexpr bool map(std::byte*, std::size_t bytes) noexcept {
     ++map_calls_;
     if (map_calls_ == fail_call_ || bytes > budget() - mapped_) {
       ++failures_;
@@ -76,7 +76,7 @@ class counting_mapper {
     return true;
   }
   /// Counts `bytes` as no longer mapped. Requires: they were mapped.
-  VMH_HOT constexpr void unmap(std::byte*, std::size_t bytes) noexcept {
+  VMH_HOT_SMALL constexpr void unmap(std::byte*, std::size_t bytes) noexcept {
     ++unmap_calls_;
     mapped_ -= bytes;
   }

@@ -14,6 +14,14 @@
 #define VMH_HOT inline
 #endif
 
+/// Inlines a small callee that several hot paths call, except when optimising for size, where
+/// one out-of-line copy is smaller than one per caller.
+#if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
+#define VMH_HOT_SMALL [[gnu::always_inline]] inline
+#else
+#define VMH_HOT_SMALL inline
+#endif
+
 /// Unrolls a loop with a constant trip count (GCC and Clang leave such loops rolled at -O2; not
 /// when optimising for size).
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)
