@@ -43,7 +43,7 @@ inline constexpr unsigned size_bits = std::numeric_limits<std::size_t>::digits;
 constexpr bool is_pow2(std::size_t x) noexcept { return x != 0 && (x & (x - 1)) == 0; }
 
 /// floor(log2(x)) for x > 0.
-constexpr unsigned log2_floor(std::size_t x) noexcept {
+VMH_HOT constexpr unsigned log2_floor(std::size_t x) noexcept {
   return static_cast<unsigned>(std::numeric_limits<std::size_t>::digits - 1 - std::countl_zero(x));
 }
 
