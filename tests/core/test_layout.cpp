@@ -70,13 +70,8 @@ constexpr std::size_t bitmap_words_at(std::size_t n, std::size_t levels) {
   for (std::size_t level = 0, w = ceil_div(n, word_bits); level < levels; ++level, w = ceil_div(w, word_bits)) total += w;
   return total;
 }
-constexpr std::size_t bitmap_words(std::size_t n) {
-  std::size_t total = 0;
-  for (std::size_t w = ceil_div(n, word_bits);; w = ceil_div(w, word_bits)) {
-    total += w;
-    if (w == 1) return total;
-  }
-}
+// Words of a bucket's bitmap with the levels it needs itself.
+constexpr std::size_t bitmap_words(std::size_t n) { return bitmap_words_at(n, bitmap_levels(n)); }
 
 // A table whose buckets need 1, 2 and 3 bitmap levels (64, 66 and 4097 blocks).
 constexpr auto level_table = vmh::make_table({{64, 64}, {128, 66}, {256, 4097}});
