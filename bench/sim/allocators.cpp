@@ -40,6 +40,14 @@ namespace {
 std::size_t range_align(std::size_t page) { return page > 4096 ? page : 4096; }
 }  // namespace
 
+packed_region packed_for(const vmh_options& opt, std::size_t physical, std::size_t page) {
+  if (!opt.packed_auto) return opt.packed.value_or(packed_region{});
+  packed_region r = presets::auto_packed(physical, page);
+  const std::size_t cap = sim_layout::packed_granule_capacity * r.granule / page * page;
+  if (r.bytes > cap) r.bytes = cap;
+  return r;
+}
+
 vmh_allocator::vmh_allocator(std::size_t physical, std::size_t page, vmh_options opt)
     : physical_(physical), page_(page), opt_(opt) {}
 
@@ -50,7 +58,8 @@ vmh_allocator::vmh_allocator(std::span<const bucket> layout, std::size_t physica
 
 layout_error vmh_allocator::configure(std::span<const bucket> layout) {
   live_.clear();
-  const layout_check c = check_layout(layout, page_);
+  const packed_region packed = packed_for(opt_, physical_, page_);
+  const layout_check c = check_layout(layout, page_, packed);
   error_ = c.error;
   if (error_ != layout_error::none) return error_;
   if (!heap_ || range_->size() < c.virtual_bytes) {
@@ -62,7 +71,7 @@ layout_error vmh_allocator::configure(std::span<const bucket> layout) {
     range_ = std::make_unique<virtual_reservation>(want, range_align(page_));
     heap_ = std::make_unique<sim_heap>(external_range{range_->data(), range_->size()}, counting_mapper{physical_});
   }
-  error_ = heap_->configure(layout.data(), layout.size(), page_, min_align_of(layout));
+  error_ = heap_->configure(layout.data(), layout.size(), page_, min_align_of(layout), false, packed);
   if (error_ != layout_error::none) return error_;
   heap_->set_range_policy(opt_.policy);
   const std::size_t budget =

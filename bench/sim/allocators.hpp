@@ -17,6 +17,7 @@
 
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -27,9 +28,10 @@
 
 namespace vmh::sim {
 
-/// The heap type the simulator and planner use: any layout up to 64 buckets, 2^20 blocks and
-/// 2^20 pages (4 GiB of 4 KiB pages), configured at run time.
-using sim_layout = runtime_layout<64, (1u << 20), (1u << 20)>;
+/// The heap type the simulator and planner use: any layout up to 64 buckets, 2^20 blocks,
+/// 2^20 pages (4 GiB of 4 KiB pages) and a packed region of 2^20 granules (16 MiB of 16 B
+/// granules), configured at run time.
+using sim_layout = runtime_layout<64, (1u << 20), (1u << 20), (1u << 20)>;
 using sim_heap = heap<sim_layout, counting_mapper, external_range>;
 
 /// Whether an allocator's out-of-buffer metadata is taken from its SRAM budget.
@@ -56,7 +58,15 @@ struct vmh_options {
   range_policy policy{};
   metadata_charge charge = metadata_charge::charged;
   bool record_live = false;  ///< keep every live block (offset and size) for pictures
+  /// The backing heap's packed region: none (nullopt) or as given. Zero tuning: `auto_packed`
+  /// of the budget, which is what the default options hold once the budget is known.
+  std::optional<packed_region> packed = std::nullopt;
+  bool packed_auto = true;  ///< ignore `packed` and use auto_packed(physical, page)
 };
+
+/// The packed region vmh gets with `opt` at a budget: auto_packed's, capped at what the
+/// simulator's heap type holds, or the one `opt` names (none when it names none).
+packed_region packed_for(const vmh_options& opt, std::size_t physical, std::size_t page);
 
 /// vmh over a runtime layout: the one vmh adapter of the tools.
 class vmh_allocator final : public allocator {

@@ -23,9 +23,9 @@ std::size_t min_align_of(std::span<const bucket> layout) {
   return align;
 }
 
-layout_check check_layout(std::span<const bucket> layout, std::size_t page) {
-  const auto g = std::make_unique<layout_geometry<max_buckets>>(
-      derive_geometry<max_buckets>(layout.data(), layout.size(), page, min_align_of(layout)));
+layout_check check_layout(std::span<const bucket> layout, std::size_t page, packed_region packed) {
+  const auto g = std::make_unique<layout_geometry<max_buckets>>(derive_geometry<max_buckets>(
+      layout.data(), layout.size(), page, min_align_of(layout), SIZE_MAX, SIZE_MAX, SIZE_MAX, false, 1, packed));
   layout_check c;
   c.error = g->error;
   if (c.error != layout_error::none) return c;

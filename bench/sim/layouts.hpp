@@ -28,7 +28,7 @@ struct layout_check {
   layout_error error = layout_error::none;
   std::size_t virtual_bytes = 0, blocks = 0, pages = 0;
 };
-layout_check check_layout(std::span<const bucket> layout, std::size_t page);
+layout_check check_layout(std::span<const bucket> layout, std::size_t page, packed_region packed = {});
 
 /// The page budget left for an allocator's buffers when its out-of-buffer metadata sits in the
 /// same SRAM (as on the DSP): `physical - metadata`, rounded down to a page; 0 when the metadata

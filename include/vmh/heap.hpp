@@ -5,6 +5,11 @@
 // that bucket is full) and maps physical pages only for the bytes it asked for. A page is mapped
 // while a live allocation's bytes touch it and unmapped as soon as none does.
 //
+// A layout may put a packed region before the buckets: the backing heap (packed_heap.hpp) places
+// fixed requests up to the region's limit, and range grants the fairness rule sizes below a
+// page, exactly at its granule, so that neighbours of any size share pages. The heap only routes
+// requests to it and keeps the page counts of its pages with the buckets'.
+//
 // Metadata lives outside the blocks (they are DMA targets and may be unmapped):
 //   words_    per-bucket hierarchical bitmaps, 1 = block used (detail/bitmap.hpp)
 //   records_  bytes of the allocation starting at a block, only in buckets where that decides
@@ -83,6 +88,16 @@ struct heap_stats {
 struct check;
 
 namespace detail {
+/// The extent type of a backing heap (an empty struct where there is none).
+template <class B>
+struct packed_extent_of {
+  struct type {};
+};
+template <class B>
+  requires requires { typename B::extent; }
+struct packed_extent_of<B> {
+  using type = typename B::extent;
+};
 template <class L>
 struct default_backing {
   using type = external_range;
@@ -110,6 +125,10 @@ class heap {
   static constexpr bucket_kinds kinds = detail::kinds_of<Layout>();
   /// Whether an allocation in a bucket that is not owned may touch more than one page: straddling blocks, or runs.
   static constexpr bool shared_spans_pages = kinds.straddling || Options.runs;
+  /// Granules the layout's packed region may have; 0: there is none, and nothing of it is compiled.
+  static constexpr std::size_t packed_capacity = detail::packed_capacity_of<Layout>();
+  static constexpr bool packs = packed_capacity != 0;
+  using backing_heap = std::conditional_t<packs, packed_heap<packs ? packed_capacity : 1>, detail::empty>;
 
  public:
   /// The bucket layout (`Layout`).
@@ -138,15 +157,18 @@ class heap {
   /// Configures a runtime layout: checks the table, then resets the heap to empty with it.
   /// Returns `layout_error::none` on success; on error the heap keeps its previous layout.
   /// Requires: no live allocation (else `layout_error::heap_not_empty`).
-  /// `guard_pages`: as `with_guard_pages` does for a fixed table.
+  /// `guard_pages`: as `with_guard_pages` does for a fixed table; `packed`: the backing heap's
+  /// region, as `with_packed` gives a fixed table one (it needs a layout type with a packed capacity).
   layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
-                         std::size_t min_align = default_min_align, bool guard_pages = false) noexcept
+                         std::size_t min_align = default_min_align, bool guard_pages = false,
+                         packed_region packed = {}) noexcept
     requires reconfigurable_layout<Layout>
   {
     detail::lock_guard guard(lock_);
     if (live_ != 0) return layout_error::heap_not_empty;
     Layout candidate = layout_;
-    if (const layout_error e = candidate.assign(table, count, page_size, min_align, guard_pages); e != layout_error::none)
+    if (const layout_error e = candidate.assign(table, count, page_size, min_align, guard_pages, packed);
+        e != layout_error::none)
       return e;
     if (const layout_error fits = backing_fits(candidate.geo()); fits != layout_error::none) return fits;
     // No live allocation: every page is unmapped, so only metadata is reset.
@@ -155,6 +177,7 @@ class heap {
     clear(records_, records_all ? old.block_total : records_some ? old.record_total : 0);
     clear(refs_, tracks_pages ? old.ref_pages : 0);
     clear(in_use_, Layout::bucket_capacity);
+    if constexpr (packs) packed_.reset();
     if constexpr (keeps_stats) {
       clear(stats_, Layout::bucket_capacity);
       totals_ = totals{};
@@ -227,6 +250,16 @@ class heap {
     if (lo > hi) return {nullptr, 0, status::invalid_size};
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, s};
+    if constexpr (packs) {
+      // A grant the fairness rule sizes below a page is placed exactly in the packed region.
+      std::size_t want = hi;
+      if constexpr (tracks_pages && detail::reports_available<Mapper>) {
+        const std::size_t fair = fair_pages(g, lo) << g.page_shift;  // the new memory the rule allows
+        if (want > fair) want = fair > lo ? down(fair) : lo;
+      }
+      if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes && state_ == layout_error::none)
+        if (const grant r = take_packed(g, want, align); r.result == status::ok) return r;
+    }
 
     const mask usable = allowed & ~full_;
     std::size_t b = 0, want = hi;
@@ -270,6 +303,14 @@ class heap {
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
     if (w.result != status::ok) return w.result;
+    if constexpr (packs)
+      if (w.packed) {
+        packed_pages pages{*this, g};
+        packed_.deallocate(g.packed, pages, w.extent);
+        note_packed(g, w.extent.end - w.extent.first, 0);
+        --live_;
+        return status::ok;
+      }
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     release_pages(g, bg, w.offset >> g.page_shift, page_end_of(g, bg, w.offset, size));
@@ -291,6 +332,8 @@ class heap {
     const where w = locate(g, ptr);
     if (w.result != status::ok) return w.result;
     if (new_size == 0) return status::invalid_size;
+    if constexpr (packs)
+      if (w.packed) return resize_packed(g, w, new_size);
     return resize_at(g, w, recorded(g.buckets[w.bucket], w.index), new_size);
   }
 
@@ -307,6 +350,8 @@ class heap {
     if (w.result != status::ok) return {nullptr, 0, w.result};
     if (preferred == 0) return {nullptr, 0, status::invalid_size};
     if (granule == 0) granule = 1;
+    if constexpr (packs)
+      if (w.packed) return grow_packed(g, w, ptr, preferred, granule);
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     const std::size_t span = run_length(bg, size) * bg.block_size;
@@ -336,6 +381,8 @@ class heap {
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
     if (w.result != status::ok) return 0;
+    if constexpr (packs)
+      if (w.packed) return (w.extent.end - w.extent.first) << g.packed.granule_shift;
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     const std::size_t slot_end = w.offset + run_length(bg, size) * bg.block_size;
@@ -387,6 +434,7 @@ class heap {
     if constexpr (records_some) n += g.record_total * sizeof(std::uint32_t);
     if constexpr (tracks_pages) n += g.ref_pages * sizeof(std::uint16_t) + sizeof pages_;
     if constexpr (keeps_stats) n += g.bucket_count * sizeof(bucket_counters) + sizeof totals_;
+    if constexpr (packs) n += backing_heap::metadata_bytes(g.packed);
     return n;
   }
 
@@ -427,6 +475,8 @@ class heap {
   struct where {
     status result = status::ok;
     std::size_t bucket = 0, index = 0, offset = 0;
+    bool packed = false;  ///< in the packed region: `extent` says where, bucket and index mean nothing
+    typename detail::packed_extent_of<backing_heap>::type extent{};
   };
 
   template <class T>
@@ -534,6 +584,9 @@ class heap {
     if (size - 1 >= g.virtual_size) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
+    if constexpr (packs)
+      if (size <= g.packed.limit && align <= g.page_size && state_ == layout_error::none)
+        if (const grant r = take_packed(g, size, align); r.result == status::ok) return r;
     const mask fits = fit_mask(g, size) & allowed;
     if (const mask open = fits & ~full_; open != 0) {  // none while the heap cannot allocate
       const std::size_t b = static_cast<std::size_t>(std::countr_zero(open));
@@ -545,6 +598,83 @@ class heap {
       if (run.result != status::no_block) return run;
     }
     return no_block(fits);
+  }
+
+  /// The page bookkeeping the packed region uses: its pages are shared pages of the window.
+  struct packed_pages {
+    heap& h;
+    const geometry_type& g;
+    bool commit(std::size_t first, std::size_t end) noexcept { return h.commit_shared(g, first, end); }
+    void release(std::size_t first, std::size_t end) noexcept { h.release_shared(g, first, end); }
+  };
+
+  /// Places `size` bytes aligned to `align` in the packed region.
+  grant take_packed(const geometry_type& g, std::size_t size, std::size_t align) noexcept
+    requires(packs)
+  {
+    if constexpr (packs) {  // (clang checks the body of a constrained member)
+      packed_pages pages{*this, g};
+      status why = status::ok;
+      const std::size_t offset = packed_.allocate(g.packed, pages, size, align, why);
+      if (offset == SIZE_MAX) return {nullptr, 0, why};
+      note_packed(g, 0, granules_of(g, size));
+      ++live_;
+      return {base() + offset, size, status::ok};
+    } else {
+      return {};
+    }
+  }
+  /// Granules that `size` bytes take in the packed region.
+  static constexpr std::size_t granules_of(const geometry_type& g, std::size_t size) noexcept {
+    return (size >> g.packed.granule_shift) + ((size & ((std::size_t{1} << g.packed.granule_shift) - 1)) != 0);
+  }
+  /// Counts a packed allocation that went from `from` to `to` granules.
+  void note_packed(const geometry_type& g, std::size_t from, std::size_t to) noexcept {
+    if constexpr (keeps_stats) {
+      totals_.bytes = totals_.bytes - (from << g.packed.granule_shift) + (to << g.packed.granule_shift);
+      if (totals_.bytes > totals_.peak_bytes) totals_.peak_bytes = totals_.bytes;
+    } else {
+      (void)g, (void)from, (void)to;
+    }
+  }
+  /// resize() of a packed allocation: in place, into the free run after it.
+  status resize_packed(const geometry_type& g, const where& w, std::size_t new_size) noexcept
+    requires(packs)
+  {
+    if constexpr (packs) {
+      packed_pages pages{*this, g};
+      const status s = packed_.resize(g.packed, pages, w.extent, new_size);
+      if (s == status::ok) note_packed(g, w.extent.end - w.extent.first, granules_of(g, new_size));
+      return s == status::no_memory ? count_failure(s) : s;
+    } else {
+      return status::not_configured;
+    }
+  }
+  /// grow() of a packed allocation: into the free run after it, as far as the fairness rule lets
+  /// it map new pages.
+  grant grow_packed(const geometry_type& g, const where& w, void* ptr, std::size_t preferred, std::size_t granule) noexcept
+    requires(packs)
+  {
+    if constexpr (packs) {
+      const unsigned gs = g.packed.granule_shift;
+      const std::size_t size = (w.extent.end - w.extent.first) << gs;
+      std::size_t reach = (packed_.grow_limit(g.packed, w.extent.end) - w.extent.first) << gs;
+      if constexpr (tracks_pages && detail::reports_available<Mapper>) {
+        // Pages up to the one the allocation ends in are mapped already; the rule caps the new ones.
+        const std::size_t fresh = fair_pages(g, 0);
+        const std::size_t mapped_end = ((w.offset + size - 1) >> g.page_shift) + 1;
+        if (fresh < g.page_total) {
+          const std::size_t cap = ((mapped_end + fresh) << g.page_shift) - w.offset;
+          if (reach > cap) reach = cap;
+        }
+      }
+      const std::size_t want = (preferred < reach ? preferred : reach) / granule * granule;
+      if (want <= size) return {ptr, size, status::ok};
+      const status s = resize_packed(g, w, want);
+      return {ptr, s == status::ok ? want : size, s};
+    } else {
+      return {};
+    }
   }
 
   /// Takes blocks [index, index + run_length(size)) of bucket b for `size` bytes and maps the
@@ -610,6 +740,12 @@ class heap {
   VMH_HOT where find(const geometry_type& g, const void* ptr) const noexcept {
     if (!inside(g, ptr)) return {status::foreign_pointer};
     const std::size_t offset = static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - base());
+    if constexpr (packs)
+      if (offset < g.packed.bytes) {
+        where w{status::ok, 0, 0, offset, true, packed_.locate(g.packed, offset)};
+        w.result = w.extent.result;
+        return w;
+      }
     const std::size_t b = g.bucket_at(offset);
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t rel = offset - bg.offset;
@@ -632,6 +768,10 @@ class heap {
   /// The pages of [first, end) that no allocation references (all but a shared first or last page).
   page_run unshared(const bucket_geometry& bg, std::size_t first, std::size_t end) const noexcept {
     if (is_owned(bg)) return {first, end};
+    return unshared(first, end);
+  }
+  /// The same for shared pages.
+  page_run unshared(std::size_t first, std::size_t end) const noexcept {
     if (first < end && refs_[first] != 0) ++first;
     if (first < end && refs_[end - 1] != 0) --end;
     return {first, end};
@@ -654,7 +794,15 @@ class heap {
         ++refs_[first];
         return true;
       }
-      const page_run fresh = unshared(bg, first, end);
+      return commit_shared(g, first, end);
+    }
+    return true;
+  }
+  /// Adds a reference to shared pages [first, end), mapping those that had none (one run: only
+  /// the first and the last can be a neighbour's). All or nothing.
+  bool commit_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+    if constexpr (tracks_pages) {
+      const page_run fresh = unshared(first, end);
       if (fresh.first < fresh.end && !mapper_.map(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift))
         return false;
       if constexpr (Options.poison) fill_poison(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift);
@@ -677,14 +825,23 @@ class heap {
         if (!shared_spans_pages || end == first + 1) {  // one shared page
           if (--refs_[first] != 0) return;
         } else {
-          for (std::size_t p = first; p < end; ++p) --refs_[p];
-          freed = unshared(bg, first, end);
+          return release_shared(g, first, end);
         }
       }
-      if (freed.first < freed.end) {
-        mapper_.unmap(page_ptr(g, freed.first), (freed.end - freed.first) << g.page_shift);
-        pages_ -= freed.end - freed.first;
-      }
+      unmap_run(g, freed);
+    }
+  }
+  /// Drops a reference to shared pages [first, end) and unmaps those left with none.
+  void release_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+    if constexpr (tracks_pages) {
+      for (std::size_t p = first; p < end; ++p) --refs_[p];
+      unmap_run(g, unshared(first, end));
+    }
+  }
+  void unmap_run(const geometry_type& g, page_run run) noexcept {
+    if (run.first < run.end) {
+      mapper_.unmap(page_ptr(g, run.first), (run.end - run.first) << g.page_shift);
+      pages_ -= run.end - run.first;
     }
   }
 
@@ -769,6 +926,7 @@ class heap {
   std::size_t pages_ = 0;
   [[no_unique_address]] std::conditional_t<keeps_stats, totals, detail::empty> totals_{};
   [[no_unique_address]] std::conditional_t<Options.poison, std::size_t, detail::empty> poison_damaged_{};
+  [[no_unique_address]] backing_heap packed_{};
   range_policy policy_{};
   layout_error state_ = layout_error::none;
   [[no_unique_address]] Layout layout_{};

@@ -24,7 +24,10 @@
 //  - block sizes strictly ascending;
 //  - each bucket starts at an offset aligned to its block alignment, min(lowest set bit of the
 //    block size, page size), so that every block in it has that alignment;
-//  - the whole range is below 4 GiB (sizes are kept in 32 bits).
+//  - the whole range is below 4 GiB (sizes are kept in 32 bits);
+//  - a packed region (the backing heap's, at the start of the range; none by default) is a
+//    multiple of the page size, its granule a power of two from 8 to the page size with at most
+//    32768 granules a page (a page's 16-bit count of the allocations touching it cannot wrap).
 #pragma once
 
 #include <bit>
@@ -34,6 +37,7 @@
 #include <type_traits>
 
 #include "detail/bits.hpp"
+#include "packed_heap.hpp"
 
 namespace vmh {
 
@@ -64,6 +68,8 @@ enum class layout_error : std::uint8_t {
   backing_misaligned,  ///< the backing range does not start on a page boundary
   heap_not_empty,      ///< reconfiguring a heap that still has live allocations
   backing_null,        ///< the backing range starts at address 0 (a block there would read as a failure)
+  bad_packed_granule,  ///< the packed region's granule is not a power of two in [8, page size] with page / granule <= 32768
+  packed_not_page_multiple,  ///< the packed region's bytes are not a multiple of the page size
 };
 
 /// A short human-readable description of a layout error, for logs ("ok" for `layout_error::none`).
@@ -87,6 +93,9 @@ constexpr const char* to_string(layout_error e) noexcept {
     case layout_error::backing_misaligned: return "the backing range does not start on a page boundary";
     case layout_error::backing_null: return "the backing range starts at a null pointer";
     case layout_error::heap_not_empty: return "the heap still has live allocations";
+    case layout_error::bad_packed_granule:
+      return "the packed region's granule must be a power of two between 8 and the page size, and at least page size / 32768";
+    case layout_error::packed_not_page_multiple: return "the packed region's bytes must be a multiple of the page size";
   }
   return "unknown";
 }
@@ -103,6 +112,21 @@ inline constexpr std::size_t max_virtual_size = static_cast<std::size_t>(0xfffff
 inline constexpr std::size_t default_page_size = 4096;
 /// The min_align of a table that names none.
 inline constexpr std::size_t default_min_align = 64;  // a DSP cache line: no two blocks share one
+
+/// The packed region of a layout: the share of the window the backing heap places requests in,
+/// exactly, at the granule (packed_heap.hpp). It sits at the start of the window, before the
+/// buckets; fixed requests of at most `limit` bytes and range grants below a page go there
+/// first. `bytes == 0`: no packed region, every request goes to the buckets.
+struct packed_region {
+  /// bytes of the region, a multiple of the page size (0: none)
+  std::size_t bytes = 0;
+  /// the largest fixed request placed in the region
+  std::size_t limit = 16384;
+  /// the unit of placement: a request takes a whole number of granules
+  std::size_t granule = 16;
+  /// Equal when every field is equal.
+  friend constexpr bool operator==(const packed_region&, const packed_region&) noexcept = default;
+};
 
 /// A layout that can be (re)configured at run time, through `heap::configure`.
 template <class L>
@@ -174,7 +198,9 @@ struct layout_geometry {
   unsigned page_shift = 12;
   /// alignment every block has; every block size is a multiple of it
   std::size_t min_align = default_min_align;
-  std::size_t virtual_size = 0;  ///< bytes of all buckets
+  std::size_t virtual_size = 0;  ///< bytes of the packed region and of all buckets
+  /// the packed region, at offset 0 (its `bytes` is 0 when there is none); the buckets follow it
+  packed_geometry packed{};
   std::size_t block_total = 0;   ///< blocks of all buckets
   std::size_t record_total = 0;  ///< blocks of the variable buckets (they keep a size record)
   std::size_t page_total = 0;    ///< pages covering the virtual range
@@ -257,7 +283,8 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
                                                       std::size_t block_cap = SIZE_MAX,
                                                       std::size_t page_cap = SIZE_MAX,
                                                       std::size_t word_cap = SIZE_MAX, bool guard_pages = false,
-                                                      std::size_t levels = 1) noexcept {
+                                                      std::size_t levels = 1, packed_region packed = {},
+                                                      std::size_t packed_cap = SIZE_MAX) noexcept {
   using detail::ceil_div;
   layout_geometry<MaxBuckets> g{};
   auto fail = [&g](layout_error e) {
@@ -282,7 +309,17 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   if (levels > max_bitmap_levels) levels = max_bitmap_levels;  // a bigger count is refused below
   g.levels = levels;
 
-  std::size_t offset = 0, blocks = 0, records = 0, words = 0, ref_end = 0;
+  if (packed.bytes != 0) {  // (no region: its other fields mean nothing)
+    if (!detail::is_pow2(packed.granule) || packed.granule < 8 || packed.granule > page_size ||
+        page_size / packed.granule > 32768)
+      return fail(layout_error::bad_packed_granule);
+    if (packed.bytes % page_size != 0) return fail(layout_error::packed_not_page_multiple);
+    if (packed.bytes > max_virtual_size - page_size) return fail(layout_error::range_too_large);
+    if (derive_packed(packed.bytes, packed.granule, page_size, packed.limit, g.packed, packed_cap) != packed_error::none)
+      return fail(layout_error::exceeds_capacity);
+  }
+  // The packed region's pages come first, and all of them keep counts.
+  std::size_t offset = packed.bytes, blocks = 0, records = 0, words = 0, ref_end = packed.bytes / page_size;
   for (std::size_t i = 0; i < count; ++i) {
     const bucket& b = table[i];
     if (b.block_size == 0) return fail(layout_error::zero_block_size);
@@ -361,6 +398,8 @@ struct bucket_table {
   std::size_t min_align = default_min_align;
   /// Leave an unmapped guard page after every block of a page or more (see `with_guard_pages`).
   bool guard_pages = false;
+  /// The backing heap's packed region (see `with_packed`); none by default.
+  packed_region packed{};
   /// The number of buckets, N.
   static constexpr std::size_t size() noexcept { return N; }
 };
@@ -386,6 +425,15 @@ constexpr bucket_table<N> with_guard_pages(bucket_table<N> t) noexcept {
   return t;
 }
 
+/// The same table with a packed region at the start of the window: fixed requests of at most
+/// `region.limit` bytes and range grants below a page are placed there exactly, and only the
+/// pages their bytes touch are mapped (packed_heap.hpp).
+template <std::size_t N>
+constexpr bucket_table<N> with_packed(bucket_table<N> t, packed_region region) noexcept {
+  t.packed = region;
+  return t;
+}
+
 /// A layout fixed at compile time. Every rule is a `static_assert`; the geometry and the
 /// metadata sizes are constants.
 template <bucket_table Table>
@@ -393,7 +441,7 @@ struct fixed_layout {
   /// The table's derived geometry, a constant; the `static_assert`s below reject a table that breaks a rule.
   static constexpr layout_geometry<Table.size()> geometry =
       derive_geometry<Table.size()>(Table.buckets, Table.size(), Table.page_size, Table.min_align, SIZE_MAX, SIZE_MAX,
-                                    SIZE_MAX, Table.guard_pages);
+                                    SIZE_MAX, Table.guard_pages, 1, Table.packed);
 
   static_assert(geometry.error != layout_error::too_many_buckets, "vmh layout: at most 64 buckets");
   static_assert(geometry.error != layout_error::bad_page_size, "vmh layout: the page size must be a power of two");
@@ -410,6 +458,11 @@ struct fixed_layout {
                 "vmh layout: each bucket must start at a multiple of its block alignment "
                 "(min(lowest set bit of block size, page size)); adjust the previous bucket's count");
   static_assert(geometry.error != layout_error::range_too_large, "vmh layout: the virtual range must stay below 4 GiB");
+  static_assert(geometry.error != layout_error::bad_packed_granule,
+                "vmh layout: the packed region's granule must be a power of two between 8 and the page size, "
+                "and at least page size / 32768");
+  static_assert(geometry.error != layout_error::packed_not_page_multiple,
+                "vmh layout: the packed region's bytes must be a multiple of the page size");
   static_assert(geometry.error == layout_error::none, "vmh layout: invalid layout");
 
   /// Buckets of the table.
@@ -426,6 +479,8 @@ struct fixed_layout {
   static constexpr std::size_t word_capacity = geometry.word_total;
   /// Bitmap levels of every bucket.
   static constexpr std::size_t bitmap_levels = geometry.levels;
+  /// Granules of the packed region (0: none).
+  static constexpr std::size_t packed_granule_capacity = geometry.packed.granules;
   /// The kinds of bucket the table has.
   static constexpr bucket_kinds kinds = [] {
     bucket_kinds k{false, false, false, false};
@@ -447,9 +502,11 @@ struct fixed_layout {
   static constexpr const layout_geometry<bucket_capacity>& geo() noexcept { return geometry; }
 };
 
-/// A layout given at run time, within fixed maxima (the metadata is sized for them).
-/// Configure it through `heap::configure`.
-template <std::size_t MaxBuckets = max_buckets, std::size_t MaxBlocks = (1u << 16), std::size_t MaxPages = (1u << 14)>
+/// A layout given at run time, within fixed maxima (the metadata is sized for them): at most
+/// `MaxBuckets` buckets of `MaxBlocks` blocks in all, `MaxPages` pages, and a packed region of at
+/// most `MaxPackedGranules` granules (0: none). Configure it through `heap::configure`.
+template <std::size_t MaxBuckets = max_buckets, std::size_t MaxBlocks = (1u << 16), std::size_t MaxPages = (1u << 14),
+          std::size_t MaxPackedGranules = 0>
 class runtime_layout {
  public:
   static_assert(MaxBuckets >= 1 && MaxBuckets <= max_buckets, "vmh runtime_layout: 1 to 64 buckets");
@@ -472,11 +529,14 @@ class runtime_layout {
   static constexpr std::size_t bitmap_levels =
       bitmap_levels_for(MaxBlocks < max_blocks_per_bucket ? MaxBlocks : max_blocks_per_bucket);
 
+  /// Most granules of the packed region.
+  static constexpr std::size_t packed_granule_capacity = MaxPackedGranules;
+
   /// Derives and checks a new geometry; on error the current one is kept.
   constexpr layout_error assign(const bucket* table, std::size_t count, std::size_t page_size, std::size_t min_align,
-                                bool guard_pages = false) noexcept {
+                                bool guard_pages = false, packed_region packed = {}) noexcept {
     auto g = derive_geometry<MaxBuckets>(table, count, page_size, min_align, MaxBlocks, MaxPages, word_capacity,
-                                         guard_pages, bitmap_levels);
+                                         guard_pages, bitmap_levels, packed, MaxPackedGranules);
     if (g.error == layout_error::none) geometry_ = g;
     return g.error;
   }
@@ -492,7 +552,8 @@ class runtime_layout {
 /// `block_capacity`, `record_capacity`, `page_capacity`, `ref_capacity`, `word_capacity`), the
 /// bitmap levels of every bucket (`bitmap_levels`, a constant: the geometry's `levels`) and the
 /// derived geometry, `geo()`. Optional: `kinds`, the kinds of bucket it may have (a
-/// `bucket_kinds`; without it, every kind).
+/// `bucket_kinds`; without it, every kind), and `packed_granule_capacity`, the most granules its
+/// packed region may have (without it, none).
 template <class L>
 concept bucket_layout = requires(const L& l) {
   { L::bucket_capacity } -> std::convertible_to<std::size_t>;
@@ -506,6 +567,13 @@ concept bucket_layout = requires(const L& l) {
 };
 
 namespace detail {
+/// Granules of layout L's packed region at most: its `packed_granule_capacity`, or 0 (none).
+template <class L>
+constexpr std::size_t packed_capacity_of() noexcept {
+  if constexpr (requires { { L::packed_granule_capacity } -> std::convertible_to<std::size_t>; })
+    return L::packed_granule_capacity;
+  else return 0;
+}
 /// The kinds of bucket layout L may have: its `kinds`, or every kind.
 template <class L>
 constexpr bucket_kinds kinds_of() noexcept {

@@ -44,6 +44,8 @@ struct geometric_params {
   /// the layout's min_align (as a layout requires it)
   std::size_t min_align = default_min_align;
   std::size_t line = 64;  ///< cache line: sizes from a line up are multiples of it (so 64-aligned)
+  /// the backing heap's packed region, before the buckets (none by default)
+  packed_region packed{};
 };
 
 /// The step between block sizes near `size`: `min_align` below a cache line (`line`), the line
@@ -148,29 +150,43 @@ constexpr auto geometric() noexcept {
   geometric_buckets(P, t.buckets, n);
   t.page_size = P.page_size;
   t.min_align = P.min_align;
+  t.packed = P.packed;
   return t;
 }
 
-/// The zero-tuning layout for a physical budget: block sizes are the powers of two from 16 B to
-/// the budget (rounded up to a page), and each bucket has blocks enough to cover the whole
-/// budget on its own, at most `max_count` (1024).
-///  - Powers of two below a page divide the page: a small block never straddles two pages, and
-///    small blocks pack whole pages.
+/// The zero-tuning packed region for a physical budget: as large as the budget (rounded up to a
+/// page: virtual space only, pages are mapped for the bytes in use), 16-byte granules, fixed
+/// requests up to 16 KiB. Chosen by replaying the workload families (docs/design.md): a smaller
+/// region sends small requests back to buckets when it fills, larger granules or a lower limit
+/// lose requests, a higher limit changes nothing.
+constexpr packed_region auto_packed(std::size_t physical_bytes, std::size_t page_size = default_page_size) noexcept {
+  packed_region r{};
+  r.granule = 16;
+  r.limit = 16384;
+  r.bytes = detail::is_pow2(page_size) && physical_bytes <= max_virtual_size / 2 ? detail::align_up(physical_bytes, page_size) : 0;
+  return r;
+}
+
+/// The zero-tuning layout for a physical budget: a packed region (`auto_packed`) for fixed
+/// requests up to 16 KiB and range grants below a page, then buckets whose block sizes are the
+/// powers of two from a page to the budget (rounded up to a page), each with blocks enough to
+/// cover the whole budget on its own, at most `max_count` (1024).
+///  - Requests below a page are placed exactly in the packed region, where neighbours of any
+///    size share pages; buckets below a page would each keep a partly used page.
 ///  - From a page up a block's size costs only virtual space: only the pages a request touches
 ///    are mapped. Covering the budget per bucket means no bucket runs out of blocks while
-///    physical memory remains.
-///  - Blocks of 64 B and more keep whole cache lines: DMA buffers should ask for 64-byte
-///    alignment (as SOF does) and then never share a line.
-/// It won a replay study of 225 geometric rules (ratio, over-commit, count cap, smallest block)
-/// on the workload families at budgets from 64 KiB to 2 MiB (see the README).
+///    physical memory remains; deep range grants take a block and can grow in place.
+/// The bucket rule won a replay study of 225 geometric rules (ratio, over-commit, count cap,
+/// smallest block); the packed region was measured against it (docs/design.md).
 constexpr geometric_params auto_params(std::size_t physical_bytes, std::size_t page_size = default_page_size) noexcept {
   geometric_params p{};
   p.physical_bytes = physical_bytes;
   p.page_size = page_size;
-  p.min_block = 16;
+  p.min_block = page_size;
   p.min_align = 16;
   p.ratio_num = 2;
   p.ratio_den = 1;
+  p.packed = auto_packed(physical_bytes, page_size);
   return p;
 }
 

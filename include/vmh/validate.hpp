@@ -30,6 +30,7 @@ enum class invariant : std::uint8_t {
   mapper_mapped,      ///< the mapper reports other mapped bytes than the heap's pages
   block_bytes,        ///< the bytes in blocks differ from the blocks in use (or peak below it)
   live_allocations,   ///< the live allocation count differs from the allocation starts
+  packed_region,      ///< the backing heap's packed region is inconsistent (`check::bucket`: which way, `check::index`: where)
 };
 
 /// A short human-readable description of an invariant, for logs ("ok" for `invariant::ok`).
@@ -50,6 +51,7 @@ constexpr const char* to_string(invariant i) noexcept {
     case invariant::mapper_mapped: return "mapper's mapped bytes disagree";
     case invariant::block_bytes: return "bytes in blocks wrong";
     case invariant::live_allocations: return "live allocation count wrong";
+    case invariant::packed_region: return "packed region inconsistent";
   }
   return "unknown";
 }
@@ -143,6 +145,20 @@ check heap<Layout, Mapper, Backing, Lock, Options>::validate() const noexcept {
   if (state_ != layout_error::none) return {invariant::not_configured, 0, 0};
   std::size_t live = 0, bytes = 0, owned_pages = 0;
   detail::page_walk walk{};
+  if constexpr (packs) {
+    // The packed region comes first in the window: its allocations open the page walk.
+    if (const auto f = packed_.check(g.packed); f.what != backing_heap::fault::kind::none)
+      return {invariant::packed_region, static_cast<std::size_t>(f.what), f.where};
+    const unsigned to_pages = g.packed.page_granule_shift;
+    bool pages_ok = true;
+    packed_.for_each(g.packed, [&](std::size_t first, std::size_t end) {
+      if constexpr (tracks_pages) pages_ok = walk.visit(refs_, first >> to_pages, ((end - 1) >> to_pages) + 1);
+      return pages_ok;
+    });
+    if (!pages_ok) return {invariant::page_refs, 0, walk.bad};
+    live += packed_.live();
+    bytes += packed_.granules_in_use() << g.packed.granule_shift;
+  }
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
     const bucket_geometry& bg = g.buckets[b];
     const bool has_records = has_record(bg);

@@ -413,9 +413,9 @@ void check_names(E last) {
 }  // namespace
 
 TEST_CASE("every layout_error, status and invariant has a distinct non-empty name", "[layout][errors]") {
-  check_names(layout_error::backing_null);
+  check_names(layout_error::packed_not_page_multiple);
   check_names(vmh::status::not_configured);
-  check_names(vmh::invariant::live_allocations);
+  check_names(vmh::invariant::packed_region);
 }
 
 // ------------------------------------------------------------------------------------------------
