@@ -609,7 +609,7 @@ class heap {
   };
 
   /// Places `size` bytes aligned to `align` in the packed region.
-  grant take_packed(const geometry_type& g, std::size_t size, std::size_t align) noexcept
+  VMH_HOT grant take_packed(const geometry_type& g, std::size_t size, std::size_t align) noexcept
     requires(packs)
   {
     if constexpr (packs) {  // (clang checks the body of a constrained member)
@@ -785,23 +785,16 @@ class heap {
         note_mapped(end - first);
         return true;
       }
-      if (!shared_spans_pages || end == first + 1) {  // one shared page: every small block
-        if (refs_[first] == 0) {
-          if (!mapper_.map(page_ptr(g, first), g.page_size)) return false;
-          if constexpr (Options.poison) fill_poison(page_ptr(g, first), g.page_size);  // its free blocks
-          note_mapped(1);
-        }
-        ++refs_[first];
-        return true;
-      }
+      if (!shared_spans_pages || end == first + 1) return commit_one(g, first);  // one shared page: every small block
       return commit_shared(g, first, end);
     }
     return true;
   }
   /// Adds a reference to shared pages [first, end), mapping those that had none (one run: only
   /// the first and the last can be a neighbour's). All or nothing.
-  bool commit_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT bool commit_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
+      if (end == first + 1) return commit_one(g, first);  // most allocations below a page touch one
       const page_run fresh = unshared(first, end);
       if (fresh.first < fresh.end && !mapper_.map(page_ptr(g, fresh.first), (fresh.end - fresh.first) << g.page_shift))
         return false;
@@ -809,6 +802,16 @@ class heap {
       for (std::size_t p = first; p < end; ++p) ++refs_[p];
       note_mapped(fresh.end - fresh.first);
     }
+    return true;
+  }
+  /// Adds a reference to shared page p, mapping it if it had none.
+  VMH_HOT bool commit_one(const geometry_type& g, std::size_t p) noexcept {
+    if (refs_[p] == 0) {
+      if (!mapper_.map(page_ptr(g, p), g.page_size)) return false;
+      if constexpr (Options.poison) fill_poison(page_ptr(g, p), g.page_size);  // its free blocks
+      note_mapped(1);
+    }
+    ++refs_[p];
     return true;
   }
   VMH_HOT void note_mapped(std::size_t n) noexcept {
@@ -832,8 +835,12 @@ class heap {
     }
   }
   /// Drops a reference to shared pages [first, end) and unmaps those left with none.
-  void release_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT void release_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
+      if (end == first + 1) {
+        if (--refs_[first] == 0) unmap_run(g, {first, end});
+        return;
+      }
       for (std::size_t p = first; p < end; ++p) --refs_[p];
       unmap_run(g, unshared(first, end));
     }

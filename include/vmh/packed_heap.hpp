@@ -8,26 +8,29 @@
 // touches it: neighbours of any size share boundary pages, so neither waste is paid per request.
 //
 // Metadata lives outside the region (free memory is unmapped, and callers' lines are DMA targets):
-//   used_     one bit per granule, 1 = part of a live allocation, with summary levels so that
-//             "the next (previous) used granule from here" takes a constant number of steps
-//   start_    one bit per granule, 1 = first granule of a live allocation: adjacent allocations
-//             are told apart, and a free finds where its allocation ends
-//   avail_    per size class c (free chunks of 2^c to 2^(c+1) - 1 granules), one bit per group
-//             of 64 granules: some free chunk of class c starts in that group
-//   counts_   per group, packed in one word: how many chunks of each class below 64 granules
-//             start there (a chunk of 64 granules or more is the only one of its class that can
-//             start in its group, so its bit is its count)
-//   classes_  one bit per class: avail_[c] has a set bit
-//   top_      where the wilderness starts: the free run that reaches the region's end, never
-//             indexed (an allocation takes it last, and it grows back as its neighbours free)
-// A free chunk is a maximal run of unused granules, so freeing coalesces by itself: the index
-// only moves the neighbours' entries. Everything is zero in an empty heap (the whole region is
-// wilderness), so a heap that holds one is constant-initialized.
+//   used_    one bit per granule, 1 = part of a live allocation
+//   start_   one bit per granule: for a used granule, 1 = the first of its allocation (adjacent
+//            allocations are told apart, and a free finds where its allocation ends). For a free
+//            granule the bit means nothing, so a big free chunk keeps its list node there:
+//            its length, and the previous and next chunk of its size class, in its first bits,
+//            and its length again in its last bits when it is 128 granules or more
+//   small    free chunks below 64 granules ("small"), by size class c (2^c to 2^(c+1) - 1
+//            granules) and group of 64 granules: counts_ packs, per group, how many of each
+//            class start there; small_avail_[c] has a bit per group with one, small_classes_ a
+//            bit per class with one
+//   big      free chunks of 64 granules or more, on a doubly linked list per size class (4 per
+//            power of two), heads_ and big_classes_
+//   top_     where the wilderness starts: the free run that reaches the region's end, on no list
+// A free chunk is a maximal run of unused granules: freeing coalesces by itself, and only the
+// neighbours' entries move. Every step is O(1): a neighbour is found by a scan of at most three
+// words or by its length tag, a chunk by a class mask and a list head or a one-group scan.
+// Everything is zero in an empty heap (the whole region is wilderness): constant-initialized.
 //
-// Placement: segregated fit, by address within a class. First one look at the first free chunk
-// of the request's own class, which may or may not hold it; then the first chunk, by address,
-// of the smallest class whose every chunk holds it; then the wilderness. The allocation takes
-// the chunk's start (aligned), and the rest stays free. Why, and what it costs: docs/design.md.
+// Placement: a small request takes a small chunk first (one look at the first chunk of its own
+// class, which may not hold it; then the first chunk, by address, of the smallest class whose
+// every chunk holds it); then the head of the list of the smallest big class whose every chunk
+// holds it (after one look at its own class's head); then the wilderness. The allocation takes
+// the chunk's start, aligned; the rest stays free. Why, and what it costs: docs/design.md.
 #pragma once
 
 #include <bit>
@@ -89,8 +92,8 @@ concept packed_pages = requires(P& p, std::size_t n) {
 };
 
 namespace detail {
-/// Chunks of a class below 64 granules that can start in one group of 64: they are at least
-/// 2^c long and followed by a used granule.
+/// Small chunks of class c that can start in one group of 64 granules: each is at least 2^c
+/// long and followed by a used granule.
 constexpr unsigned group_count_bits(unsigned c) noexcept {
   return static_cast<unsigned>(std::bit_width(63u / ((1u << c) + 1) + 1));
 }
@@ -115,19 +118,26 @@ inline constexpr group_count_field group_count_fields = [] {
 }();
 }  // namespace detail
 
-/// The packed backing heap for regions of at most `MaxGranules` granules. All zero when empty.
+/// The packed backing heap for regions of at most `MaxGranules` (< 2^21) granules. All zero
+/// when empty.
 template <std::size_t MaxGranules>
 class packed_heap {
-  static_assert(MaxGranules > 0, "vmh packed_heap: a region has at least one granule");
-  static constexpr unsigned group_shift = 6;  // 64 granules a group: the class counts of one fit a word
+  using word = detail::word;
+  static constexpr unsigned ws = detail::word_shift;
+  static constexpr std::size_t wb = detail::word_bits;
+  static constexpr unsigned group_shift = 6;  // 64 granules a group: the small counts of one fit 32 bits
+  static constexpr std::size_t big = 64;      // the smallest chunk with a list node in its start bits
+  static constexpr std::size_t tagged = 128;  // the smallest chunk with a length tag at its end too
+  /// Bits of a node field: a length, or a granule index + 1 (0: none).
+  static constexpr unsigned index_bits = std::bit_width(MaxGranules) > 7 ? static_cast<unsigned>(std::bit_width(MaxGranules)) : 7u;
+  static_assert(MaxGranules > 0 && 3 * index_bits <= big, "vmh packed_heap: 1 to 2^21 - 1 granules");
   static constexpr std::size_t max_groups = (MaxGranules + 63) >> group_shift;
-  static constexpr std::size_t group_words = (std::size_t{1} << group_shift) / detail::word_bits;  // 1 or 2
+  static constexpr std::size_t leaf_words = (MaxGranules + wb - 1) >> ws;
+  /// Big classes: 4 per power of two from 64 granules up.
+  static constexpr std::size_t big_classes = (index_bits - group_shift) * 4;
+  static_assert(big_classes <= 64, "vmh packed_heap: one bit per big class fits 64 bits");
 
  public:
-  /// Size classes: class c holds free chunks of [2^c, 2^(c+1)) granules.
-  static constexpr std::size_t classes = detail::log2_floor(MaxGranules) + 1;
-  static_assert(classes <= detail::word_bits, "vmh packed_heap: one bit per size class must fit a word");
-
   /// Where an allocation lies, in granules from the region's start, or why there is none.
   struct extent {
     status result = status::ok;
@@ -139,7 +149,7 @@ class packed_heap {
   /// set: no_block (no free chunk holds it) or no_memory (its pages could not be mapped); on
   /// failure nothing changed.
   template <packed_pages Pages>
-  std::size_t allocate(const packed_geometry& g, Pages& pages, std::size_t size, std::size_t align, status& why) noexcept {
+  VMH_HOT std::size_t allocate(const packed_geometry& g, Pages& pages, std::size_t size, std::size_t align, status& why) noexcept {
     const std::size_t n = granules_for(g, size);
     const std::size_t a = align >> g.granule_shift > 1 ? align >> g.granule_shift : 1;
     const chunk c = find(g, n, a);
@@ -155,12 +165,12 @@ class packed_heap {
     if (c.first == top_) {
       top_ = e;
     } else {
-      index_remove(c.first, c.length);
-      if (c.first + c.length > e) index_add(e, c.first + c.length - e);
+      retire(c.first, c.length);
+      if (c.first + c.length > e) insert(e, c.first + c.length - e);
     }
-    if (s > c.first) index_add(c.first, s - c.first);  // the alignment's gap stays free
-    used_.set_range(s, e);
-    start_[s >> detail::word_shift] |= detail::word{1} << (s % detail::word_bits);
+    if (s > c.first) insert(c.first, s - c.first);  // the alignment's gap stays free
+    set_used(s, e);
+    start_[s >> ws] |= word{1} << (s % wb);
     ++live_;
     granules_ += n;
     return s << g.granule_shift;
@@ -168,30 +178,27 @@ class packed_heap {
 
   /// The allocation starting at byte `offset` (< g.bytes) of the region: its granules, or
   /// interior_pointer (inside an allocation, not at its start) or double_free (a free granule).
-  extent locate(const packed_geometry& g, std::size_t offset) const noexcept {
+  VMH_HOT extent locate(const packed_geometry& g, std::size_t offset) const noexcept {
     const std::size_t s = offset >> g.granule_shift;
-    if ((offset & ((std::size_t{1} << g.granule_shift) - 1)) != 0 || !is_start(s))
-      return {used_.test(s) ? status::interior_pointer : status::double_free};
+    if ((offset & ((std::size_t{1} << g.granule_shift) - 1)) != 0 || !is_used(s) || !is_start(s))
+      return {is_used(s) ? status::interior_pointer : status::double_free};
     return {status::ok, s, end_of(g, s)};
   }
 
   /// Frees the located allocation `x` and unmaps the pages no allocation touches any more.
   template <packed_pages Pages>
-  void deallocate(const packed_geometry& g, Pages& pages, const extent& x) noexcept {
+  VMH_HOT void deallocate(const packed_geometry& g, Pages& pages, const extent& x) noexcept {
     pages.release(x.first >> g.page_granule_shift, ((x.end - 1) >> g.page_granule_shift) + 1);
-    start_[x.first >> detail::word_shift] &= ~(detail::word{1} << (x.first % detail::word_bits));
+    start_[x.first >> ws] &= ~(word{1} << (x.first % wb));
+    clear_used(x.first, x.end);
     std::size_t first = x.first;
-    if (first > 0 && !used_.test(first - 1)) {  // a free left neighbour: merge with it
-      const std::size_t p = used_.prev(first - 1);
-      first = p == summary::npos ? 0 : p + 1;
-      index_remove(first, x.first - first);
+    if (first > 0 && !is_used(first - 1)) {  // a free left neighbour: merge with it
+      const std::size_t length = run_before(first);
+      first -= length;
+      retire(first, length);
     }
-    used_.clear_range(x.first, x.end);
-    if (x.end == top_) {
-      top_ = first;  // the freed run joins the wilderness
-    } else {
-      index_add(first, take_right(x.end) - first);
-    }
+    if (x.end == top_) top_ = first;  // the freed run joins the wilderness
+    else insert(first, take_right(x.end) - first);
     --live_;
     granules_ -= x.end - x.first;
   }
@@ -206,9 +213,9 @@ class packed_heap {
     const std::size_t old_last = (x.end - 1) >> g.page_granule_shift, new_last = (e - 1) >> g.page_granule_shift;
     if (e < x.end) {
       if (new_last < old_last) pages.release(new_last + 1, old_last + 1);
-      used_.clear_range(e, x.end);
+      clear_used(e, x.end);
       if (x.end == top_) top_ = e;
-      else index_add(e, take_right(x.end) - e);
+      else insert(e, take_right(x.end) - e);
       granules_ -= x.end - e;
     } else if (e > x.end) {
       const std::size_t limit = grow_limit(g, x.end);
@@ -217,10 +224,10 @@ class packed_heap {
       if (x.end == top_) {
         top_ = e;
       } else {
-        index_remove(x.end, limit - x.end);
-        if (limit > e) index_add(e, limit - e);
+        retire(x.end, limit - x.end);
+        if (limit > e) insert(e, limit - e);
       }
-      used_.set_range(x.end, e);
+      set_used(x.end, e);
       granules_ += e - x.end;
     }
     return status::ok;
@@ -229,21 +236,9 @@ class packed_heap {
   /// Where an allocation ending at granule `end` may grow to in place: the end of the free run
   /// after it (`end` itself when there is none).
   std::size_t grow_limit(const packed_geometry& g, std::size_t end) const noexcept {
-    if (end >= top_) return end == top_ ? g.granules : end;
-    if (used_.test(end)) return end;
-    return used_.next(end);  // an indexed chunk ends before the wilderness, at a used granule
-  }
-
-  /// Empties the heap: every bit and count back to zero (every allocation must be gone).
-  constexpr void reset() noexcept {
-    used_.clear_all();
-    for (detail::word& w : start_) w = 0;
-    for (group_index& a : avail_) a.clear_all();
-    for (std::uint32_t& n : counts_) n = 0;
-    classes_ = 0;
-    top_ = 0;
-    live_ = 0;
-    granules_ = 0;
+    if (end == top_) return g.granules;
+    if (end >= g.granules || is_used(end)) return end;
+    return end + run_at(end);
   }
 
   /// Live allocations.
@@ -255,10 +250,26 @@ class packed_heap {
   /// that region would size it.
   static constexpr std::size_t metadata_bytes(const packed_geometry& g) noexcept {
     if (g.bytes == 0) return 0;
-    const std::size_t groups = (g.granules + 63) >> group_shift, cls = detail::log2_floor(g.granules) + 1;
-    return summary::bytes_for(g.granules) + detail::ceil_div(g.granules, detail::word_bits) * sizeof(detail::word) +
-           cls * group_index::bytes_for(groups) + groups * sizeof(std::uint32_t) + sizeof(classes_) + sizeof(top_) +
-           sizeof(live_) + sizeof(granules_);
+    const std::size_t groups = (g.granules + 63) >> group_shift;
+    const std::size_t bits = std::bit_width(g.granules) > 7 ? static_cast<std::size_t>(std::bit_width(g.granules)) : 7;
+    const std::size_t classes = (bits - group_shift) * 4;
+    return 2 * detail::ceil_div(g.granules, wb) * sizeof(word) + 6 * group_index::bytes_for(groups) +
+           groups * sizeof(std::uint32_t) + classes * sizeof(std::uint32_t) + sizeof(small_classes_) +
+           sizeof(big_classes_) + sizeof(top_) + sizeof(live_) + sizeof(granules_);
+  }
+
+  /// Empties the heap: every bit and count back to zero (every allocation must be gone).
+  constexpr void reset() noexcept {
+    for (word& w : used_) w = 0;
+    for (word& w : start_) w = 0;
+    for (group_index& a : small_avail_) a.clear_all();
+    for (std::uint32_t& n : counts_) n = 0;
+    for (std::uint32_t& h : heads_) h = 0;
+    small_classes_ = 0;
+    big_classes_ = 0;
+    top_ = 0;
+    live_ = 0;
+    granules_ = 0;
   }
 
   /// What `check` finds: the first inconsistency, and where (a granule, group or class).
@@ -266,55 +277,85 @@ class packed_heap {
     /// Which invariant broke.
     enum class kind : std::uint8_t {
       none,
-      summary,            ///< a summary bit disagrees with the level below, or a bit past the region is set
-      start_unused,       ///< an allocation start on a free granule
-      orphan_granule,     ///< a used granule that no allocation start precedes
-      wilderness,         ///< granules from top_ on are not all free, or the one before top_ is free
-      index,              ///< a free chunk is missing from the index, or the index counts one that is not there
-      counters,           ///< the live allocation or granule count differs from the bitmaps
+      padding,         ///< a used or start bit past the region is set
+      start_unused,    ///< a free granule of a small chunk or the wilderness has its start bit set
+      orphan_granule,  ///< a used granule that no allocation start precedes
+      wilderness,      ///< top_ is past the region, or the granule before it is free
+      small_index,     ///< a group's small counts or class bits differ from its small chunks
+      big_node,        ///< a big chunk's node or length tag is wrong, or a bit between them is set
+      big_list,        ///< a big class's list does not hold exactly its chunks, or a link is wrong
+      counters,        ///< the live allocation or granule count differs from the bitmaps
     };
     kind what = kind::none;
-    std::size_t where = 0;  ///< the granule, group, class or page
+    std::size_t where = 0;  ///< the granule, group or class
   };
+
   /// Checks every invariant of the bitmaps, the index and the counters against each other.
-  /// O(granules / 64 * classes). The pages the allocations touch are the caller's to check
-  /// (`for_each`).
+  /// O(granules + groups * 6). The pages the allocations touch are the caller's (`for_each`).
   fault check(const packed_geometry& g) const noexcept {
-    if (const std::size_t l = used_.check(g.granules); l != summary::levels) return {fault::kind::summary, l};
-    if (top_ > g.granules || (top_ < g.granules && used_.next(top_) != summary::npos) ||
-        (top_ > 0 && !used_.test(top_ - 1)))
-      return {fault::kind::wilderness, top_};
     const std::size_t groups = (g.granules + 63) >> group_shift;
-    for (std::size_t c = 0; c < classes; ++c)
-      if (avail_[c].check(groups) != group_index::levels || ((classes_ >> c) & 1u) != !avail_[c].empty())
-        return {fault::kind::summary, c};
-    for (std::size_t k = 0; k < groups; ++k) {
-      std::uint32_t counts = 0;
-      detail::word present = 0;
-      visit_group(g, k, [&](std::size_t, std::size_t length) {
-        const std::size_t c = class_of(length);
-        present |= detail::word{1} << c;
-        if (c < group_shift) counts += detail::group_count_fields.unit[c];
-        return false;
-      });
-      if (counts != counts_[k]) return {fault::kind::index, k};
-      for (std::size_t c = 0; c < classes; ++c)
-        if (avail_[c].test(k) != (((present >> c) & 1u) != 0)) return {fault::kind::index, k};
+    for (std::size_t k = 0; k < leaf_words; ++k) {
+      const std::size_t base = k << ws;
+      const word beyond = base >= g.granules ? detail::all_ones : g.granules - base >= wb ? 0 : ~detail::low_mask(g.granules - base);
+      if (((used_[k] | start_[k]) & beyond) != 0) return {fault::kind::padding, base};
     }
-    std::size_t live = 0, granules = 0;
+    if (top_ > g.granules || (top_ > 0 && !is_used(top_ - 1))) return {fault::kind::wilderness, top_};
+    for (unsigned c = 0; c < 6; ++c)
+      if (small_avail_[c].check(groups) != group_index::levels || ((small_classes_ >> c) & 1u) != !small_avail_[c].empty())
+        return {fault::kind::small_index, c};
+    std::size_t live = 0, granules = 0, bigs = 0;
+    std::uint32_t counts = 0;
+    std::size_t group = 0;
+    auto close_group = [&](std::size_t k) -> bool {  // groups before k are complete
+      for (; group < k; ++group, counts = 0) {
+        if (counts_[group] != counts) return false;
+        for (unsigned c = 0; c < 6; ++c)
+          if (small_avail_[c].test(group) != ((counts & detail::group_count_fields.mask[c]) != 0)) return false;
+      }
+      return true;
+    };
     for (std::size_t i = 0; i < g.granules;) {
-      if (!used_.test(i)) {
-        if (is_start(i)) return {fault::kind::start_unused, i};
-        const std::size_t next = used_.next(i);
-        i = next == summary::npos ? g.granules : next;
+      if (is_used(i)) {
+        if (!is_start(i)) return {fault::kind::orphan_granule, i};
+        const std::size_t end = end_of(g, i);
+        ++live;
+        granules += end - i;
+        i = end;
         continue;
       }
-      if (!is_start(i)) return {fault::kind::orphan_granule, i};
-      const std::size_t end = end_of(g, i);
-      ++live;
-      granules += end - i;
+      std::size_t end = i;
+      while (end < g.granules && !is_used(end)) ++end;
+      const std::size_t length = end - i;
+      if (end == g.granules && i == top_) {  // the wilderness: no node, no bits
+        if (any_start(i, end)) return {fault::kind::start_unused, i};
+      } else if (length < big) {
+        if (any_start(i, end)) return {fault::kind::start_unused, i};
+        if (!close_group(i >> group_shift)) return {fault::kind::small_index, group};
+        counts += detail::group_count_fields.unit[class_of(length)];
+      } else {
+        const std::size_t tail = length >= tagged ? end - index_bits : end;
+        if (field(i) != length || (length >= tagged && field(tail) != length) || any_start(i + node_bits, tail))
+          return {fault::kind::big_node, i};
+        ++bigs;
+      }
       i = end;
     }
+    if (!close_group(groups)) return {fault::kind::small_index, group};
+    if (top_ < g.granules && next_used(top_) < g.granules) return {fault::kind::wilderness, top_};
+    // Each big class's list: chunks of that class, linked both ways, and all of them.
+    std::size_t listed = 0;
+    for (std::size_t c = 0; c < big_classes; ++c) {
+      if (((big_classes_ >> c) & 1u) != (heads_[c] != 0)) return {fault::kind::big_list, c};
+      std::size_t prev = 0;
+      for (std::size_t at = heads_[c]; at != 0; at = next_of(load(at - 1, node_bits))) {
+        const std::size_t f = at - 1;
+        if (f >= g.granules || f >= top_ || is_used(f) || (f > 0 && !is_used(f - 1)) || field(f) < big ||
+            big_class_of(field(f)) != c || prev_of(load(f, node_bits)) != prev || ++listed > bigs)
+          return {fault::kind::big_list, c};
+        prev = at;
+      }
+    }
+    if (listed != bigs) return {fault::kind::big_list, big_classes};
     if (live != live_ || granules != granules_) return {fault::kind::counters, live};
     return {};
   }
@@ -323,130 +364,280 @@ class packed_heap {
   /// until it returns false; returns whether it never did.
   template <class Visit>
   bool for_each(const packed_geometry& g, Visit&& visit) const noexcept {
-    for (std::size_t i = used_.next(0); i != summary::npos && i < g.granules;) {
+    for (std::size_t i = next_used(0); i < g.granules;) {
       const std::size_t end = end_of(g, i);
       if (!visit(i, end)) return false;
-      i = end < g.granules ? used_.next(end) : summary::npos;
+      i = next_used(end);
     }
     return true;
   }
 
  private:
-  using summary = detail::summary_bitmap<MaxGranules>;
   using group_index = detail::summary_bitmap<max_groups>;
   struct chunk {
     std::size_t first = 0, length = 0;
   };
 
-  static constexpr std::size_t granules_for(const packed_geometry& g, std::size_t size) noexcept {
+  VMH_HOT static constexpr std::size_t granules_for(const packed_geometry& g, std::size_t size) noexcept {
     return (size >> g.granule_shift) + ((size & ((std::size_t{1} << g.granule_shift) - 1)) != 0);
   }
-  bool is_start(std::size_t i) const noexcept { return (start_[i >> detail::word_shift] >> (i % detail::word_bits)) & 1u; }
+  VMH_HOT bool is_used(std::size_t i) const noexcept { return (used_[i >> ws] >> (i % wb)) & 1u; }
+  VMH_HOT bool is_start(std::size_t i) const noexcept { return (start_[i >> ws] >> (i % wb)) & 1u; }
   static std::size_t class_of(std::size_t length) noexcept { return detail::log2_floor(length); }
+  /// The big class of a chunk of `length` >= 64 granules: 4 per power of two.
+  static std::size_t big_class_of(std::size_t length) noexcept {
+    const unsigned p = detail::log2_floor(length);
+    return ((p - group_shift) << 2) + ((length >> (p - 2)) & 3);
+  }
+
+  /// Marks granules [a, b) used (or free): the words between in full.
+  VMH_HOT void set_used(std::size_t a, std::size_t b) noexcept {
+    std::size_t k = a >> ws;
+    const std::size_t last = (b - 1) >> ws;
+    const word head = detail::all_ones << (a % wb), tail = detail::all_ones >> (wb - 1 - (b - 1) % wb);
+    if (k == last) {
+      used_[k] |= head & tail;
+      return;
+    }
+    used_[k] |= head;
+    while (++k < last) used_[k] = detail::all_ones;
+    used_[last] |= tail;
+  }
+  VMH_HOT void clear_used(std::size_t a, std::size_t b) noexcept {
+    std::size_t k = a >> ws;
+    const std::size_t last = (b - 1) >> ws;
+    const word head = detail::all_ones << (a % wb), tail = detail::all_ones >> (wb - 1 - (b - 1) % wb);
+    if (k == last) {
+      used_[k] &= ~(head & tail);
+      return;
+    }
+    used_[k] &= ~head;
+    while (++k < last) used_[k] = 0;
+    used_[last] &= ~tail;
+  }
+  /// The first used granule at or after i (the region's capacity when none).
+  std::size_t next_used(std::size_t i) const noexcept {
+    for (std::size_t k = i >> ws; k < leaf_words; ++k) {
+      const word u = k == (i >> ws) ? used_[k] & (detail::all_ones << (i % wb)) : used_[k];
+      if (u != 0) return (k << ws) + static_cast<std::size_t>(std::countr_zero(u));
+    }
+    return leaf_words << ws;
+  }
+  /// Whether a start bit in [a, b) is set.
+  bool any_start(std::size_t a, std::size_t b) const noexcept {
+    for (std::size_t i = a; i < b; ++i)
+      if (is_start(i)) return true;
+    return false;
+  }
 
   /// One past the last granule of the allocation starting at s: the next start or free granule.
-  std::size_t end_of(const packed_geometry& g, std::size_t s) const noexcept {
-    for (std::size_t i = s + 1; i < g.granules; i = (i | (detail::word_bits - 1)) + 1) {
-      const std::size_t k = i >> detail::word_shift;
-      const detail::word m = (start_[k] | ~used_.leaf(k)) & (detail::all_ones << (i % detail::word_bits));
+  VMH_HOT std::size_t end_of(const packed_geometry& g, std::size_t s) const noexcept {
+    for (std::size_t i = s + 1; i < g.granules; i = (i | (wb - 1)) + 1) {
+      const std::size_t k = i >> ws;
+      const word m = (start_[k] | ~used_[k]) & (detail::all_ones << (i % wb));
       if (m != 0) {
-        const std::size_t e = (k << detail::word_shift) + static_cast<std::size_t>(std::countr_zero(m));
+        const std::size_t e = (k << ws) + static_cast<std::size_t>(std::countr_zero(m));
         return e < g.granules ? e : g.granules;
       }
     }
     return g.granules;
   }
 
-  /// The end of the free space that starts at `end` (below top_), taking the indexed chunk
-  /// there, if any, out of the index.
-  std::size_t take_right(std::size_t end) noexcept {
-    if (used_.test(end)) return end;
-    const std::size_t right = used_.next(end);
-    index_remove(end, right - end);
-    return right;
+  // ---- nodes, kept in the start bits of a big free chunk ---------------------------------------
+  // A node is one number of 3 * index_bits bits at the chunk's first granule: its length, then
+  // the previous and the next chunk of its class (granule + 1; 0: none). A chunk of 128 granules
+  // or more also has its length in the index_bits bits that end at its last granule.
+
+  /// The `n` (<= 63) start bits from granule `at`, as a number.
+  VMH_HOT std::uint64_t load(std::size_t at, unsigned n) const noexcept {
+    std::size_t k = at >> ws;
+    unsigned b = static_cast<unsigned>(at % wb);
+    std::uint64_t v = 0;
+    for (unsigned got = 0; got < n; got += static_cast<unsigned>(wb) - b, b = 0, ++k)
+      v |= static_cast<std::uint64_t>(start_[k] >> b) << got;
+    return v & ((std::uint64_t{1} << n) - 1);
+  }
+  /// Stores `v` in the `n` (<= 63) start bits from granule `at`.
+  VMH_HOT void store(std::size_t at, unsigned n, std::uint64_t v) noexcept {
+    std::size_t k = at >> ws;
+    unsigned b = static_cast<unsigned>(at % wb);
+    for (unsigned done = 0; done < n; done += static_cast<unsigned>(wb) - b, b = 0, ++k) {
+      const unsigned take = n - done < wb - b ? n - done : static_cast<unsigned>(wb) - b;
+      const word mask = detail::low_mask(take) << b;
+      start_[k] = (start_[k] & ~mask) | (static_cast<word>(v >> done) << b & mask);
+    }
+  }
+  static constexpr std::uint64_t field_mask = (std::uint64_t{1} << index_bits) - 1;
+  static constexpr unsigned node_bits = 3 * index_bits;
+  static constexpr std::uint64_t node(std::size_t length, std::size_t prev, std::size_t next) noexcept {
+    return length | std::uint64_t{prev} << index_bits | std::uint64_t{next} << 2 * index_bits;
+  }
+  static constexpr std::size_t length_of(std::uint64_t n) noexcept { return static_cast<std::size_t>(n & field_mask); }
+  static constexpr std::size_t prev_of(std::uint64_t n) noexcept { return static_cast<std::size_t>(n >> index_bits & field_mask); }
+  static constexpr std::size_t next_of(std::uint64_t n) noexcept { return static_cast<std::size_t>(n >> 2 * index_bits); }
+  /// The length of the big chunk whose node is at granule `at`.
+  VMH_HOT std::size_t field(std::size_t at) const noexcept { return static_cast<std::size_t>(load(at, index_bits)); }
+  /// Sets the next (prev) link of the node of the big chunk starting at granule + 1 `at1`.
+  VMH_HOT void link_next(std::size_t at1, std::size_t next) noexcept { store(at1 - 1 + 2 * index_bits, index_bits, next); }
+  VMH_HOT void link_prev(std::size_t at1, std::size_t prev) noexcept { store(at1 - 1 + index_bits, index_bits, prev); }
+
+  // ---- neighbours ---------------------------------------------------------------------------
+
+  /// The length of the free run starting at free granule i (below top_): a scan while it is
+  /// small, the node's length once it is big.
+  VMH_HOT std::size_t run_at(std::size_t i) const noexcept {
+    std::size_t k = i >> ws;
+    word u = used_[k] >> (i % wb);
+    if (u != 0) return static_cast<std::size_t>(std::countr_zero(u));
+    std::size_t length = wb - i % wb;
+    while (length < big) {
+      u = used_[++k];
+      if (u != 0) {
+        length += static_cast<std::size_t>(std::countr_zero(u));
+        return length < big ? length : field(i);
+      }
+      length += wb;
+    }
+    return field(i);
+  }
+  /// The length of the free run that ends just before used granule s: a scan back while it is
+  /// below 128 granules, the length tag at its end beyond.
+  VMH_HOT std::size_t run_before(std::size_t s) const noexcept {
+    std::size_t k = (s - 1) >> ws;
+    const unsigned b = static_cast<unsigned>((s - 1) % wb);
+    word u = used_[k] & detail::low_mask(b + 1u);
+    if (u != 0) return b - detail::highest_bit_index(u);
+    std::size_t length = b + 1u;
+    while (length < tagged) {
+      if (k == 0) return length;  // the run starts at granule 0
+      u = used_[--k];
+      if (u != 0) return length + (wb - 1) - detail::highest_bit_index(u);
+      length += wb;
+    }
+    return field(s - index_bits);
+  }
+  /// The end of the free space that starts at `end` (below top_), taking the chunk there, if
+  /// any, out of the index.
+  VMH_HOT std::size_t take_right(std::size_t end) noexcept {
+    if (is_used(end)) return end;
+    const std::size_t length = run_at(end);
+    retire(end, length);
+    return end + length;
   }
 
-  void index_add(std::size_t first, std::size_t length) noexcept {
-    const std::size_t c = class_of(length), k = first >> group_shift;
-    if (c < group_shift) {
+  // ---- the index ------------------------------------------------------------------------------
+
+  /// Indexes the free chunk [first, first + length) (length > 0).
+  VMH_HOT void insert(std::size_t first, std::size_t length) noexcept {
+    if (length < big) {
+      const std::size_t c = class_of(length), k = first >> group_shift;
       const std::uint32_t before = counts_[k];
       counts_[k] = before + detail::group_count_fields.unit[c];
       if ((before & detail::group_count_fields.mask[c]) != 0) return;  // the group had one of this class already
+      small_avail_[c].set(k);
+      small_classes_ |= word{1} << c;
+      return;
     }
-    avail_[c].set(k);
-    classes_ |= detail::word{1} << c;
+    const std::size_t c = big_class_of(length), next = heads_[c];
+    store(first, node_bits, node(length, 0, next));
+    if (next != 0) link_prev(next, first + 1);
+    if (length >= tagged) store(first + length - index_bits, index_bits, length);
+    heads_[c] = static_cast<std::uint32_t>(first + 1);
+    big_classes_ |= std::uint64_t{1} << c;
   }
-  void index_remove(std::size_t first, std::size_t length) noexcept {
-    const std::size_t c = class_of(length), k = first >> group_shift;
-    if (c < group_shift) {
+  /// Takes the free chunk [first, first + length) out of the index.
+  VMH_HOT void retire(std::size_t first, std::size_t length) noexcept {
+    if (length < big) {
+      const std::size_t c = class_of(length), k = first >> group_shift;
       const std::uint32_t after = counts_[k] -= detail::group_count_fields.unit[c];
       if ((after & detail::group_count_fields.mask[c]) != 0) return;  // another of this class starts in the group
+      small_avail_[c].clear(k);
+      if (small_avail_[c].empty()) small_classes_ &= ~(word{1} << c);
+      return;
     }
-    avail_[c].clear(k);
-    if (avail_[c].empty()) classes_ &= ~(detail::word{1} << c);
+    const std::size_t c = big_class_of(length);
+    const std::uint64_t n = load(first, node_bits);
+    const std::size_t prev = prev_of(n), next = next_of(n);
+    if (prev == 0) heads_[c] = static_cast<std::uint32_t>(next);
+    else link_next(prev, next);
+    if (next != 0) link_prev(next, prev);
+    if (heads_[c] == 0) big_classes_ &= ~(std::uint64_t{1} << c);
+    store(first, node_bits, 0);  // the start bits of free granules are zero but a node's
+    if (length >= tagged) store(first + length - index_bits, index_bits, 0);
   }
 
-  /// Calls visit(first, length) for the indexed free chunks that start in group k, in address
-  /// order, until it returns true; returns that chunk, or none (length 0).
-  template <class Visit>
-  chunk visit_group(const packed_geometry& g, std::size_t k, Visit&& visit) const noexcept {
-    using detail::word;
-    for (std::size_t j = 0; j < group_words; ++j) {
-      const std::size_t w = k * group_words + j;
-      const std::size_t base = w << detail::word_shift;
-      if (base >= g.granules || base >= top_) break;
-      const word u = used_.leaf(w);
-      const word before = w == 0 ? 1 : used_.leaf(w - 1) >> (detail::word_bits - 1);  // granule 0 starts a run
-      word starts = ~u & ((u << 1) | before);
-      if (top_ - base < detail::word_bits) starts &= detail::low_mask(top_ - base);  // not the wilderness
-      while (starts != 0) {
-        const unsigned bit = static_cast<unsigned>(std::countr_zero(starts));
-        starts &= starts - 1;
-        const std::size_t first = base + bit;
-        const word rest = u >> bit;  // the run ends at the next used granule, mostly in this word
-        const std::size_t length = rest != 0 ? static_cast<std::size_t>(std::countr_zero(rest)) : used_.next(first) - first;
-        if (visit(first, length)) return {first, length};
+  /// The first small chunk of class c in group k (which has one). Runs that end inside a word
+  /// are classed all at once: `lo` marks the free granules followed by 2^c free ones, `hi` by
+  /// 2^(c+1) (c doubling steps); only the run reaching the word's end is measured on its own.
+  VMH_HOT chunk first_small(std::size_t c, std::size_t k) const noexcept {
+    for (std::size_t w = k << (group_shift - ws); w < (k + 1) << (group_shift - ws); ++w) {
+      const word u = used_[w];
+      const word before = w == 0 ? 1 : used_[w - 1] >> (wb - 1);  // granule 0 starts a run
+      const word starts = ~u & ((u << 1) | before);
+      word lo = ~u;
+      for (std::size_t step = 0; step < c; ++step) lo &= lo >> (std::size_t{1} << step);
+      const word hi = (std::size_t{1} << c) < wb ? lo & (lo >> (std::size_t{1} << c)) : 0;
+      // The run that reaches the word's end starts at `reach` (wb: no run does).
+      const std::size_t reach = (u >> (wb - 1)) != 0 ? wb : u == 0 ? 0 : detail::highest_bit_index(u) + 1u;
+      const std::size_t base = w << ws;
+      if (const word hit = starts & lo & ~hi & detail::low_mask(reach); hit != 0) {
+        const unsigned bit = static_cast<unsigned>(std::countr_zero(hit));
+        return {base + bit, static_cast<std::size_t>(std::countr_zero(u >> bit))};
+      }
+      if (reach < wb && ((starts >> reach) & 1u) != 0 && base + reach < top_) {
+        const std::size_t length = run_at(base + reach);
+        if (length < big && class_of(length) == c) return {base + reach, length};
       }
     }
-    return {};
-  }
-
-  /// The first chunk of class c that starts in group k (which has one).
-  chunk first_of_class(const packed_geometry& g, std::size_t c, std::size_t k) const noexcept {
-    if (c >= group_shift) {
-      // The only chunk of 64 granules or more that starts in this group covers its last granule.
-      const std::size_t last = ((k + 1) << group_shift) - 1;
-      const std::size_t p = used_.prev(last);
-      const std::size_t first = p == summary::npos ? 0 : p + 1;
-      return {first, used_.next(first) - first};
-    }
-    return visit_group(g, k, [c](std::size_t, std::size_t length) { return class_of(length) == c; });
+    return {};  // (not reached while the index is right: the group has a chunk of class c)
   }
 
   /// A free chunk that holds n granules at alignment a, or the wilderness (which may not).
-  chunk find(const packed_geometry& g, std::size_t n, std::size_t a) const noexcept {
+  VMH_HOT chunk find(const packed_geometry& g, std::size_t n, std::size_t a) const noexcept {
     const std::size_t need = n + a - 1;  // holds n at any alignment
-    const std::size_t sure = detail::log2_floor(need) + (detail::is_pow2(need) ? 0 : 1);
-    // One look at the first chunk of the lowest class that may hold the request.
-    if (const detail::word maybe = classes_ & detail::low_mask(sure) & ~detail::low_mask(class_of(n)); maybe != 0) {
-      const std::size_t c = static_cast<std::size_t>(std::countr_zero(maybe));
-      const chunk look = first_of_class(g, c, avail_[c].first());
-      if (detail::align_up(look.first, a) + n <= look.first + look.length) return look;
-    }
-    if (sure < classes) {
-      if (const detail::word surely = classes_ & ~detail::low_mask(sure); surely != 0) {
+    if (n < big && small_classes_ != 0) {
+      const std::size_t sure = detail::log2_floor(need) + (detail::is_pow2(need) ? 0 : 1);
+      const word own = small_classes_ & ~detail::low_mask(class_of(n));
+      if (const word maybe = own & detail::low_mask(sure < 6 ? sure : 6); maybe != 0) {  // one look
+        const std::size_t c = static_cast<std::size_t>(std::countr_zero(maybe));
+        const chunk look = first_small(c, small_avail_[c].first());
+        if (detail::align_up(look.first, a) + n <= look.first + look.length) return look;
+      }
+      if (const word surely = own & ~detail::low_mask(sure); surely != 0) {
         const std::size_t c = static_cast<std::size_t>(std::countr_zero(surely));
-        return first_of_class(g, c, avail_[c].first());
+        return first_small(c, small_avail_[c].first());
+      }
+    }
+    if (big_classes_ != 0) {
+      std::size_t sure = 0;
+      if (need >= big) {
+        const unsigned p = detail::log2_floor(need);
+        const std::size_t up = need + (std::size_t{1} << (p - 2)) - 1;  // the next class boundary
+        if (up >> index_bits == 0) sure = big_class_of(up);
+        else sure = big_classes;
+        const std::size_t own = big_class_of(need);
+        if (own < sure && ((big_classes_ >> own) & 1u) != 0) {  // one look at the head of its own class
+          const std::size_t first = heads_[own] - 1, length = field(first);
+          if (detail::align_up(first, a) + n <= first + length) return {first, length};
+        }
+      }
+      if (sure < big_classes) {
+        if (const std::uint64_t surely = big_classes_ & (~std::uint64_t{0} << sure); surely != 0) {
+          const std::size_t c = static_cast<std::size_t>(std::countr_zero(surely)), first = heads_[c] - 1;
+          return {first, field(first)};
+        }
       }
     }
     return {top_, g.granules - top_};
   }
 
-  summary used_{};
-  detail::word start_[detail::ceil_div(MaxGranules, detail::word_bits)] = {};
-  group_index avail_[classes] = {};
+  word used_[leaf_words] = {};
+  word start_[leaf_words] = {};
+  group_index small_avail_[6] = {};
   std::uint32_t counts_[max_groups] = {};
-  detail::word classes_ = 0;
+  std::uint32_t heads_[big_classes] = {};
+  word small_classes_ = 0;
+  std::uint64_t big_classes_ = 0;
   std::size_t top_ = 0;
   std::size_t live_ = 0;
   std::size_t granules_ = 0;
