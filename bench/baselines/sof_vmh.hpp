@@ -224,6 +224,8 @@ class sof_vmh_model {
   std::size_t page_size() const { return page_size_; }
   std::size_t virtual_bytes() const { return region_bytes_; }
   std::uintptr_t base() const { return base_; }
+  // Whether page q of the window (its offset / page size) is mapped now.
+  bool page_mapped(std::size_t q) const { return q < page_users_.size() && page_users_[q] != 0; }
 
   // Cross-checks the block bitmap, the bit-array words, the run-length bitmap,
   // the per-bundle counters and the page user counts against each other.

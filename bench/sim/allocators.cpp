@@ -10,6 +10,7 @@
 #include "baselines/sof_vmh.hpp"
 #include "baselines/sys_heap.hpp"
 #include "sim/layouts.hpp"
+#include "sim/waste.hpp"
 
 namespace vmh::sim {
 
@@ -113,6 +114,27 @@ void vmh_allocator::deallocate(void* ptr) {
   if (opt_.record_live) live_.erase(ptr);
 }
 
+bool vmh_allocator::place(std::span<const live_block> live, sram_placement& out) const {
+  if (!valid()) return false;
+  const auto& g = heap_->geometry();
+  out.model = sram_model::pages;
+  out.page = page_;
+  out.usable = page_budget();
+  for (const live_block& b : live) {
+    const std::size_t offset = offset_of(b.ptr);
+    // usable_size ends at the allocation's last mapped page or its last block, whichever comes
+    // first: so its pages are those up to there, and it spans ceil(usable / block size) blocks.
+    const std::size_t usable = heap_->usable_size(b.ptr);
+    if (usable == 0 || offset >= g.virtual_size) return false;  // not a live allocation of this heap
+    const auto& bg = g.buckets[g.bucket_at(offset)];
+    const std::size_t start = g.block_offset(bg, g.block_index(bg, offset - bg.offset));
+    const std::size_t blocks = (offset - start + usable + bg.block_size - 1) / bg.block_size;
+    out.live.push_back({offset, b.size, start + (blocks - 1) * bg.stride + bg.block_size - offset});
+    for (std::size_t q = offset / page_; q < (offset + usable + page_ - 1) / page_; ++q) out.mapped_pages.push_back(q);
+  }
+  return true;
+}
+
 // ---------------------------------------------------------------------------------------------
 // SOF's range loop, bounded by what the allocator can ever grant
 
@@ -164,6 +186,19 @@ class sys_heap_allocator final : public allocator {
   std::size_t committed_bytes() const override { return physical_; }
   std::size_t peak_committed_bytes() const override { return physical_; }
   bool validate() const override { return heap_.validate(); }
+  /// Each block's chunk (header, unit rounding and alignment gap included); the chunks may span
+  /// every unit after chunk 0: the rest of the budget (chunk 0, the end marker's footer) is metadata.
+  bool place(std::span<const live_block> live, sram_placement& out) const override {
+    if (!heap_.valid_heap()) return false;
+    out.model = sram_model::region;
+    out.usable = (heap_.units() - heap_.chunk0_units()) * Model::unit;
+    for (const live_block& b : live) {
+      const std::size_t chunk = heap_.chunk_units(b.ptr) * Model::unit;
+      if (chunk == 0) return false;  // not a live block of this heap
+      out.live.push_back({heap_.offset_of(b.ptr) + heap_.usable_size(b.ptr) - chunk, b.size, chunk});
+    }
+    return true;
+  }
 
  private:
   std::size_t physical_;
@@ -214,6 +249,22 @@ class sof_vmh_allocator final : public allocator {
   bool metadata_charged() const override { return charged_; }
   std::size_t page_size() const override { return page_; }
   std::size_t page_budget_bytes() const override { return heap_.physical_pages_budget() * page_; }
+  /// Each block's (or run's) bytes, and the pages the model has mapped.
+  bool place(std::span<const live_block> live, sram_placement& out) const override {
+    if (!heap_.valid()) return false;
+    out.model = sram_model::pages;
+    out.page = page_;
+    out.usable = page_budget_bytes();
+    for (const live_block& b : live) {
+      void* p = const_cast<void*>(b.ptr);  // the model's queries take a plain pointer and never write through it
+      const std::size_t reserved = heap_.usable_size(p);
+      if (reserved == 0) return false;  // not a live block of this heap
+      out.live.push_back({reinterpret_cast<std::uintptr_t>(p) - heap_.base(), b.size, reserved});
+    }
+    for (std::size_t q = 0; q < heap_.virtual_bytes() / page_; ++q)
+      if (heap_.page_mapped(q)) out.mapped_pages.push_back(q);
+    return true;
+  }
 
  private:
   std::size_t page_;

@@ -103,6 +103,9 @@ class vmh_allocator final : public allocator {
   bool metadata_charged() const override { return opt_.charge == metadata_charge::charged; }
   std::size_t page_size() const override { return page_; }
   std::size_t page_budget_bytes() const override { return page_budget(); }
+  /// Each block's bytes (a run's: its blocks') from the pointer on, and the pages the heap says
+  /// each allocation maps (those up to the end of usable_size).
+  bool place(std::span<const live_block> live, sram_placement& out) const override;
 
  private:
   outcome keep(const grant& g);

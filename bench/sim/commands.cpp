@@ -118,9 +118,9 @@ std::string moment_json(const memory_moment& m) {
 std::string memory_json(const memory_report& m) {
   return fmt::format(
       "\"waste_at_failure\":{},\"waste_at_peak\":{},\"banks\":{{\"bank_bytes\":{},\"spanned\":{},\"mean\":{:.3f},"
-      "\"peak\":{},\"floor_mean\":{:.3f},\"floor_peak\":{},\"exact\":{}}}",
+      "\"peak\":{},\"floor_mean\":{:.3f},\"floor_peak\":{},\"exact\":{}}},\"sram_at_failure\":{},\"sram_at_peak\":{}",
       moment_json(m.at_failure), moment_json(m.at_peak), bank_bytes, m.banks, m.banks_mean, m.banks_peak, m.floor_mean,
-      m.floor_peak, m.exact);
+      m.floor_peak, m.exact, sram_json(m.sram_at_failure), sram_json(m.sram_at_peak));
 }
 
 /// The grow-back figures (the `g` lines) as one JSON member; `grown_ratio` is the range grants'
@@ -161,7 +161,8 @@ int replay_command(const args& a) {
   std::vector<bucket> layout;
   if (which == "vmh") layout = load_layout(layout_arg, physical, page);
   const std::unique_ptr<allocator> alloc = make_allocator(which, layout, physical, page, opt);
-  const memory_replay m = replay_memory(ops, *alloc, physical);
+  memory_replay m = replay_memory(ops, *alloc, physical);
+  split_moments(ops, *make_allocator(which, layout, physical, page, opt), physical, m.memory);
   fmt::print("{}\n", replay_json(m.figures, m.memory, which, path, which == "vmh" ? layout_arg : "-", physical, page));
   return m.figures.valid_after ? 0 : 1;
 }
@@ -192,13 +193,16 @@ int compare(const args& a) {
     bool exact = true;
     grow_report grow{};  ///< sums over the seeds
     double grown = 0;    ///< granted/preferred with growth, summed over the seeds like `granted`
+    sram_mean sram_failure{}, sram_peak{};  ///< the SRAM splits (at failure: of the seeds that failed)
   };
   row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"},
                 {"vmh (auto layout)", "vmh"}};
   for (const std::size_t seed : seeds) {
     const std::vector<trace::op> ops = family_trace(family, seed, params);
     for (row& w : rows) {
-      const memory_replay m = replay_memory(ops, *make_allocator(w.allocator, layout, physical, page, opt), physical);
+      memory_replay m = replay_memory(ops, *make_allocator(w.allocator, layout, physical, page, opt), physical);
+      if (a.has("memory") || a.has("json"))
+        split_moments(ops, *make_allocator(w.allocator, layout, physical, page, opt), physical, m.memory);
       const report& r = m.figures;
       w.sum.requests += r.requests;
       w.sum.failed += r.failed;
@@ -219,6 +223,8 @@ int compare(const args& a) {
       w.exact = w.exact && m.memory.exact;
       w.grow.add(r.grow);
       w.grown += r.grown_ratio();
+      w.sram_failure.add(m.memory.sram_at_failure);
+      w.sram_peak.add(m.memory.sram_at_peak);
     }
   }
   const double n = double(seeds.size());
@@ -229,12 +235,12 @@ int compare(const args& a) {
                  "\"failed\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},\"peak_physical_bytes\":{},"
                  "\"metadata_bytes\":{},\"metadata_charged\":{},\"seeds_failing\":{},\"waste_at_failure_bytes\":{},"
                  "\"waste_at_peak_bytes\":{},\"banks_mean\":{:.3f},\"banks_peak\":{},\"banks_floor_mean\":{:.3f},"
-                 "\"banks_floor_peak\":{},\"banks_exact\":{},{}}}\n",
+                 "\"banks_floor_peak\":{},\"banks_exact\":{},{},\"sram_at_failure\":{},\"sram_at_peak\":{}}}\n",
                  json_string(w.allocator), json_string(family), physical, page, seeds.size(), w.sum.requests,
                  w.sum.failed, w.success / n, w.granted / n, w.sum.peak_physical_bytes / seeds.size(),
                  w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged, w.failing_seeds, failure_waste(w),
                  w.waste_peak / seeds.size(), w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact,
-                 grow_json(w.grow, w.grown / n));
+                 grow_json(w.grow, w.grown / n), sram_json(w.sram_failure.mean()), sram_json(w.sram_peak.mean()));
     return 0;
   }
   fmt::print("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
@@ -264,6 +270,13 @@ int compare(const args& a) {
                svg::bytes_text(w.waste_peak / seeds.size()),
                metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged), w.banks_mean / n,
                w.exact ? "" : " (approx.)", w.banks_peak, w.floor_mean / n, w.floor_peak);
+  std::vector<sram_row> split;
+  for (const row& w : rows)
+    for (const auto& [moment, mean] : {std::pair{"first failure", &w.sram_failure}, std::pair{"peak", &w.sram_peak}})
+      split.push_back({w.name, fmt::format("{} ({} seeds)", moment, mean->samples), mean->mean()});
+  fmt::print("\nWhere the SRAM goes, in KiB (means over the seeds; at the first failure over the seeds that\n"
+             "failed; at the peak of mapped memory, for sys_heap of live bytes); each row adds up to the budget.\n\n{}",
+             sram_tables(split));
   return 0;
 }
 
@@ -805,8 +818,10 @@ const std::vector<command>& commands() {
        "  default (the reserve rule), greedy, share:N/D, adaptive:N/D or reserve:K:N/D. The allocator's\n"
        "  metadata outside its buffers is taken from the budget (pages = budget - metadata, rounded down\n"
        "  to a page); --uncharged gives the buffers the whole budget. The line has the waste (committed\n"
-       "  minus live bytes) at the first failure and at the peak, the powered 128 KiB SRAM banks, and\n"
-       "  what the trace's grow lines (g) got. Exit 1 if the allocator's own validation fails afterwards.\n"},
+       "  minus live bytes) and the SRAM split (the budget as live requested bytes, rounding, free bytes\n"
+       "  in mapped pages, metadata and unmapped pages: docs/vmh-sim.md) at the first failure and at the\n"
+       "  peak, the powered 128 KiB SRAM banks, and what the trace's grow lines (g) got. Exit 1 if the\n"
+       "  allocator's own validation fails afterwards.\n"},
       {"compare", compare,
        {{"family"}, {"physical"}, {"seeds"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"grow"}, {"layout"},
         {"page"}, {"policy"}, {"uncharged", true}, {"json", true}, {"memory", true}},
@@ -815,8 +830,8 @@ const std::vector<command>& commands() {
        "                [--layout L] [--page BYTES] [--policy P] [--uncharged] [--memory] [--json]\n"
        "  Replays the seeds of a family (default 1-3) on sys_heap + SOF's loop, SOF's VMH and vmh at one\n"
        "  budget, metadata charged; prints a Markdown table of the means (--memory: and one of the waste\n"
-       "  and the powered 128 KiB SRAM banks; grow family: and one of what the grow requests got), or\n"
-       "  one JSON line per allocator.\n"},
+       "  and the powered 128 KiB SRAM banks, and the SRAM split at the first failure and at the peak;\n"
+       "  grow family: and one of what the grow requests got), or one JSON line per allocator.\n"},
       {"layout", layout_command,
        {{"physical"}, {"page"}},
        false,
@@ -842,7 +857,8 @@ const std::vector<command>& commands() {
        "vmh-sim map (--trace FILE | --family F [--seed N]) --physical BYTES [--layout L] [--page BYTES]\n"
        "            [--at N|end|peak|fail] [--out FILE] [--max-cells N]\n"
        "  Draws the vmh heap after one operation as SVG: N (0-based), end, peak (most memory mapped) or\n"
-       "  fail (the first failed request).\n"},
+       "  fail (the first failed request). Each block is filled with what its mapped bytes are (live\n"
+       "  requested, block rounding, last-page rounding, free); the budget bar and the legend split the SRAM.\n"},
       {"curve", curve,
        {{"from"}, {"to"}, {"step"}, {"budgets"}, {"page"}, {"policy"}, {"fill-budget"}, {"layout", false, true},
         {"out"}, {"uncharged", true}},

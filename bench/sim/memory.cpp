@@ -119,4 +119,22 @@ memory_replay replay_memory(const std::vector<trace::op>& ops, allocator& a, std
   return out;
 }
 
+void split_moments(const std::vector<trace::op>& ops, allocator& fresh, std::size_t physical, memory_report& m) {
+  const long long last = std::max(m.at_failure.op, m.at_peak.op);
+  if (last < 0) return;
+  // Splitting at every new peak as it comes would cost O(live blocks) per operation of a
+  // ramp-up; replaying the prefix again costs one replay.
+  const std::vector<trace::op> prefix(ops.begin(), ops.begin() + last + 1);
+  sram_tracker live;
+  replay(prefix, fresh, [&](const event& e) {
+    live.follow(e);
+    const auto i = static_cast<long long>(e.index);
+    if (i == m.at_failure.op) m.sram_at_failure = live.split(fresh, physical, i);
+    if (i == m.at_peak.op) m.sram_at_peak = live.split(fresh, physical, i);
+  });
+  // A replay is deterministic: the second one passes through the same live bytes.
+  for (auto [split, moment] : {std::pair{&m.sram_at_failure, &m.at_failure}, std::pair{&m.sram_at_peak, &m.at_peak}})
+    if (split->model != sram_model::none && split->live != moment->live) split->exact = false;
+}
+
 }  // namespace vmh::sim

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "sim/replay.hpp"
+#include "sim/waste.hpp"
 #include "workloads/trace.hpp"
 
 namespace vmh::sim {
@@ -28,6 +29,9 @@ struct memory_moment {
 struct memory_report {
   memory_moment at_failure;  ///< after the first failed request
   memory_moment at_peak;     ///< after the first operation with the most committed (then live) bytes
+  /// The SRAM budget split at those two moments (sim/waste.hpp), once split_moments has run;
+  /// model none (and JSON null) before, or when the allocator does not report its placement.
+  sram_split sram_at_failure, sram_at_peak;
   std::size_t metadata_bytes = 0;
   std::size_t banks = 0;            ///< banks the SRAM budget spans
   double banks_mean = 0, floor_mean = 0;  ///< powered banks and their floor, averaged over the operations
@@ -44,5 +48,10 @@ struct memory_replay {
   memory_report memory;
 };
 memory_replay replay_memory(const std::vector<trace::op>& ops, allocator& a, std::size_t physical);
+
+/// Fills m.sram_at_failure and m.sram_at_peak for the replay of `ops` that gave `m`: replays
+/// `ops` again, up to the later moment, on `fresh`, an allocator built as that replay's was and
+/// not used yet. A split is not `exact` when the second replay's live bytes differ.
+void split_moments(const std::vector<trace::op>& ops, allocator& fresh, std::size_t physical, memory_report& m);
 
 }  // namespace vmh::sim

@@ -57,7 +57,18 @@ heap_snapshot snapshot_at(const std::vector<trace::op>& ops, std::size_t index, 
   const auto& g = v.heap().geometry();
   for (std::size_t b = 0; b < g.bucket_count; ++b)
     s.picture.buckets.push_back({g.buckets[b].block_size, g.buckets[b].block_count, g.buckets[b].offset});
-  for (const auto& [ptr, size] : v.live()) s.picture.live.push_back({v.offset_of(ptr), size});
+  std::vector<live_block> live;
+  for (const auto& [ptr, size] : v.live()) {
+    s.picture.live.push_back({v.offset_of(ptr), size});
+    live.push_back({ptr, size});
+  }
+  sram_placement placed;
+  if (v.place(live, placed)) {
+    bool consistent = true;
+    s.picture.segments = classify_pages(placed, consistent);
+    s.picture.split = split_sram(placed, physical, v.committed_bytes());
+    s.picture.split.op = static_cast<long long>(prefix.empty() ? 0 : prefix.size() - 1);
+  }
   s.picture.page = g.page_size;
   s.picture.physical = v.page_budget();
   s.committed = v.committed_bytes();

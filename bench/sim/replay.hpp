@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <functional>
+#include <span>
 #include <vector>
 
 #include "workloads/trace.hpp"
@@ -15,6 +16,14 @@ namespace vmh::sim {
 struct outcome {
   void* ptr = nullptr;
   std::size_t size = 0;  ///< bytes granted
+};
+
+struct sram_placement;  // sim/waste.hpp
+
+/// A live block as a replay knows it: its pointer and the bytes the caller holds.
+struct live_block {
+  const void* ptr = nullptr;
+  std::size_t size = 0;
 };
 
 /// The interface every replayed allocator implements.
@@ -43,6 +52,14 @@ class allocator {
   /// the bytes of pages it may map.
   virtual std::size_t page_size() const { return 0; }
   virtual std::size_t page_budget_bytes() const { return 0; }
+  /// Where the live blocks `live` (all of them) lie in the allocator's SRAM, and the pages it
+  /// has mapped, for the split of its SRAM (sim/waste.hpp). False when the allocator does not
+  /// report them, or a block is not one of its live allocations (`out` then means nothing).
+  virtual bool place(std::span<const live_block> live, sram_placement& out) const {
+    (void)live;
+    (void)out;
+    return false;
+  }
 };
 
 /// What the `g` lines of a replay got, reported apart from the requests' figures. A grow request

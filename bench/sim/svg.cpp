@@ -35,16 +35,6 @@ std::string num(double v) {
   return s == "-0" ? "0" : s;
 }
 
-/// `#rrggbb` between two colours, t in [0, 1].
-std::string mix(std::uint32_t from, std::uint32_t to, double t) {
-  t = std::clamp(t, 0.0, 1.0);
-  auto channel = [&](int shift) {
-    const double a = double((from >> shift) & 0xff), b = double((to >> shift) & 0xff);
-    return static_cast<unsigned>(std::lround(a + (b - a) * t));
-  };
-  return fmt::format("#{:02x}{:02x}{:02x}", channel(16), channel(8), channel(0));
-}
-
 /// An SVG document built element by element.
 class document {
  public:
@@ -101,55 +91,91 @@ std::string bytes_text(std::size_t b) {
 }
 
 map_model::map_model(const map_input& in) {
-    std::size_t end = 0;
-    for (const map_bucket& b : in.buckets) end = std::max(end, b.offset + b.block_size * b.block_count);
-    page_mapped.assign((end + in.page - 1) / in.page, 0);
-    for (const map_allocation& a : in.live)
-      for (std::size_t p = a.offset / in.page; p < (a.offset + a.size + in.page - 1) / in.page && p < page_mapped.size(); ++p)
-        page_mapped[p] = 1;
-    for (const std::uint8_t m : page_mapped) mapped_pages += m;
-    for (const map_bucket& b : in.buckets) {
-      std::vector<std::size_t> bytes(b.block_count, 0);
-      for (std::size_t i = 0; i < b.block_count; ++i) {
-        const std::size_t lo = b.offset + i * b.block_size, hi = lo + b.block_size;
-        for (std::size_t p = lo / in.page; p * in.page < hi; ++p)
-          if (page_mapped[p]) bytes[i] += std::min(hi, (p + 1) * in.page) - std::max(lo, p * in.page);
+  std::size_t mapped_bytes = 0;
+  for (const sram_segment& g : in.segments) mapped_bytes += g.end - g.begin;
+  mapped_pages = in.page == 0 ? 0 : mapped_bytes / in.page;
+  for (const map_bucket& b : in.buckets) {
+    std::vector<std::array<std::size_t, sram_parts>> bytes(b.block_count, std::array<std::size_t, sram_parts>{});
+    std::vector<std::size_t> total(b.block_count, 0);
+    // The first segment that ends past the bucket's start, then a walk with the blocks.
+    auto seg = std::partition_point(in.segments.begin(), in.segments.end(),
+                                    [&](const sram_segment& g) { return g.end <= b.offset; });
+    for (std::size_t i = 0; i < b.block_count; ++i) {
+      const std::size_t lo = b.offset + i * b.block_size, hi = lo + b.block_size;
+      while (seg != in.segments.end() && seg->end <= lo) ++seg;
+      for (auto g = seg; g != in.segments.end() && g->begin < hi; ++g) {
+        const std::size_t n = std::min(hi, g->end) - std::max(lo, g->begin);
+        bytes[i][static_cast<std::size_t>(g->part)] += n;
+        total[i] += n;
       }
-      mapped.push_back(std::move(bytes));
-      used.emplace_back(b.block_count, 0);
     }
-    for (const map_allocation& a : in.live)
-      for (std::size_t k = 0; k < in.buckets.size(); ++k) {
-        const map_bucket& b = in.buckets[k];
-        if (a.offset >= b.offset && a.offset < b.offset + b.block_size * b.block_count) {
-          used[k][(a.offset - b.offset) / b.block_size] = 1;
-          break;
-        }
+    parts.push_back(std::move(bytes));
+    mapped.push_back(std::move(total));
+    used.emplace_back(b.block_count, 0);
+  }
+  for (const map_allocation& a : in.live)
+    for (std::size_t k = 0; k < in.buckets.size(); ++k) {
+      const map_bucket& b = in.buckets[k];
+      if (a.offset >= b.offset && a.offset < b.offset + b.block_size * b.block_count) {
+        used[k][(a.offset - b.offset) / b.block_size] = 1;
+        break;
       }
+    }
 }
+
+namespace {
+
+/// The colours of the map: the parts of mapped bytes (by sram_part), then the metadata and the
+/// unmapped budget.
+constexpr const char* part_colour[sram_parts] = {"#1d4f91", "#74a9cf", "#8e63b5", "#f2a541"};
+constexpr const char* metadata_colour = "#7f7f7f";
+constexpr const char* unmapped_colour = "#e9edf3";
+constexpr const char* start_colour = "#333333";
+
+/// A legend entry per component of the split, in the budget bar's order.
+struct legend_entry {
+  const char* colour;
+  std::string name;
+  std::size_t bytes;
+};
+std::vector<legend_entry> legend_of(const sram_split& s) {
+  return {{part_colour[0], "live requested", s.live},
+          {part_colour[1], "sub-page block rounding", s.sub_page_rounding},
+          {part_colour[3], "free in mapped pages", s.free_in_pages},
+          {part_colour[2], "last-page rounding", s.last_page_rounding},
+          {metadata_colour, "metadata + page rounding", s.metadata},
+          {unmapped_colour, "unmapped", s.unmapped}};
+}
+
+}  // namespace
 
 std::string heap_map(const map_input& in) {
   const map_model m(in);
   constexpr double label_w = 150, area_x = 160, area_w = 600, right_x = 772, width = 980;
   constexpr double row_h = 18, cell_h = 11, strip_h = 3, top = 104;
+  constexpr int steps = 22;  // a part's height in a cell, in steps of cell_h / steps
   const bool failed = in.failed_size != 0;
-  const double height = top + row_h * double(in.buckets.size()) + 52 + (failed ? 20 : 0);
-  constexpr std::uint32_t empty = 0xe9edf3, full = 0x1d4f91;
+  const double height = top + row_h * double(in.buckets.size()) + 88 + (failed ? 20 : 0);
   document d(width, height);
   d.title(in.title);
   d.text(10, 22, in.title, "font-size=\"15\" font-weight=\"bold\"");
   d.text(10, 40, in.subtitle, "fill=\"#444444\"");
 
-  // Physical budget bar.
+  // The SRAM budget as a bar of the split's components.
+  const std::vector<legend_entry> legend = legend_of(in.split);
   const std::size_t mapped_bytes = m.mapped_pages * in.page;
-  const double frac = in.physical == 0 ? 0.0 : std::min(1.0, double(mapped_bytes) / double(in.physical));
-  d.text(10, 66, "physical budget");
-  d.rect(area_x, 55, area_w, 14, mix(empty, full, 0), "stroke=\"#9aa5b4\" stroke-width=\"0.5\"");
-  d.rect(area_x, 55, area_w * frac, 14, mix(empty, full, 1));
-  d.text(right_x, 66,
-         fmt::format("{} mapped of {} ({:.0f}%)", bytes_text(mapped_bytes), bytes_text(in.physical), 100.0 * frac));
+  d.text(10, 66, "SRAM budget");
+  d.rect(area_x, 55, area_w, 14, unmapped_colour, "stroke=\"#9aa5b4\" stroke-width=\"0.5\"");
+  double x = area_x;
+  for (std::size_t i = 0; i + 1 < legend.size(); ++i) {  // the unmapped rest is the bar's background
+    const double w = in.split.budget == 0 ? 0.0 : area_w * double(legend[i].bytes) / double(in.split.budget);
+    if (w > 0) d.rect(x, 55, w, 14, legend[i].colour);
+    x += w;
+  }
+  d.text(right_x, 66, fmt::format("{} mapped of {} ({:.0f}%)", bytes_text(mapped_bytes), bytes_text(in.physical),
+                                  in.physical == 0 ? 0.0 : 100.0 * double(mapped_bytes) / double(in.physical)));
   d.text(10, 94, "bucket (block x count)", "fill=\"#444444\"");
-  d.text(area_x, 94, "blocks, shaded by the fraction of each block mapped; orange: an allocation starts there",
+  d.text(area_x, 94, "blocks, filled bottom-up by what their mapped bytes are; dark mark: an allocation starts",
          "fill=\"#444444\"");
   d.text(right_x, 94, "in use, mapped", "fill=\"#444444\"");
 
@@ -167,40 +193,55 @@ std::string heap_map(const map_input& in) {
     }
     d.text(label_w, y + cell_h, fmt::format("{} x {}", bytes_text(b.block_size), b.block_count),
            "text-anchor=\"end\"");
-    if (!gaps) d.rect(area_x, y, area_w, cell_h, mix(empty, full, 0));
-    // Cells, merged into runs of the same shade when they are drawn without gaps.
-    std::size_t run_start = 0;
-    int run_level = -1, run_use = -1;
-    auto flush = [&](std::size_t end_cell) {
-      if (run_level > 0) d.rect(area_x + cw * double(run_start), y, cw * double(end_cell - run_start), cell_h,
-                                mix(empty, full, double(run_level) / 20.0));
-      if (run_use > 0)
-        d.rect(area_x + cw * double(run_start), y + cell_h + 1, cw * double(end_cell - run_start), strip_h, "#e07b00",
-               fmt::format("fill-opacity=\"{}\"", num(double(run_use) / 4.0)));
+    if (!gaps) d.rect(area_x, y, area_w, cell_h, unmapped_colour);
+    // A cell's fill: the height of each part, bottom up, in steps; and its share of starts.
+    using fill = std::array<int, sram_parts + 1>;
+    auto draw = [&](double cx, double w, const fill& f) {
+      double bottom = y + cell_h;
+      for (std::size_t p = 0; p < sram_parts; ++p) {
+        const double h = cell_h * double(f[p]) / steps;
+        if (h > 0) d.rect(cx, bottom - h, w, h, part_colour[p]);
+        bottom -= h;
+      }
+      if (f[sram_parts] > 0)
+        d.rect(cx, y + cell_h + 1, w, strip_h, start_colour, fmt::format("fill-opacity=\"{}\"", num(double(f[sram_parts]) / 4.0)));
     };
+    // Cells, merged into runs of one fill when they are drawn without gaps.
+    std::size_t run_start = 0;
+    fill run{};
+    run.fill(-1);
     for (std::size_t c = 0; c < cells; ++c) {
       const std::size_t first = c * per_cell, last = std::min(b.block_count, first + per_cell);
-      std::size_t cell_bytes = 0, cell_used = 0;
+      std::array<std::size_t, sram_parts> cell{};
+      std::size_t cell_used = 0;
       for (std::size_t i = first; i < last; ++i) {
-        cell_bytes += m.mapped[k][i];
+        for (std::size_t p = 0; p < sram_parts; ++p) cell[p] += m.parts[k][i][p];
         cell_used += m.used[k][i];
       }
-      const double f = double(cell_bytes) / double((last - first) * b.block_size);
-      const int level = static_cast<int>(std::lround(f * 20.0));
-      const int use = cell_used == 0 ? 0 : std::max(1, static_cast<int>(std::lround(4.0 * double(cell_used) / double(last - first))));
+      // Heights from cumulative sums, so that the parts of a full block fill it exactly.
+      const double cell_bytes = double((last - first) * b.block_size);
+      fill f{};
+      std::size_t below = 0;
+      int below_steps = 0;
+      for (std::size_t p = 0; p < sram_parts; ++p) {
+        below += cell[p];
+        const int to = static_cast<int>(std::lround(steps * double(below) / cell_bytes));
+        f[p] = to - below_steps;
+        below_steps = to;
+      }
+      f[sram_parts] = cell_used == 0 ? 0 : std::max(1, static_cast<int>(std::lround(4.0 * double(cell_used) / double(last - first))));
       if (gaps) {
-        d.rect(area_x + cw * double(c), y, cw - 1, cell_h, mix(empty, full, double(level) / 20.0));
-        if (use > 0) d.rect(area_x + cw * double(c), y + cell_h + 1, cw - 1, strip_h, "#e07b00");
+        d.rect(area_x + cw * double(c), y, cw - 1, cell_h, unmapped_colour);
+        draw(area_x + cw * double(c), cw - 1, f);
         continue;
       }
-      if (level != run_level || use != run_use) {
-        flush(c);
+      if (f != run) {
+        if (run[0] >= 0) draw(area_x + cw * double(run_start), cw * double(c - run_start), run);
         run_start = c;
-        run_level = level;
-        run_use = use;
+        run = f;
       }
     }
-    if (!gaps) flush(cells);
+    if (!gaps && run[0] >= 0) draw(area_x + cw * double(run_start), cw * double(cells - run_start), run);
     d.text(right_x, y + cell_h, fmt::format("{} / {}, {}", in_use, b.block_count, bytes_text(bytes)));
   }
 
@@ -212,26 +253,28 @@ std::string heap_map(const map_input& in) {
     d.rect(area_x - 2, top + row_h * double(fit) - 2, area_w + 4, cell_h + strip_h + 5, "none",
            "stroke=\"#d62728\" stroke-width=\"1.5\"");
 
-  // Legend.
+  // Legend: the components of the split, with their bytes, in two lines of three.
   const double ly = top + row_h * double(in.buckets.size()) + 16;
+  for (std::size_t i = 0; i < legend.size(); ++i) {
+    const double lx = 10 + 250.0 * double(i % 3), line_y = ly + 18.0 * double(i / 3);
+    d.rect(lx, line_y, 18, cell_h, legend[i].colour, "stroke=\"#9aa5b4\" stroke-width=\"0.5\"");
+    d.text(lx + 24, line_y + 10, fmt::format("{}: {}", legend[i].name, bytes_text(legend[i].bytes)));
+  }
+  d.rect(10, ly + 40, 18, strip_h, start_colour);
+  d.text(34, ly + 46,
+         fmt::format("an allocation starts at the block (grouped rows: share of blocks); budget {} = the six above{}",
+                     bytes_text(in.split.budget), in.split.exact ? "" : " (not exact: the heap's report disagrees)"));
+  d.text(10, ly + 64,
+         fmt::format("rows with more than {} blocks group them; each page is mapped while a live allocation touches it",
+                     in.max_cells),
+         "fill=\"#666666\" font-size=\"11\"");
   if (failed)
-    d.text(10, ly + 50,
+    d.text(10, ly + 84,
            fmt::format("failed: {} ({}); {}", in.failed_request, bytes_text(in.failed_size),
                        fit < in.buckets.size()
                            ? fmt::format("outlined: the first bucket whose blocks hold it ({})", bytes_text(in.buckets[fit].block_size))
                            : std::string("larger than every block")),
            "fill=\"#d62728\"");
-  d.text(10, ly + 10, "mapped:");
-  for (int i = 0; i <= 4; ++i) {
-    d.rect(area_x + 60.0 * i, ly, 18, cell_h, mix(empty, full, i / 4.0), "stroke=\"#9aa5b4\" stroke-width=\"0.5\"");
-    d.text(area_x + 60.0 * i + 22, ly + 10, fmt::format("{}%", 25 * i));
-  }
-  d.rect(area_x + 320, ly + 4, 18, strip_h, "#e07b00");
-  d.text(area_x + 342, ly + 10, "block in use (grouped rows: share of blocks in use)");
-  d.text(10, ly + 30,
-         fmt::format("rows with more than {} blocks group them; each page is mapped while a live allocation touches it",
-                     in.max_cells),
-         "fill=\"#666666\" font-size=\"11\"");
   return d.finish();
 }
 

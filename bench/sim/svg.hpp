@@ -1,12 +1,16 @@
-// SVG pictures of vmh-sim: a heap map (each bucket a row of blocks shaded by how much of each
-// block is mapped) and budget curves (success rate and granted/preferred against the physical
-// budget). Plain text output, no library: every attribute is quoted and every text escaped.
+// SVG pictures of vmh-sim: a heap map (each bucket a row of blocks, each block filled with the
+// SRAM components its mapped bytes are, sim/waste.hpp) and budget curves (success rate and
+// granted/preferred against the physical budget). Plain text output, no library: every
+// attribute is quoted and every text escaped.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
+
+#include "sim/waste.hpp"
 
 namespace vmh::sim::svg {
 
@@ -23,7 +27,11 @@ struct map_input {
   std::string title, subtitle;
   std::vector<map_bucket> buckets;
   std::vector<map_allocation> live;
-  std::size_t page = 4096, physical = 0;
+  /// Every mapped byte, classified (classify_pages), ascending: what each block is filled with.
+  std::vector<sram_segment> segments;
+  /// The SRAM split at the operation shown: the budget bar and the legend.
+  sram_split split;
+  std::size_t page = 4096, physical = 0;  ///< physical: the bytes of pages the heap may map
   std::size_t max_cells = 192;  ///< blocks per row drawn one by one; more are grouped
   /// The request that failed at the operation shown (none when failed_size is 0): drawn as a
   /// note with its size and an outline on the first bucket whose blocks could hold it.
@@ -34,18 +42,19 @@ struct map_input {
 /// Bytes as "512 B", "12 KiB", "1.5 MiB".
 std::string bytes_text(std::size_t b);
 
-/// What the map shows, computed from the live allocations: which pages are mapped (those a live
-/// allocation touches, as the heap maps them), and per block its mapped bytes and use.
+/// What the map shows, computed from the classified segments and the live allocations: per
+/// block its mapped bytes of each part and whether an allocation starts there.
 struct map_model {
-  std::vector<std::uint8_t> page_mapped;
+  std::vector<std::vector<std::array<std::size_t, sram_parts>>> parts;  ///< per bucket, per block: mapped bytes by sram_part
   std::vector<std::vector<std::size_t>> mapped;  ///< per bucket, per block: mapped bytes
   std::vector<std::vector<std::uint8_t>> used;   ///< per bucket, per block: an allocation starts here
-  std::size_t mapped_pages = 0;
+  std::size_t mapped_pages = 0;                  ///< pages the segments cover
 
   explicit map_model(const map_input& in);
 };
 
-/// The heap map: one row of blocks per bucket, each shaded by its mapped bytes.
+/// The heap map: one row of blocks per bucket, each filled from the bottom with its mapped bytes
+/// of each part in its part's colour; the budget bar and a legend with the split.
 std::string heap_map(const map_input& in);
 
 // ---------------------------------------------------------------------------------------------
