@@ -126,6 +126,11 @@ bool vmh_allocator::place(std::span<const live_block> live, sram_placement& out)
     // first: so its pages are those up to there, and it spans ceil(usable / block size) blocks.
     const std::size_t usable = heap_->usable_size(b.ptr);
     if (usable == 0 || offset >= g.virtual_size) return false;  // not a live allocation of this heap
+    if (offset < g.packed.bytes) {  // the backing heap's: it reserves whole granules, no more
+      out.live.push_back({offset, b.size, usable});
+      for (std::size_t q = offset / page_; q < (offset + usable + page_ - 1) / page_; ++q) out.mapped_pages.push_back(q);
+      continue;
+    }
     const auto& bg = g.buckets[g.bucket_at(offset)];
     const std::size_t start = g.block_offset(bg, g.block_index(bg, offset - bg.offset));
     const std::size_t blocks = (offset - start + usable + bg.block_size - 1) / bg.block_size;

@@ -55,6 +55,7 @@ heap_snapshot snapshot_at(const std::vector<trace::op>& ops, std::size_t index, 
     s.picture.failed_request = fmt::format("operation {}, {}", e.index, trace::format(*e.op));
   });
   const auto& g = v.heap().geometry();
+  if (g.packed.bytes != 0) s.picture.buckets.push_back({g.page_size, g.packed.bytes / g.page_size, 0, true});
   for (std::size_t b = 0; b < g.bucket_count; ++b)
     s.picture.buckets.push_back({g.buckets[b].block_size, g.buckets[b].block_count, g.buckets[b].offset});
   std::vector<live_block> live;

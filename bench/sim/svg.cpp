@@ -191,7 +191,8 @@ std::string heap_map(const map_input& in) {
       in_use += m.used[k][i];
       bytes += m.mapped[k][i];
     }
-    d.text(label_w, y + cell_h, fmt::format("{} x {}", bytes_text(b.block_size), b.block_count),
+    d.text(label_w, y + cell_h,
+           b.packed ? fmt::format("packed, {} pages", b.block_count) : fmt::format("{} x {}", bytes_text(b.block_size), b.block_count),
            "text-anchor=\"end\"");
     if (!gaps) d.rect(area_x, y, area_w, cell_h, unmapped_colour);
     // A cell's fill: the height of each part, bottom up, in steps; and its share of starts.
@@ -248,7 +249,7 @@ std::string heap_map(const map_input& in) {
   // The failed request: an outline on the first bucket that could hold it, and a note.
   std::size_t fit = in.buckets.size();
   for (std::size_t k = 0; failed && k < in.buckets.size() && fit == in.buckets.size(); ++k)
-    if (in.buckets[k].block_size >= in.failed_size) fit = k;
+    if (!in.buckets[k].packed && in.buckets[k].block_size >= in.failed_size) fit = k;
   if (failed && fit < in.buckets.size())
     d.rect(area_x - 2, top + row_h * double(fit) - 2, area_w + 4, cell_h + strip_h + 5, "none",
            "stroke=\"#d62728\" stroke-width=\"1.5\"");

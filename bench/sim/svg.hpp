@@ -19,6 +19,7 @@ namespace vmh::sim::svg {
 
 struct map_bucket {
   std::size_t block_size = 0, block_count = 0, offset = 0;
+  bool packed = false;  ///< the packed region, drawn as its pages (block_size: a page)
 };
 struct map_allocation {
   std::size_t offset = 0, size = 0;  ///< virtual offset and bytes (requested or granted)

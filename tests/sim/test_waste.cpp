@@ -39,16 +39,23 @@ std::string describe(const sram_split& s) {
          std::to_string(s.budget);
 }
 
+/// vmh without its packed region: every request in a bucket.
+vmh::sim::vmh_options buckets_only() {
+  vmh::sim::vmh_options o;
+  o.packed_auto = false;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("a 100 B and a 6 KiB request: every component by hand") {
   const std::vector<op> ops = {{op_kind::allocate, 1, 100, 0, 0}, {op_kind::allocate, 2, 6 * KiB, 0, 0}};
   const std::size_t budget = 64 * KiB, page = 4096;
 
-  SECTION("vmh: a 128 B block in a page of its own, an 8 KiB block of two pages") {
+  SECTION("vmh, buckets only: a 128 B block in a page of its own, an 8 KiB block of two pages") {
     // Bucket 0 is page 0 (32 blocks of 128 B), bucket 1 starts at page 1 (8 KiB blocks).
     const std::vector<vmh::bucket> layout = {{128, 32}, {8192, 4}};
-    vmh::sim::vmh_allocator v(layout, budget, page);
+    vmh::sim::vmh_allocator v(layout, budget, page, buckets_only());
     REQUIRE(v.valid());
     REQUIRE(v.heap().metadata_bytes() <= page);  // charged as one page
     const sram_split s = split_after(ops, v, budget);
@@ -61,6 +68,24 @@ TEST_CASE("a 100 B and a 6 KiB request: every component by hand") {
     CHECK(s.last_page_rounding == 8192 - 6144);    // the second page's unrequested 2 KiB
     CHECK(s.metadata == 4096);                     // the metadata, rounded up to a page
     CHECK(s.unmapped == budget - 4096 - 3 * 4096);  // 15 pages may be mapped, 3 are
+  }
+
+  SECTION("vmh with its packed region: both requests side by side in two pages") {
+    // 100 B take 7 granules (112 B) at 0, 6 KiB take 384 granules from 112 B on: pages 0 and 1.
+    const std::vector<vmh::bucket> layout = {{128, 32}, {8192, 4}};
+    vmh::sim::vmh_allocator v(layout, budget, page);
+    REQUIRE(v.valid());
+    REQUIRE(v.heap().geometry().packed.bytes == budget);
+    REQUIRE(v.heap().metadata_bytes() <= page);
+    const sram_split s = split_after(ops, v, budget);
+    INFO(describe(s));
+    CHECK(s.exact);
+    CHECK(s.live == 100 + 6144);
+    CHECK(s.sub_page_rounding == 112 - 100);        // the 100 B request's last granule
+    CHECK(s.last_page_rounding == 0);               // 6 KiB is whole granules
+    CHECK(s.free_in_pages == 8192 - 112 - 6144);    // the rest of page 1
+    CHECK(s.metadata == 4096);
+    CHECK(s.unmapped == budget - 4096 - 2 * 4096);
   }
 
   SECTION("SOF's VMH: the same pieces from its 128 B and 8 KiB bundles") {
@@ -203,7 +228,7 @@ TEST_CASE("a placement that cannot be right is not exact") {
 TEST_CASE("the split's JSON names each model's components, and the tables label them") {
   const std::vector<op> ops = {{op_kind::allocate, 1, 100, 0, 0}, {op_kind::allocate, 2, 6 * KiB, 0, 0}};
   const std::vector<vmh::bucket> layout = {{128, 32}, {8192, 4}};
-  vmh::sim::vmh_allocator v(layout, 64 * KiB, 4096);
+  vmh::sim::vmh_allocator v(layout, 64 * KiB, 4096, buckets_only());
   const sram_split pages = split_after(ops, v, 64 * KiB);
   CHECK(vmh::sim::sram_json(pages) ==
         "{\"model\":\"pages\",\"op\":1,\"budget_bytes\":65536,\"live_requested_bytes\":6244,"
