@@ -216,7 +216,7 @@ std::string heap_map(const map_input& in) {
   const double ly = top + row_h * double(in.buckets.size()) + 16;
   if (failed)
     d.text(10, ly + 50,
-           fmt::format("failed: {} ({}); {}", in.failed_request, bytes_text(in.failed_size),
+           fmt::format("failed: {}; {}", in.failed_request,
                        fit < in.buckets.size()
                            ? fmt::format("outlined: the first bucket whose blocks hold it ({})", bytes_text(in.buckets[fit].block_size))
                            : std::string("larger than every block")),
