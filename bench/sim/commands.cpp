@@ -549,9 +549,13 @@ int plan_command(const args& a) {
       fmt::format("search: {} layouts replayed ({} seeds, {} stopped early), --objective {}, --rng {}; best from {}",
                   res.evaluations, res.seeds, res.pruned, opt.goal == plan::objective::bytes ? "bytes" : "requests",
                   opt.rng_seed, res.best.origin)};
+  std::string missing;
+  const std::vector<comparison_row> rows = plan_comparison(refs, res, ev, physical, page, policy, missing);
+  // The outputs first: a failed write is the one error line, after no other.
   if (!out_path.empty()) write_file(out_path, plan::layout_file(res.best.layout, comments));
   if (!cxx_path.empty())
     write_file(cxx_path, plan::cxx_declaration(res.best.layout, a.text("name", "planned_table"), page, comments));
+  if (json) write_file("-", plan_json(res, opt, traces, rows));
   for (std::size_t i = 1; i < comments.size(); ++i) std::fprintf(stderr, "%s\n", comments[i].c_str());
   std::fprintf(stderr, "time: %.1f s, %.0f layouts replayed per second (%zu requests each)\n", res.seconds, res.rate(),
                ev.requests());
@@ -562,10 +566,7 @@ int plan_command(const args& a) {
                  "by its size\n",
                  100.0 * double(best.satisfied_bytes) / double(best.requested_bytes),
                  100.0 * double(res.automatic.eval.s.satisfied_bytes) / double(res.automatic.eval.s.requested_bytes));
-  std::string missing;
-  const std::vector<comparison_row> rows = plan_comparison(refs, res, ev, physical, page, policy, missing);
   std::fprintf(stderr, "\n%s%s", comparison_table(rows).c_str(), missing.c_str());
-  if (json) write_file("-", plan_json(res, opt, traces, rows));
   return 0;
 }
 
@@ -862,8 +863,16 @@ int auto_study(const args& a) {
   std::size_t one_mib = 0;
   for (std::size_t k = 0; k < scenarios.size(); ++k)
     if (scenarios[k].name == "sof 1M") one_mib = k;
+  std::string json;  // --json: one line per row
   auto row = [&](const std::string& rank, const std::string& name, const std::vector<plan::score>& sc, double regret,
                  double granted, double cost) {
+    std::string failed;
+    for (std::size_t k = 0; k < sc.size(); ++k)
+      failed += fmt::format("{}{}:{}", k == 0 ? "" : ",", json_string(scenarios[k].name), sc[k].failed());
+    json += fmt::format("{{\"rank\":{},\"rule\":{},\"failed\":{{{}}},\"excess_failures_pct_points\":{:.2f},"
+                        "\"granted_ratio\":{:.4f},\"cost_vs_auto\":{:.4f},\"virtual_bytes_at_1m\":{}}}\n",
+                        rank == "-" ? "null" : rank, json_string(name), failed, regret, granted, cost,
+                        sc[one_mib].virtual_bytes);
     out += "| " + rank + " | " + name + " |";
     for (const plan::score& s : sc) out += fmt::format(" {} |", s.failed());
     out += fmt::format(" {:.2f} | {:.1f}% | {:.2f} | {} |\n", regret, 100.0 * granted, cost,
@@ -886,6 +895,10 @@ int auto_study(const args& a) {
       cost += double(planned[k].cost()) / double(variants.front().scores[k].cost()) / double(scenarios.size());
     }
     row("-", "planner, one layout per workload", planned, regret, granted, cost);
+  }
+  if (a.has("json")) {
+    write_file("-", json);
+    return 0;
   }
   std::string text = fmt::format("Failed requests per workload (sof: seeds {}; stress: the same seeds, 20000 steps); a workload's\n"
                                  "excess is its failures above the best rule's, in percentage points of its requests.\n\n{}",
@@ -989,10 +1002,12 @@ const std::vector<command>& commands() {
        "  layout and each --layout; the same figures as a Markdown table. --json: the figures as one\n"
        "  JSON line per series and budget on standard output, the SVG only to --out FILE.\n"},
       {"auto-study", auto_study,
-       {{"seeds"}, {"plan-evals"}, {"grid"}, {"top"}},
+       {{"seeds"}, {"plan-evals"}, {"grid"}, {"top"}, {"json", true}},
        false,
-       "vmh-sim auto-study [--seeds LIST] [--plan-evals N] [--grid small|full] [--top N]\n"
-       "  Replays variants of the auto layout's rule on families 1-3 against the planner (Markdown).\n"},
+       "vmh-sim auto-study [--seeds LIST] [--plan-evals N] [--grid small|full] [--top N] [--json]\n"
+       "  Replays variants of the auto layout's rule on families 1-3 against the planner (Markdown, or\n"
+       "  one JSON line per row: a variant's failures per workload, its excess failures in percentage\n"
+       "  points of the requests above the best variant's, granted/preferred, cost against auto).\n"},
   };
   return table;
 }
