@@ -54,7 +54,7 @@ inline constexpr std::size_t trace_line_max = VMH_TRACE_LINE_MAX;
 
 /// What a recorder has seen besides the lines it wrote.
 struct recorder_stats {
-  std::size_t lines = 0;       ///< lines written, the first comment included
+  std::size_t lines = 0;       ///< lines handed to the sink, the first comment included
   std::size_t failed = 0;      ///< requests written with a failure's odd id
   std::size_t unrecorded = 0;  ///< calls the trace format cannot express (see recorder.hpp)
   std::size_t inexact = 0;     ///< range requests whose granule the `r` line cannot carry
