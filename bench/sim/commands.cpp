@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <fstream>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -59,16 +58,17 @@ metadata_charge charge_of(const args& a) {
   return a.has("uncharged") ? metadata_charge::uncharged : metadata_charge::charged;
 }
 
-/// The traces of `--<trace_key> FILE...` or, failing that, of `--family F --<seeds_key> LIST`.
+/// The traces of `--<trace_key> FILE...` or, failing that, of `--family F --<seeds_key> LIST`
+/// (`default_seeds` when that option is absent).
 std::vector<named_trace> load_traces(const args& a, std::size_t physical, const std::string& trace_key = "trace",
-                                     const std::string& seeds_key = "seeds") {
+                                     const std::string& seeds_key = "seeds", const std::string& default_seeds = "1") {
   std::vector<named_trace> out;
   for (const std::string& path : a.all(trace_key)) out.push_back({path, load_trace(path)});
   if (!out.empty()) return out;
   if (!a.has("family")) throw cli_error("give --" + trace_key + " FILE (repeatable) or --family F --" + seeds_key + " LIST");
   const std::string family = family_of(a);
   const family_params p = family_params_of(a, physical);
-  for (const std::size_t seed : parse_seeds(a.text(seeds_key, "1"), "--" + seeds_key))
+  for (const std::size_t seed : parse_seeds(a.text(seeds_key, default_seeds), "--" + seeds_key))
     out.push_back({family + " seed " + std::to_string(seed), family_trace(family, seed, p)});
   return out;
 }
@@ -96,14 +96,32 @@ std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
+/// A layout as a JSON array of its buckets.
+std::string layout_json(std::span<const bucket> layout) {
+  std::string out = "[";
+  for (const bucket& b : layout)
+    out += fmt::format("{}{{\"block_size\":{},\"count\":{}}}", out.size() == 1 ? "" : ",", b.block_size, b.block_count);
+  return out + "]";
+}
+
+/// Where a picture or file goes that standard output would get without --json: `--out` (default
+/// `-`), or with --json only `--out FILE` (empty: none), since the JSON has standard output.
+std::string json_output(const args& a) {
+  if (!a.has("json")) return a.text("out", "-");
+  const std::string path = a.text("out", "");
+  if (path == "-") throw cli_error("--json and --out - both go to standard output: give --out FILE");
+  return path;
+}
+
 // ---------------------------------------------------------------------------------------------
 // gen
 
 int gen(const args& a) {
   const std::string family = family_of(a);
   const std::size_t seed = a.number_in("seed", 1, 1, SIZE_MAX);
-  const std::vector<trace::op> ops = family_trace(family, seed, family_params_of(a, a.number_in("physical", stress_default_physical, 1, SIZE_MAX)));
-  write_file("-", trace::to_text(ops));
+  const family_params p = family_params_of(a, a.number_in("physical", stress_default_physical, 1, SIZE_MAX));
+  const std::vector<trace::op> ops = family_trace(family, seed, p);
+  write_file("-", "# " + generator_comment(family, seed, p) + "\n" + trace::to_text(ops));
   return 0;
 }
 
@@ -163,46 +181,47 @@ int replay_command(const args& a) {
   const std::unique_ptr<allocator> alloc = make_allocator(which, layout, physical, page, opt);
   memory_replay m = replay_memory(ops, *alloc, physical);
   split_moments(ops, *make_allocator(which, layout, physical, page, opt), physical, m.memory);
-  fmt::print("{}\n", replay_json(m.figures, m.memory, which, path, which == "vmh" ? layout_arg : "-", physical, page));
+  write_file("-", replay_json(m.figures, m.memory, which, path, which == "vmh" ? layout_arg : "-", physical, page) + "\n");
   return m.figures.valid_after ? 0 : 1;
 }
 
 // ---------------------------------------------------------------------------------------------
 // compare
 
-/// Generates one trace per seed of a family and replays it on every allocator at one budget;
-/// prints a Markdown table of the means (success rate, granted/preferred, peak physical,
-/// metadata) and, with --memory, one of the waste and the powered banks; when the traces have
-/// `g` lines, a separate table of what they got (sums over the seeds), which leaves the first
-/// table as it is; or one JSON line per allocator with --json.
+/// Replays the traces (trace files, or one per seed of a family) on every allocator at one
+/// budget; prints a Markdown table of the means over the traces (success rate,
+/// granted/preferred, peak physical, metadata) and, with --memory, one of the waste and the
+/// powered banks; when the traces have `g` lines, a separate table of what they got (sums over
+/// the traces), which leaves the first table as it is; or one JSON line per allocator with --json.
 int compare(const args& a) {
-  const std::string family = family_of(a);
   const std::size_t physical = physical_of(a), page = a.page();
-  const std::vector<std::size_t> seeds = parse_seeds(a.text("seeds", "1-3"), "--seeds");
   const vmh_options opt{parse_policy(a.text("policy", "default")), charge_of(a), false};
-  const family_params params = family_params_of(a, physical);
   const std::vector<bucket> layout = layout_of(a, physical, page);
+  const std::vector<named_trace> traces = load_traces(a, physical, "trace", "seeds", "1-3");
+  const bool files = a.has("trace");
   struct row {
     const char* name;
     const char* allocator;
     report sum{};
     double success = 0, granted = 0;
-    // Memory: sums over the seeds (waste at failure over the seeds that failed).
+    // Memory: sums over the traces (waste at failure over the traces that failed).
     std::size_t failing_seeds = 0, waste_failure = 0, waste_peak = 0, banks_peak = 0, floor_peak = 0;
     double banks_mean = 0, floor_mean = 0;
     bool exact = true;
-    grow_report grow{};  ///< sums over the seeds
-    double grown = 0;    ///< granted/preferred with growth, summed over the seeds like `granted`
-    sram_mean sram_failure{}, sram_peak{};  ///< the SRAM splits (at failure: of the seeds that failed)
+    grow_report grow{};  ///< sums over the traces
+    double grown = 0;    ///< granted/preferred with growth, summed over the traces like `granted`
+    sram_mean sram_failure{}, sram_peak{};  ///< the SRAM splits (at failure: of the traces that failed)
   };
-  row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"},
-                {"vmh (auto layout)", "vmh"}};
-  for (const std::size_t seed : seeds) {
-    const std::vector<trace::op> ops = family_trace(family, seed, params);
+  const std::string layout_arg = a.text("layout", "auto");
+  const std::string vmh_name = layout_arg == "auto"  ? std::string("vmh (auto layout)")
+                               : layout_arg == "sof" ? std::string("vmh (SOF's table)")
+                                                     : "vmh (" + layout_arg + ")";
+  row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"}, {vmh_name.c_str(), "vmh"}};
+  for (const named_trace& t : traces) {
     for (row& w : rows) {
-      memory_replay m = replay_memory(ops, *make_allocator(w.allocator, layout, physical, page, opt), physical);
+      memory_replay m = replay_memory(t.ops, *make_allocator(w.allocator, layout, physical, page, opt), physical);
       if (a.has("memory") || a.has("json"))
-        split_moments(ops, *make_allocator(w.allocator, layout, physical, page, opt), physical, m.memory);
+        split_moments(t.ops, *make_allocator(w.allocator, layout, physical, page, opt), physical, m.memory);
       const report& r = m.figures;
       w.sum.requests += r.requests;
       w.sum.failed += r.failed;
@@ -227,56 +246,64 @@ int compare(const args& a) {
       w.sram_peak.add(m.memory.sram_at_peak);
     }
   }
-  const double n = double(seeds.size());
+  const std::size_t count = traces.size();
+  const double n = double(count);
+  std::string out;
   auto failure_waste = [](const row& w) { return w.failing_seeds == 0 ? 0 : w.waste_failure / w.failing_seeds; };
   if (a.has("json")) {
     for (const row& w : rows)
-      fmt::print("{{\"allocator\":{},\"family\":{},\"physical_bytes\":{},\"page_size\":{},\"seeds\":{},\"requests\":{},"
+      out += fmt::format(
+                 "{{\"allocator\":{},\"family\":{},\"seeds\":{},\"traces\":{},\"physical_bytes\":{},\"page_size\":{},"
+                 "\"requests\":{},"
                  "\"failed\":{},\"success_rate\":{:.4f},\"granted_ratio\":{:.4f},\"peak_physical_bytes\":{},"
                  "\"metadata_bytes\":{},\"metadata_charged\":{},\"seeds_failing\":{},\"waste_at_failure_bytes\":{},"
                  "\"waste_at_peak_bytes\":{},\"banks_mean\":{:.3f},\"banks_peak\":{},\"banks_floor_mean\":{:.3f},"
                  "\"banks_floor_peak\":{},\"banks_exact\":{},{},\"sram_at_failure\":{},\"sram_at_peak\":{}}}\n",
-                 json_string(w.allocator), json_string(family), physical, page, seeds.size(), w.sum.requests,
-                 w.sum.failed, w.success / n, w.granted / n, w.sum.peak_physical_bytes / seeds.size(),
-                 w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged, w.failing_seeds, failure_waste(w),
-                 w.waste_peak / seeds.size(), w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact,
+                 json_string(w.allocator), files ? "null" : json_string(a.text("family")),
+                 files ? "null" : std::to_string(count), count, physical, page, w.sum.requests,
+                 w.sum.failed, w.success / n, w.granted / n, w.sum.peak_physical_bytes / count,
+                 w.sum.metadata_bytes / count, w.sum.metadata_charged, w.failing_seeds, failure_waste(w),
+                 w.waste_peak / count, w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact,
                  grow_json(w.grow, w.grown / n), sram_json(w.sram_failure.mean()), sram_json(w.sram_peak.mean()));
+    write_file("-", out);
     return 0;
   }
-  fmt::print("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
+  out += fmt::format("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
              "|---|---:|---:|---:|---:|---:|---:|\n");
   for (const row& w : rows)
-    fmt::print("| {} | {} | {} | {:.2f}% | {:.1f}% | {} KiB | {} |\n", w.name, w.sum.requests, w.sum.failed,
-               100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / seeds.size() / 1024,
-               metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged));
+    out += fmt::format("| {} | {} | {} | {:.2f}% | {:.1f}% | {} KiB | {} |\n", w.name, w.sum.requests, w.sum.failed,
+               100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / count / 1024,
+               metadata_text(w.sum.metadata_bytes / count, w.sum.metadata_charged));
   if (rows[0].grow.requests + rows[0].grow.skipped != 0) {  // every allocator sees the same g lines
-    fmt::print("\nGrow-back (`g` lines), apart from the table above: the grow requests on live blocks (sums over\n"
-               "the seeds), those below preferred, the bytes they asked and gained, and the range grants'\n"
-               "granted/preferred (means over the seeds) as granted and at the largest size each grew to.\n\n"
+    out += fmt::format("\nGrow-back (`g` lines), apart from the table above: the grow requests on live blocks (sums over\n"
+               "the traces), those below preferred, the bytes they asked and gained, and the range grants'\n"
+               "granted/preferred (means over the traces) as granted and at the largest size each grew to.\n\n"
                "| allocator | grow requests | below preferred | grown | reached preferred | bytes asked | bytes gained | "
                "gained/asked | granted/preferred | with growth |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const row& w : rows)
-      fmt::print("| {} | {} | {} | {} | {} | {} | {} | {:.1f}% | {:.1f}% | {:.1f}% |\n", w.name, w.grow.requests,
+      out += fmt::format("| {} | {} | {} | {} | {} | {} | {} | {:.1f}% | {:.1f}% | {:.1f}% |\n", w.name, w.grow.requests,
                  w.grow.asking, w.grow.grown, w.grow.reached, svg::bytes_text(w.grow.asked_bytes),
                  svg::bytes_text(w.grow.gained_bytes), 100.0 * w.grow.gained_ratio(), 100.0 * w.granted / n,
                  100.0 * w.grown / n);
   }
-  if (!a.has("memory")) return 0;
-  fmt::print("\n| allocator | waste at first failure | waste at peak | metadata | banks powered (mean) | peak | "
-             "floor (mean) | peak |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
-  for (const row& w : rows)
-    fmt::print("| {} | {} | {} | {} | {:.2f}{} | {} | {:.2f} | {} |\n", w.name,
-               w.failing_seeds == 0 ? std::string("no failure") : svg::bytes_text(failure_waste(w)),
-               svg::bytes_text(w.waste_peak / seeds.size()),
-               metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged), w.banks_mean / n,
-               w.exact ? "" : " (approx.)", w.banks_peak, w.floor_mean / n, w.floor_peak);
-  std::vector<sram_row> split;
-  for (const row& w : rows)
-    for (const auto& [moment, mean] : {std::pair{"first failure", &w.sram_failure}, std::pair{"peak", &w.sram_peak}})
-      split.push_back({w.name, fmt::format("{} ({} seeds)", moment, mean->samples), mean->mean()});
-  fmt::print("\nWhere the SRAM goes, in KiB (means over the seeds; at the first failure over the seeds that\n"
-             "failed; at the peak of mapped memory, for sys_heap of live bytes); each row adds up to the budget.\n\n{}",
-             sram_tables(split));
+  if (a.has("memory")) {
+    out += fmt::format("\n| allocator | waste at first failure | waste at peak | metadata | banks powered (mean) | "
+                       "banks powered (peak) | bank floor (mean) | bank floor (peak) |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (const row& w : rows)
+      out += fmt::format("| {} | {} | {} | {} | {:.2f}{} | {} | {:.2f} | {} |\n", w.name,
+                 w.failing_seeds == 0 ? std::string("no failure") : svg::bytes_text(failure_waste(w)),
+                 svg::bytes_text(w.waste_peak / count),
+                 metadata_text(w.sum.metadata_bytes / count, w.sum.metadata_charged), w.banks_mean / n,
+                 w.exact ? "" : " (approx.)", w.banks_peak, w.floor_mean / n, w.floor_peak);
+    std::vector<sram_row> split;
+    for (const row& w : rows)
+      for (const auto& [moment, mean] : {std::pair{"first failure", &w.sram_failure}, std::pair{"peak", &w.sram_peak}})
+        split.push_back({w.name, fmt::format("{} ({} traces)", moment, mean->samples), mean->mean()});
+    out += fmt::format("\nWhere the SRAM goes, in KiB (means over the traces; at the first failure over the traces that\n"
+                       "failed; at the peak of mapped memory, for sys_heap of live bytes); each row adds up to the budget.\n\n{}",
+                       sram_tables(split));
+  }
+  write_file("-", out);
   return 0;
 }
 
@@ -285,7 +312,18 @@ int compare(const args& a) {
 
 int layout_command(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
-  for (const bucket& b : load_layout("auto", physical, page)) fmt::print("{} {}\n", b.block_size, b.block_count);
+  const std::vector<bucket> layout = require_auto_layout(physical, page);
+  std::string out;
+  if (a.has("json")) {
+    const vmh_allocator v(layout, physical, page);
+    out = fmt::format("{{\"physical_bytes\":{},\"page_size\":{},\"buckets\":{},\"virtual_bytes\":{},\"metadata_bytes\":{},"
+                      "\"page_budget_bytes\":{}}}\n",
+                      physical, page, layout_json(layout), check_layout(layout, page).virtual_bytes, v.metadata_bytes(),
+                      v.page_budget());
+  } else {
+    for (const bucket& b : layout) out += fmt::format("{} {}\n", b.block_size, b.block_count);
+  }
+  write_file("-", out);
   return 0;
 }
 
@@ -406,9 +444,11 @@ plan_references plan_references_of(const args& a, std::size_t physical, std::siz
 }
 
 /// The planner's comparison of its layout with auto, SOF's table, the --compare layouts and the
-/// baselines, on the training and held-out traces.
-std::string plan_comparison(const plan_references& refs, const plan::result& res, plan::evaluator& ev,
-                            std::size_t physical, std::size_t page, range_policy policy) {
+/// baselines, on the training and held-out traces; `missing` names the baselines that cannot
+/// exist with this budget or page.
+std::vector<comparison_row> plan_comparison(const plan_references& refs, const plan::result& res, plan::evaluator& ev,
+                                            std::size_t physical, std::size_t page, range_policy policy,
+                                            std::string& missing) {
   plan::evaluator test_ev(refs.holdout, physical, page, policy);
   const std::vector<bucket> sof_layout(presets::sof_table.buckets, presets::sof_table.buckets + presets::sof_table.size());
   std::vector<std::pair<std::string, std::vector<bucket>>> layouts = {
@@ -429,7 +469,6 @@ std::string plan_comparison(const plan_references& refs, const plan::result& res
     rows.push_back(r);
   }
   const char* baselines[][2] = {{"SOF VMH (production table) + loop", "sof_vmh"}, {"sys_heap + SOF's loop", "sys_heap"}};
-  std::string missing;  // baselines that cannot exist with this budget or page
   for (const auto& [name, which] : baselines) {
     try {
       make_allocator(which, {}, physical, page);
@@ -449,18 +488,59 @@ std::string plan_comparison(const plan_references& refs, const plan::result& res
     }
     rows.push_back(r);
   }
-  return comparison_table(rows) + missing;
+  return rows;
+}
+
+std::string totals_json(const totals& t) {
+  return fmt::format("{{\"requests\":{},\"failed\":{},\"success_rate\":{:.4f},\"requested_bytes\":{},"
+                     "\"satisfied_bytes\":{},\"bytes_ratio\":{:.4f},\"granted_bytes\":{},\"preferred_bytes\":{},"
+                     "\"granted_ratio\":{:.4f}}}",
+                     t.requests, t.failed, t.success(), t.requested_bytes, t.satisfied_bytes, t.bytes_ratio(), t.granted,
+                     t.preferred, t.granted_ratio());
+}
+
+std::string score_json(const plan::score& s) {
+  return fmt::format("{{\"requests\":{},\"satisfied\":{},\"success_rate\":{:.4f},\"requested_bytes\":{},"
+                     "\"satisfied_bytes\":{},\"granted_bytes\":{},\"preferred_bytes\":{},\"granted_ratio\":{:.4f},"
+                     "\"virtual_bytes\":{},\"metadata_bytes\":{}}}",
+                     s.requests, s.satisfied, s.success(), s.requested_bytes, s.satisfied_bytes, s.granted_bytes,
+                     s.preferred_bytes, s.granted(), s.virtual_bytes, s.metadata_bytes);
+}
+
+/// The planner's result as one line of JSON: the budget, the traces, the search, the planned
+/// and auto layouts with their scores, and the comparison's rows.
+std::string plan_json(const plan::result& res, const plan::options& opt, const std::vector<named_trace>& traces,
+                      const std::vector<comparison_row>& rows) {
+  std::string names, table;
+  for (const named_trace& t : traces) names += (names.empty() ? "" : ",") + json_string(t.name);
+  for (const comparison_row& r : rows)
+    table += fmt::format("{}{{\"name\":{},\"buckets\":{},\"virtual_bytes\":{},\"metadata_bytes\":{},\"training\":{},"
+                         "\"held_out\":{}}}",
+                         table.empty() ? "" : ",", json_string(r.name), r.buckets, r.virtual_bytes, r.metadata_bytes,
+                         totals_json(r.train), r.has_test ? totals_json(r.test) : "null");
+  return fmt::format(
+      "{{\"physical_bytes\":{},\"page_size\":{},\"traces\":[{}],\"objective\":\"{}\",\"rng\":{},\"evaluations\":{},"
+      "\"seeds\":{},\"pruned\":{},\"seconds\":{:.3f},\"planned\":{{\"origin\":{},\"layout\":{},\"score\":{}}},"
+      "\"auto\":{{\"layout\":{},\"score\":{}}},\"comparison\":[{}]}}\n",
+      opt.physical, opt.page, names, opt.goal == plan::objective::bytes ? "bytes" : "requests", opt.rng_seed,
+      res.evaluations, res.seeds, res.pruned, res.seconds, json_string(res.best.origin), layout_json(res.best.layout),
+      score_json(res.best.eval.s), layout_json(res.automatic.layout), score_json(res.automatic.eval.s), table);
 }
 
 int plan_command(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
+  require_auto_layout(physical, page);  // the budget, checked as every command checks it: before the search
   const range_policy policy = parse_policy(a.text("policy", "default"));
   const plan::options opt = plan_options_of(a, physical, page);
-  const std::string out_path = a.text("out", "-"), cxx_path = a.text("cxx", "");
+  const bool json = a.has("json");
+  // With --json the JSON has standard output and the layout file is written only to --out FILE.
+  const std::string out_path = a.text("out", json ? "" : "-"), cxx_path = a.text("cxx", "");
   if (out_path == "-" && cxx_path == "-")
     throw cli_error("--cxx - and the layout file both go to standard output: give --out FILE for the layout");
+  if (json && (out_path == "-" || cxx_path == "-"))
+    throw cli_error("--json and --out - or --cxx - all go to standard output: give a file");
   for (const std::string& path : {out_path, cxx_path})  // refused now, not after the search
-    if (!path.empty() && path != "-" && !std::ofstream(path, std::ios::app)) throw cli_error(path + ": cannot write");
+    if (!path.empty()) check_writable(path);
   const std::vector<named_trace> traces = load_traces(a, physical);
   const plan_references refs = plan_references_of(a, physical, page);
   std::string names;
@@ -482,9 +562,13 @@ int plan_command(const args& a) {
       fmt::format("search: {} layouts replayed ({} seeds, {} stopped early), --objective {}, --rng {}; best from {}",
                   res.evaluations, res.seeds, res.pruned, opt.goal == plan::objective::bytes ? "bytes" : "requests",
                   opt.rng_seed, res.best.origin)};
-  write_file(out_path, plan::layout_file(res.best.layout, comments));
+  std::string missing;
+  const std::vector<comparison_row> rows = plan_comparison(refs, res, ev, physical, page, policy, missing);
+  // The outputs first: a failed write is the one error line, after no other.
+  if (!out_path.empty()) write_file(out_path, plan::layout_file(res.best.layout, comments));
   if (!cxx_path.empty())
     write_file(cxx_path, plan::cxx_declaration(res.best.layout, a.text("name", "planned_table"), page, comments));
+  if (json) write_file("-", plan_json(res, opt, traces, rows));
   for (std::size_t i = 1; i < comments.size(); ++i) std::fprintf(stderr, "%s\n", comments[i].c_str());
   std::fprintf(stderr, "time: %.1f s, %.0f layouts replayed per second (%zu requests each)\n", res.seconds, res.rate(),
                ev.requests());
@@ -495,7 +579,7 @@ int plan_command(const args& a) {
                  "by its size\n",
                  100.0 * double(best.satisfied_bytes) / double(best.requested_bytes),
                  100.0 * double(res.automatic.eval.s.satisfied_bytes) / double(res.automatic.eval.s.requested_bytes));
-  std::fprintf(stderr, "\n%s", plan_comparison(refs, res, ev, physical, page, policy).c_str());
+  std::fprintf(stderr, "\n%s%s", comparison_table(rows).c_str(), missing.c_str());
   return 0;
 }
 
@@ -533,7 +617,35 @@ int map_command(const args& a) {
   const svg::map_model model(snap.picture);
   if (model.mapped_pages * page != snap.committed)
     throw cli_error(fmt::format("map: {} pages drawn as mapped but the heap maps {} bytes", model.mapped_pages, snap.committed));
-  write_file(a.text("out", "-"), svg::heap_map(snap.picture));
+  const std::string svg_path = json_output(a);
+  if (!svg_path.empty()) write_file(svg_path, svg::heap_map(snap.picture));
+  if (a.has("json")) {
+    std::string buckets, failed = "null";
+    for (std::size_t k = 0; k < snap.picture.buckets.size(); ++k) {
+      const svg::map_bucket& b = snap.picture.buckets[k];
+      std::size_t starts = 0, mapped = 0;
+      for (const std::uint8_t u : model.used[k]) starts += u != 0;
+      for (const std::size_t m : model.mapped[k]) mapped += m;
+      buckets += fmt::format("{}{{\"block_size\":{},\"count\":{},\"offset\":{},\"allocations\":{},\"mapped_bytes\":{}}}",
+                             k == 0 ? "" : ",", b.block_size, b.block_count, b.offset, starts, mapped);
+    }
+    if (snap.picture.failed_size != 0) {
+      const trace::op& o = ops[index];
+      failed = o.kind == trace::op_kind::range
+                   ? fmt::format("{{\"kind\":\"range\",\"min\":{},\"preferred\":{},\"align\":{}}}", o.size, o.preferred, o.align)
+                   : fmt::format("{{\"kind\":\"fixed\",\"size\":{},\"align\":{}}}", o.size, o.align);
+    }
+    std::size_t live_bytes = 0;
+    for (const svg::map_allocation& l : snap.picture.live) live_bytes += l.size;
+    write_file("-", fmt::format(
+                        "{{\"trace\":{},\"op\":{},\"ops\":{},\"at\":{},\"layout\":{},\"physical_bytes\":{},\"page_size\":{},"
+                        "\"page_budget_bytes\":{},\"virtual_bytes\":{},\"metadata_bytes\":{},\"mapped_bytes\":{},"
+                        "\"requests\":{},\"failed\":{},\"live_allocations\":{},\"live_bytes\":{},\"buckets\":[{}],"
+                        "\"failed_request\":{}}}\n",
+                        json_string(name), index, ops.size(), json_string(at), json_string(layout_arg), physical, page,
+                        snap.picture.physical, facts.virtual_bytes, snap.figures.metadata_bytes, snap.committed,
+                        snap.figures.requests, snap.figures.failed, snap.picture.live.size(), live_bytes, buckets, failed));
+  }
   std::fprintf(stderr, "map: operation %zu of %zu, %zu live allocations, %zu of %zu bytes mapped, %zu requests failed%s\n",
                index, ops.size(), snap.picture.live.size(), snap.committed, snap.picture.physical, snap.figures.failed,
                snap.picture.failed_size == 0 ? ""
@@ -561,6 +673,9 @@ int curve(const args& a) {
   std::sort(budgets.begin(), budgets.end());
   if (budgets.front() == 0) throw cli_error("--budgets: a budget of 0 bytes");
   const std::size_t page = a.page();
+  std::vector<std::vector<bucket>> automatic;  // every budget checked before any replay
+  for (const std::size_t budget : budgets) automatic.push_back(require_auto_layout(budget, page));
+  const std::string svg_path = json_output(a);
   const range_policy policy = parse_policy(a.text("policy", "default"));
   const metadata_charge charge = charge_of(a);
   // The stress family's fill target is relative to a budget of its own (not the replayed one).
@@ -576,7 +691,8 @@ int curve(const args& a) {
                                     {"SOF VMH (production table)", svg::palette(1), {}, {}},
                                     {"vmh (auto layout)", svg::palette(2), {}, {}}};
   for (std::size_t i = 0; i < extras.size(); ++i) lines.push_back({extras[i].first, svg::palette(3 + i), {}, {}});
-  for (const std::size_t budget : budgets) {
+  for (std::size_t i = 0; i < budgets.size(); ++i) {
+    const std::size_t budget = budgets[i];
     plan::evaluator ev(cases, budget, page, policy, charge);
     auto push = [&](std::size_t k, double success, double granted) {
       lines[k].success.push_back(success);
@@ -591,7 +707,7 @@ int curve(const args& a) {
       if (!e.s.valid) throw cli_error(lines[k].name + ": unusable layout: " + to_string(e.error));
       push(k, e.s.success(), e.s.granted());
     };
-    vmh_point(2, auto_layout(budget, page));
+    vmh_point(2, automatic[i]);
     for (std::size_t i = 0; i < extras.size(); ++i) vmh_point(3 + i, extras[i].second);
   }
 
@@ -603,7 +719,18 @@ int curve(const args& a) {
                             requests_of(cases), charge == metadata_charge::charged ? ", its metadata charged" : "");
   in.budgets = budgets;
   in.lines = lines;
-  write_file(a.text("out", "-"), svg::budget_curve(in));
+  if (!svg_path.empty()) write_file(svg_path, svg::budget_curve(in));
+  if (a.has("json")) {  // one line per allocator (or layout) and budget
+    std::string out;
+    for (const svg::series& l : lines)
+      for (std::size_t i = 0; i < budgets.size(); ++i)
+        out += fmt::format("{{\"series\":{},\"physical_bytes\":{},\"page_size\":{},\"metadata_charged\":{},"
+                           "\"success_rate\":{:.4f},\"granted_ratio\":{:.4f}}}\n",
+                           json_string(l.name), budgets[i], page, charge == metadata_charge::charged, l.success[i],
+                           l.granted[i]);
+    write_file("-", out);
+    return 0;
+  }
 
   // The same figures as a Markdown table (on standard error when the SVG goes to standard output).
   std::string table = "| budget |";
@@ -616,8 +743,8 @@ int curve(const args& a) {
     for (const auto& l : lines) table += fmt::format(" {:.2f}% / {:.1f}% |", 100.0 * l.success[i], 100.0 * l.granted[i]);
     table += "\n";
   }
-  std::FILE* to = a.text("out", "-") == "-" ? stderr : stdout;
-  std::fprintf(to, "success / granted per budget:\n%s", table.c_str());
+  if (a.text("out", "-") == "-") std::fprintf(stderr, "success / granted per budget:\n%s", table.c_str());
+  else write_file("-", "success / granted per budget:\n" + table);
   return 0;
 }
 
@@ -749,8 +876,16 @@ int auto_study(const args& a) {
   std::size_t one_mib = 0;
   for (std::size_t k = 0; k < scenarios.size(); ++k)
     if (scenarios[k].name == "sof 1M") one_mib = k;
+  std::string json;  // --json: one line per row
   auto row = [&](const std::string& rank, const std::string& name, const std::vector<plan::score>& sc, double regret,
                  double granted, double cost) {
+    std::string failed;
+    for (std::size_t k = 0; k < sc.size(); ++k)
+      failed += fmt::format("{}{}:{}", k == 0 ? "" : ",", json_string(scenarios[k].name), sc[k].failed());
+    json += fmt::format("{{\"rank\":{},\"rule\":{},\"failed\":{{{}}},\"excess_failures_pct_points\":{:.2f},"
+                        "\"granted_ratio\":{:.4f},\"cost_vs_auto\":{:.4f},\"virtual_bytes_at_1m\":{}}}\n",
+                        rank == "-" ? "null" : rank, json_string(name), failed, regret, granted, cost,
+                        sc[one_mib].virtual_bytes);
     out += "| " + rank + " | " + name + " |";
     for (const plan::score& s : sc) out += fmt::format(" {} |", s.failed());
     out += fmt::format(" {:.2f} | {:.1f}% | {:.2f} | {} |\n", regret, 100.0 * granted, cost,
@@ -774,11 +909,15 @@ int auto_study(const args& a) {
     }
     row("-", "planner, one layout per workload", planned, regret, granted, cost);
   }
-  fmt::print("Failed requests per workload (sof: seeds {}; stress: the same seeds, 20000 steps); a workload's\n"
-             "excess is its failures above the best rule's, in percentage points of its requests.\n\n{}",
-             a.text("seeds", "1-5"), out);
-  for (const std::string& s : planned_shape) fmt::print("\n- planned {}", s);
-  fmt::print("\n");
+  if (a.has("json")) {
+    write_file("-", json);
+    return 0;
+  }
+  std::string text = fmt::format("Failed requests per workload (sof: seeds {}; stress: the same seeds, 20000 steps); a workload's\n"
+                                 "excess is its failures above the best rule's, in percentage points of its requests.\n\n{}",
+                                 a.text("seeds", "1-5"), out);
+  for (const std::string& s : planned_shape) text += fmt::format("\n- planned {}", s);
+  write_file("-", text + "\n");
   return 0;
 }
 
@@ -810,68 +949,83 @@ const std::vector<command>& commands() {
        "  request (16K); --max-live the most live churn blocks (32); --grow (grow, 0-100, default 50) the\n"
        "  chance in percent that an open pipeline asks to deepen its host buffer after a close.\n"},
       {"replay", replay_command,
-       {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}},
+       {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}, {"json", true}},
        false,
        "vmh-sim replay --trace FILE --allocator vmh|sys_heap|sof_vmh --physical BYTES [--layout auto|sof|FILE]\n"
-       "               [--page BYTES] [--policy P] [--uncharged]\n"
-       "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line. P (range policy):\n"
-       "  default (the reserve rule), greedy, share:N/D, adaptive:N/D or reserve:K:N/D. The allocator's\n"
-       "  metadata outside its buffers is taken from the budget (pages = budget - metadata, rounded down\n"
-       "  to a page); --uncharged gives the buffers the whole budget. The line has the waste (committed\n"
-       "  minus live bytes) and the SRAM split (the budget as live requested bytes, rounding, free bytes\n"
-       "  in mapped pages, metadata and unmapped pages: docs/vmh-sim.md) at the first failure and at the\n"
-       "  peak, the powered 128 KiB SRAM banks, and what the trace's grow lines (g) got. Exit 1 if the\n"
-       "  allocator's own validation fails afterwards.\n"},
+       "               [--page BYTES] [--policy P] [--uncharged] [--json]\n"
+       "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line (--json changes\n"
+       "  nothing: it is accepted as by every report). P (range policy): default (the reserve rule),\n"
+       "  greedy, share:N/D, adaptive:N/D (0 < N <= D) or reserve:K:N/D (1 <= K <= 1024, 0 <= N <= D).\n"
+       "  The allocator's metadata outside its buffers is taken from the budget (pages = budget -\n"
+       "  metadata, rounded down to a page); --uncharged gives the buffers the whole budget. Keys:\n"
+       "  skipped = e/f/g lines of requests that failed, not run; waste = committed minus live bytes, at\n"
+       "  the first failure and at the peak; banks = the 128 KiB SRAM banks spanned, powered (mean over\n"
+       "  the operations, peak), and their floor, the fewest banks that could hold the mapped pages;\n"
+       "  banks.exact = the page model matched the heap's mapped bytes after every operation (false:\n"
+       "  the bank figures are approximate); sram_at_failure, sram_at_peak = the SRAM split: the budget\n"
+       "  as live requested bytes, rounding, free bytes in mapped pages, metadata and unmapped pages\n"
+       "  (docs/vmh-sim.md); grow = what the trace's grow lines (g) got.\n"
+       "  Exit 1 if the allocator's own validation fails afterwards.\n"},
       {"compare", compare,
-       {{"family"}, {"physical"}, {"seeds"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"grow"}, {"layout"},
-        {"page"}, {"policy"}, {"uncharged", true}, {"json", true}, {"memory", true}},
-       false,
-       "vmh-sim compare --family F --physical BYTES [--seeds LIST] [--steps N] [--target PCT] [--grow PCT]\n"
-       "                [--layout L] [--page BYTES] [--policy P] [--uncharged] [--memory] [--json]\n"
-       "  Replays the seeds of a family (default 1-3) on sys_heap + SOF's loop, SOF's VMH and vmh at one\n"
-       "  budget, metadata charged; prints a Markdown table of the means (--memory: and one of the waste\n"
-       "  and the powered 128 KiB SRAM banks, and the SRAM split at the first failure and at the peak;\n"
-       "  grow family: and one of what the grow requests got), or one JSON line per allocator.\n"},
+       {{"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}, {"json", true}, {"memory", true}},
+       true,
+       "vmh-sim compare TRACES --physical BYTES [--layout L] [--page BYTES] [--policy P] [--uncharged]\n"
+       "                [--memory] [--json]\n"
+       "  Replays the traces (--trace FILE..., or the seeds of a family, default 1-3) on sys_heap + SOF's\n"
+       "  loop, SOF's VMH and vmh at one budget, metadata charged; prints a Markdown table of the means\n"
+       "  over the traces (--memory: and one of the waste and the powered 128 KiB SRAM banks, each as a\n"
+       "  mean over the operations and a peak, and their floor, the fewest banks that could hold the\n"
+       "  mapped pages; \"(approx.)\" when the page model lost track of the heap; then the SRAM split at\n"
+       "  the first failure and at the peak; traces with grow lines: and one of what the grow requests\n"
+       "  got), or one JSON line per allocator.\n"},
       {"layout", layout_command,
-       {{"physical"}, {"page"}},
+       {{"physical"}, {"page"}, {"json", true}},
        false,
-       "vmh-sim layout --physical BYTES [--page BYTES]\n"
-       "  Prints the auto layout for the budget as a layout file (`<block_size> <count>` per line).\n"},
+       "vmh-sim layout --physical BYTES [--page BYTES] [--json]\n"
+       "  Prints the auto layout for the budget as a layout file (`<block_size> <count>` per line), or\n"
+       "  as one JSON line with its virtual size, its metadata and the page budget it leaves.\n"},
       {"plan", plan_command,
        {{"physical"}, {"page"}, {"max-buckets"}, {"virtual"}, {"evals"}, {"headroom"}, {"rng"}, {"policy"},
         {"objective"}, {"out"}, {"cxx"}, {"name"}, {"holdout"}, {"holdout-trace", false, true},
-        {"compare", false, true}},
+        {"compare", false, true}, {"json", true}},
        true,
        "vmh-sim plan TRACES --physical BYTES [--page BYTES] [--max-buckets N] [--virtual BYTES] [--evals N]\n"
        "             [--headroom PCT] [--rng N] [--policy P] [--objective bytes|requests] [--out FILE]\n"
        "             [--cxx FILE [--name ID]] [--holdout LIST | --holdout-trace FILE...] [--compare [NAME=]FILE...]\n"
+       "             [--json]\n"
        "  Searches the layout that serves the traces best with BYTES of SRAM (its metadata charged) and\n"
        "  writes it as a layout file to --out (default standard output); --cxx writes it as a C++ header\n"
        "  for vmh::fixed_layout (`-` for standard output, then give --out). --objective bytes (default)\n"
        "  weighs each request by its size, requests counts them. Progress on a terminal; the comparison\n"
-       "  table on standard error.\n"},
+       "  table on standard error. --json: one JSON line on standard output (the planned and auto\n"
+       "  layouts, their scores, the search, the comparison), the layout file only to --out FILE.\n"},
       {"map", map_command,
        {{"trace"}, {"family"}, {"seed"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"grow"}, {"physical"},
-        {"page"}, {"layout"}, {"policy"}, {"at"}, {"out"}, {"max-cells"}},
+        {"page"}, {"layout"}, {"policy"}, {"at"}, {"out"}, {"max-cells"}, {"json", true}},
        false,
        "vmh-sim map (--trace FILE | --family F [--seed N]) --physical BYTES [--layout L] [--page BYTES]\n"
-       "            [--at N|end|peak|fail] [--out FILE] [--max-cells N]\n"
+       "            [--at N|end|peak|fail] [--out FILE] [--max-cells N] [--json]\n"
        "  Draws the vmh heap after one operation as SVG: N (0-based), end, peak (most memory mapped) or\n"
        "  fail (the first failed request). Each block is filled with what its mapped bytes are (live\n"
-       "  requested, block rounding, last-page rounding, free); the budget bar and the legend split the SRAM.\n"},
+       "  requested, block rounding, last-page rounding, free); the budget bar and the legend split the\n"
+       "  SRAM. --json: the same state as one JSON line on standard output (each bucket's allocations\n"
+       "  and mapped bytes, the failed request), the SVG only to --out FILE.\n"},
       {"curve", curve,
        {{"from"}, {"to"}, {"step"}, {"budgets"}, {"page"}, {"policy"}, {"fill-budget"}, {"layout", false, true},
-        {"out"}, {"uncharged", true}},
+        {"out"}, {"uncharged", true}, {"json", true}},
        true,
        "vmh-sim curve TRACES [--from BYTES] [--to BYTES] [--step BYTES | --budgets LIST]\n"
-       "              [--layout [NAME=]FILE...] [--page BYTES] [--policy P] [--uncharged] [--out FILE]\n"
+       "              [--layout [NAME=]FILE...] [--page BYTES] [--policy P] [--uncharged] [--out FILE] [--json]\n"
        "  Draws success and granted/preferred against the budget as SVG, for the baselines, vmh's auto\n"
-       "  layout and each --layout; the same figures as a Markdown table.\n"},
+       "  layout and each --layout; the same figures as a Markdown table. --json: the figures as one\n"
+       "  JSON line per series and budget on standard output, the SVG only to --out FILE.\n"},
       {"auto-study", auto_study,
-       {{"seeds"}, {"plan-evals"}, {"grid"}, {"top"}},
+       {{"seeds"}, {"plan-evals"}, {"grid"}, {"top"}, {"json", true}},
        false,
-       "vmh-sim auto-study [--seeds LIST] [--plan-evals N] [--grid small|full] [--top N]\n"
-       "  Replays variants of the auto layout's rule on families 1-3 against the planner (Markdown).\n"},
+       "vmh-sim auto-study [--seeds LIST] [--plan-evals N] [--grid small|full] [--top N] [--json]\n"
+       "  Replays variants of the auto layout's rule on families 1-3 against the planner (Markdown, or\n"
+       "  one JSON line per row: a variant's failures per workload, its excess failures in percentage\n"
+       "  points of the requests above the best variant's, granted/preferred, cost against auto).\n"},
   };
   return table;
 }
@@ -911,7 +1065,9 @@ int dispatch(std::span<const std::string> argv) {
 int run(int argc, const char* const* argv) {
   try {
     const std::vector<std::string> words(argv, argv + argc);
-    return dispatch(words);
+    const int code = dispatch(words);
+    check_written(stdout, "standard output");  // every command wrote through write_file: this finds nothing new
+    return code;
   } catch (const std::exception& e) {
     std::string message = e.what();
     std::replace(message.begin(), message.end(), '\n', ' ');  // one line, whatever the message

@@ -36,10 +36,26 @@ layout_check check_layout(std::span<const bucket> layout, std::size_t page, pack
 std::size_t charged_budget(std::size_t physical, std::size_t metadata, std::size_t page);
 
 /// The layout file format: one bucket per line, `<block_size> <count>`, K/M/G suffixes, `#`
-/// comments. Throws a cli_error naming `path` and the line.
-std::vector<bucket> parse_layout(std::string_view text, const std::string& path);
+/// comments. Throws a cli_error naming `path` and the line. `lines` (optional) receives each
+/// bucket's line number.
+std::vector<bucket> parse_layout(std::string_view text, const std::string& path, std::vector<std::size_t>* lines = nullptr);
 
-/// `auto` (the library's zero-tuning layout for the budget), `sof` (SOF's table) or a file.
+/// Where a layout first breaks a rule of the tools' heap (the heap's layout rules for `page`,
+/// and the simulator's capacity): the first bucket whose prefix of the layout is refused, and
+/// the rule; `error` is `layout_error::none` when the layout is usable (and `bucket` its size).
+struct layout_fault {
+  std::size_t bucket = 0;
+  layout_error error = layout_error::none;
+};
+layout_fault first_fault(std::span<const bucket> layout, std::size_t page);
+
+/// The auto layout for a budget, or a cli_error when there is none (its virtual range would pass
+/// the 4 GiB a layout may span). The one check every command makes of a budget before its work.
+std::vector<bucket> require_auto_layout(std::size_t physical, std::size_t page);
+
+/// `auto` (the library's zero-tuning layout for the budget, require_auto_layout), `sof` (SOF's
+/// table) or a layout file. A layout that breaks a rule for `page` is a cli_error naming the
+/// bucket's file and line (`FILE:LINE: ...`), or `--layout sof` for SOF's table.
 std::vector<bucket> load_layout(const std::string& arg, std::size_t physical, std::size_t page);
 
 }  // namespace vmh::sim

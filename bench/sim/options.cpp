@@ -1,7 +1,9 @@
 #include "sim/options.hpp"
 
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <limits>
 
@@ -140,27 +142,67 @@ std::string read_file(const std::string& path) {
   return text;
 }
 
-void write_file(const std::string& path, std::string_view text) {
-  if (path == "-") {
-    if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size()) throw cli_error("cannot write to standard output");
-    return;
+namespace {
+/// The error of every output: "NAME: cannot write (REASON)".
+[[noreturn]] void cannot_write(const std::string& name, int reason) {
+  throw cli_error(name + ": cannot write" + (reason != 0 ? " (" + std::string(std::strerror(reason)) + ")" : std::string()));
+}
+}  // namespace
+
+void check_written(std::FILE* stream, const std::string& name) {
+  errno = 0;
+  if (std::fflush(stream) == 0 && std::ferror(stream) == 0) return;
+  const int reason = errno;
+  std::clearerr(stream);
+  cannot_write(name, reason);
+}
+
+namespace {
+/// Writes `text` to an open stream and checks it; a short write names its own reason.
+void write_checked(std::FILE* stream, std::string_view text, const std::string& name) {
+  errno = 0;
+  if (std::fwrite(text.data(), 1, text.size(), stream) != text.size()) {
+    const int reason = errno;
+    std::clearerr(stream);
+    cannot_write(name, reason);
   }
-  std::ofstream out(path, std::ios::binary);
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  if (!out) throw cli_error(path + ": cannot write");
+  check_written(stream, name);
+}
+}  // namespace
+
+void write_file(const std::string& path, std::string_view text) {
+  if (path == "-") return write_checked(stdout, text, "standard output");
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) cannot_write(path, errno);
+  try {
+    write_checked(f, text, path);
+  } catch (...) {
+    std::fclose(f);
+    throw;
+  }
+  if (std::fclose(f) != 0) cannot_write(path, errno);
+}
+
+void check_writable(const std::string& path) {
+  if (path == "-") return;
+  std::FILE* f = std::fopen(path.c_str(), "ab");
+  if (f == nullptr) cannot_write(path, errno);
+  std::fclose(f);
 }
 
 range_policy parse_policy(const std::string& text) {
   if (text == "default") return range_policy{};
   if (text == "greedy") return range_policy::greedy();
-  const std::string usage =
-      "--policy must be default, greedy, share:N/D, adaptive:N/D or reserve:K:N/D with 0 < N <= D, not '" + text + "'";
+  const std::string usage = "--policy must be default, greedy, share:N/D or adaptive:N/D (0 < N <= D), or reserve:K:N/D "
+                            "(1 <= K <= 1024, 0 <= N <= D), not '" + text + "'";
   if (text.rfind("reserve:", 0) == 0) {  // reserve:K:N/D keeps max(K * min, N/D of the memory)
     const std::size_t second = text.find(':', 8), slash = text.find('/');
     if (second == std::string::npos || slash == std::string::npos || slash < second) throw cli_error(usage);
     const std::size_t k = parse_number(text.substr(8, second - 8), "--policy");
     const std::size_t num = parse_number(text.substr(second + 1, slash - second - 1), "--policy");
     const std::size_t den = parse_number(text.substr(slash + 1), "--policy");
+    // range_policy reads K = 0 as its default (4): a K of 0 cannot be kept back, so it is refused.
+    if (k == 0) throw cli_error("--policy " + text + ": K = 0 is refused (range_policy::reserve reads 0 as its default, 4)");
     if (k > 1024 || den == 0 || num > den || den > UINT32_MAX) throw cli_error(usage);
     return range_policy::reserve(static_cast<std::uint32_t>(k), static_cast<std::uint32_t>(num), static_cast<std::uint32_t>(den));
   }

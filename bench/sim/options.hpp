@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdio>
 #include <map>
 #include <span>
 #include <stdexcept>
@@ -73,11 +74,25 @@ named_path parse_named_path(const std::string& arg, const std::string& prefix);
 
 /// The whole file, or a cli_error naming it.
 std::string read_file(const std::string& path);
-/// Writes `text` to `path` (`-` is standard output), or a cli_error naming it.
+
+/// The one rule for every output of the tool: what was written to `stream` (named `name` in the
+/// error) is flushed and checked, and a write that failed at any point (a full disk, a closed
+/// pipe, /dev/full) is a cli_error "NAME: cannot write (REASON)". Buffered output fails only at
+/// its flush, so no output is done before this has passed.
+void check_written(std::FILE* stream, const std::string& name);
+
+/// Writes `text` to `path` (`-` is standard output) and checks it (check_written); a file that
+/// cannot be opened is a cli_error naming it. Every output of vmh-sim goes through here.
 void write_file(const std::string& path, std::string_view text);
 
-/// `default`, `greedy`, `share:N/D` (a fixed share) or `adaptive:N/D` (a share limited to the
-/// free fraction).
+/// Refuses, before any work, an output path that cannot be written ("PATH: cannot write
+/// (REASON)"): `-` passes; a file is opened for appending (created when missing, kept as it is).
+void check_writable(const std::string& path);
+
+/// `default`, `greedy`, `share:N/D` (a fixed share), `adaptive:N/D` (a share limited to the
+/// free fraction), both with 0 < N <= D, or `reserve:K:N/D` (keep back max(K smallest grants,
+/// N/D of the memory)) with 1 <= K <= 1024 and 0 <= N <= D: range_policy reads K = 0 as its
+/// default, 4, so a K of 0 is refused rather than read as 4.
 range_policy parse_policy(const std::string& text);
 
 }  // namespace vmh::sim

@@ -4,6 +4,8 @@
 
 #include <fmt/core.h>
 
+#include "sim/traces.hpp"
+
 namespace vmh::sim {
 
 std::size_t pick_operation(const std::vector<trace::op>& ops, const std::string& at, std::span<const bucket> layout,
@@ -52,7 +54,7 @@ heap_snapshot snapshot_at(const std::vector<trace::op>& ops, std::size_t index, 
     if (e.index + 1 != prefix.size() || !request || e.ok) return;
     // The operation shown failed: name it and its size (a range by its minimum).
     s.picture.failed_size = static_cast<std::size_t>(e.op->size);
-    s.picture.failed_request = fmt::format("operation {}, {}", e.index, trace::format(*e.op));
+    s.picture.failed_request = fmt::format("operation {}, {}", e.index, request_text(*e.op));
   });
   const auto& g = v.heap().geometry();
   if (g.packed.bytes != 0) s.picture.buckets.push_back({g.page_size, g.packed.bytes / g.page_size, 0, true});

@@ -271,7 +271,7 @@ std::string heap_map(const map_input& in) {
          "fill=\"#666666\" font-size=\"11\"");
   if (failed)
     d.text(10, ly + 84,
-           fmt::format("failed: {} ({}); {}", in.failed_request, bytes_text(in.failed_size),
+           fmt::format("failed: {}; {}", in.failed_request,
                        fit < in.buckets.size()
                            ? fmt::format("outlined: the first bucket whose blocks hold it ({})", bytes_text(in.buckets[fit].block_size))
                            : std::string("larger than every block")),

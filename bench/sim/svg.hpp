@@ -34,8 +34,8 @@ struct map_input {
   sram_split split;
   std::size_t page = 4096, physical = 0;  ///< physical: the bytes of pages the heap may map
   std::size_t max_cells = 192;  ///< blocks per row drawn one by one; more are grouped
-  /// The request that failed at the operation shown (none when failed_size is 0): drawn as a
-  /// note with its size and an outline on the first bucket whose blocks could hold it.
+  /// The request that failed at the operation shown, in words (none when failed_size is 0): drawn
+  /// as a note and an outline on the first bucket whose blocks could hold its size.
   std::string failed_request;
   std::size_t failed_size = 0;
 };

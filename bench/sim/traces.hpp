@@ -46,6 +46,15 @@ std::string unknown_family(const std::string& family);
 /// known ones).
 std::vector<trace::op> family_trace(const std::string& family, std::uint64_t seed, const family_params& p);
 
+/// What `vmh-sim gen` writes as its first line (after `# `): the trace format's version, the
+/// generator and every option that decides the trace, defaults included, so that the trace can
+/// be made again: "vmh trace v1: vmh-sim gen --family sof --seed 1 --steps 2000".
+std::string generator_comment(const std::string& family, std::uint64_t seed, const family_params& p);
+
+/// A request (`a` or `r` line) in words, for a reader: "a fixed request of 20 KiB, aligned to
+/// 64 B" or "a range request of 16 KiB to 128 KiB". Other operations are named by their kind.
+std::string request_text(const trace::op& o);
+
 /// A trace file, parsed; a std::invalid_argument naming the file and line on error.
 std::vector<trace::op> load_trace(const std::string& path);
 

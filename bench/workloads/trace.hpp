@@ -20,6 +20,7 @@
 // A 'g' line's granule (when given) is at least 1 and at most its preferred.
 #pragma once
 
+#include <algorithm>
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -72,64 +73,34 @@ inline number_status parse_u64(std::string_view s, std::uint64_t& out) {
   return number_status::ok;
 }
 
-// Set of live ids: open addressing with linear probing and backward-shift
-// deletion, because a trace of 100k lines must parse in milliseconds and the
-// node-based standard sets spend most of that time allocating.
-class id_set {
- public:
-  bool contains(std::uint64_t key) const {
-    if (slots_.empty()) return false;
-    for (std::size_t i = home(key);; i = (i + 1) & mask_) {
-      if (!slots_[i].full) return false;
-      if (slots_[i].key == key) return true;
-    }
-  }
-  void insert(std::uint64_t key) {  // key must be absent
-    if ((count_ + 1) * 2 > slots_.size()) grow();
-    std::size_t i = home(key);
-    while (slots_[i].full) i = (i + 1) & mask_;
-    slots_[i] = {key, true};
-    ++count_;
-  }
-  void erase(std::uint64_t key) {  // key must be present
-    std::size_t i = home(key);
-    while (!slots_[i].full || slots_[i].key != key) i = (i + 1) & mask_;
-    // Pull later entries of the probe chain back over the hole, so lookups
-    // never need tombstones.
-    for (std::size_t j = (i + 1) & mask_; slots_[j].full; j = (j + 1) & mask_) {
-      const std::size_t h = home(slots_[j].key);
-      // The entry at j may fill the hole at i unless its home lies cyclically in (i, j].
-      const bool stays = (i <= j) ? (i < h && h <= j) : (i < h || h <= j);
-      if (!stays) {
-        slots_[i] = slots_[j];
-        i = j;
-      }
-    }
-    slots_[i].full = false;
-    --count_;
-  }
-
- private:
-  struct slot {
-    std::uint64_t key;
-    bool full;
-  };
-  std::size_t home(std::uint64_t key) const {
-    return static_cast<std::size_t>((key * 0x9E3779B97F4A7C15ull) >> 32) & mask_;
-  }
-  void grow() {
-    std::vector<slot> old = std::move(slots_);
-    const std::size_t cap = old.empty() ? 64 : old.size() * 2;
-    slots_.assign(cap, slot{0, false});
-    mask_ = cap - 1;
-    count_ = 0;
-    for (const slot& s : old)
-      if (s.full) insert(s.key);
-  }
-  std::vector<slot> slots_;
-  std::size_t mask_ = 0;
-  std::size_t count_ = 0;
+// The lives of a trace's ids, checked after the lines are read: each id is replaced by its rank
+// among the trace's distinct ids (one sort), so that its state is an array entry. The work is
+// O(n log n) for n operations whatever the ids are; a hash set's worst case (ids chosen to
+// collide) would be quadratic.
+struct broken_life {
+  std::size_t op;  // index of the first operation whose id breaks its life, or ops.size()
+  std::string message;
 };
+
+inline broken_life check_lives(const std::vector<op>& ops) {
+  std::vector<std::uint64_t> ids(ops.size());
+  for (std::size_t i = 0; i < ops.size(); ++i) ids[i] = ops[i].id;
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  std::vector<bool> live(ids.size(), false);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const op& o = ops[i];
+    const auto rank = static_cast<std::size_t>(std::lower_bound(ids.begin(), ids.end(), o.id) - ids.begin());
+    if (o.kind == op_kind::allocate || o.kind == op_kind::range) {
+      if (live[rank]) return {i, "id " + std::to_string(o.id) + " is already live"};
+      live[rank] = true;
+    } else {
+      if (!live[rank]) return {i, "id " + std::to_string(o.id) + " is not live (never allocated, or already freed)"};
+      if (o.kind == op_kind::free) live[rank] = false;
+    }
+  }
+  return {ops.size(), {}};
+}
 
 // Character classes for the tokenizer, looked up rather than compared so that
 // the per-byte loop has a single branch.
@@ -164,8 +135,15 @@ inline std::size_t parse_size(std::string_view s, bool& ok) {
 
 inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
   std::vector<op> ops;
+  std::vector<std::size_t> lines;  // of each op, for the errors of check_lives
   ops.reserve(text.size() / 8 + 1);  // a typical line is 8 or more bytes
-  detail::id_set live;
+  lines.reserve(ops.capacity());
+  // The first error in the file wins: a line's own error, or an earlier line's broken life.
+  auto first_error = [&](parse_error e) -> std::variant<std::vector<op>, parse_error> {
+    const detail::broken_life b = detail::check_lives(ops);
+    if (b.op < ops.size()) return parse_error{lines[b.op], b.message};
+    return e;
+  };
 
   // One pass over the bytes: per line, split into at most 6 fields (a sixth
   // only proves there are too many) and drop everything from '#' on.
@@ -192,9 +170,7 @@ inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
     if (p < end) ++p;  // the newline
     if (n == 0) continue;
 
-    auto fail = [&](std::string message) -> std::variant<std::vector<op>, parse_error> {
-      return parse_error{line_no, std::move(message)};
-    };
+    auto fail = [&](std::string message) { return first_error(parse_error{line_no, std::move(message)}); };
 
     struct syntax {
       op_kind kind;
@@ -274,16 +250,10 @@ inline std::variant<std::vector<op>, parse_error> parse(std::string_view text) {
           return fail("granule " + std::to_string(o.size) + " is greater than preferred " + std::to_string(o.preferred));
         break;
     }
-    if (o.kind == op_kind::allocate || o.kind == op_kind::range) {
-      if (live.contains(o.id)) return fail("id " + std::to_string(o.id) + " is already live");
-      live.insert(o.id);
-    } else {
-      if (!live.contains(o.id))
-        return fail("id " + std::to_string(o.id) + " is not live (never allocated, or already freed)");
-      if (o.kind == op_kind::free) live.erase(o.id);
-    }
     ops.push_back(o);
+    lines.push_back(line_no);
   }
+  if (const detail::broken_life b = detail::check_lives(ops); b.op < ops.size()) return parse_error{lines[b.op], b.message};
   return ops;
 }
 

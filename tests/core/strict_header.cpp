@@ -2,6 +2,7 @@
 // -fno-exceptions -fno-rtti (see tests/CMakeLists.txt). Every heap configuration below is
 // instantiated and every public member called, so that a warning anywhere in the headers fails
 // the build. Nothing here runs.
+#include <vmh/recorder.hpp>
 #include <vmh/vmh.hpp>
 
 #include <cstddef>
@@ -127,6 +128,27 @@ std::size_t exercise_layouts() {
   return n + rl.geo().block_total;
 }
 
+// The recorder over a heap, to a ring and to a C callback, with and without a lock: every member.
+vmh::trace_ring<4096, vmh::spin_lock> ring;
+void swallow(void*, const char*, std::size_t) {}
+
+template <class Heap, class Sink, class Lock>
+std::size_t exercise_recorder(Heap& h, Sink& sink) {
+  vmh::recorder<Heap, Sink, Lock> rec{h, sink};
+  void* p = rec.allocate(100);
+  void* q = rec.allocate(100, 64);
+  const vmh::grant g = rec.try_allocate(64);
+  const vmh::grant r = rec.allocate_range(64, 4096, 0, 64);
+  std::size_t n = rec.usable_size(p) + (rec.owns(q) ? 1u : 0u) + rec.bucket_count() + g.size + r.size;
+  n += rec.resize(p, 200) == vmh::status::ok ? 1u : 0u;
+  n += rec.grow(r.ptr, 8192, 64).size;
+  n += rec.stats().live_allocations + rec.stats(0).in_use;
+  n += rec.validate() ? 1u : 0u;
+  n += rec.deallocate(p) == vmh::status::ok ? 1u : 0u;
+  const vmh::recorder_stats s = rec.record_stats();
+  return n + s.lines + s.failed + s.unrecorded + s.inexact + (&rec.heap() == &h ? 1u : 0u);
+}
+
 // Entry points with external linkage, so that every instantiation above is kept.
 std::size_t strict_header_check(void* region, std::size_t bytes) {
   static fixed_counting a;
@@ -159,6 +181,10 @@ std::size_t strict_header_check(void* region, std::size_t bytes) {
   sl.unlock();
   vmh::external_range er{region, bytes};
   acc += er.size() + (er.base() != nullptr ? 1u : 0u);
+  acc += exercise_recorder<decltype(a), decltype(ring), vmh::spin_lock>(a, ring);
+  vmh::trace_callback uart{swallow, nullptr};
+  acc += exercise_recorder<decltype(global_heap), vmh::trace_callback, vmh::no_lock>(global_heap, uart);
+  acc += ring.dump(swallow, nullptr) + ring.dropped() + ring.size() + ring.capacity();
   return acc;
 }
 

@@ -2,7 +2,9 @@
 // -Wall -Wextra -Wpedantic -Werror -fno-exceptions -fno-rtti (see CMakeLists.txt). Compiled,
 // never run; the Zephyr headers are the stand-ins of zephyr_standin/.
 #include <vmh/c/vmh.h>
+#include <vmh/c/trace.h>
 #include <vmh/c_api.hpp>
+#include <vmh/recorder.hpp>
 #include <vmh/vmh.hpp>
 #include <vmh/zephyr/mm_mapper.hpp>
 #include <vmh/zephyr/spinlock.hpp>
@@ -22,8 +24,15 @@ alignas(4096) std::byte window[layout::virtual_size];
 zephyr_heap zh{vmh::external_range{window, sizeof window}};
 budget_heap bh{vmh::external_range{window, sizeof window}, vmh::zephyr::budgeted_mm_mapper<>{1u << 16}};
 
+// A recorded heap as the firmware would have it: a ring under the Zephyr lock, the recorder
+// behind the C API, the ring drained from C.
+vmh::trace_ring<8192, vmh::zephyr::spinlock> ring;
+vmh::recorder<zephyr_heap, decltype(ring), vmh::zephyr::spinlock> recorded{zh, ring};
+
 }  // namespace vmh_firmware_strict
 
+VMH_C_API(strict_r, vmh_firmware_strict::recorded);
+VMH_C_TRACE_RING(strict_r, vmh_firmware_strict::ring);
 VMH_C_API_DEFINE(strict_a, vmh_firmware_strict::counting_heap);
 VMH_C_API(strict_z, vmh_firmware_strict::zh);
 VMH_C_API(strict_b, vmh_firmware_strict::bh);

@@ -15,8 +15,13 @@
 // Built two ways from this file:
 //  - vmh-fuzz-sim (clang, -fsanitize=fuzzer,address,undefined; VMH_LIBFUZZER defined):
 //    libFuzzer's driver calls LLVMFuzzerTestOneInput.
-//  - vmh-fuzz-sim-replay (any compiler): `vmh-fuzz-sim-replay [--random COUNT SEED] PATH...`
+//  - vmh-fuzz-sim-replay (any compiler):
+//    `vmh-fuzz-sim-replay [--random COUNT SEED] [--colliding-ids N] [--time-bound SECONDS] PATH...`
 //    runs every file (directories: every file in them), then COUNT mutations of them.
+//    --colliding-ids adds a trace of N allocations whose ids collide in a multiplicative hash
+//    (tests/support/colliding_ids.hpp; the corpus's trace-colliding-ids is its first 150 lines,
+//    all that fits libFuzzer's 4096-byte inputs); --time-bound makes an input of the trace or
+//    layout target that runs longer than SECONDS a finding, as libFuzzer's -timeout does.
 #include <unistd.h>
 
 #include <algorithm>
@@ -242,9 +247,12 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 #else
 
+#include <chrono>
 #include <filesystem>
 #include <iterator>
 #include <random>
+
+#include "support/colliding_ids.hpp"
 
 namespace {
 
@@ -289,11 +297,21 @@ std::vector<std::filesystem::path> files_of(const std::filesystem::path& path) {
 int main(int argc, char** argv) {
   const std::vector<std::string> words(argv + 1, argv + argc);
   std::uint64_t random_count = 0, random_seed = 0;
+  double time_bound = 0;  // seconds; 0: none
   std::vector<std::vector<std::uint8_t>> seeds;
   for (auto w = words.begin(); w != words.end(); ++w) {
     if (*w == "--random" && words.end() - w > 2) {
       random_count = std::strtoull((++w)->c_str(), nullptr, 0);
       random_seed = std::strtoull((++w)->c_str(), nullptr, 0);
+      continue;
+    }
+    if (*w == "--colliding-ids" && words.end() - w > 1) {
+      const std::string text = "trace\n" + vmh_test::colliding_ids_trace(std::strtoull((++w)->c_str(), nullptr, 0));
+      seeds.emplace_back(text.begin(), text.end());
+      continue;
+    }
+    if (*w == "--time-bound" && words.end() - w > 1) {
+      time_bound = std::strtod((++w)->c_str(), nullptr);
       continue;
     }
     for (const std::filesystem::path& file : files_of(*w)) {
@@ -309,12 +327,22 @@ int main(int argc, char** argv) {
   }
   silence_stdout();
   std::atexit(remove_input_file);
-  for (const auto& s : seeds) LLVMFuzzerTestOneInput(s.data(), s.size());
-  std::mt19937_64 rng(random_seed);
-  for (std::uint64_t n = 0; n < random_count; ++n) {
-    const std::vector<std::uint8_t> d = mutate(seeds[rng() % seeds.size()], rng);
+  // A parser input (trace or layout) that runs longer than the bound is a finding.
+  auto run_one = [time_bound](const std::vector<std::uint8_t>& d) {
+    const auto t0 = std::chrono::steady_clock::now();
     LLVMFuzzerTestOneInput(d.data(), d.size());
-  }
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::string_view head(reinterpret_cast<const char*>(d.data()), std::min<std::size_t>(d.size(), 7));
+    const bool parser = head.rfind("trace\n", 0) == 0 || head.rfind("layout\n", 0) == 0;
+    if (parser && time_bound > 0 && seconds > time_bound) {
+      std::fprintf(stderr, "vmh-fuzz-sim-replay: an input of %zu bytes took %.2f s (bound %.2f s)\n", d.size(), seconds,
+                   time_bound);
+      fail("a parser input ran longer than the time bound");
+    }
+  };
+  for (const auto& s : seeds) run_one(s);
+  std::mt19937_64 rng(random_seed);
+  for (std::uint64_t n = 0; n < random_count; ++n) run_one(mutate(seeds[rng() % seeds.size()], rng));
   std::fprintf(stderr, "vmh-fuzz-sim-replay: %zu files, %llu mutations, %zu inputs\n", seeds.size(),
                static_cast<unsigned long long>(random_count), inputs);
   return 0;

@@ -5,8 +5,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <memory>
 #include <string>
@@ -17,6 +19,7 @@
 #include "baselines/sys_heap.hpp"
 #include "catch.hpp"
 #include "host/child_process.hpp"
+#include "sim/tool.hpp"
 #include "sim/allocators.hpp"
 #include "sim/commands.hpp"
 #include "sim/layouts.hpp"
@@ -30,43 +33,7 @@
 namespace {
 
 constexpr std::size_t KiB = 1024;
-
-/// A file in the temporary directory, removed at the end of the test.
-struct temp_file {
-  std::string path;
-  explicit temp_file(const std::string& name, const std::string& text)
-      : path(std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + "/vmh-sim-test-" +
-             std::to_string(::getpid()) + "-" + name) {
-    std::ofstream(path, std::ios::binary) << text;
-  }
-  ~temp_file() { std::remove(path.c_str()); }
-};
-
-struct tool_end {
-  host_test::child_end end;
-  std::string out;  ///< standard output
-  std::string err() const { return end.report; }
-};
-
-/// Runs vmh-sim with `words` in a child process: standard error comes back through the pipe,
-/// standard output through a file.
-tool_end run_tool(const std::vector<std::string>& words) {
-  const temp_file out("stdout", "");
-  tool_end t;
-  t.end = host_test::run_in_child_with_pipe([&](int fd) {
-    ::dup2(fd, 2);
-    const int o = ::open(out.path.c_str(), O_WRONLY | O_TRUNC);
-    ::dup2(o, 1);
-    std::vector<const char*> argv = {"vmh-sim"};
-    for (const std::string& w : words) argv.push_back(w.c_str());
-    const int code = vmh::sim::run(static_cast<int>(argv.size()), argv.data());
-    std::fflush(nullptr);
-    ::_exit(code);
-  });
-  std::ifstream in(out.path, std::ios::binary);
-  t.out.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-  return t;
-}
+using namespace vmh_sim_test;
 
 std::string joined(const std::vector<std::string>& words) {
   std::string s;
@@ -89,6 +56,18 @@ void check_refused(const std::vector<std::string>& words, const std::string& say
 }
 
 }  // namespace
+
+TEST_CASE("the JSON checker accepts well-formed lines and rejects broken ones") {
+  CHECK(json_lines("{}\n"));
+  CHECK(json_lines("{\"a\":1,\"b\":[1,2.5,-3e4,\"x\\\"y\"],\"c\":{\"d\":null,\"e\":true}}\n{\"f\":false}\n"));
+  CHECK_FALSE(json_lines("{\"a\":1}"));         // no newline
+  CHECK_FALSE(json_lines("{\"a\":1,}\n"));      // trailing comma
+  CHECK_FALSE(json_lines("{\"a\" 1}\n"));       // no colon
+  CHECK_FALSE(json_lines("{\"a\":[1,2}\n"));    // unclosed array
+  CHECK_FALSE(json_lines("{\"a\":1}}\n"));      // trailing text
+  CHECK_FALSE(json_lines("| a | b |\n"));       // a table
+  CHECK_FALSE(json_lines("{a:1}\n"));           // unquoted key
+}
 
 TEST_CASE("bad command lines give one line and exit code 2") {
   const temp_file trace("trace", "a 1 64\nr 2 1K 8K\nf 1\n");
@@ -146,6 +125,26 @@ TEST_CASE("bad command lines give one line and exit code 2") {
       {{"plan", "--trace", t, "--physical", "448K", "--compare", t}, "expected '<block_size> <count>'"},
       {{"curve", "--trace", t, "--from", "1M", "--to", "64K"}, "at least one budget"},
       {{"auto-study", "--grid", "huge"}, "--grid must be small or full"},
+      // reserve:K:N/D with K = 0: range_policy reads 0 as 4, so the tool refuses it (once read as 4).
+      {{"replay", "--trace", t, "--allocator", "vmh", "--physical", "1M", "--policy", "reserve:0:35/1000"},
+       "K = 0 is refused"},
+      {{"compare", "--family", "sof", "--physical", "448K", "--policy", "reserve:0:1/2"}, "K = 0 is refused"},
+      {{"replay", "--trace", t, "--allocator", "vmh", "--physical", "1M", "--policy", "reserve:1025:1/2"}, "1 <= K <= 1024"},
+      // A budget without an auto layout is refused before any work, by every command alike (plan
+      // once searched, printed its layout and only then exited 2).
+      {{"plan", "--trace", t, "--physical", "1G", "--evals", "5"}, "no auto layout for a budget of 1073741824 bytes"},
+      {{"plan", "--trace", t, "--physical", "2G", "--evals", "5", "--out", "-"}, "no auto layout"},
+      {{"curve", "--trace", t, "--budgets", "64K,1G"}, "no auto layout for a budget of 1073741824 bytes"},
+      {{"compare", "--trace", t, "--physical", "1G"}, "no auto layout"},
+      {{"map", "--trace", t, "--physical", "1G"}, "no auto layout"},
+      // --json keeps standard output for itself.
+      {{"plan", "--trace", t, "--physical", "448K", "--json", "--out", "-"}, "give a file"},
+      {{"map", "--trace", t, "--physical", "448K", "--json", "--out", "-"}, "give --out FILE"},
+      {{"curve", "--trace", t, "--budgets", "64K", "--json", "--out", "-"}, "give --out FILE"},
+      // compare takes trace files like the other commands.
+      {{"compare", "--trace", t + ".missing", "--physical", "448K"}, "cannot open"},
+      {{"compare", "--physical", "448K"}, "give --trace FILE (repeatable) or --family F --seeds LIST"},
+      {{"compare", "--trace", bad_grow.path, "--physical", "448K"}, bad_grow.path + ":2: granule must be at least 1"},
   };
   for (const bad& b : cases) check_refused(b.words, b.says);
 }
@@ -174,7 +173,7 @@ TEST_CASE("the grow requests are reported apart from the main figures") {
   REQUIRE(one.end.exit_code == 0);
   CHECK(one.out == run_tool({"gen", "--family", "grow", "--seed", "2", "--steps", "200"}).out);
   CHECK(one.out != run_tool({"gen", "--family", "grow", "--seed", "3", "--steps", "200"}).out);
-  CHECK(one.out == vmh::trace::to_text(vmh::workloads::grow_family(2, 200)));
+  CHECK(one.out.substr(one.out.find('\n') + 1) == vmh::trace::to_text(vmh::workloads::grow_family(2, 200)));
   CHECK(one.out.find("\ng ") != std::string::npos);
 
   const temp_file trace("grow-trace", "a 1 1000\na 2 2000\na 3 100\nf 2\ng 1 5000 1000\n");
@@ -409,6 +408,176 @@ TEST_CASE("the heap map marks the failed request and its size") {
   REQUIRE(t.end.exit_code == 0);
   std::ifstream in(svg.path, std::ios::binary);
   const std::string picture{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-  CHECK(picture.find("failed: operation 1, a 2 20480 (20 KiB)") != std::string::npos);
+  // The request in words, not as a trace line.
+  CHECK(picture.find("failed: operation 1, a fixed request of 20 KiB;") != std::string::npos);
+  CHECK(picture.find("a 2 20480") == std::string::npos);
   CHECK(picture.find("stroke=\"#d62728\"") != std::string::npos);
+}
+
+TEST_CASE("a failed write is an error of every output: one line, exit code 2") {
+  // /dev/full takes the open and refuses every byte at the flush: buffered output that nobody
+  // checked once made plan --out, plan --cxx, layout, replay, compare and curve exit 0.
+  const temp_file trace("trace", "a 1 64\nr 2 1K 8K\nf 1\n");
+  const temp_file kept("kept", "");
+  const std::string t = trace.path, full = "/dev/full";
+  struct output {
+    std::vector<std::string> words;
+    std::string stdout_path;  ///< standard output: a file (empty: the test's own) or /dev/full
+    std::string names;        ///< the output the error names
+  };
+  const std::vector<output> cases = {
+      {{"--help"}, full, "standard output"},
+      {{"layout", "--help"}, full, "standard output"},
+      {{"gen", "--family", "seed"}, full, "standard output"},
+      {{"gen", "--family", "sof", "--steps", "3000"}, full, "standard output"},  // larger than the buffer
+      {{"replay", "--trace", t, "--allocator", "vmh", "--physical", "448K"}, full, "standard output"},
+      {{"compare", "--trace", t, "--physical", "448K"}, full, "standard output"},
+      {{"compare", "--trace", t, "--physical", "448K", "--json", "--memory"}, full, "standard output"},
+      {{"layout", "--physical", "448K"}, full, "standard output"},
+      {{"layout", "--physical", "448K", "--json"}, full, "standard output"},
+      {{"plan", "--trace", t, "--physical", "448K", "--evals", "5"}, full, "standard output"},
+      {{"plan", "--trace", t, "--physical", "448K", "--evals", "5", "--out", full}, "", full},
+      {{"plan", "--trace", t, "--physical", "448K", "--evals", "5", "--out", kept.path, "--cxx", full}, "", full},
+      {{"plan", "--trace", t, "--physical", "448K", "--evals", "5", "--out", kept.path, "--cxx", "-"}, full, "standard output"},
+      {{"plan", "--trace", t, "--physical", "448K", "--evals", "5", "--json"}, full, "standard output"},
+      {{"map", "--trace", t, "--physical", "448K"}, full, "standard output"},
+      {{"map", "--trace", t, "--physical", "448K", "--out", full}, "", full},
+      {{"map", "--trace", t, "--physical", "448K", "--json"}, full, "standard output"},
+      {{"curve", "--trace", t, "--budgets", "64K"}, full, "standard output"},
+      {{"curve", "--trace", t, "--budgets", "64K", "--out", full}, "", full},
+      {{"curve", "--trace", t, "--budgets", "64K", "--out", kept.path}, full, "standard output"},  // the table
+      {{"curve", "--trace", t, "--budgets", "64K", "--json"}, full, "standard output"},
+  };
+  for (const output& c : cases) {
+    INFO("vmh-sim" << joined(c.words) << " > " << (c.stdout_path.empty() ? "file" : c.stdout_path));
+    const tool_end e = run_tool(c.words, c.stdout_path);
+    REQUIRE_FALSE(e.end.signaled);
+    CHECK(e.end.exit_code == 2);
+    CAPTURE(e.err());
+    CHECK(e.err().rfind("vmh-sim: " + c.names + ": cannot write", 0) == 0);
+    CHECK(e.err().find('\n') == e.err().size() - 1);
+  }
+}
+
+TEST_CASE("a layout file's broken rule is named by its file, line and bucket") {
+  const temp_file trace("trace", "a 1 64\n");
+  const temp_file descending("descending", "64 16\n# a comment\n\n48 4   # smaller than the bucket before\n");
+  const temp_file zero("zero", "64 0\n");
+  const temp_file huge("huge", "64 4\n128 2000000\n");  // more blocks than the simulator's heap holds
+  const temp_file odd("odd", "64 4\n100 4\n");           // 100 is no multiple of 8, the least alignment
+  const std::string t = trace.path;
+  check_refused({"replay", "--trace", t, "--allocator", "vmh", "--physical", "448K", "--layout", descending.path},
+                descending.path + ":4: bucket 1 (48 4): block sizes must be strictly ascending");
+  check_refused({"map", "--trace", t, "--physical", "448K", "--layout", zero.path},
+                zero.path + ":1: bucket 0 (64 0): a block count is zero");
+  check_refused({"compare", "--trace", t, "--physical", "448K", "--layout", huge.path},
+                huge.path + ":2: bucket 1 (128 2000000): the layout exceeds the capacity");
+  check_refused({"replay", "--trace", t, "--allocator", "vmh", "--physical", "448K", "--layout", odd.path},
+                odd.path + ":2: bucket 1 (100 4): a block size is not a multiple of min_align");
+  // Before the search, not after it; and for curve's layouts too.
+  check_refused({"plan", "--trace", t, "--physical", "448K", "--compare", "mine=" + descending.path},
+                descending.path + ":4: bucket 1");
+  check_refused({"curve", "--trace", t, "--budgets", "64K", "--layout", zero.path}, zero.path + ":1: bucket 0");
+  // SOF's table is checked for the page size as well.
+  check_refused({"replay", "--trace", t, "--allocator", "vmh", "--physical", "448K", "--layout", "sof", "--page", "1G"},
+                "--layout sof: bucket");
+}
+
+TEST_CASE("compare takes trace files: the means over them are those over the same traces as seeds") {
+  const temp_file one("one", vmh::trace::to_text(vmh::workloads::sof_family(1, 300)));
+  const temp_file two("two", vmh::trace::to_text(vmh::workloads::sof_family(2, 300)));
+  const tool_end files = run_tool({"compare", "--trace", one.path, "--trace", two.path, "--physical", "256K", "--json"});
+  const tool_end seeds = run_tool({"compare", "--family", "sof", "--seeds", "1-2", "--steps", "300", "--physical", "256K", "--json"});
+  REQUIRE(files.end.exit_code == 0);
+  REQUIRE(seeds.end.exit_code == 0);
+  CHECK(json_lines(files.out));
+  // The same figures, line by line, but for how the traces were named.
+  std::string expected = seeds.out;
+  for (const char* allocator : {"sys_heap", "sof_vmh", "vmh"}) {
+    const std::string from = std::string("{\"allocator\":\"") + allocator + "\",\"family\":\"sof\",\"seeds\":2,";
+    const std::string to = std::string("{\"allocator\":\"") + allocator + "\",\"family\":null,\"seeds\":null,";
+    REQUIRE(expected.find(from) != std::string::npos);
+    expected.replace(expected.find(from), from.size(), to);
+  }
+  CHECK(files.out == expected);
+  const tool_end table = run_tool({"compare", "--trace", one.path, "--physical", "256K", "--memory"});
+  REQUIRE(table.end.exit_code == 0);
+  CHECK(table.out.find("| banks powered (mean) | banks powered (peak) | bank floor (mean) | bank floor (peak) |") !=
+        std::string::npos);
+}
+
+TEST_CASE("every report offers --json: one JSON object per line") {
+  const temp_file trace("trace", vmh::trace::to_text(vmh::workloads::sof_family(1, 200)));
+  const temp_file svg("svg", "");
+  const std::string t = trace.path;
+  const std::vector<std::vector<std::string>> reports = {
+      {"replay", "--trace", t, "--allocator", "sof_vmh", "--physical", "256K", "--json"},
+      {"compare", "--trace", t, "--physical", "256K", "--memory", "--json"},
+      {"layout", "--physical", "448K", "--json"},
+      {"plan", "--trace", t, "--physical", "256K", "--evals", "5", "--json"},
+      {"map", "--trace", t, "--physical", "256K", "--at", "peak", "--json"},
+      {"map", "--trace", t, "--physical", "64K", "--at", "fail", "--json", "--out", svg.path},
+      {"curve", "--trace", t, "--budgets", "128K,256K", "--json"},
+  };
+  for (const auto& words : reports) {
+    INFO("vmh-sim" << joined(words));
+    const tool_end r = run_tool(words);
+    CHECK(r.end.exit_code == 0);
+    CHECK(json_lines(r.out));
+  }
+  {
+    // auto-study runs longer than a child may under the sanitizers: here, standard output to a file.
+    const temp_file study("study", "");
+    std::fflush(stdout);
+    const int saved = ::dup(1), to = ::open(study.path.c_str(), O_WRONLY | O_TRUNC);
+    REQUIRE((saved >= 0 && to >= 0));
+    ::dup2(to, 1);
+    const char* argv[] = {"vmh-sim", "auto-study", "--seeds", "1", "--plan-evals", "0", "--top", "2", "--json"};
+    const int code = vmh::sim::run(static_cast<int>(std::size(argv)), argv);
+    std::fflush(stdout);
+    ::dup2(saved, 1);
+    ::close(saved);
+    ::close(to);
+    CHECK(code == 0);
+    std::ifstream in(study.path);
+    const std::string out{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    CHECK(json_lines(out));
+    CHECK(out.find("\"rank\":1,") != std::string::npos);
+  }
+  // The layout as JSON is the layout file's buckets, with what they cost.
+  const tool_end layout = run_tool({"layout", "--physical", "448K", "--json"});
+  const std::vector<vmh::bucket> automatic = vmh::sim::auto_layout(448 * KiB, 4096);
+  std::string buckets;
+  for (const vmh::bucket& b : automatic)
+    buckets += (buckets.empty() ? "" : ",") + std::string("{\"block_size\":") + std::to_string(b.block_size) +
+               ",\"count\":" + std::to_string(b.block_count) + "}";
+  CHECK(layout.out.find("\"buckets\":[" + buckets + "]") != std::string::npos);
+  const vmh::sim::vmh_allocator v(automatic, 448 * KiB, 4096);
+  CHECK(layout.out.find("\"metadata_bytes\":" + std::to_string(v.heap().metadata_bytes())) != std::string::npos);
+  // plan --json writes no layout file to standard output, and one to --out FILE.
+  const temp_file out("planned", "");
+  const tool_end plan = run_tool({"plan", "--trace", t, "--physical", "256K", "--evals", "5", "--json", "--out", out.path});
+  REQUIRE(plan.end.exit_code == 0);
+  CHECK(plan.out.rfind("{\"physical_bytes\":262144,", 0) == 0);
+  std::ifstream in(out.path);
+  const std::string file{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  CHECK(file.rfind("# vmh-sim plan:", 0) == 0);
+  // map names its failed request by its fields.
+  const tool_end fail = run_tool({"map", "--trace", t, "--physical", "64K", "--at", "fail", "--json"});
+  CHECK(fail.out.find("\"failed_request\":{\"kind\":") != std::string::npos);
+}
+
+TEST_CASE("gen starts with a comment naming the format version, the generator and its options") {
+  const tool_end g = run_tool({"gen", "--family", "grow", "--seed", "2", "--steps", "200"});
+  REQUIRE(g.end.exit_code == 0);
+  const std::string first = g.out.substr(0, g.out.find('\n') + 1);
+  CHECK(first == "# vmh trace v1: vmh-sim gen --family grow --seed 2 --steps 200 --grow 50\n");
+  CHECK(g.out.substr(first.size()) == vmh::trace::to_text(vmh::workloads::grow_family(2, 200)));
+  const tool_end s = run_tool({"gen", "--family", "stress", "--steps", "10", "--target", "95"});
+  CHECK(s.out.rfind("# vmh trace v1: vmh-sim gen --family stress --seed 1 --steps 10 --target 95 --physical 65536 "
+                    "--max-size 16384\n", 0) == 0);
+  // The comment says how to make the trace again: its words give the same trace.
+  const tool_end again = run_tool({"gen", "--family", "stress", "--seed", "1", "--steps", "10", "--target", "95",
+                                   "--physical", "65536", "--max-size", "16384"});
+  CHECK(again.out == s.out);
 }
