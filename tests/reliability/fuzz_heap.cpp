@@ -1,16 +1,26 @@
-// Differential fuzzing of the heap: the input bytes choose a layout, the page budget and whether
-// runs are on, then drive a sequence of allocate / allocate_range / resize / deallocate calls,
-// bad pointers and sizes, budget changes and refused reconfigurations. After every operation the
-// heap must validate and agree with the shadow model (support/shadow.hpp) on the live blocks,
-// their sizes and contents, the mapped pages and the statistics; at the end everything is freed
-// and no page may stay mapped. A disagreement prints the operation and aborts.
+// Differential fuzzing of the heap: the input bytes choose a layout, the page budget, whether
+// runs are on and whether map calls are refused now and then, then drive a sequence of
+// allocate / allocate_range / resize / grow / deallocate calls, bad pointers and sizes, budget
+// changes and refused reconfigurations. After every operation the heap must validate and agree
+// with the shadow model (support/shadow.hpp) on the live allocations, their sizes and contents,
+// the exact set of mapped pages and the statistics; at the end everything is freed and no page
+// may stay mapped. A disagreement prints the operation and aborts.
+//
+// The first input byte: bit 7 runs, bits 0-3 the layout, bit 4 injected map refusals:
+//   0-4    five small bucket layouts (4 KiB, 1 KiB and 256 B pages; sub-page, straddling and
+//          multi-page blocks; buckets of a few blocks), no packed region
+//   5-9    the same five after a packed region whose size, granule and limit the input chooses
+//   10-13  a random runtime layout with a packed region (shadow.hpp's random_config), 14 without
+//   15     a fixed preset: the auto layout for 64 KiB, or a table with 1 KiB pages (bit 5)
+// The second byte chooses the budget.
 //
 // Built two ways from this file:
 //  - vmh-fuzz (clang, -fsanitize=fuzzer,address,undefined; VMH_LIBFUZZER defined): libFuzzer's
 //    driver calls LLVMFuzzerTestOneInput; the operation count is printed at exit.
-//  - vmh-fuzz-replay (any compiler): `vmh-fuzz-replay [--random COUNT SEED] PATH...` runs every
-//    file (directories: every file in them) through the same function, then COUNT generated
-//    inputs. It is a test of the default build.
+//  - vmh-fuzz-replay (any compiler): `vmh-fuzz-replay [--random COUNT SEED] [--bytes N] PATH...`
+//    runs every file (directories: every file in them) through the same function, then COUNT
+//    generated inputs of 64 to N bytes (default 4160). It is a test of the default build, and
+//    with a large COUNT the long differential run of `.ci/run`.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -72,15 +82,30 @@ void require(const std::string& problem) {
 // A budget of `choice` (0-255): unlimited for the lowest values, otherwise 1 to all pages + 2.
 std::size_t budget_for(std::uint64_t choice, const vmh_test::shadow_config& c) {
   if (choice < 24) return SIZE_MAX;
-  std::size_t bytes = 0;
-  for (const vmh::bucket& b : c.table) bytes += b.block_size * b.block_count;
-  const std::size_t pages = vmh_test::ceil_div(bytes, c.page);
+  const std::size_t pages = vmh_test::ceil_div(vmh_test::model(c).virtual_size(), c.page);
   return (1 + choice % (pages + 2)) * c.page;
 }
 
-template <vmh::heap_options Options>
+// A packed region before a setup's buckets: 1 to 8 pages, a granule of 8 to 64 B (at most a
+// page), a limit from below a granule to the whole region.
+vmh::packed_region region_for(byte_source& src, std::size_t page) {
+  vmh::packed_region r;
+  r.granule = std::min<std::size_t>(std::size_t{8} << src.below(4), page);
+  r.bytes = (1 + src.below(8)) * page;
+  const std::size_t limits[] = {r.granule, page / 2, page, 2 * page, 16384, 1 + src.below(r.bytes)};
+  r.limit = limits[src.below(6)];
+  return r;
+}
+
+// The fixed presets: the zero-tuning layout for 64 KiB (a packed region of 16 pages) and a table
+// with 1 KiB pages, 32-byte granules and fixed requests up to 3 KiB in the region.
+using auto_layout = vmh::fixed_layout<vmh::presets::geometric<vmh::presets::auto_params(64 * 1024)>()>;
+using small_packed_layout = vmh::fixed_layout<vmh::with_packed(
+    vmh::make_table({{64, 32}, {448, 16}, {1536, 8}, {8192, 2}}, 1024, 64), vmh::packed_region{6 * 1024, 3072, 32})>;
+
+template <vmh::heap_options Options, class Layout>
 void drive(byte_source& src, const vmh_test::shadow_config& c) {
-  vmh_test::differential<byte_source, Options> d(src, c);
+  vmh_test::differential<byte_source, Options, Layout> d(src, c);
   require(d.configure());
   while (src.left != 0) {
     const std::uint64_t k = src.below(64);
@@ -90,6 +115,12 @@ void drive(byte_source& src, const vmh_test::shadow_config& c) {
     ++operations;
   }
   require(d.drain());
+}
+
+template <class Layout>
+void drive_either(bool runs, byte_source& src, const vmh_test::shadow_config& c) {
+  if (runs) drive<vmh::heap_options{.runs = true}, Layout>(src, c);
+  else drive<vmh::heap_options{.runs = false}, Layout>(src, c);
 }
 
 void report() {
@@ -102,11 +133,26 @@ void report() {
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   ++inputs;
   if (size < 2) return 0;
-  vmh_test::shadow_config c = setup(data[0] & 0x7f);
-  c.budget = budget_for(data[1], c);
+  const unsigned choice = data[0] & 0x0f;
+  const bool runs = (data[0] & 0x80) != 0, inject = (data[0] & 0x10) != 0;
   byte_source src{data + 2, size - 2};
-  if (data[0] & 0x80) drive<vmh::heap_options{.runs = true}>(src, c);
-  else drive<vmh::heap_options{.runs = false}>(src, c);
+  vmh_test::shadow_config c;
+  if (choice < 10) {
+    c = setup(choice % 5);
+    if (choice >= 5) c.packed = region_for(src, c.page);
+  } else if (choice < 15) {
+    c = vmh_test::random_config(src, choice < 14);
+  } else if ((data[0] & 0x20) == 0) {
+    c = vmh_test::config_of<auto_layout>();
+  } else {
+    c = vmh_test::config_of<small_packed_layout>();
+  }
+  c.budget = budget_for(data[1], c);
+  c.inject = inject;
+  if (choice < 5) drive_either<vmh_test::shadow_layout>(runs, src, c);
+  else if (choice < 15) drive_either<vmh_test::shadow_packed_layout>(runs, src, c);
+  else if ((data[0] & 0x20) == 0) drive_either<auto_layout>(runs, src, c);
+  else drive_either<small_packed_layout>(runs, src, c);
   return 0;
 }
 
@@ -140,13 +186,22 @@ bool run_file(const std::filesystem::path& file) {
 int main(int argc, char** argv) {
   std::size_t files = 0;
   std::vector<std::filesystem::path> paths;
-  std::uint64_t random_count = 0, random_seed = 0;
+  std::uint64_t random_count = 0, random_seed = 0, random_bytes = 4160;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--random" && i + 2 < argc) {
       random_count = std::strtoull(argv[i + 1], nullptr, 0);
       random_seed = std::strtoull(argv[i + 2], nullptr, 0);
       i += 2;
+      continue;
+    }
+    if (arg == "--bytes" && i + 1 < argc) {
+      random_bytes = std::strtoull(argv[i + 1], nullptr, 0);
+      if (random_bytes < 64) {
+        std::fprintf(stderr, "vmh-fuzz-replay: --bytes must be at least 64\n");
+        return 2;
+      }
+      ++i;
       continue;
     }
     if (std::filesystem::is_directory(arg)) {
@@ -166,15 +221,16 @@ int main(int argc, char** argv) {
     }
     ++files;
   }
-  // Generated inputs: every layout, with and without runs, a random budget and random bytes.
+  // Generated inputs: every layout choice, with and without runs and refusals, a random budget
+  // and random bytes.
   std::mt19937_64 rng(random_seed);
   for (std::uint64_t n = 0; n < random_count; ++n) {
-    std::vector<std::uint8_t> data(64 + rng() % 4096);
+    std::vector<std::uint8_t> data(64 + rng() % (random_bytes - 63));
     for (auto& b : data) b = static_cast<std::uint8_t>(rng());
     LLVMFuzzerTestOneInput(data.data(), data.size());
   }
   if (files == 0 && random_count == 0) {
-    std::fprintf(stderr, "usage: vmh-fuzz-replay [--random COUNT SEED] FILE_OR_DIR...\n");
+    std::fprintf(stderr, "usage: vmh-fuzz-replay [--random COUNT SEED] [--bytes N] FILE_OR_DIR...\n");
     return 2;
   }
   std::fprintf(stderr, "vmh-fuzz-replay: %zu files, %llu generated inputs\n", files,

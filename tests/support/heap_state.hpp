@@ -12,12 +12,13 @@
 
 namespace vmh_test {
 
-/// For each block start of the heap's geometry, the usable size there (0 when no live
-/// allocation starts there).
+/// For each granule of the packed region and each block start of the heap's geometry, the
+/// usable size there (0 when no live allocation starts there).
 template <class Heap>
 std::vector<std::size_t> live_blocks(const Heap& h, const std::byte* base) {
   std::vector<std::size_t> out;
   const auto& g = h.geometry();
+  for (std::size_t k = 0; k < g.packed.granules; ++k) out.push_back(h.usable_size(base + (k << g.packed.granule_shift)));
   for (std::size_t b = 0; b < g.bucket_count; ++b)
     for (std::size_t i = 0; i < g.buckets[b].block_count; ++i)
       out.push_back(h.usable_size(base + g.block_offset(g.buckets[b], i)));
