@@ -250,6 +250,7 @@ class heap {
     if (lo > hi) return {nullptr, 0, status::invalid_size};
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, s};
+    status packed = status::no_block;  // why the packed region did not take it
     if constexpr (packs) {
       // A grant the fairness rule sizes below a page is placed exactly in the packed region.
       std::size_t want = hi;
@@ -257,8 +258,11 @@ class heap {
         const std::size_t fair = fair_pages(g, lo) << g.page_shift;  // the new memory the rule allows
         if (want > fair) want = fair > lo ? down(fair) : lo;
       }
-      if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes && state_ == layout_error::none)
-        if (const grant r = take_packed(g, want, align); r.result == status::ok) return r;
+      if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes && state_ == layout_error::none) {
+        const grant r = take_packed(g, want, align);
+        if (r.result == status::ok) return r;
+        packed = r.result;
+      }
     }
 
     const mask usable = allowed & ~full_;
@@ -267,7 +271,7 @@ class heap {
       b = static_cast<std::size_t>(std::countr_zero(roomy));
     } else {
       const mask fits = usable & fit_mask(g, lo);
-      if (fits == 0) return no_block(fit_mask(g, lo) & allowed);
+      if (fits == 0) return no_block(fit_mask(g, lo) & allowed, packed);
       b = static_cast<std::size_t>(detail::highest_bit_index(fits));
       want = down(g.buckets[b].block_size);
     }
@@ -571,8 +575,10 @@ class heap {
     return s;
   }
   /// Fails a request for which every fitting bucket (mask `fits`) is full; the first of them
-  /// (the request's own bucket) records it.
-  grant no_block(mask fits) noexcept {
+  /// (the request's own bucket) records it. When the packed region had room for the request but
+  /// could not map its pages (`packed` is no_memory), the request fails with no_memory instead.
+  grant no_block(mask fits, status packed = status::no_block) noexcept {
+    if (packed == status::no_memory) return count_failure({nullptr, 0, status::no_memory});
     if constexpr (keeps_stats)
       if (fits != 0) ++stats_[std::countr_zero(fits)].full_failures;
     return count_failure({nullptr, 0, status::no_block});
@@ -584,9 +590,13 @@ class heap {
     if (size - 1 >= g.virtual_size) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
+    status packed = status::no_block;  // why the packed region did not take it
     if constexpr (packs)
-      if (size <= g.packed.limit && align <= g.page_size && state_ == layout_error::none)
-        if (const grant r = take_packed(g, size, align); r.result == status::ok) return r;
+      if (size <= g.packed.limit && align <= g.page_size && state_ == layout_error::none) {
+        const grant r = take_packed(g, size, align);
+        if (r.result == status::ok) return r;
+        packed = r.result;
+      }
     const mask fits = fit_mask(g, size) & allowed;
     if (const mask open = fits & ~full_; open != 0) {  // none while the heap cannot allocate
       const std::size_t b = static_cast<std::size_t>(std::countr_zero(open));
@@ -597,7 +607,7 @@ class heap {
       const grant run = allocate_run(g, size, allowed);
       if (run.result != status::no_block) return run;
     }
-    return no_block(fits);
+    return no_block(fits, packed);
   }
 
   /// The page bookkeeping the packed region uses: its pages are shared pages of the window.

@@ -178,6 +178,28 @@ TEST_CASE("packed region: a refused map call leaves the region as it was", "[pac
     CHECK(f.h->deallocate(x) == status::ok);
     CHECK(f.h->validate());
   }
+  SECTION("no bucket holds the request: no_memory, counted, nothing changed") {
+    wide_fixture f;
+    void* x = f.h->allocate(4000);
+    REQUIRE(x == f.at(0));
+    const auto before = f.state();
+    f.h->mapper().fail_map_call(1);
+    const vmh::grant y = f.h->try_allocate(5000);  // above every block: only the region holds it
+    CHECK(y.result == status::no_memory);
+    CHECK(y.ptr == nullptr);
+    check_unchanged(before, *f.h, f.base(), {.no_memory = 1, .mapper_calls = true});
+    CHECK(f.h->allocate(5000) == f.at(4000));  // now it is mapped
+    CHECK(f.h->validate());
+  }
+  SECTION("a range grant") {
+    wide_fixture f;
+    const auto before = f.state();
+    f.h->mapper().fail_map_call(1);
+    const vmh::grant r = f.h->allocate_range(2000, 3000, 0, 1000);  // 3000: the region, or no block
+    CHECK(r.result == status::no_memory);
+    check_unchanged(before, *f.h, f.base(), {.no_memory = 1, .mapper_calls = true});
+    CHECK(f.h->allocate_range(2000, 3000, 0, 1000).ptr == f.at(0));
+  }
   SECTION("a resize") {
     fixture f;
     void* x = f.h->allocate(4000);

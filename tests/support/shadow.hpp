@@ -784,11 +784,13 @@ class differential {
     } else if (in_region(g.ptr)) {
       return "a request the region may not take was placed there";
     }
-    // The buckets, after the region (if any) refused.
+    // The buckets, after the region (if any) refused. No block after the region could not map
+    // its pages is a failure for memory.
     if (at.result == status::ok && r.buckets) {
       if (bucket_pages == 0) return "a map call for a block whose pages were mapped";
       at.result = status::no_memory;  // the injected refusal
     }
+    if (at.result == status::no_block && r.region) at.result = status::no_memory;
     if (g.result != at.result) return describe("result", g.result, at.result);
     if (at.result == status::no_block) shadow_.count_no_block(size, align);
     if (at.result == status::no_memory) shadow_.count_no_memory();
@@ -886,9 +888,11 @@ class differential {
     } else if (map_calls_in_region() || in_region(g.ptr)) {
       return "a grant the region may not take went there";
     }
+    if (expected == status::no_block && r.region) expected = status::no_memory;  // the region could not map
     if (expected != status::ok) {
       if (g.result != expected) return describe("result", g.result, expected);
       if (expected == status::no_block) shadow_.count_no_block(lo, align);
+      if (expected == status::no_memory) shadow_.count_no_memory();
       return g.ptr == nullptr ? "" : "a failed grant has a pointer";
     }
     const std::size_t off = shadow_.offset_of(at.bucket, at.index);
