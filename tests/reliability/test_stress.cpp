@@ -1,8 +1,9 @@
-// Concurrency stress: threads share one heap with the spin_lock policy and allocate, resize and
-// free, and hand half of their blocks to a shared queue from which any thread frees them (as SOF
-// frees on one DSP core what another core allocated). Every block carries its owner's tag, which
-// is checked before it is freed. Afterwards nothing may be lost: as many frees as allocations,
-// an empty heap with no page mapped, and `validate()` passes (it is also called during the run).
+// Concurrency stress: threads share one heap with the spin_lock policy and allocate, resize, grow
+// and free, and hand half of their blocks to a shared queue from which any thread frees them (as
+// SOF frees on one DSP core what another core allocated). Every block carries its owner's tag,
+// which is checked before it is freed. Afterwards nothing may be lost: as many frees as
+// allocations, an empty heap with no page mapped, and `validate()` passes (it is also called
+// during the run). Run once with buckets only and once with a packed region before them.
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -31,6 +32,9 @@ using layout = vmh::fixed_layout<table>;
 using heap_type = vmh::heap<layout, vmh::counting_mapper, vmh::external_range, vmh::spin_lock>;
 constexpr std::size_t page = layout::page_size;
 constexpr std::size_t budget = 96 * page;  // below the virtual size: no_memory happens too
+// The same buckets after a packed region of 32 pages (16-byte granules, fixed requests up to 16 KiB).
+using packed_layout = vmh::fixed_layout<vmh::with_packed(table, vmh::packed_region{32 * page, 16384, 16})>;
+using packed_heap_type = vmh::heap<packed_layout, vmh::counting_mapper, vmh::external_range, vmh::spin_lock>;
 
 constexpr unsigned thread_count = 4;
 constexpr std::size_t operations_per_thread = 300000;  // heap calls per thread
@@ -87,12 +91,13 @@ class mailbox {
 };
 
 struct tally {
-  std::size_t operations = 0, allocations = 0, frees = 0, cross_frees = 0, resizes = 0;
+  std::size_t operations = 0, allocations = 0, frees = 0, cross_frees = 0, resizes = 0, grows = 0, packed = 0;
   std::size_t no_block = 0, no_memory = 0, ranges = 0, validations = 0;
   std::size_t bad_tags = 0, unexpected = 0, invalid = 0;
 };
 
-void worker(heap_type& h, mailbox& shared, const std::atomic<bool>& go, unsigned id, tally& t) {
+template <class Heap>
+void worker(Heap& h, mailbox& shared, const std::atomic<bool>& go, unsigned id, tally& t) {
   while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
   std::mt19937_64 rng(0x57e55 + id);
   std::vector<block> own;
@@ -123,6 +128,7 @@ void worker(heap_type& h, mailbox& shared, const std::atomic<bool>& go, unsigned
       else if (g.result != status::ok) ++t.unexpected;
       if (!g) continue;
       ++t.allocations;
+      if (static_cast<std::size_t>(static_cast<std::byte*>(g.ptr) - h.base()) < h.geometry().packed.bytes) ++t.packed;
       next_tag = static_cast<std::uint8_t>(next_tag == 255 ? 1 : next_tag + 1);
       const block b{static_cast<std::byte*>(g.ptr), g.size, static_cast<std::byte>(next_tag), id};
       stamp(b);
@@ -136,6 +142,17 @@ void worker(heap_type& h, mailbox& shared, const std::atomic<bool>& go, unsigned
       release(own[i]);
       own[i] = own.back();
       own.pop_back();
+    } else if (r >= 96 && !own.empty()) {
+      block& b = own[rng() % own.size()];
+      ++t.operations;
+      ++t.grows;
+      const vmh::grant g = h.grow(b.ptr, b.size + 1 + rng() % (2 * b.size));
+      if (g.result != status::ok) ++t.unexpected;
+      else if (g.size > b.size) {
+        const std::size_t before = b.size;
+        b.size = g.size;
+        stamp(b, before);
+      }
     } else if (!own.empty()) {
       block& b = own[rng() % own.size()];
       const std::size_t n = 1 + rng() % (2 * b.size);
@@ -165,11 +182,12 @@ struct deleter {
   void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t{page}); }
 };
 
-}  // namespace
-
-TEST_CASE("stress: threads allocate and free each other's blocks through a shared queue", "[reliability][stress]") {
-  std::unique_ptr<std::byte, deleter> mem(static_cast<std::byte*>(::operator new(layout::virtual_size, std::align_val_t{page})));
-  auto h = std::make_unique<heap_type>(vmh::external_range{mem.get(), layout::virtual_size}, vmh::counting_mapper{budget});
+// Runs the workers on a heap of type Heap and checks that nothing was lost.
+template <class Heap>
+void share_one_heap(const char* name) {
+  using layout_type = typename Heap::layout_type;
+  std::unique_ptr<std::byte, deleter> mem(static_cast<std::byte*>(::operator new(layout_type::virtual_size, std::align_val_t{page})));
+  auto h = std::make_unique<Heap>(vmh::external_range{mem.get(), layout_type::virtual_size}, vmh::counting_mapper{budget});
   mailbox shared;
   std::vector<tally> tallies(thread_count);
   const auto start = std::chrono::steady_clock::now();
@@ -177,7 +195,7 @@ TEST_CASE("stress: threads allocate and free each other's blocks through a share
     std::vector<std::thread> threads;
     std::atomic<bool> go{false};
     for (unsigned i = 0; i < thread_count; ++i)
-      threads.emplace_back(worker, std::ref(*h), std::ref(shared), std::cref(go), i, std::ref(tallies[i]));
+      threads.emplace_back(worker<Heap>, std::ref(*h), std::ref(shared), std::cref(go), i, std::ref(tallies[i]));
     go.store(true, std::memory_order_release);
     for (std::thread& th : threads) th.join();
   }
@@ -198,6 +216,8 @@ TEST_CASE("stress: threads allocate and free each other's blocks through a share
     all.frees += t.frees;
     all.cross_frees += t.cross_frees;
     all.resizes += t.resizes;
+    all.grows += t.grows;
+    all.packed += t.packed;
     all.ranges += t.ranges;
     all.no_block += t.no_block;
     all.no_memory += t.no_memory;
@@ -208,7 +228,8 @@ TEST_CASE("stress: threads allocate and free each other's blocks through a share
   }
   INFO(all.operations << " heap operations in " << seconds << " s: " << all.allocations << " allocations, "
                       << all.frees << " frees (" << all.cross_frees << " by another thread), " << all.resizes
-                      << " resizes, " << all.no_block << " no_block, " << all.no_memory << " no_memory");
+                      << " resizes, " << all.grows << " grows, " << all.no_block << " no_block, " << all.no_memory
+                      << " no_memory");
   CHECK(all.operations >= 1000000);
   CHECK(all.bad_tags == 0);
   CHECK(all.unexpected == 0);
@@ -218,6 +239,7 @@ TEST_CASE("stress: threads allocate and free each other's blocks through a share
   CHECK(all.cross_frees > all.frees / 5);
   CHECK(all.no_memory > 0);
   CHECK(all.ranges > 0);
+  CHECK(all.grows > 0);
   const vmh::heap_stats s = h->stats();
   CHECK(s.live_allocations == 0);
   CHECK(s.bytes_in_blocks == 0);
@@ -229,9 +251,21 @@ TEST_CASE("stress: threads allocate and free each other's blocks through a share
   const vmh::check c = h->validate();
   INFO(vmh::to_string(c.broken) << " bucket " << c.bucket << " index " << c.index);
   CHECK(static_cast<bool>(c));
+  if constexpr (layout_type::geometry.packed.bytes != 0) CHECK(all.packed > all.allocations / 4);  // the region's share
   // Printed so that the figures of a run are on record.
-  std::printf("stress: %zu heap operations on %u threads in %.2f s (%zu allocations, %zu cross-thread frees)\n",
-              all.operations, thread_count, seconds, all.allocations, all.cross_frees);
+  std::printf("stress (%s): %zu heap operations on %u threads in %.2f s (%zu allocations, %zu in the packed region, "
+              "%zu cross-thread frees)\n",
+              name, all.operations, thread_count, seconds, all.allocations, all.packed, all.cross_frees);
+}
+
+}  // namespace
+
+TEST_CASE("stress: threads allocate and free each other's blocks through a shared queue", "[reliability][stress]") {
+  share_one_heap<heap_type>("buckets");
+}
+
+TEST_CASE("stress: threads share a heap with a packed region", "[reliability][stress][packed]") {
+  share_one_heap<packed_heap_type>("packed region");
 }
 
 TEST_CASE("stress: queries from other threads while one thread reconfigures the heap", "[reliability][stress]") {

@@ -3,6 +3,7 @@
 // the usable size at every block start, and what a counting mapper holds and was asked.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <string>
 #include <type_traits>
@@ -31,6 +32,7 @@ struct allowed_changes {
   std::size_t no_memory = 0;   ///< failed_no_memory grows by exactly this
   bool full_failures = false;  ///< a bucket's full_failures may grow (the request's first fit was full)
   bool mapper_calls = false;   ///< the mapper's call counts may change (a refused map call is a call)
+  bool peaks = false;          ///< the peak figures may grow (an allocation came and went)
 };
 
 /// A heap's observable state. `base` is the start of its virtual range.
@@ -63,6 +65,13 @@ std::string changes(const heap_state<Heap>& before, const heap_state<Heap>& now,
   if (allowed.mapper_calls) {
     expected.map_calls = now.map_calls;
     expected.unmap_calls = now.unmap_calls;
+  }
+  if (allowed.peaks) {
+    expected.totals.peak_bytes_in_blocks = std::max(now.totals.peak_bytes_in_blocks, before.totals.peak_bytes_in_blocks);
+    expected.totals.peak_pages_mapped = std::max(now.totals.peak_pages_mapped, before.totals.peak_pages_mapped);
+    if (now.buckets.size() == expected.buckets.size())
+      for (std::size_t b = 0; b < now.buckets.size(); ++b)
+        expected.buckets[b].peak_in_use = std::max(now.buckets[b].peak_in_use, before.buckets[b].peak_in_use);
   }
   if (allowed.full_failures && now.buckets.size() == expected.buckets.size())
     for (std::size_t b = 0; b < now.buckets.size(); ++b)
