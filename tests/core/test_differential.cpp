@@ -161,3 +161,31 @@ TEST_CASE("differential: fixed presets with a packed region", "[differential][pa
     CHECK(d.packed_refused() > 100);
   }
 }
+
+TEST_CASE("differential: large regions, whose list nodes take 60 and 63 bits", "[differential][packed]") {
+  // 2^19 granules of 8 B in a layout type of up to 2^20 - 1 (20-bit node fields), and 3 x 2^17
+  // granules of 16 B in one of up to 1.5 x 2^20 (21-bit fields, the packed heap's most).
+  auto config = [](std::size_t pages, std::size_t granule) {
+    vmh_test::shadow_config c;
+    c.table = {{64, 64}, {4096, 8}, {65536, 2}};
+    c.page = 4096;
+    c.packed = {pages * 4096, 16384, granule};
+    c.budget = (pages + 40) * 4096;
+    c.inject = true;
+    return c;
+  };
+  {
+    seeded source{std::mt19937_64(0x5eed0007)};
+    vmh_test::differential<seeded, vmh::heap_options{}, vmh::runtime_layout<8, 512, 2048, (1u << 20) - 1>> d(
+        source, config(1024, 8));
+    drive(d, source, 1500, 1100);
+    CHECK(d.packed_placed() > 300);
+  }
+  {
+    seeded source{std::mt19937_64(0x5eed0008)};
+    vmh_test::differential<seeded, vmh::heap_options{}, vmh::runtime_layout<8, 512, 2048, (3u << 19)>> d(
+        source, config(1536, 16));
+    drive(d, source, 1500, 1600);
+    CHECK(d.packed_placed() > 300);
+  }
+}

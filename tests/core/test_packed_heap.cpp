@@ -18,8 +18,9 @@ using vmh::status;
 using vmh_test::check_unchanged;
 using vmh_test::page;
 
-constexpr auto packed_table =
-    vmh::with_packed(vmh::make_table({{256, 16}, {4096, 4}, {16384, 2}}), vmh::packed_region{4 * page, 6144, 16});
+// min_align is the granule: an allocation with no alignment asked is aligned to both.
+constexpr auto packed_table = vmh::with_packed(vmh::make_table({{256, 16}, {4096, 4}, {16384, 2}}, page, 16),
+                                               vmh::packed_region{4 * page, 6144, 16});
 using packed_layout = vmh::fixed_layout<packed_table>;
 constexpr std::size_t packed_size = packed_layout::virtual_size;
 static_assert(packed_size == 69632);
@@ -29,7 +30,7 @@ using fixture = vmh_test::fixture<packed_heap, packed_size>;
 // The same layout with a region whose limit is above every block: a fixed request up to 8 KiB
 // goes to the region, and no bucket holds one above 1 KiB.
 constexpr auto wide_table =
-    vmh::with_packed(vmh::make_table({{64, 64}, {1024, 8}}), vmh::packed_region{4 * page, 8192, 16});
+    vmh::with_packed(vmh::make_table({{64, 64}, {1024, 8}}, page, 16), vmh::packed_region{4 * page, 8192, 16});
 using wide_layout = vmh::fixed_layout<wide_table>;
 using wide_fixture = vmh_test::fixture<vmh_test::ext_heap<wide_layout>, wide_layout::virtual_size>;
 

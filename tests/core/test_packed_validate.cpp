@@ -20,8 +20,8 @@ using vmh::status;
 using vmh_test::page;
 
 // A region of 4 pages (1024 granules of 16 B) before three buckets.
-constexpr auto table =
-    vmh::with_packed(vmh::make_table({{256, 16}, {4096, 4}, {16384, 2}}), vmh::packed_region{4 * page, 6144, 16});
+constexpr auto table = vmh::with_packed(vmh::make_table({{256, 16}, {4096, 4}, {16384, 2}}, page, 16),
+                                        vmh::packed_region{4 * page, 6144, 16});
 using layout = vmh::fixed_layout<table>;
 using heap_type = vmh_test::ext_heap<layout>;
 using backing = vmh::packed_heap<1024>;

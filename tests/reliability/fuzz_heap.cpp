@@ -72,9 +72,11 @@ const vmh_test::shadow_config& setup(std::size_t i) {
 std::uint64_t operations = 0;
 std::uint64_t inputs = 0;
 
+// Aborts with the operation that disagreed and the input's number (the n-th of a run: rerunning
+// the same command reproduces it).
 void require(const std::string& problem) {
   if (problem.empty()) return;
-  std::fprintf(stderr, "vmh-fuzz: %s\n", problem.c_str());
+  std::fprintf(stderr, "vmh-fuzz: input %llu: %s\n", static_cast<unsigned long long>(inputs), problem.c_str());
   std::fflush(stderr);
   std::abort();
 }

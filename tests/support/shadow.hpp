@@ -88,9 +88,10 @@ inline std::size_t sure_run(std::size_t need) {
 }
 
 /// The contents an allocation is filled with: byte i of the allocation with identity `id` is
-/// `pattern_bytes()[pattern_start(id) + i]`, a pseudo-random sequence without a short period, so
-/// that lost, moved or overwritten bytes show. Filled and checked with memcpy and memcmp.
-inline constexpr std::size_t pattern_span = std::size_t{1} << 21;  // more than any shadowed heap
+/// `pattern_bytes()[pattern_start(id) + i % pattern_span]`, a pseudo-random sequence without a
+/// short period, so that lost, moved or overwritten bytes show. Filled and checked with memcpy
+/// and memcmp.
+inline constexpr std::size_t pattern_span = std::size_t{1} << 20;
 inline const std::byte* pattern_bytes() {
   static const std::vector<std::byte> bytes = [] {
     std::vector<std::byte> b(2 * pattern_span);
@@ -1103,11 +1104,19 @@ class differential {
     return {};
   }
 
+  // Byte i of an allocation is the pattern's byte pattern_start(id) + i % pattern_span.
   void fill(std::size_t off, std::size_t from, std::size_t to, std::uint64_t id) {
-    if (to > from) std::memcpy(base() + off + from, pattern_bytes() + pattern_start(id) + from, to - from);
+    for (std::size_t i = from, n = 0; i < to; i += n) {
+      n = std::min(to - i, pattern_span - i % pattern_span);
+      std::memcpy(base() + off + i, pattern_bytes() + pattern_start(id) + i % pattern_span, n);
+    }
   }
-  bool intact(std::size_t off, std::size_t n, std::uint64_t id) const {
-    return n == 0 || std::memcmp(base() + off, pattern_bytes() + pattern_start(id), n) == 0;
+  bool intact(std::size_t off, std::size_t size, std::uint64_t id) const {
+    for (std::size_t i = 0, n = 0; i < size; i += n) {
+      n = std::min(size - i, pattern_span - i % pattern_span);
+      if (std::memcmp(base() + off + i, pattern_bytes() + pattern_start(id) + i % pattern_span, n) != 0) return false;
+    }
+    return true;
   }
 
   // The heap against the model.
