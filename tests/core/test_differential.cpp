@@ -4,7 +4,8 @@
 // for the packed region it checks the properties every placement must have and that the region
 // refuses only what no free run surely holds. After every operation the heap must validate and
 // agree with the model on every live allocation, every statistic and the exact set of mapped
-// pages. Short runs here; `.ci/run` runs the long one (docs/reliability.md).
+// pages. Short runs here; the fixed presets are in the fuzzer's corpus (replayed by the default
+// tests), and `.ci/run` runs the long differential run (docs/reliability.md).
 #include <cstddef>
 #include <cstdint>
 #include <random>
@@ -64,6 +65,9 @@ void drive(Driver& d, seeded& source, std::size_t operations, std::size_t budget
   const std::string drained = d.drain();
   INFO(drained);
   CHECK(drained.empty());
+  // With poison on, no free block's fill was ever found overwritten (the model writes only
+  // into live allocations).
+  if constexpr (requires { d.heap().poison_damaged(); }) CHECK(d.heap().poison_damaged() == 0);
 }
 
 template <vmh::heap_options Options>
@@ -123,6 +127,10 @@ TEST_CASE("differential: random runtime layouts with and without a packed region
       vmh_test::differential<seeded, vmh::heap_options{.runs = true}, vmh_test::shadow_packed_layout> d(source, c);
       drive(d, source, 1500, pages + 2);
       placed += d.packed_placed(), refused += d.packed_refused(), resized += d.packed_resized();
+    } else if (layout % 3 == 1) {  // poison on (free sub-page blocks are filled and checked)
+      vmh_test::differential<seeded, vmh::heap_options{.poison = true}, vmh_test::shadow_packed_layout> d(source, c);
+      drive(d, source, 1500, pages + 2);
+      placed += d.packed_placed(), refused += d.packed_refused(), resized += d.packed_resized();
     } else {
       vmh_test::differential<seeded, vmh::heap_options{}, vmh_test::shadow_packed_layout> d(source, c);
       drive(d, source, 1500, pages + 2);
@@ -134,37 +142,10 @@ TEST_CASE("differential: random runtime layouts with and without a packed region
   CHECK(resized > 1000);
 }
 
-namespace {
-// The zero-tuning preset for 64 KiB (a packed region of 16 pages, buckets from a page up) and a
-// fixed table with 1 KiB pages, 32-byte granules and fixed requests up to 3 KiB in the region.
-using auto_layout = vmh::fixed_layout<vmh::presets::geometric<vmh::presets::auto_params(64 * 1024)>()>;
-using small_packed_layout = vmh::fixed_layout<vmh::with_packed(
-    vmh::make_table({{64, 32}, {448, 16}, {1536, 8}, {8192, 2}}, 1024, 64), vmh::packed_region{6 * 1024, 3072, 32})>;
-}  // namespace
-
-TEST_CASE("differential: fixed presets with a packed region", "[differential][packed]") {
-  SECTION("auto_params(64 KiB)") {
-    seeded source{std::mt19937_64(0x5eed0005)};
-    vmh_test::shadow_config c = vmh_test::config_of<auto_layout>(64 * 1024);
-    c.inject = true;
-    vmh_test::differential<seeded, vmh::heap_options{}, auto_layout> d(source, c);
-    drive(d, source, 20000, 24);
-    CHECK(d.packed_placed() > 1000);
-    CHECK(d.packed_refused() > 10);
-  }
-  SECTION("a table with 1 KiB pages") {
-    seeded source{std::mt19937_64(0x5eed0006)};
-    vmh_test::shadow_config c = vmh_test::config_of<small_packed_layout>(20 * 1024);
-    vmh_test::differential<seeded, vmh::heap_options{.runs = true}, small_packed_layout> d(source, c);
-    drive(d, source, 20000, 30);
-    CHECK(d.packed_placed() > 1000);
-    CHECK(d.packed_refused() > 100);
-  }
-}
-
-TEST_CASE("differential: large regions, whose list nodes take 60 and 63 bits", "[differential][packed]") {
-  // 2^19 granules of 8 B in a layout type of up to 2^20 - 1 (20-bit node fields), and 3 x 2^17
-  // granules of 16 B in one of up to 1.5 x 2^20 (21-bit fields, the packed heap's most).
+TEST_CASE("differential: large regions, whose list nodes take 63 bits", "[differential][packed]") {
+  // A layout type of up to 1.5 x 2^20 granules: 21-bit node fields, the packed heap's most.
+  // Regions of 2^19 granules of 8 B and 3 x 2^17 of 16 B.
+  using large_layout = vmh::runtime_layout<8, 512, 2048, (3u << 19)>;
   auto config = [](std::size_t pages, std::size_t granule) {
     vmh_test::shadow_config c;
     c.table = {{64, 64}, {4096, 8}, {65536, 2}};
@@ -174,18 +155,11 @@ TEST_CASE("differential: large regions, whose list nodes take 60 and 63 bits", "
     c.inject = true;
     return c;
   };
-  {
-    seeded source{std::mt19937_64(0x5eed0007)};
-    vmh_test::differential<seeded, vmh::heap_options{}, vmh::runtime_layout<8, 512, 2048, (1u << 20) - 1>> d(
-        source, config(1024, 8));
-    drive(d, source, 1500, 1100);
-    CHECK(d.packed_placed() > 300);
-  }
-  {
-    seeded source{std::mt19937_64(0x5eed0008)};
-    vmh_test::differential<seeded, vmh::heap_options{}, vmh::runtime_layout<8, 512, 2048, (3u << 19)>> d(
-        source, config(1536, 16));
-    drive(d, source, 1500, 1600);
+  const std::size_t pages[] = {1024, 1536}, granules[] = {8, 16};
+  for (int k = 0; k < 2; ++k) {
+    seeded source{std::mt19937_64(0x5eed0007 + k)};
+    vmh_test::differential<seeded, vmh::heap_options{}, large_layout> d(source, config(pages[k], granules[k]));
+    drive(d, source, 1500, pages[k] + 60);
     CHECK(d.packed_placed() > 300);
   }
 }

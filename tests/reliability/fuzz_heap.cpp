@@ -11,7 +11,8 @@
 //          multi-page blocks; buckets of a few blocks), no packed region
 //   5-9    the same five after a packed region whose size, granule and limit the input chooses
 //   10-13  a random runtime layout with a packed region (shadow.hpp's random_config), 14 without
-//   15     a fixed preset: the auto layout for 64 KiB, or a table with 1 KiB pages (bit 5)
+//   15     a fixed preset: the auto layout for 64 KiB, or a table with 1 KiB pages (bit 5) and
+//          always runs (bit 7 means nothing here: each preset is built once)
 // The second byte chooses the budget.
 //
 // Built two ways from this file:
@@ -153,8 +154,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   c.inject = inject;
   if (choice < 5) drive_either<vmh_test::shadow_layout>(runs, src, c);
   else if (choice < 15) drive_either<vmh_test::shadow_packed_layout>(runs, src, c);
-  else if ((data[0] & 0x20) == 0) drive_either<auto_layout>(runs, src, c);
-  else drive_either<small_packed_layout>(runs, src, c);
+  else if ((data[0] & 0x20) == 0) drive<vmh::heap_options{.runs = false}, auto_layout>(src, c);
+  else drive<vmh::heap_options{.runs = true}, small_packed_layout>(src, c);
   return 0;
 }
 

@@ -23,8 +23,9 @@ for layout in range(LAYOUTS):
 PACKED = [(f"packed{c}", c) for c in range(5, 10)] + [(f"random{c}", c) for c in range(10, 14)] + \
          [("random-nopacked", 14), ("preset-auto", 15), ("preset-1k", 15 | 0x20)]
 for name, choice in PACKED:
+    preset = (choice & 0x0F) == 15  # a fixed preset: runs are the preset's own (bit 7 means nothing)
     for runs, inject in ((0, 1), (1, 0)):
-        head = bytes([choice | (0x10 if inject else 0) | (0x80 if runs else 0), 0x40 + rng.getrandbits(7)])
+        head = bytes([choice | (0x10 if inject else 0) | (0x80 if runs and not preset else 0), 0x40 + rng.getrandbits(7)])
         body = bytes(rng.getrandbits(8) for _ in range(4096))
-        suffix = ("runs" if runs else "blocks") + ("-refused" if inject else "")
+        suffix = "refused" if preset and inject else "plain" if preset else ("runs" if runs else "blocks") + ("-refused" if inject else "")
         (out / f"{name}-{suffix}").write_bytes(head + body)
