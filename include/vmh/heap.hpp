@@ -45,7 +45,8 @@ struct heap_options {
   bool statistics = true;
   /// Debug builds: fill every free sub-page block whose page is mapped with `poison_byte`, and
   /// check the fill when the block is handed out again; a write after free shows up in
-  /// `poison_damaged()`. Costs a fill and a check of the block per operation; off by default.
+  /// `poison_damaged()`. Costs a fill and a check of the block(s) per operation; off by default.
+  /// Requires a mapper that tracks pages (not `null_mapper`: use an unlimited `counting_mapper`).
   bool poison = false;
 };
 
@@ -112,6 +113,9 @@ class heap {
   static constexpr bucket_kinds kinds = detail::kinds_of<Layout>();
   /// Whether an allocation in a bucket that is not owned may touch more than one page: straddling blocks, or runs.
   static constexpr bool shared_spans_pages = kinds.straddling || Options.runs;
+  static_assert(!Options.poison || tracks_pages,
+                "vmh heap: heap_options::poison needs a mapper that tracks pages; with null_mapper no block "
+                "would ever be filled: use vmh::counting_mapper{} (unlimited) over plain RAM");
 
  public:
   /// The bucket layout (`Layout`).
@@ -275,10 +279,11 @@ class heap {
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     release_pages(g, bg, w.offset >> g.page_shift, page_end_of(g, bg, w.offset, size));
-    if constexpr (Options.poison && tracks_pages)
-      if (poisoned(bg) && refs_[w.offset >> g.page_shift] != 0) fill_poison(base() + w.offset, bg.block_size);
+    const std::size_t blocks = run_length(bg, size);
+    if constexpr (Options.poison)
+      if (poisoned(bg)) on_mapped_pages(g, w.offset, blocks * bg.block_size, fill_poison);
     if (has_record(bg)) record(bg, w.index) = 0;
-    release_blocks(bg, w.bucket, w.index, run_length(bg, size));
+    release_blocks(bg, w.bucket, w.index, blocks);
     --live_;
     return status::ok;
   }
@@ -573,13 +578,18 @@ class heap {
   VMH_HOT grant place(const geometry_type& g, std::size_t b, std::size_t index, std::size_t size) noexcept {
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t offset = g.block_offset(bg, index);
-    if constexpr (Options.poison && tracks_pages)
-      if (poisoned(bg) && refs_[offset >> g.page_shift] != 0 && !poison_intact(base() + offset, bg.block_size))
-        ++poison_damaged_;
+    const std::size_t n = run_length(bg, size);
+    if constexpr (Options.poison)
+      if (poisoned(bg)) {
+        bool intact = true;
+        on_mapped_pages(g, offset, n * bg.block_size, [&intact](std::byte* p, std::size_t bytes) {
+          intact = intact && poison_intact(p, bytes);
+        });
+        if (!intact) ++poison_damaged_;
+      }
     if (!commit_pages(g, bg, offset >> g.page_shift, page_end_of(g, bg, offset, size)))
       return count_failure({nullptr, 0, status::no_memory});
     if (has_record(bg)) record(bg, index) = static_cast<std::uint32_t>(size);
-    const std::size_t n = run_length(bg, size);
     for (std::size_t i = index; i < index + n; ++i) detail::bitmap_set<levels>(words_, bg, i);
     const std::uint32_t used = in_use_[b] += static_cast<std::uint32_t>(n);
     if (used == bg.block_count) open_ &= static_cast<mask>(~(mask{1} << b));
@@ -718,8 +728,11 @@ class heap {
     if (new_end > old_end && !commit_pages(g, bg, old_end, new_end)) return count_failure(status::no_memory);
     if (new_end < old_end) release_pages(g, bg, new_end, old_end);
     if (has_record(bg)) record(bg, w.index) = static_cast<std::uint32_t>(new_size);
-    if (const std::size_t kept = run_length(bg, new_size); kept < blocks)
+    if (const std::size_t kept = run_length(bg, new_size); kept < blocks) {
       release_blocks(bg, w.bucket, w.index + kept, blocks - kept);
+      if constexpr (Options.poison)
+        if (poisoned(bg)) on_mapped_pages(g, w.offset + kept * bg.block_size, (blocks - kept) * bg.block_size, fill_poison);
+    }
     return status::ok;
   }
 
@@ -768,8 +781,19 @@ class heap {
 
   std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept { return base() + (page << g.page_shift); }
 
-  /// Buckets whose free blocks carry poison: sub-page blocks, one page each.
+  /// Buckets whose free blocks carry poison: sub-page blocks, one page each (a run of them may span pages).
   static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !is_owned(bg) && !is_variable(bg); }
+  /// Calls f(ptr, bytes) on each piece of [offset, offset + bytes) whose page is mapped, in a
+  /// bucket whose pages keep counts: free blocks on an unmapped page hold nothing.
+  template <class F>
+  void on_mapped_pages(const geometry_type& g, std::size_t offset, std::size_t bytes, F f) const noexcept {
+    for (std::size_t at = offset, end = offset + bytes; at < end;) {
+      const std::size_t page = at >> g.page_shift;
+      const std::size_t next = (page + 1) << g.page_shift;
+      if (refs_[page] != 0) f(base() + at, (next < end ? next : end) - at);
+      at = next;
+    }
+  }
   static void fill_poison(std::byte* p, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) p[i] = std::byte{poison_byte};
   }
