@@ -303,10 +303,13 @@ class heap {
 
   /// Grows the allocation at `ptr` in place towards `preferred` bytes, as far as its block(s),
   /// the free physical memory and the fairness rule (which caps the new pages, as for
-  /// `allocate_range`) allow, in multiples of `granule` (0: any size). It never shrinks: a grant
-  /// at or above what can be reached keeps its size. Returns the allocation and its new size.
-  /// Errors, each leaving the allocation as it was: not_configured, invalid_size (preferred 0),
-  /// foreign_pointer, interior_pointer, double_free.
+  /// `allocate_range`) allow, in multiples of `granule` (0: any size). It never shrinks (a grant
+  /// at or above what can be reached keeps its size) and never fails for want of pages: it takes
+  /// what the mapper maps. A mapper that cannot report its free memory (no `available()`), or
+  /// that refuses what it reported, is asked in halving steps (O(log pages) map calls).
+  /// Returns the allocation, its new size and `ok`. Errors, each with a null pointer and leaving
+  /// the allocation as it was: not_configured, invalid_size (preferred 0), foreign_pointer,
+  /// interior_pointer, double_free.
   grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
@@ -323,8 +326,7 @@ class heap {
       if (want > room) want = room / granule * granule;
     }
     if (want <= size) return {ptr, size, status::ok};
-    const status s = resize_at(g, w, size, want);
-    return {ptr, s == status::ok ? want : size, s};
+    return {ptr, extend(g, w, size, want, granule), status::ok};
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -734,6 +736,30 @@ class heap {
         if (poisoned(bg)) on_mapped_pages(g, w.offset + kept * bg.block_size, (blocks - kept) * bg.block_size, fill_poison);
     }
     return status::ok;
+  }
+
+  /// Grows the located allocation from `size` towards `want` bytes (within its block(s)) with the
+  /// pages the mapper grants: all at once, else in halving steps, as far as it maps them. Keeps
+  /// the largest multiple of `granule` those pages cover (never below `size`), gives back the
+  /// pages past it, and returns the new size.
+  std::size_t extend(const geometry_type& g, const where& w, std::size_t size, std::size_t want,
+                     std::size_t granule) noexcept {
+    const bucket_geometry& bg = g.buckets[w.bucket];
+    const std::size_t goal = page_end_of(g, bg, w.offset, want);
+    std::size_t reach = page_end_of(g, bg, w.offset, size);
+    for (std::size_t step = goal - reach; step != 0 && reach < goal;) {
+      const std::size_t n = step < goal - reach ? step : goal - reach;
+      if (commit_pages(g, bg, reach, reach + n)) reach += n;
+      else step /= 2;
+    }
+    std::size_t grown = want;
+    if (reach < goal) {  // the bytes the pages cover, in granules (less than want)
+      grown = ((reach << g.page_shift) - w.offset) / granule * granule;
+      if (grown < size) grown = size;
+      if (const std::size_t end = page_end_of(g, bg, w.offset, grown); end < reach) release_pages(g, bg, end, reach);
+    }
+    if (has_record(bg)) record(bg, w.index) = static_cast<std::uint32_t>(grown);
+    return grown;
   }
 
   /// New pages the fairness rule lets one grant map now, for a request whose smallest grant is lo.
