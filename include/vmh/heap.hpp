@@ -16,9 +16,11 @@
 //             its pages (`bucket_geometry::variable`), or everywhere when runs are on
 //   refs_     per page that can be shared: live allocations touching it; pages of `owned`
 //             buckets are never shared and keep nothing
-//   in_use_   per bucket: used blocks, so that full_ (one bit per bucket) is exact
+//   in_use_   per bucket: used blocks, so that open_ (one bit per bucket with a free block) is exact
 // Everything is zero in an empty heap (the default range policy too), so a heap with a fixed
-// layout is constant-initialized: it can be `constinit` and needs no init call.
+// layout is constant-initialized: it can be `constinit` and needs no init call. Such a heap
+// starts with no bucket open: its first request fails over to `open`, which checks the backing
+// range's address (a constant expression cannot) and opens the buckets.
 // Why each piece exists, and what it costs: docs/design.md.
 #pragma once
 
@@ -48,7 +50,8 @@ struct heap_options {
   bool statistics = true;
   /// Debug builds: fill every free sub-page block whose page is mapped with `poison_byte`, and
   /// check the fill when the block is handed out again; a write after free shows up in
-  /// `poison_damaged()`. Costs a fill and a check of the block per operation; off by default.
+  /// `poison_damaged()`. Costs a fill and a check of the block(s) per operation; off by default.
+  /// Requires a mapper that tracks pages (not `null_mapper`: use an unlimited `counting_mapper`).
   bool poison = false;
 };
 
@@ -129,6 +132,9 @@ class heap {
   static constexpr std::size_t packed_capacity = detail::packed_capacity_of<Layout>();
   static constexpr bool packs = packed_capacity != 0;
   using backing_heap = std::conditional_t<packs, packed_heap<packs ? packed_capacity : 1>, detail::empty>;
+  static_assert(!Options.poison || tracks_pages,
+                "vmh heap: heap_options::poison needs a mapper that tracks pages; with null_mapper no block "
+                "would ever be filled: use vmh::counting_mapper{} (unlimited) over plain RAM");
 
  public:
   /// The bucket layout (`Layout`).
@@ -182,9 +188,9 @@ class heap {
       clear(stats_, Layout::bucket_capacity);
       totals_ = totals{};
     }
-    full_ = 0;
     pages_ = 0;
     layout_ = candidate;
+    open_ = layout_.geo().all_buckets();
     state_ = layout_error::none;
     return state_;
   }
@@ -192,7 +198,7 @@ class heap {
   /// Why the heap cannot allocate (`layout_error::none` when it can).
   constexpr layout_error state() const noexcept {
     detail::lock_guard guard(lock_);
-    return state_;
+    return current_state();
   }
   /// The derived geometry. A runtime layout's changes with `configure`: do not hold it across one.
   constexpr const geometry_type& geometry() const noexcept { return layout_.geo(); }
@@ -238,7 +244,7 @@ class heap {
   grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
-    if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
+    if (open_ == 0 && !open()) return {nullptr, 0, status::not_configured};  // (a bucket is open only when it can allocate)
     if (min == 0 || preferred < min) return {nullptr, 0, status::invalid_size};
     if (granule == 0) granule = min;
     auto down = [granule](std::size_t x) { return x / granule * granule; };  // to a multiple of granule
@@ -257,11 +263,11 @@ class heap {
         const std::size_t fair = fair_pages(g, lo) << g.page_shift;  // the new memory the rule allows
         if (want > fair) want = fair > lo ? down(fair) : lo;
       }
-      if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes && state_ == layout_error::none)
+      if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes)  // (the heap is open: above)
         if (const grant r = take_packed(g, want, align); r.result == status::ok) return r;
     }
 
-    const mask usable = allowed & ~full_;
+    const mask usable = allowed & open_;
     std::size_t b = 0, want = hi;
     if (const mask roomy = usable & fit_mask(g, hi); roomy != 0) {
       b = static_cast<std::size_t>(std::countr_zero(roomy));
@@ -314,10 +320,11 @@ class heap {
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     release_pages(g, bg, w.offset >> g.page_shift, page_end_of(g, bg, w.offset, size));
-    if constexpr (Options.poison && tracks_pages)
-      if (poisoned(bg) && refs_[w.offset >> g.page_shift] != 0) fill_poison(base() + w.offset, bg.block_size);
+    const std::size_t blocks = run_length(bg, size);
+    if constexpr (Options.poison)
+      if (poisoned(bg)) on_mapped_pages(g, w.offset, blocks * bg.block_size, fill_poison);
     if (has_record(bg)) record(bg, w.index) = 0;
-    release_blocks(bg, w.bucket, w.index, run_length(bg, size));
+    release_blocks(bg, w.bucket, w.index, blocks);
     --live_;
     return status::ok;
   }
@@ -339,10 +346,13 @@ class heap {
 
   /// Grows the allocation at `ptr` in place towards `preferred` bytes, as far as its block(s),
   /// the free physical memory and the fairness rule (which caps the new pages, as for
-  /// `allocate_range`) allow, in multiples of `granule` (0: any size). It never shrinks: a grant
-  /// at or above what can be reached keeps its size. Returns the allocation and its new size.
-  /// Errors, each leaving the allocation as it was: not_configured, invalid_size (preferred 0),
-  /// foreign_pointer, interior_pointer, double_free.
+  /// `allocate_range`) allow, in multiples of `granule` (0: any size). It never shrinks (a grant
+  /// at or above what can be reached keeps its size) and never fails for want of pages: it takes
+  /// what the mapper maps. A mapper that cannot report its free memory (no `available()`), or
+  /// that refuses what it reported, is asked in halving steps (O(log pages) map calls).
+  /// Returns the allocation, its new size and `ok`. Errors, each with a null pointer and leaving
+  /// the allocation as it was: not_configured, invalid_size (preferred 0), foreign_pointer,
+  /// interior_pointer, double_free.
   grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
@@ -361,8 +371,7 @@ class heap {
       if (want > room) want = room / granule * granule;
     }
     if (want <= size) return {ptr, size, status::ok};
-    const status s = resize_at(g, w, size, want);
-    return {ptr, s == status::ok ? want : size, s};
+    return {ptr, extend(g, w, size, want, granule), status::ok};
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -371,7 +380,7 @@ class heap {
   /// True when `ptr` points into this heap's blocks (live or not).
   bool owns(const void* ptr) const noexcept {
     detail::lock_guard guard(lock_);
-    return state_ == layout_error::none && inside(layout_.geo(), ptr);
+    return current_state() == layout_error::none && inside(layout_.geo(), ptr);
   }
 
   /// Bytes usable at `ptr`: from ptr to the end of its block(s) or of its last mapped page,
@@ -428,7 +437,7 @@ class heap {
   /// counted. Every comparison at equal SRAM charges this against the physical budget.
   constexpr std::size_t metadata_bytes() const noexcept {
     const geometry_type& g = layout_.geo();
-    std::size_t n = g.word_total * sizeof(detail::word) + g.bucket_count * sizeof(std::uint32_t) + sizeof full_ +
+    std::size_t n = g.word_total * sizeof(detail::word) + g.bucket_count * sizeof(std::uint32_t) + sizeof open_ +
                     sizeof live_ + sizeof policy_ + sizeof state_;
     if constexpr (records_all) n += g.block_total * sizeof(std::uint32_t);
     if constexpr (records_some) n += g.record_total * sizeof(std::uint32_t);
@@ -487,27 +496,44 @@ class heap {
   constexpr layout_error backing_fits(const geometry_type& g) const noexcept {
     if (g.error != layout_error::none) return g.error;
     if (backing_.size() < g.virtual_size) return layout_error::backing_too_small;
-    if (!std::is_constant_evaluated()) {
-      // Checked at run time only: in a constant initialization (constinit) GCC may refuse to
-      // compare an object's address with null (-fno-delete-null-pointer-checks), and a static
-      // arena or a linker window is never at address 0.
-      if (base() == nullptr) return layout_error::backing_null;
-      if (reinterpret_cast<std::uintptr_t>(base()) % g.page_size != 0) return layout_error::backing_misaligned;
-    }
-    return layout_error::none;
+    // A constant initialization (constinit) cannot compare the address with null or take its
+    // remainder: such a heap checks it when it opens.
+    return std::is_constant_evaluated() ? layout_error::none : address_fits(g);
+  }
+  /// Whether the backing range's address is usable: not null, and on a page boundary.
+  layout_error address_fits(const geometry_type& g) const noexcept {
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(base());
+    return a == 0 ? layout_error::backing_null : a % g.page_size != 0 ? layout_error::backing_misaligned : layout_error::none;
   }
   constexpr layout_error backing_state() const noexcept {
     if constexpr (reconfigurable_layout<Layout>) return layout_error::no_buckets;  // until configure()
     else return backing_fits(layout_.geo());
   }
-  /// The state of a new heap. One that cannot allocate marks every bucket full, so the hot path
-  /// needs no test of the state: a request finds no open bucket, and the failure path tells why.
+  /// The state of a new heap. Its buckets open only when it can allocate, so the hot path needs
+  /// no test of the state: a request finds no open bucket, and the failure path tells why. A
+  /// constant-initialized heap opens at its first request instead (`open`).
   constexpr void start() noexcept {
     state_ = backing_state();
-    if (state_ != layout_error::none) full_ = static_cast<mask>(~mask{0});
+    if (state_ == layout_error::none && !std::is_constant_evaluated()) open_ = layout_.geo().all_buckets();
   }
-  /// A request's error, unless the heap cannot allocate at all (then not_configured).
-  constexpr status refused(status s) const noexcept { return state_ != layout_error::none ? status::not_configured : s; }
+  /// Whether the heap was constant-initialized and not yet opened. An open heap with no live
+  /// allocation has every bucket open (each has a block), so this state is unmistakable.
+  constexpr bool unopened() const noexcept { return state_ == layout_error::none && open_ == 0 && live_ == 0; }
+  /// The heap's state; the backing range's address is checked now if it was not yet opened (the
+  /// rest was checked when the heap was constant-initialized).
+  VMH_NOINLINE layout_error current_state() const noexcept { return unopened() ? address_fits(layout_.geo()) : state_; }
+  /// Opens a heap that was not yet opened: checks its backing range, and opens its buckets if it
+  /// passes. Returns whether the heap can allocate.
+  bool open() noexcept {
+    state_ = current_state();
+    if (unopened()) open_ = layout_.geo().all_buckets();  // it passed
+    return state_ == layout_error::none;
+  }
+  /// A request's error, unless the heap cannot allocate at all (then not_configured; a heap with
+  /// an open bucket can).
+  status refused(status s) const noexcept {
+    return open_ == 0 && current_state() != layout_error::none ? status::not_configured : s;
+  }
 
   /// The buckets whose blocks have alignment `align` (0: the layout's min_align, which all have).
   VMH_HOT static status aligned_buckets(const geometry_type& g, std::size_t align, mask& out) noexcept {
@@ -584,12 +610,14 @@ class heap {
     if (size - 1 >= g.virtual_size) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
-    if constexpr (packs)
-      if (size <= g.packed.limit && align <= g.page_size && state_ == layout_error::none)
+    if constexpr (packs)  // (a constant-initialized heap opens, its window checked, at its first request)
+      if (size <= g.packed.limit && align <= g.page_size && (open_ != 0 || open()))
         if (const grant r = take_packed(g, size, align); r.result == status::ok) return r;
     const mask fits = fit_mask(g, size) & allowed;
-    if (const mask open = fits & ~full_; open != 0) {  // none while the heap cannot allocate
-      const std::size_t b = static_cast<std::size_t>(std::countr_zero(open));
+    mask usable = fits & open_;  // none while the heap cannot allocate
+    if (usable == 0 && open_ == 0 && open()) usable = fits & open_;  // a constant-initialized heap's first request
+    if (usable != 0) {
+      const std::size_t b = static_cast<std::size_t>(std::countr_zero(usable));
       return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
     }
     if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
@@ -682,16 +710,21 @@ class heap {
   VMH_HOT grant place(const geometry_type& g, std::size_t b, std::size_t index, std::size_t size) noexcept {
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t offset = g.block_offset(bg, index);
-    if constexpr (Options.poison && tracks_pages)
-      if (poisoned(bg) && refs_[offset >> g.page_shift] != 0 && !poison_intact(base() + offset, bg.block_size))
-        ++poison_damaged_;
+    const std::size_t n = run_length(bg, size);
+    if constexpr (Options.poison)
+      if (poisoned(bg)) {
+        bool intact = true;
+        on_mapped_pages(g, offset, n * bg.block_size, [&intact](std::byte* p, std::size_t bytes) {
+          intact = intact && poison_intact(p, bytes);
+        });
+        if (!intact) ++poison_damaged_;
+      }
     if (!commit_pages(g, bg, offset >> g.page_shift, page_end_of(g, bg, offset, size)))
       return count_failure({nullptr, 0, status::no_memory});
     if (has_record(bg)) record(bg, index) = static_cast<std::uint32_t>(size);
-    const std::size_t n = run_length(bg, size);
     for (std::size_t i = index; i < index + n; ++i) detail::bitmap_set<levels>(words_, bg, i);
     const std::uint32_t used = in_use_[b] += static_cast<std::uint32_t>(n);
-    if (used == bg.block_count) full_ |= static_cast<mask>(mask{1} << b);
+    if (used == bg.block_count) open_ &= static_cast<mask>(~(mask{1} << b));
     ++live_;
     if constexpr (keeps_stats) {
       if (used > stats_[b].peak) stats_[b].peak = used;
@@ -705,13 +738,13 @@ class heap {
   VMH_HOT void release_blocks(const bucket_geometry& bg, std::size_t b, std::size_t index, std::size_t n) noexcept {
     for (std::size_t i = index; i < index + n; ++i) detail::bitmap_clear<levels>(words_, bg, i);
     in_use_[b] -= static_cast<std::uint32_t>(n);
-    full_ &= static_cast<mask>(~(mask{1} << b));
+    open_ |= static_cast<mask>(mask{1} << b);
     if constexpr (keeps_stats) totals_.bytes -= n * bg.block_size;
   }
 
   /// A run of n adjacent free blocks, from the bucket with the largest blocks down.
   grant allocate_run(const geometry_type& g, std::size_t size, mask allowed) noexcept {
-    for (mask m = allowed & ~full_; m != 0;) {
+    for (mask m = allowed & open_; m != 0;) {
       const std::size_t b = static_cast<std::size_t>(detail::highest_bit_index(m));
       m &= static_cast<mask>(~(mask{1} << b));
       const bucket_geometry& bg = g.buckets[b];
@@ -861,9 +894,36 @@ class heap {
     if (new_end > old_end && !commit_pages(g, bg, old_end, new_end)) return count_failure(status::no_memory);
     if (new_end < old_end) release_pages(g, bg, new_end, old_end);
     if (has_record(bg)) record(bg, w.index) = static_cast<std::uint32_t>(new_size);
-    if (const std::size_t kept = run_length(bg, new_size); kept < blocks)
+    if (const std::size_t kept = run_length(bg, new_size); kept < blocks) {
       release_blocks(bg, w.bucket, w.index + kept, blocks - kept);
+      if constexpr (Options.poison)
+        if (poisoned(bg)) on_mapped_pages(g, w.offset + kept * bg.block_size, (blocks - kept) * bg.block_size, fill_poison);
+    }
     return status::ok;
+  }
+
+  /// Grows the located allocation from `size` towards `want` bytes (within its block(s)) with the
+  /// pages the mapper grants: all at once, else in halving steps, as far as it maps them. Keeps
+  /// the largest multiple of `granule` those pages cover (never below `size`), gives back the
+  /// pages past it, and returns the new size.
+  std::size_t extend(const geometry_type& g, const where& w, std::size_t size, std::size_t want,
+                     std::size_t granule) noexcept {
+    const bucket_geometry& bg = g.buckets[w.bucket];
+    const std::size_t goal = page_end_of(g, bg, w.offset, want);
+    std::size_t reach = page_end_of(g, bg, w.offset, size);
+    for (std::size_t step = goal - reach; step != 0 && reach < goal;) {
+      const std::size_t n = step < goal - reach ? step : goal - reach;
+      if (commit_pages(g, bg, reach, reach + n)) reach += n;
+      else step /= 2;
+    }
+    std::size_t grown = want;
+    if (reach < goal) {  // the bytes the pages cover, in granules (less than want)
+      grown = ((reach << g.page_shift) - w.offset) / granule * granule;
+      if (grown < size) grown = size;
+      if (const std::size_t end = page_end_of(g, bg, w.offset, grown); end < reach) release_pages(g, bg, end, reach);
+    }
+    if (has_record(bg)) record(bg, w.index) = static_cast<std::uint32_t>(grown);
+    return grown;
   }
 
   /// New pages the fairness rule lets one grant map now, for a request whose smallest grant is lo.
@@ -902,7 +962,7 @@ class heap {
     end += fresh;
     if (!is_owned(bg)) {
       const std::size_t last = (offset + span - 1) >> g.page_shift;
-      if (end == last && refs_[last] != 0) ++end;
+      if (end == last && last < g.ref_pages && refs_[last] != 0) ++end;  // (always below ref_pages: tells GCC's -Warray-bounds)
     }
     const std::size_t reach = end << g.page_shift;
     if (reach <= offset) return 0;
@@ -911,8 +971,19 @@ class heap {
 
   std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept { return base() + (page << g.page_shift); }
 
-  /// Buckets whose free blocks carry poison: sub-page blocks, one page each.
+  /// Buckets whose free blocks carry poison: sub-page blocks, one page each (a run of them may span pages).
   static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !is_owned(bg) && !is_variable(bg); }
+  /// Calls f(ptr, bytes) on each piece of [offset, offset + bytes) whose page is mapped, in a
+  /// bucket whose pages keep counts: free blocks on an unmapped page hold nothing.
+  template <class F>
+  void on_mapped_pages(const geometry_type& g, std::size_t offset, std::size_t bytes, F f) const noexcept {
+    for (std::size_t at = offset, end = offset + bytes; at < end;) {
+      const std::size_t page = at >> g.page_shift;
+      const std::size_t next = (page + 1) << g.page_shift;
+      if (refs_[page] != 0) f(base() + at, (next < end ? next : end) - at);
+      at = next;
+    }
+  }
   static void fill_poison(std::byte* p, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) p[i] = std::byte{poison_byte};
   }
@@ -928,7 +999,7 @@ class heap {
   std::uint16_t refs_[tracks_pages && Layout::ref_capacity != 0 ? Layout::ref_capacity : 1] = {};
   std::uint32_t in_use_[Layout::bucket_capacity] = {};
   [[no_unique_address]] std::conditional_t<keeps_stats, bucket_counters[Layout::bucket_capacity], detail::empty> stats_ = {};
-  mask full_ = 0;
+  mask open_ = 0;  ///< buckets with a free block; none while the heap cannot allocate
   std::size_t live_ = 0;
   std::size_t pages_ = 0;
   [[no_unique_address]] std::conditional_t<keeps_stats, totals, detail::empty> totals_{};

@@ -46,8 +46,8 @@ struct grant {
   std::size_t size = 0;
   /// `status::ok`, or why nothing was allocated
   status result = status::ok;
-  /// True when the allocation succeeded.
-  constexpr explicit operator bool() const noexcept { return ptr != nullptr; }
+  /// True when the allocation succeeded: a pointer and `ok`. A failed grant is false, whatever its pointer.
+  constexpr explicit operator bool() const noexcept { return ptr != nullptr && result == status::ok; }
 };
 
 }  // namespace vmh

@@ -102,3 +102,60 @@ TEST_CASE("runs off: a request larger than any block fails with no_block", "[hea
   CHECK(h.try_allocate(20000).result == status::no_block);
   CHECK(h.stats(5).full_failures == 1);
 }
+
+TEST_CASE("runs with poison: every freed block of a run is poisoned while its page stays mapped", "[heap][runs][poison]") {
+  // One bucket of 64-byte blocks over two pages: a request above 64 bytes takes a run of them.
+  constexpr auto table = vmh::make_table({{64, 128}});
+  using layout = vmh::fixed_layout<table>;
+  using heap_type = ext_heap<layout, counting_mapper, vmh::heap_options{.runs = true, .poison = true}>;
+  fixture<heap_type, layout::virtual_size> f;
+  auto& h = *f.h;
+  auto poisoned = [](const void* p, std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i)
+      if (static_cast<const unsigned char*>(p)[i] != vmh::poison_byte) return false;
+    return true;
+  };
+  void* keep0 = h.allocate(64);  // block 0: keeps page 0 mapped
+  REQUIRE(keep0 == f.block(0, 0));
+
+  SECTION("freeing a run poisons all its blocks, and reusing them finds no damage") {
+    void* run = h.allocate(256);  // blocks 1-4
+    REQUIRE(run == f.block(0, 1));
+    fill(run, 256, 1);
+    REQUIRE(h.deallocate(run) == status::ok);
+    CHECK(poisoned(run, 0, 256));
+    for (std::size_t i = 1; i <= 4; ++i) CHECK(h.allocate(64) == f.block(0, i));
+    CHECK(h.poison_damaged() == 0);
+    CHECK(h.validate());
+  }
+  SECTION("shrinking a run poisons the blocks it gives back") {
+    void* run = h.allocate(512);  // blocks 1-8
+    REQUIRE(run == f.block(0, 1));
+    fill(run, 512, 2);
+    REQUIRE(h.resize(run, 100) == status::ok);  // keeps blocks 1-2
+    CHECK(intact(run, 100, 2));
+    CHECK(poisoned(run, 128, 512));
+    for (std::size_t i = 3; i <= 8; ++i) CHECK(h.allocate(64) == f.block(0, i));
+    CHECK(h.poison_damaged() == 0);
+    CHECK(h.validate());
+  }
+  SECTION("a run across two pages: the blocks on both kept pages are poisoned") {
+    void* run = h.allocate(4096);  // blocks 1-64: [64, 4160) covers pages 0 and 1
+    REQUIRE(run == f.block(0, 1));
+    void* tail = h.allocate(64);  // block 65, on page 1: keeps it mapped after the run is freed
+    REQUIRE(tail == f.block(0, 65));
+    fill(run, 4096, 3);
+    REQUIRE(h.deallocate(run) == status::ok);
+    CHECK(h.mapper().mapped() == 2 * page);
+    CHECK(poisoned(run, 0, 4096));
+    CHECK(h.validate());
+  }
+  SECTION("a write after free into a run's later block is found when a run takes it again") {
+    auto* run = static_cast<unsigned char*>(h.allocate(256));  // blocks 1-4
+    REQUIRE(run != nullptr);
+    REQUIRE(h.deallocate(run) == status::ok);
+    run[200] = 1;  // block 4, freed
+    CHECK(h.allocate(256) == run);
+    CHECK(h.poison_damaged() == 1);
+  }
+}
