@@ -58,6 +58,15 @@ metadata_charge charge_of(const args& a) {
   return a.has("uncharged") ? metadata_charge::uncharged : metadata_charge::charged;
 }
 
+/// vmh's options from the command line: --policy, --packed and the metadata charge.
+vmh_options vmh_options_of(const args& a, metadata_charge charge) {
+  vmh_options opt{parse_policy(a.text("policy", "default")), charge, false};
+  const packed_choice p = parse_packed(a.text("packed", "auto"));
+  opt.packed_auto = p.automatic;
+  if (!p.automatic) opt.packed = p.region;
+  return opt;
+}
+
 /// The traces of `--<trace_key> FILE...` or, failing that, of `--family F --<seeds_key> LIST`
 /// (`default_seeds` when that option is absent).
 std::vector<named_trace> load_traces(const args& a, std::size_t physical, const std::string& trace_key = "trace",
@@ -71,11 +80,6 @@ std::vector<named_trace> load_traces(const args& a, std::size_t physical, const 
   for (const std::size_t seed : parse_seeds(a.text(seeds_key, default_seeds), "--" + seeds_key))
     out.push_back({family + " seed " + std::to_string(seed), family_trace(family, seed, p)});
   return out;
-}
-
-/// `--layout L` for vmh (auto, sof or a file).
-std::vector<bucket> layout_of(const args& a, std::size_t physical, std::size_t page) {
-  return load_layout(a.text("layout", "auto"), physical, page);
 }
 
 std::string metadata_text(std::size_t bytes, bool charged) {
@@ -175,9 +179,9 @@ int replay_command(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
   const std::string which = a.text("allocator");
   const std::string layout_arg = a.text("layout", "auto");
-  const vmh_options opt{parse_policy(a.text("policy", "default")), charge_of(a), false};
+  const vmh_options opt = vmh_options_of(a, charge_of(a));
   std::vector<bucket> layout;
-  if (which == "vmh") layout = load_layout(layout_arg, physical, page);
+  if (which == "vmh") layout = load_layout(layout_arg, physical, page, packed_for(opt, physical, page).bytes != 0);
   const std::unique_ptr<allocator> alloc = make_allocator(which, layout, physical, page, opt);
   memory_replay m = replay_memory(ops, *alloc, physical);
   split_moments(ops, *make_allocator(which, layout, physical, page, opt), physical, m.memory);
@@ -195,8 +199,8 @@ int replay_command(const args& a) {
 /// the traces), which leaves the first table as it is; or one JSON line per allocator with --json.
 int compare(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
-  const vmh_options opt{parse_policy(a.text("policy", "default")), charge_of(a), false};
-  const std::vector<bucket> layout = layout_of(a, physical, page);
+  const vmh_options opt = vmh_options_of(a, charge_of(a));
+  const std::vector<bucket> layout = load_layout(a.text("layout", "auto"), physical, page, packed_for(opt, physical, page).bytes != 0);
   const std::vector<named_trace> traces = load_traces(a, physical, "trace", "seeds", "1-3");
   const bool files = a.has("trace");
   struct row {
@@ -588,9 +592,9 @@ int plan_command(const args& a) {
 
 int map_command(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
-  const vmh_options opt{parse_policy(a.text("policy", "default")), metadata_charge::charged, false};
+  const vmh_options opt = vmh_options_of(a, metadata_charge::charged);
   const std::string layout_arg = a.text("layout", "auto");
-  const std::vector<bucket> layout = load_layout(layout_arg, physical, page);
+  const std::vector<bucket> layout = load_layout(layout_arg, physical, page, packed_for(opt, physical, page).bytes != 0);
   std::string name;
   std::vector<trace::op> ops;
   if (a.has("trace")) {
@@ -949,13 +953,15 @@ const std::vector<command>& commands() {
        "  request (16K); --max-live the most live churn blocks (32); --grow (grow, 0-100, default 50) the\n"
        "  chance in percent that an open pipeline asks to deepen its host buffer after a close.\n"},
       {"replay", replay_command,
-       {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}, {"json", true}},
+       {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"packed"}, {"uncharged", true}, {"json", true}},
        false,
        "vmh-sim replay --trace FILE --allocator vmh|sys_heap|sof_vmh --physical BYTES [--layout auto|sof|FILE]\n"
-       "               [--page BYTES] [--policy P] [--uncharged] [--json]\n"
+       "               [--page BYTES] [--policy P] [--packed R] [--uncharged] [--json]\n"
        "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line (--json changes\n"
        "  nothing: it is accepted as by every report). P (range policy): default (the reserve rule),\n"
        "  greedy, share:N/D, adaptive:N/D (0 < N <= D) or reserve:K:N/D (1 <= K <= 1024, 0 <= N <= D).\n"
+       "  R (vmh's packed region, where fixed requests up to its limit and range grants below a page are\n"
+       "  placed exactly): auto (the budget, 16 KiB limit, 16 B granules), none, or BYTES[:LIMIT[:GRANULE]].\n"
        "  The allocator's metadata outside its buffers is taken from the budget (pages = budget -\n"
        "  metadata, rounded down to a page); --uncharged gives the buffers the whole budget. Keys:\n"
        "  skipped = e/f/g lines of requests that failed, not run; waste = committed minus live bytes, at\n"
@@ -967,10 +973,10 @@ const std::vector<command>& commands() {
        "  (docs/vmh-sim.md); grow = what the trace's grow lines (g) got.\n"
        "  Exit 1 if the allocator's own validation fails afterwards.\n"},
       {"compare", compare,
-       {{"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}, {"json", true}, {"memory", true}},
+       {{"physical"}, {"layout"}, {"page"}, {"policy"}, {"packed"}, {"uncharged", true}, {"json", true}, {"memory", true}},
        true,
-       "vmh-sim compare TRACES --physical BYTES [--layout L] [--page BYTES] [--policy P] [--uncharged]\n"
-       "                [--memory] [--json]\n"
+       "vmh-sim compare TRACES --physical BYTES [--layout L] [--page BYTES] [--policy P] [--packed R]\n"
+       "                [--uncharged] [--memory] [--json]\n"
        "  Replays the traces (--trace FILE..., or the seeds of a family, default 1-3) on sys_heap + SOF's\n"
        "  loop, SOF's VMH and vmh at one budget, metadata charged; prints a Markdown table of the means\n"
        "  over the traces (--memory: and one of the waste and the powered 128 KiB SRAM banks, each as a\n"
@@ -1001,10 +1007,10 @@ const std::vector<command>& commands() {
        "  layouts, their scores, the search, the comparison), the layout file only to --out FILE.\n"},
       {"map", map_command,
        {{"trace"}, {"family"}, {"seed"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"grow"}, {"physical"},
-        {"page"}, {"layout"}, {"policy"}, {"at"}, {"out"}, {"max-cells"}, {"json", true}},
+        {"page"}, {"layout"}, {"policy"}, {"packed"}, {"at"}, {"out"}, {"max-cells"}, {"json", true}},
        false,
        "vmh-sim map (--trace FILE | --family F [--seed N]) --physical BYTES [--layout L] [--page BYTES]\n"
-       "            [--at N|end|peak|fail] [--out FILE] [--max-cells N] [--json]\n"
+       "            [--policy P] [--packed R] [--at N|end|peak|fail] [--out FILE] [--max-cells N] [--json]\n"
        "  Draws the vmh heap after one operation as SVG: N (0-based), end, peak (most memory mapped) or\n"
        "  fail (the first failed request). Each block is filled with what its mapped bytes are (live\n"
        "  requested, block rounding, last-page rounding, free); the budget bar and the legend split the\n"
