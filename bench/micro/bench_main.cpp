@@ -21,12 +21,14 @@
 #include <unistd.h>
 
 #include "micro/cases.hpp"
+#include "micro/real_heap.hpp"
 
 namespace {
 
 using namespace vmh::bench;
 
-constexpr const char* allocator_order[] = {"vmh", "vmh_null", "sys_heap", "sof_vmh", "pmr_pool", "malloc"};
+constexpr const char* allocator_order[] = {"vmh", "vmh_null", "sys_heap", "zephyr_sys_heap", "sof_vmh", "pmr_pool",
+                                           "malloc"};
 
 /// Registers one benchmark running `Case` built from `args`.
 template <class Case, class... Args>
@@ -159,7 +161,14 @@ bool console_format(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if VMH_HAVE_ZEPHYR_HEAP
+  add_all<vmh_adapter, vmh_null_adapter, sys_heap_adapter, zephyr_sys_heap_adapter, sof_vmh_adapter, pmr_pool_adapter,
+          malloc_adapter>();
+#else
+  std::fprintf(stderr, "vmh-bench: the real Zephyr heap is not built (configure with -DVMH_ZEPHYR_BASE=..., "
+                       "scripts/third-party.sh): the sys_heap model only\n");
   add_all<vmh_adapter, vmh_null_adapter, sys_heap_adapter, sof_vmh_adapter, pmr_pool_adapter, malloc_adapter>();
+#endif
 
   const bool console = console_format(argc, argv);
   benchmark::Initialize(&argc, argv);

@@ -22,6 +22,7 @@
 #include "sim/options.hpp"
 #include "sim/pictures.hpp"
 #include "sim/plan.hpp"
+#include "sim/remote.hpp"
 #include "sim/replay.hpp"
 #include "sim/svg.hpp"
 #include "sim/traces.hpp"
@@ -193,8 +194,33 @@ int compare(const args& a) {
     grow_report grow{};  ///< sums over the seeds
     double grown = 0;    ///< granted/preferred with growth, summed over the seeds like `granted`
   };
-  row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"},
-                {"vmh (auto layout)", "vmh"}};
+  // The baselines as models, each followed by the real code it models when the build has it
+  // (cmake/third_party.cmake), then vmh.
+  std::vector<row> rows;
+  const std::vector<std::string> real = real_allocator_names();
+  auto with_real = [&](const char* name, const char* model, const char* real_name, const char* real_allocator) {
+    rows.push_back({name, model});
+    if (std::find(real.begin(), real.end(), real_allocator) != real.end()) rows.push_back({real_name, real_allocator});
+  };
+  with_real("sys_heap + SOF loop (model)", "sys_heap", "sys_heap + SOF loop (real heap.c)", "zephyr_sys_heap");
+  with_real("SOF VMH, production table (model)", "sof_vmh", "SOF VMH (real regions_mm.c)", "sof_vmh_real");
+  with_real("SOF today: sys_heap + VMH (model)", "sof_today", "SOF today (real heap.c, regions_mm.c)", "sof_today_real");
+  with_real("SOF vpage: sys_heap + page runs (model)", "sof_vpage", "SOF vpage (real vpage.c, records as it keeps them)",
+            "sof_vpage_real");
+  rows.push_back({"vmh (auto layout)", "vmh"});
+  if (const std::string note = real_allocators_note(); !note.empty()) fmt::print(stderr, "vmh-sim: {}\n", note);
+  // A baseline that cannot take this budget at all (SOF's two heaps need a system heap large
+  // enough for the VMH's bookkeeping) is left out with one line, the others are compared.
+  std::erase_if(rows, [&](const row& w) {
+    if (std::string_view(w.allocator) == "vmh") return false;
+    try {
+      make_allocator(w.allocator, layout, physical, page, opt);
+      return false;
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "vmh-sim: {}; its row is left out\n", e.what());
+      return true;
+    }
+  });
   for (const std::size_t seed : seeds) {
     const std::vector<trace::op> ops = family_trace(family, seed, params);
     for (row& w : rows) {
@@ -243,7 +269,7 @@ int compare(const args& a) {
     fmt::print("| {} | {} | {} | {:.2f}% | {:.1f}% | {} KiB | {} |\n", w.name, w.sum.requests, w.sum.failed,
                100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / seeds.size() / 1024,
                metadata_text(w.sum.metadata_bytes / seeds.size(), w.sum.metadata_charged));
-  if (rows[0].grow.requests + rows[0].grow.skipped != 0) {  // every allocator sees the same g lines
+  if (rows.front().grow.requests + rows.front().grow.skipped != 0) {  // every allocator sees the same g lines
     fmt::print("\nGrow-back (`g` lines), apart from the table above: the grow requests on live blocks (sums over\n"
                "the seeds), those below preferred, the bytes they asked and gained, and the range grants'\n"
                "granted/preferred (means over the seeds) as granted and at the largest size each grew to.\n\n"
@@ -799,9 +825,11 @@ const std::vector<command>& commands() {
       {"replay", replay_command,
        {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}},
        false,
-       "vmh-sim replay --trace FILE --allocator vmh|sys_heap|sof_vmh --physical BYTES [--layout auto|sof|FILE]\n"
+       "vmh-sim replay --trace FILE --allocator A --physical BYTES [--layout auto|sof|FILE]\n"
        "               [--page BYTES] [--policy P] [--uncharged]\n"
-       "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line. P (range policy):\n"
+       "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line. A: vmh, the models\n"
+       "  sys_heap, sof_vmh, sof_today, sof_vpage, and, when the build has the third-party sources, the real\n"
+       "  code zephyr_sys_heap, sof_vmh_real, sof_today_real, sof_vpage_real (docs/baselines.md). P (range policy):\n"
        "  default (the reserve rule), greedy, share:N/D, adaptive:N/D or reserve:K:N/D. The allocator's\n"
        "  metadata outside its buffers is taken from the budget (pages = budget - metadata, rounded down\n"
        "  to a page); --uncharged gives the buffers the whole budget. The line has the waste (committed\n"
@@ -813,8 +841,9 @@ const std::vector<command>& commands() {
        false,
        "vmh-sim compare --family F --physical BYTES [--seeds LIST] [--steps N] [--target PCT] [--grow PCT]\n"
        "                [--layout L] [--page BYTES] [--policy P] [--uncharged] [--memory] [--json]\n"
-       "  Replays the seeds of a family (default 1-3) on sys_heap + SOF's loop, SOF's VMH and vmh at one\n"
-       "  budget, metadata charged; prints a Markdown table of the means (--memory: and one of the waste\n"
+       "  Replays the seeds of a family (default 1-3) on sys_heap + SOF's loop, SOF's VMH, what SOF runs\n"
+       "  today (sof_today), SOF's page runs (sof_vpage), each with its real code when the build has it,\n"
+       "  and vmh at one budget, metadata charged; prints a Markdown table of the means (--memory: and one of the waste\n"
        "  and the powered 128 KiB SRAM banks; grow family: and one of what the grow requests got), or\n"
        "  one JSON line per allocator.\n"},
       {"layout", layout_command,
