@@ -4,6 +4,7 @@
 # real code beside its models: vmh-sim's zephyr_sys_heap, sof_vmh_real, sof_today_real and
 # sof_vpage_real (bench/real), the instruction counts, the benchmarks and the code-size images.
 # Empty (the default, unless the environment variables of the same names are set): models only.
+include_guard(GLOBAL)
 set(VMH_ZEPHYR_BASE "$ENV{VMH_ZEPHYR_BASE}" CACHE PATH
     "A Zephyr tree: build its real sys_heap (lib/heap) beside the model (empty: models only)")
 set(VMH_SOF_BASE "$ENV{VMH_SOF_BASE}" CACHE PATH
@@ -28,36 +29,42 @@ if(NOT VMH_SOF_BASE STREQUAL "" AND VMH_ZEPHYR_BASE STREQUAL "")
   message(FATAL_ERROR "VMH_SOF_BASE needs VMH_ZEPHYR_BASE too: SOF's allocators are built on Zephyr's")
 endif()
 
+# VMH_REAL_HOST: the real code is built for this host (the instruction counts and benchmarks);
+# not in a sanitizer build, whose checks are the project's code's, not upstream's.
 # VMH_REAL_ALLOCATORS: the real allocators vmh-sim gets from vmh-real (bench/real), a 32-bit
 # program since the replay models a 32-bit DSP (the heap's chunk headers depend on it); empty
-# when there is no Zephyr tree or no working g++ -m32, with one line saying why.
+# when there is no Zephyr tree or no working g++ -m32. Each refusal says why in one line.
+set(VMH_REAL_HOST OFF)
 set(VMH_REAL_ALLOCATORS "")
 if(NOT VMH_ZEPHYR_BASE STREQUAL "" AND NOT CMAKE_CROSSCOMPILING)
   set(reason "")
   if(CMAKE_CXX_FLAGS MATCHES "-fsanitize" OR CMAKE_C_FLAGS MATCHES "-fsanitize")
-    set(reason "a sanitizer build (its 32-bit runtimes are not installed)")
-  elseif(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
-    set(reason "the compiler is not GCC (the -m32 build is the one of Debian's g++-multilib)")
+    message(STATUS "vmh: the real Zephyr and SOF code is not built: a sanitizer build (models only)")
   else()
-    include(CheckCXXSourceCompiles)
-    set(CMAKE_REQUIRED_FLAGS "-m32 -std=c++20")
-    set(CMAKE_REQUIRED_LINK_OPTIONS -m32)
-    check_cxx_source_compiles("#include <unordered_map>
-      int main() { std::unordered_map<int, int> m; return sizeof(void*) == 4 ? static_cast<int>(m.size()) : 1; }"
-      VMH_HAVE_M32)
-    unset(CMAKE_REQUIRED_FLAGS)
-    unset(CMAKE_REQUIRED_LINK_OPTIONS)
-    if(NOT VMH_HAVE_M32)
-      set(reason "g++ -m32 does not work here (Debian: scripts/deps.sh --real installs g++-multilib)")
+    set(VMH_REAL_HOST ON)
+    if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+      set(reason "the compiler is not GCC (the -m32 build is the one of Debian's g++-multilib)")
+    else()
+      include(CheckCXXSourceCompiles)
+      set(CMAKE_REQUIRED_FLAGS "-m32 -std=c++20")
+      set(CMAKE_REQUIRED_LINK_OPTIONS -m32)
+      check_cxx_source_compiles("#include <unordered_map>
+        int main() { std::unordered_map<int, int> m; return sizeof(void*) == 4 ? static_cast<int>(m.size()) : 1; }"
+        VMH_HAVE_M32)
+      unset(CMAKE_REQUIRED_FLAGS)
+      unset(CMAKE_REQUIRED_LINK_OPTIONS)
+      if(NOT VMH_HAVE_M32)
+        set(reason "g++ -m32 does not work here (Debian: scripts/deps.sh --real installs g++-multilib)")
+      endif()
     endif()
-  endif()
-  if(reason STREQUAL "")
-    set(VMH_REAL_ALLOCATORS zephyr_sys_heap)
-    if(NOT VMH_SOF_BASE STREQUAL "")
-      list(APPEND VMH_REAL_ALLOCATORS sof_vmh_real sof_today_real sof_vpage_real)
+    if(reason STREQUAL "")
+      set(VMH_REAL_ALLOCATORS zephyr_sys_heap)
+      if(NOT VMH_SOF_BASE STREQUAL "")
+        list(APPEND VMH_REAL_ALLOCATORS sof_vmh_real sof_today_real sof_vpage_real)
+      endif()
+    else()
+      message(STATUS "vmh: the replay's real allocators are not built: ${reason}")
     endif()
-  else()
-    message(STATUS "vmh: the replay's real allocators are not built: ${reason}")
   endif()
 endif()
 
