@@ -70,17 +70,65 @@ void* cached_alloc(System& sys, std::size_t align, std::size_t bytes) {
                            (bytes + sof_cache_line - 1) / sof_cache_line * sof_cache_line);
 }
 
-namespace detail {
+/// V0's paths (see the file comment): a DMA buffer's step tries the system heap, then the VMH;
+/// a component buffer takes the VMH (which ignores the alignment, as SOF's does).
+struct today_design {
+  template <class System, class Vmh>
+  static void* place(System& sys, Vmh& vmh, std::size_t, bool dma, std::size_t size, std::size_t align) {
+    if (dma)
+      if (void* p = cached_alloc(sys, align, size); p != nullptr) return p;
+    return size > std::numeric_limits<std::uint32_t>::max() ? nullptr : vmh.alloc(size);
+  }
+  /// No larger request can succeed.
+  template <class System, class Vmh>
+  static std::size_t largest(const System& sys, const Vmh& vmh, std::size_t) {
+    return sys.bytes() > vmh.largest() ? sys.bytes() : vmh.largest();
+  }
+};
 
-/// What both designs share: the two heaps, the block records buffer_set_size needs (which path
-/// a block came from and its alignment, what SOF keeps in its buffer structure) and the resize.
-template <class System, class Virtual, class Derived>
-class two_heaps {
+/// V1's paths (see the file comment): page runs for ranges and for a page or more,
+/// page-aligned (no larger alignment exists); the system heap below a page.
+struct vpage_design {
+  template <class System, class Pages>
+  static void* place(System& sys, Pages& pages, std::size_t page, bool range, std::size_t size, std::size_t align) {
+    if (!range && size < page) return cached_alloc(sys, align, size);
+    if (size == 0 || align > page) return nullptr;
+    const std::size_t n = size / page + (size % page != 0);
+    return n > pages.pages() ? nullptr : pages.alloc(n);
+  }
+  template <class System, class Pages>
+  static std::size_t largest(const System&, const Pages& pages, std::size_t page) {
+    return pages.pages() * page;
+  }
+};
+
+/// One of SOF's designs over a system heap and a virtual heap: the two heaps, the block records
+/// buffer_set_size needs (which path a block came from and its alignment, what SOF keeps in its
+/// buffer structure), the range loop and the resize.
+template <class System, class Virtual, class Design>
+class sof_heaps {
  public:
+  /// Pages of `page` bytes; the virtual heap's handle is built from the system heap (where its
+  /// bookkeeping goes) and `args`.
+  template <class... VirtualArgs>
+  sof_heaps(System&& sys, std::size_t page, VirtualArgs&&... args)
+      : page_(page), sys_(std::move(sys)), virt_(sys_, std::forward<VirtualArgs>(args)...) {}
+
   System& system() { return sys_; }
   Virtual& virtual_heap() { return virt_; }
   const System& system() const { return sys_; }
   const Virtual& virtual_heap() const { return virt_; }
+
+  /// A fixed request, on the design's path for it.
+  void* allocate(std::size_t size, std::size_t align) { return keep(place(false, size, align), false, align); }
+
+  /// A range request (a DMA buffer): SOF's loop, each step on the design's path for ranges.
+  range_grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
+    range_grant g = sof_range_loop_bounded([this](std::size_t s, std::size_t a) { return place(true, s, a); }, min,
+                                           preferred, align, Design::largest(sys_, virt_, page_));
+    keep(g.ptr, true, align);
+    return g;
+  }
 
   bool free(void* p) {
     const auto it = blocks_.find(p);
@@ -97,7 +145,7 @@ class two_heaps {
     if (it == blocks_.end() || new_size == 0) return nullptr;
     if (new_size == old_size) return p;
     const block b = it->second;
-    void* fresh = static_cast<Derived*>(this)->place(b.range, new_size, b.align);
+    void* fresh = place(b.range, new_size, b.align);
     if (fresh == nullptr) return new_size < old_size ? p : nullptr;
     blocks_.erase(it);
     release(p);
@@ -111,15 +159,14 @@ class two_heaps {
   std::size_t page_size() const { return page_; }
   bool validate() const { return sys_.validate() && virt_.validate(); }
 
- protected:
+ private:
   struct block {
     bool range;
     std::size_t align;
   };
-  template <class... VirtualArgs>
-  two_heaps(System&& sys, std::size_t page, VirtualArgs&&... args)
-      : page_(page), sys_(std::move(sys)), virt_(sys_, std::forward<VirtualArgs>(args)...) {}
-
+  void* place(bool range, std::size_t size, std::size_t align) {
+    return Design::place(sys_, virt_, page_, range, size, align);
+  }
   void* keep(void* p, bool range, std::size_t align) {
     if (p != nullptr) blocks_.emplace(p, block{range, align});
     return p;
@@ -132,74 +179,12 @@ class two_heaps {
   std::unordered_map<void*, block> blocks_;
 };
 
-}  // namespace detail
-
-/// V0: the cached system heap and the VMH (see the file comment).
+/// V0: the cached system heap and the VMH.
 template <class System, class Vmh>
-class sof_today_heaps : public detail::two_heaps<System, Vmh, sof_today_heaps<System, Vmh>> {
-  using base = detail::two_heaps<System, Vmh, sof_today_heaps<System, Vmh>>;
-  friend base;
-
- public:
-  /// Pages of `page` bytes; the VMH handle is built from the system heap (where its
-  /// bookkeeping goes) and `args`.
-  template <class... VmhArgs>
-  sof_today_heaps(System&& sys, std::size_t page, VmhArgs&&... args)
-      : base(std::move(sys), page, std::forward<VmhArgs>(args)...) {}
-
-  /// A component buffer: the VMH (which ignores the alignment, as SOF's does).
-  void* allocate(std::size_t size, std::size_t align) { return this->keep(place(false, size, align), false, align); }
-
-  /// buffer_alloc_range: SOF's loop, each step on the system heap, then on the VMH.
-  range_grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
-    const std::size_t largest = this->sys_.bytes() > this->virt_.largest() ? this->sys_.bytes() : this->virt_.largest();
-    range_grant g = sof_range_loop_bounded([this](std::size_t s, std::size_t a) { return place(true, s, a); }, min,
-                                           preferred, align, largest);
-    this->keep(g.ptr, true, align);
-    return g;
-  }
-
- private:
-  // A DMA buffer's step: the system heap, then the VMH; a component buffer: the VMH.
-  void* place(bool dma, std::size_t size, std::size_t align) {
-    if (dma)
-      if (void* p = cached_alloc(this->sys_, align, size); p != nullptr) return p;
-    return size > std::numeric_limits<std::uint32_t>::max() ? nullptr : this->virt_.alloc(size);
-  }
-};
-
-/// V1: the cached system heap and vpage's page runs (see the file comment).
+using sof_today_heaps = sof_heaps<System, Vmh, today_design>;
+/// V1: the cached system heap and vpage's page runs.
 template <class System, class Pages>
-class sof_vpage_heaps : public detail::two_heaps<System, Pages, sof_vpage_heaps<System, Pages>> {
-  using base = detail::two_heaps<System, Pages, sof_vpage_heaps<System, Pages>>;
-  friend base;
-
- public:
-  template <class... PagesArgs>
-  sof_vpage_heaps(System&& sys, std::size_t page, PagesArgs&&... args)
-      : base(std::move(sys), page, std::forward<PagesArgs>(args)...) {}
-
-  /// A page or more: a page run; less: the system heap.
-  void* allocate(std::size_t size, std::size_t align) { return this->keep(place(false, size, align), false, align); }
-
-  /// SOF's loop, each step a page run.
-  range_grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
-    range_grant g = sof_range_loop_bounded([this](std::size_t s, std::size_t a) { return place(true, s, a); }, min,
-                                           preferred, align, this->virt_.pages() * this->page_);
-    this->keep(g.ptr, true, align);
-    return g;
-  }
-
- private:
-  // Page runs for ranges and for a page or more, page-aligned (no larger alignment exists).
-  void* place(bool range, std::size_t size, std::size_t align) {
-    const std::size_t page = this->page_;
-    if (!range && size < page) return cached_alloc(this->sys_, align, size);
-    if (size == 0 || align > page) return nullptr;
-    const std::size_t pages = size / page + (size % page != 0);
-    return pages > this->virt_.pages() ? nullptr : this->virt_.alloc(pages);
-  }
-};
+using sof_vpage_heaps = sof_heaps<System, Pages, vpage_design>;
 
 // ---------------------------------------------------------------------------------------------
 // The model handles
@@ -257,16 +242,45 @@ class model_system_heap {
   std::unique_ptr<sys_heap_big32> big_;
 };
 
+/// What the two virtual-heap handles below share: a model, and the bookkeeping its real init
+/// takes from the system heap. When the system heap could not hold it (`bookkeeping_failed()`),
+/// SOF's init would fail and no such heap would exist, so the handle refuses every request.
+template <class Model>
+class charged_model {
+ public:
+  bool bookkeeping_failed() const { return failed_; }
+  void* alloc(std::size_t n) { return failed_ ? nullptr : model_.alloc(n); }
+  bool free(void* p) { return model_.free(p); }
+  bool owns(const void* p) const { return model_.owns(p); }
+  std::size_t mapped_pages() const { return model_.mapped_pages(); }
+  std::size_t peak_mapped_pages() const { return model_.peak_mapped_pages(); }
+  bool validate() const { return model_.validate(); }
+  /// The bookkeeping charged to the budget (0 uncharged; see each handle).
+  std::size_t metadata_bytes() const { return metadata_; }
+  const Model& model() const { return model_; }
+
+ protected:
+  explicit charged_model(Model&& m) : model_(std::move(m)) {}
+  /// Takes `bytes` of bookkeeping from `sys` as one allocation.
+  template <class System>
+  void take(System& sys, std::size_t bytes) {
+    if (failed_ || bytes == 0) return;
+    failed_ = cached_alloc(sys, 0, bytes) == nullptr;
+  }
+  Model model_;
+  std::size_t metadata_ = 0;
+  bool failed_ = false;
+};
+
 /// The VMH model with a table and a page budget. Built with a system heap (sof_today), its
 /// bookkeeping is allocated from that heap first, one allocation per structure as SOF's init
-/// makes them (they stay for the heap's life); `bookkeeping_failed()` tells when the system heap
-/// could not hold them: SOF's init would fail and no VMH would exist, so the handle then refuses
-/// every request. Built alone (sof_vmh), the caller charges bookkeeping_bytes() to the budget.
-class model_vmh {
+/// makes them (they stay for the heap's life), and counted as metadata. Built alone (sof_vmh),
+/// the caller charges bookkeeping_bytes() to the budget.
+class model_vmh : public charged_model<sof_vmh_model> {
  public:
   model_vmh(std::span<const sof_bundle> table, std::size_t page, std::size_t pages,
             bit_array_fit fit = sof_bit_array_fit)
-      : heap_(table, page, pages, sof_vmh_model::default_base, fit) {
+      : charged_model(sof_vmh_model(table, page, pages, sof_vmh_model::default_base, fit)) {
     for (const sof_bundle& b : table) largest_ = largest_ > b.block_size ? largest_ : b.block_size;
     largest_ = largest_ < pages * page ? largest_ : pages * page;
   }
@@ -276,62 +290,35 @@ class model_vmh {
       : model_vmh(table, page, pages, fit) {
     if (!charge) return;
     sof_vmh_model::for_each_bookkeeping_allocation(table, [&](std::size_t n) {
-      if (n == 0 || failed_) return;
-      failed_ = cached_alloc(sys, 0, n) == nullptr;
+      take(sys, n);
       metadata_ += n;
     });
   }
   /// The bookkeeping the real heap keeps for `table` (sof_vmh_model::metadata_bytes).
   static std::size_t bookkeeping_bytes(std::span<const sof_bundle> table) { return sof_vmh_model::metadata_bytes(table); }
 
-  bool valid() const { return heap_.valid(); }
-  bool bookkeeping_failed() const { return failed_; }
-  void* alloc(std::size_t bytes) { return failed_ ? nullptr : heap_.alloc(bytes); }
-  bool free(void* p) { return heap_.free(p); }
-  bool owns(const void* p) const { return heap_.owns(p); }
-  std::size_t mapped_pages() const { return heap_.mapped_pages(); }
-  std::size_t peak_mapped_pages() const { return heap_.peak_mapped_pages(); }
-  std::size_t budget_pages() const { return heap_.physical_pages_budget(); }
+  bool valid() const { return model_.valid(); }
+  std::size_t budget_pages() const { return model_.physical_pages_budget(); }
   std::size_t largest() const { return largest_; }
-  bool validate() const { return heap_.validate(); }
-  /// Bytes of bookkeeping taken from the system heap (0 alone or uncharged), before its rounding.
-  std::size_t metadata_bytes() const { return metadata_; }
-  const sof_vmh_model& model() const { return heap_; }
 
  private:
-  sof_vmh_model heap_;
-  std::size_t largest_ = 0, metadata_ = 0;
-  bool failed_ = false;
+  std::size_t largest_ = 0;
 };
 
 /// The vpage model over a window; with `charge`, its bit array's words are allocated from the
-/// system heap first (as vpage's init takes them), and the context counts as metadata.
-class model_vpage {
+/// system heap first (as vpage's init takes them), and they and the static context count as
+/// metadata.
+class model_vpage : public charged_model<sof_vpage_model> {
  public:
   template <class System>
   model_vpage(System& sys, std::size_t pages, std::size_t page, bool charge, bit_array_fit fit = sof_bit_array_fit,
               vpage_records records = vpage_records::mended)
-      : pages_(pages, page, sof_vpage_model::default_base, fit, records) {
+      : charged_model(sof_vpage_model(pages, page, sof_vpage_model::default_base, fit, records)) {
     if (!charge) return;
-    failed_ = cached_alloc(sys, 0, sof_vpage_model::bitmap_bytes(pages)) == nullptr;
+    take(sys, sof_vpage_model::bitmap_bytes(pages));
     metadata_ = sof_vpage_model::context_bytes + sof_vpage_model::bitmap_bytes(pages);
   }
-  bool bookkeeping_failed() const { return failed_; }
-  void* alloc(std::size_t pages) { return failed_ ? nullptr : pages_.alloc(pages); }
-  bool free(void* p) { return pages_.free(p); }
-  bool owns(const void* p) const { return pages_.owns(p); }
-  std::size_t mapped_pages() const { return pages_.mapped_pages(); }
-  std::size_t peak_mapped_pages() const { return pages_.peak_mapped_pages(); }
-  std::size_t pages() const { return pages_.valid() ? pages_.pages() : 0; }
-  bool validate() const { return pages_.validate(); }
-  /// The static context and the bit array's words (0 uncharged).
-  std::size_t metadata_bytes() const { return metadata_; }
-  const sof_vpage_model& model() const { return pages_; }
-
- private:
-  sof_vpage_model pages_;
-  std::size_t metadata_ = 0;
-  bool failed_ = false;
+  std::size_t pages() const { return model_.valid() ? model_.pages() : 0; }
 };
 
 }  // namespace vmh::baseline

@@ -100,15 +100,13 @@ class sof_vpage_model {
     const auto a = reinterpret_cast<std::uintptr_t>(p);
     return valid_ && a >= base_ && (a - base_) / page_ < pages_;
   }
+  /// Pages: of the window, free, mapped now and at most at once.
   std::size_t pages() const { return pages_; }
-  std::size_t page_size() const { return page_; }
   std::size_t free_pages() const { return free_pages_; }
   std::size_t mapped_pages() const { return mapped_; }
   std::size_t peak_mapped_pages() const { return peak_; }
   /// Records in use (live allocations, and with as_upstream the leaked ones too).
   std::size_t records_in_use() const { return in_use_; }
-  bit_array_fit fit() const { return fit_; }
-  vpage_records records() const { return kind_; }
 
   /// The bit array, the mapped pages and the free count agree; with mended records every run
   /// of taken pages is exactly one record's.

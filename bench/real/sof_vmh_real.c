@@ -1,12 +1,7 @@
 /* SOF's VMH, its regions_mm.c compiled unmodified from the SOF tree (VMH_SOF_REGIONS_MM names
  * it), behind the harness's calls (sof_real.h). Included rather than compiled alone so that the
  * size of its private heap structure can be reported. */
-/* Its own warnings are upstream's to mend, not this harness's. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-variable"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "upstream_warnings_off.h"
 #include VMH_SOF_REGIONS_MM
 #pragma GCC diagnostic pop
 

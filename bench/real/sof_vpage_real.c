@@ -1,12 +1,7 @@
 /* SOF's page allocator, its vpage.c compiled unmodified from the SOF tree (VMH_SOF_VPAGE names
  * it), behind the harness's calls (sof_real.h). Included rather than compiled alone because its
  * init and its state are static: the harness runs the one and reads the other. */
-/* Its own warnings are upstream's to mend, not this harness's. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-variable"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include "upstream_warnings_off.h"
 #include VMH_SOF_VPAGE
 #pragma GCC diagnostic pop
 

@@ -28,28 +28,22 @@ std::string program() {
   return env != nullptr && *env != '\0' ? env : VMH_REAL_PROGRAM;
 }
 
-bool read_all(int fd, void* data, std::size_t n) {
-  auto* p = static_cast<char*>(data);
+/// Moves all n bytes with `step` (::read or ::write) on fd, retrying after signals; false when
+/// the other end is gone.
+template <class Step, class Byte>
+bool transfer_all(Step step, int fd, Byte* p, std::size_t n) {
   while (n != 0) {
-    const ssize_t got = ::read(fd, p, n);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    p += got;
-    n -= static_cast<std::size_t>(got);
+    const ssize_t done = step(fd, p, n);
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) return false;
+    p += done;
+    n -= static_cast<std::size_t>(done);
   }
   return true;
 }
-
+bool read_all(int fd, void* data, std::size_t n) { return transfer_all(::read, fd, static_cast<char*>(data), n); }
 bool write_all(int fd, const void* data, std::size_t n) {
-  const auto* p = static_cast<const char*>(data);
-  while (n != 0) {
-    const ssize_t put = ::write(fd, p, n);
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) return false;
-    p += put;
-    n -= static_cast<std::size_t>(put);
-  }
-  return true;
+  return transfer_all(::write, fd, static_cast<const char*>(data), n);
 }
 
 std::uint64_t address(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
