@@ -84,6 +84,24 @@ void add_all() {
   }
 }
 
+/// This host and its compiler, which the figures are for.
+std::string target() {
+#if defined(__x86_64__)
+  const char* arch = "x86-64";
+#elif defined(__aarch64__)
+  const char* arch = "arm64";
+#else
+  const char* arch = "this host";
+#endif
+#if defined(__clang__)
+  return std::string(arch) + ", clang " + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string(arch) + ", g++ " + __VERSION__;
+#else
+  return arch;
+#endif
+}
+
 /// Console output plus, at the end, the per-case table of allocators side by side.
 class paired_reporter : public benchmark::ConsoleReporter {
  public:
@@ -110,7 +128,9 @@ class paired_reporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     if (order_.empty()) return;
-    std::string out = "\nCPU time per step (" + unit_ + "), one run; ratio = vmh / sys_heap\n\n| case |";
+    // The target the figures are for: this host, its compiler (zephyr_sys_heap is Zephyr's heap.c
+    // built with the same compiler and flags; sys_heap is its model).
+    std::string out = "\nCPU time per step (" + unit_ + ") on " + target() + ", one run; ratio = vmh / sys_heap (the model)\n\n| case |";
     for (const char* a : allocator_order) out += std::string(" ") + a + " |";
     out += " vmh / sys_heap |\n|---|";
     for (std::size_t i = 0; i < std::size(allocator_order); ++i) out += "---:|";

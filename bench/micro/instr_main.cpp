@@ -137,10 +137,16 @@ constexpr std::size_t bytes_64 = 64, bytes_4096 = 4096, default_align = 0;
 #define VMH_REAL_HEAP_ROWS
 #define VMH_REAL_HEAP_ROW
 #endif
+// And SOF's real VMH beside its model, when the build has it.
+#if VMH_HAVE_SOF_VMH
+#define VMH_REAL_VMH_ROW , sof_vmh_real_adapter
+#else
+#define VMH_REAL_VMH_ROW
+#endif
 
 std::vector<entry> all_entries() {
   using every = rows<vmh_adapter, vmh_nostats_adapter, vmh_null_adapter, sys_heap_adapter, sys_heap_stats_adapter,
-                     sof_vmh_adapter VMH_REAL_HEAP_ROWS>;
+                     sof_vmh_adapter VMH_REAL_HEAP_ROWS VMH_REAL_VMH_ROW>;
   using general = rows<vmh_adapter, vmh_nostats_adapter, vmh_null_adapter, sys_heap_adapter,
                        sys_heap_stats_adapter VMH_REAL_HEAP_ROWS>;
   std::vector<entry> e;
@@ -152,7 +158,8 @@ std::vector<entry> all_entries() {
   general::add<steady_small, 90u>(e, "steady/16-4K/fill:90");
   general::add<steady_wide, 10u>(e, "steady/16-64K/fill:10");
   general::add<steady_wide, 95u>(e, "steady/16-64K/fill:95");
-  rows<vmh_adapter, sys_heap_adapter, sof_vmh_adapter VMH_REAL_HEAP_ROW>::add<range_pressure, 90u>(e, "range/fill:90");
+  rows<vmh_adapter, sys_heap_adapter, sof_vmh_adapter VMH_REAL_HEAP_ROW VMH_REAL_VMH_ROW>::add<range_pressure, 90u>(
+      e, "range/fill:90");
   rows<vmh_adapter, sys_heap_adapter VMH_REAL_HEAP_ROW>::add<resize_cycle, 0u>(e, "resize/empty");
   rows<vmh_adapter, sys_heap_adapter VMH_REAL_HEAP_ROW>::add<resize_cycle, 50u>(e, "resize/fill:50");
   return e;

@@ -81,3 +81,59 @@ using zephyr_sys_heap_stats_adapter = zephyr_sys_heap_adapter_for<zephyr_heap_st
 
 }  // namespace vmh::bench
 #endif
+
+#ifndef VMH_HAVE_SOF_VMH
+#define VMH_HAVE_SOF_VMH 0
+#endif
+
+#if VMH_HAVE_SOF_VMH
+#include <cstdint>
+
+#include "baselines/range_loop.hpp"
+#include "baselines/sof_vmh.hpp"
+#include "micro/cases.hpp"
+#include "real/page_table.h"
+#include "real/sof_real.h"
+
+namespace vmh::bench {
+
+/// SOF's real VMH (regions_mm.c over Zephyr's mem_blocks and bit array) with SOF's default table
+/// and 1 MiB of pages, as the sof_vmh model's adapter has them, built for this host over the
+/// page-table stand-in (bench/real/page_table.c: a byte per page, where the DSP's TLB driver
+/// writes a TLB entry and takes a physical page), so its count is the allocator's with that
+/// driver's work left out. The window is address space only: nothing touches it.
+class sof_vmh_real_adapter {
+ public:
+  static constexpr const char* name = "sof_vmh_real";
+
+  sof_vmh_real_adapter() {
+    vmh_page_table_reset(physical_bytes / page_bytes);
+    std::size_t cells[baseline::sof_vmh_model::max_bundles][2] = {};
+    std::size_t count = 0;
+    for (const baseline::sof_bundle& b : baseline::sof_default_table) {
+      cells[count][0] = b.block_size;
+      cells[count++][1] = b.block_count;
+    }
+    heap_ = vmh_real_vmh_create(cells, count, reinterpret_cast<std::uintptr_t>(window), sizeof window);
+  }
+  bool empty() const { return heap_ != nullptr && vmh_page_table_mapped() == 0; }
+
+  void* allocate(std::size_t n, std::size_t) { return vmh_real_vmh_alloc(heap_, n); }
+  void deallocate(void* p, std::size_t, std::size_t) { vmh_real_vmh_free(heap_, p); }
+  std::size_t physical_used() const { return vmh_page_table_mapped() * page_bytes; }
+
+  range_result allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
+    const baseline::range_grant g = baseline::sof_range_loop(
+        [this](std::size_t s, std::size_t a) { return allocate(s, a); }, min, preferred, align);
+    return {g.ptr, g.size, g.attempts};
+  }
+  bool validate() const { return vmh_page_table_faults() == 0; }
+
+ private:
+  static constexpr std::size_t window_bytes = 1280 * 1024;  // the default table's region
+  alignas(4096) static inline std::byte window[window_bytes];
+  struct vmh_heap* heap_ = nullptr;
+};
+
+}  // namespace vmh::bench
+#endif

@@ -53,7 +53,7 @@ size_t vmh_real_bit_array_bytes(void)
 
 int vmh_real_bit_array_gap_rule(void)
 {
-	uint32_t word = ~(BIT(1) | BIT(2) | BIT(3) | BIT(30));
+	uint32_t word = (uint32_t)~(BIT(1) | BIT(2) | BIT(3) | BIT(30));
 	sys_bitarray_t bits = {.num_bits = 32, .num_bundles = 1, .bundles = &word};
 	size_t offset = 0;
 
