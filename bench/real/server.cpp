@@ -14,6 +14,7 @@
 #include <cstring>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -108,9 +109,8 @@ class bookkeeping_on {
 /// SOF's VMH (regions_mm.c) over the page table: the handle baseline::model_vmh is the model of.
 class real_vmh {
  public:
-  real_vmh(std::span<const baseline::sof_bundle> table, std::size_t page, std::size_t pages) : page_(page) {
+  real_vmh(std::span<const baseline::sof_bundle> table, std::size_t page, std::size_t pages) : budget_(pages) {
     vmh_page_table_reset(pages);
-    budget_ = pages;
     std::size_t cells[baseline::sof_vmh_model::max_bundles][2] = {};
     std::size_t region = 0, count = 0;
     for (const baseline::sof_bundle& b : table) {
@@ -127,13 +127,10 @@ class real_vmh {
   }
   template <class System>
   real_vmh(System& sys, std::span<const baseline::sof_bundle> table, std::size_t page, std::size_t pages, bool charge) {
-    if (!charge) {
-      *this = real_vmh(table, page, pages);
-      return;
-    }
-    bookkeeping_on<System> on(sys);
+    std::optional<bookkeeping_on<System>> on;
+    if (charge) on.emplace(sys);
     *this = real_vmh(table, page, pages);
-    metadata_ = on.bytes;
+    if (on) metadata_ = on->bytes;
   }
   /// What the real heap's init takes for `table`: its structures' sizes on this target.
   static std::size_t bookkeeping_bytes(std::span<const baseline::sof_bundle> table) {
@@ -163,7 +160,7 @@ class real_vmh {
 
  private:
   struct vmh_heap* heap_ = nullptr;
-  std::size_t page_ = 0, budget_ = 0, largest_ = 0, metadata_ = 0;
+  std::size_t budget_ = 0, largest_ = 0, metadata_ = 0;
   std::uintptr_t begin_ = 0, end_ = 0;
 };
 
@@ -177,13 +174,10 @@ class real_vpage {
     const std::uintptr_t base = reserve_window(pages * page);
     if (base == 0) return;
     vmh_standin_l2 = {base, pages * page, base, 0, 0};
-    if (charge) {
-      bookkeeping_on<System> on(sys);
-      ok_ = vmh_real_vpage_init() == 0;
-      metadata_ = vmh_real_vpage_context_bytes() + on.bytes;
-    } else {
-      ok_ = vmh_real_vpage_init() == 0;
-    }
+    std::optional<bookkeeping_on<System>> on;
+    if (charge) on.emplace(sys);
+    ok_ = vmh_real_vpage_init() == 0;
+    if (on) metadata_ = vmh_real_vpage_context_bytes() + on->bytes;
   }
   bool valid() const { return ok_; }
   void* alloc(std::size_t pages) {

@@ -29,7 +29,6 @@ template <class Heap>
 class sys_heap_allocator final : public allocator {
  public:
   explicit sys_heap_allocator(Heap&& heap) : heap_(std::move(heap)) {}
-  Heap& heap() { return heap_; }
 
   outcome allocate(std::size_t size, std::size_t align) override {
     // The heap takes the plain path itself when align <= its header, as the real heap does.
@@ -111,7 +110,6 @@ class sof_design_allocator final : public allocator {
   /// pages the virtual side may map.
   sof_design_allocator(Heaps&& heaps, std::size_t metadata, bool charged, std::size_t pages)
       : heaps_(std::move(heaps)), metadata_(metadata), charged_(charged), pages_(pages) {}
-  Heaps& heaps() { return heaps_; }
 
   outcome allocate(std::size_t size, std::size_t align) override {
     void* p = heaps_.allocate(size, align);
