@@ -9,7 +9,7 @@
 #   scripts/code-size.sh [BUILD_DIR] [--detail]
 #
 # Targets: Cortex-M4 (arm-none-eabi, preset cortex-m4; BUILD_DIR defaults to build-cortex-m4,
-# configured with the preset if it is not yet, with $VMH_ZEPHYR_BASE when set). Each image is
+# configured with the preset if it is not yet, and again with $VMH_ZEPHYR_BASE when that is set). Each image is
 # linked with --gc-sections from one operation's functions (or two, for "alloc + free"), so its
 # bytes are that operation's whole call tree, inlined functions and libgcc routines included,
 # shared code counted once; the bytes of an image without any heap are subtracted.
@@ -107,8 +107,11 @@ report_cortex_m4() {
       exit 77
     fi
   done
-  if [ ! -f "$dir/CMakeCache.txt" ]; then
-    cmake -S "$root" --preset cortex-m4 -B "$dir" >"$dir.configure.log" 2>&1 || {
+  local configure=(cmake -S "$root" --preset cortex-m4 -B "$dir")
+  # A Zephyr tree given now reaches a build configured before without one.
+  [ -z "${VMH_ZEPHYR_BASE:-}" ] || configure+=("-DVMH_ZEPHYR_BASE=$VMH_ZEPHYR_BASE")
+  if [ ! -f "$dir/CMakeCache.txt" ] || [ -n "${VMH_ZEPHYR_BASE:-}" ]; then
+    "${configure[@]}" >"$dir.configure.log" 2>&1 || {
       cat "$dir.configure.log" >&2
       exit 1
     }
