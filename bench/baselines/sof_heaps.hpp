@@ -255,7 +255,7 @@ class charged_model {
   std::size_t mapped_pages() const { return model_.mapped_pages(); }
   std::size_t peak_mapped_pages() const { return model_.peak_mapped_pages(); }
   bool validate() const { return model_.validate(); }
-  /// The bookkeeping charged to the budget (0 uncharged; see each handle).
+  /// The bookkeeping the real allocator keeps (see each handle), charged or not.
   std::size_t metadata_bytes() const { return metadata_; }
   const Model& model() const { return model_; }
 
@@ -273,9 +273,9 @@ class charged_model {
 };
 
 /// The VMH model with a table and a page budget. Built with a system heap (sof_today), its
-/// bookkeeping is allocated from that heap first, one allocation per structure as SOF's init
-/// makes them (they stay for the heap's life), and counted as metadata. Built alone (sof_vmh),
-/// the caller charges bookkeeping_bytes() to the budget.
+/// bookkeeping counts as metadata and, with `charge`, is allocated from that heap first, one
+/// allocation per structure as SOF's init makes them (they stay for the heap's life). Built
+/// alone (sof_vmh), the caller charges bookkeeping_bytes() to the budget.
 class model_vmh : public charged_model<sof_vmh_model> {
  public:
   model_vmh(std::span<const sof_bundle> table, std::size_t page, std::size_t pages,
@@ -288,9 +288,8 @@ class model_vmh : public charged_model<sof_vmh_model> {
   model_vmh(System& sys, std::span<const sof_bundle> table, std::size_t page, std::size_t pages, bool charge,
             bit_array_fit fit = sof_bit_array_fit)
       : model_vmh(table, page, pages, fit) {
-    if (!charge) return;
     sof_vmh_model::for_each_bookkeeping_allocation(table, [&](std::size_t n) {
-      take(sys, n);
+      if (charge) take(sys, n);
       metadata_ += n;
     });
   }
@@ -305,17 +304,16 @@ class model_vmh : public charged_model<sof_vmh_model> {
   std::size_t largest_ = 0;
 };
 
-/// The vpage model over a window; with `charge`, its bit array's words are allocated from the
-/// system heap first (as vpage's init takes them), and they and the static context count as
-/// metadata.
+/// The vpage model over a window; its bit array's words and its static context count as
+/// metadata, and with `charge` the words are allocated from the system heap first (as vpage's
+/// init takes them).
 class model_vpage : public charged_model<sof_vpage_model> {
  public:
   template <class System>
   model_vpage(System& sys, std::size_t pages, std::size_t page, bool charge, bit_array_fit fit = sof_bit_array_fit,
               vpage_records records = vpage_records::mended)
       : charged_model(sof_vpage_model(pages, page, sof_vpage_model::default_base, fit, records)) {
-    if (!charge) return;
-    take(sys, sof_vpage_model::bitmap_bytes(pages));
+    if (charge) take(sys, sof_vpage_model::bitmap_bytes(pages));
     metadata_ = sof_vpage_model::context_bytes + sof_vpage_model::bitmap_bytes(pages);
   }
   std::size_t pages() const { return model_.valid() ? model_.pages() : 0; }

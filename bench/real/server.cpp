@@ -130,7 +130,7 @@ class real_vmh {
     std::optional<bookkeeping_on<System>> on;
     if (charge) on.emplace(sys);
     *this = real_vmh(table, page, pages);
-    if (on) metadata_ = on->bytes;
+    metadata_ = on ? on->bytes : bookkeeping_bytes(table);
   }
   /// What the real heap's init takes for `table`: its structures' sizes on this target.
   static std::size_t bookkeeping_bytes(std::span<const baseline::sof_bundle> table) {
@@ -177,7 +177,7 @@ class real_vpage {
     std::optional<bookkeeping_on<System>> on;
     if (charge) on.emplace(sys);
     ok_ = vmh_real_vpage_init() == 0;
-    if (on) metadata_ = vmh_real_vpage_context_bytes() + on->bytes;
+    metadata_ = vmh_real_vpage_context_bytes() + (on ? on->bytes : baseline::sof_vpage_model::bitmap_bytes(pages));
   }
   bool valid() const { return ok_; }
   void* alloc(std::size_t pages) {
