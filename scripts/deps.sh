@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs the build dependencies of vmh from Debian 12 packages, only those missing.
 #
-#   scripts/deps.sh [--firmware] [--fuzz] [--docs] [--verbose]
+#   scripts/deps.sh [--firmware] [--fuzz] [--docs] [--real] [--verbose]
 #
 #   (no option)  host build: cmake, g++, make, Catch2, fmt, Google Benchmark, valgrind
 #   --firmware   also the Cortex-M cross compiler, its C++ library and QEMU (firmware checks)
 #   --fuzz       also clang, its sanitizer and libFuzzer runtimes, and lcov (coverage)
 #   --docs       also Doxygen (the `docs` target: the API reference)
+#   --real       also g++-multilib: the real Zephyr and SOF allocators replayed as the 32-bit code
+#                the DSP runs (VMH_ZEPHYR_BASE, VMH_SOF_BASE; scripts/third-party.sh)
 #   --verbose    show apt-get's output (by default it goes to a log, shown only on failure)
 #   -h, --help   this text
 #
@@ -25,6 +27,7 @@ for arg in "$@"; do
     --firmware) packages+=(gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib libnewlib-arm-none-eabi qemu-system-arm) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev lcov) ;;
     --docs) packages+=(doxygen) ;;
+    --real) packages+=(g++-multilib) ;;
     --verbose) verbose=1 ;;
     *) vmh_bad_usage "unknown option '$arg'" ;;
   esac

@@ -21,6 +21,7 @@
 #include "sim/options.hpp"
 #include "sim/pictures.hpp"
 #include "sim/plan.hpp"
+#include "sim/remote.hpp"
 #include "sim/replay.hpp"
 #include "sim/svg.hpp"
 #include "sim/traces.hpp"
@@ -216,11 +217,40 @@ int compare(const args& a) {
     double grown = 0;    ///< granted/preferred with growth, summed over the traces like `granted`
     sram_mean sram_failure{}, sram_peak{};  ///< the SRAM splits (at failure: of the traces that failed)
   };
+  // The baselines as models, each followed by the real code it models when the build has it
+  // (cmake/third_party.cmake), then vmh.
+  std::vector<row> rows;
+  const std::vector<std::string> real = real_allocator_names();
+  auto with_real = [&](const char* name, const char* model, const char* real_name, const char* real_allocator) {
+    rows.push_back({name, model});
+    if (std::find(real.begin(), real.end(), real_allocator) != real.end()) rows.push_back({real_name, real_allocator});
+  };
+  with_real("sys_heap + SOF loop (model)", "sys_heap", "sys_heap + SOF loop (real heap.c)", "zephyr_sys_heap");
+  with_real("SOF VMH, production table (model)", "sof_vmh", "SOF VMH (real regions_mm.c)", "sof_vmh_real");
+  with_real("SOF today: sys_heap + VMH (model)", "sof_today", "SOF today (real heap.c, regions_mm.c)", "sof_today_real");
+  with_real("SOF vpage: sys_heap + page runs (model)", "sof_vpage", "SOF vpage (real vpage.c, records as it keeps them)",
+            "sof_vpage_real");
   const std::string layout_arg = a.text("layout", "auto");
   const std::string vmh_name = layout_arg == "auto"  ? std::string("vmh (auto layout)")
                                : layout_arg == "sof" ? std::string("vmh (SOF's table)")
                                                      : "vmh (" + layout_arg + ")";
-  row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"}, {vmh_name.c_str(), "vmh"}};
+  rows.push_back({vmh_name.c_str(), "vmh"});
+  // Notes about the rows go to standard error after the output is written (an output that
+  // cannot be written is the one line an error gives).
+  std::vector<std::string> notes;
+  if (const std::string note = real_allocators_note(); !note.empty()) notes.push_back(note);
+  // A baseline that cannot take this budget at all (SOF's two heaps need a system heap large
+  // enough for the VMH's bookkeeping) is left out with one line, the others are compared.
+  std::erase_if(rows, [&](const row& w) {
+    if (std::string_view(w.allocator) == "vmh") return false;
+    try {
+      make_allocator(w.allocator, layout, physical, page, opt);
+      return false;
+    } catch (const std::invalid_argument& e) {
+      notes.push_back(std::string(e.what()) + "; its row is left out");
+      return true;
+    }
+  });
   for (const named_trace& t : traces) {
     for (row& w : rows) {
       memory_replay m = replay_memory(t.ops, *make_allocator(w.allocator, layout, physical, page, opt), physical);
@@ -270,6 +300,7 @@ int compare(const args& a) {
                  w.waste_peak / count, w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact,
                  grow_json(w.grow, w.grown / n), sram_json(w.sram_failure.mean()), sram_json(w.sram_peak.mean()));
     write_file("-", out);
+    for (const std::string& n : notes) fmt::print(stderr, "vmh-sim: {}\n", n);
     return 0;
   }
   out += fmt::format("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
@@ -278,7 +309,7 @@ int compare(const args& a) {
     out += fmt::format("| {} | {} | {} | {:.2f}% | {:.1f}% | {} KiB | {} |\n", w.name, w.sum.requests, w.sum.failed,
                100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / count / 1024,
                metadata_text(w.sum.metadata_bytes / count, w.sum.metadata_charged));
-  if (rows[0].grow.requests + rows[0].grow.skipped != 0) {  // every allocator sees the same g lines
+  if (rows.front().grow.requests + rows[0].grow.skipped != 0) {  // every allocator sees the same g lines
     out += fmt::format("\nGrow-back (`g` lines), apart from the table above: the grow requests on live blocks (sums over\n"
                "the traces), those below preferred, the bytes they asked and gained, and the range grants'\n"
                "granted/preferred (means over the traces) as granted and at the largest size each grew to.\n\n"
@@ -308,6 +339,7 @@ int compare(const args& a) {
                        sram_tables(split));
   }
   write_file("-", out);
+  for (const std::string& n : notes) fmt::print(stderr, "vmh-sim: {}\n", n);
   return 0;
 }
 
@@ -955,10 +987,12 @@ const std::vector<command>& commands() {
       {"replay", replay_command,
        {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"packed"}, {"uncharged", true}, {"json", true}},
        false,
-       "vmh-sim replay --trace FILE --allocator vmh|sys_heap|sof_vmh --physical BYTES [--layout auto|sof|FILE]\n"
+       "vmh-sim replay --trace FILE --allocator A --physical BYTES [--layout auto|sof|FILE]\n"
        "               [--page BYTES] [--policy P] [--packed R] [--uncharged] [--json]\n"
        "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line (--json changes\n"
-       "  nothing: it is accepted as by every report). P (range policy): default (the reserve rule),\n"
+       "  nothing: it is accepted as by every report). A: vmh, the models sys_heap, sof_vmh, sof_today,\n"
+       "  sof_vpage, and, when the build has the third-party sources, the real code zephyr_sys_heap,\n"
+       "  sof_vmh_real, sof_today_real, sof_vpage_real (docs/baselines.md). P (range policy): default (the reserve rule),\n"
        "  greedy, share:N/D, adaptive:N/D (0 < N <= D) or reserve:K:N/D (1 <= K <= 1024, 0 <= N <= D).\n"
        "  R (vmh's packed region, where fixed requests up to its limit and range grants below a page are\n"
        "  placed exactly): auto (the budget, 16 KiB limit, 16 B granules), none, or BYTES[:LIMIT[:GRANULE]].\n"
@@ -978,7 +1012,8 @@ const std::vector<command>& commands() {
        "vmh-sim compare TRACES --physical BYTES [--layout L] [--page BYTES] [--policy P] [--packed R]\n"
        "                [--uncharged] [--memory] [--json]\n"
        "  Replays the traces (--trace FILE..., or the seeds of a family, default 1-3) on sys_heap + SOF's\n"
-       "  loop, SOF's VMH and vmh at one budget, metadata charged; prints a Markdown table of the means\n"
+       "  loop, SOF's VMH, what SOF runs today (sof_today), SOF's page runs (sof_vpage), each with its\n"
+       "  real code when the build has it, and vmh at one budget, metadata charged; prints a Markdown table of the means\n"
        "  over the traces (--memory: and one of the waste and the powered 128 KiB SRAM banks, each as a\n"
        "  mean over the operations and a peak, and their floor, the fewest banks that could hold the\n"
        "  mapped pages; \"(approx.)\" when the page model lost track of the heap; then the SRAM split at\n"
