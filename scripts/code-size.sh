@@ -4,28 +4,52 @@
 # the RAM metadata of vmh heaps per block and per page.
 #
 #   scripts/code-size.sh [BUILD_DIR] [--detail]
+#   scripts/code-size.sh --target xtensa-lx106 [--zephyr DIR] [BUILD_DIR] [--detail]
 #
 # BUILD_DIR (default build-cortex-m4) is configured with the cortex-m4 preset if it is not yet,
 # then the code-size images are built (firmware/CMakeLists.txt). Each image is linked with
 # --gc-sections from one operation's wrapper (or two, for "alloc + free"), so its .text is that
 # operation's whole call tree, inlined functions and libgcc routines included, shared code counted
 # once. --detail also lists each vmh image's functions (nm --size-sort -S).
-# Exit status: 0 on success, 77 if the arm-none-eabi tools are missing, 1 on a build error.
+#
+# --target xtensa-lx106 reports the same vmh operations on Xtensa (preset xtensa-lx106,
+# BUILD_DIR default build-xtensa-lx106) beside the real Zephyr heap (lib/heap/heap.c) compiled
+# from its sources with the same flags. --zephyr DIR names the Zephyr tree (default: the
+# VMH_ZEPHYR_BASE environment variable, else the Zephyr archive in VMH_THIRD_PARTY, default
+# ../shared/third_party beside the repository, unpacked into a scratch folder and removed after).
+# Exit status: 0 on success, 77 if the target's cross tools are missing, 1 on a build error,
+# 2 on a bad argument.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=""
 detail=0
-for arg in "$@"; do
-  case "$arg" in
+target=cortex-m4
+zephyr=${VMH_ZEPHYR_BASE:-}
+bad() { echo "code-size.sh: $1 (see --help)" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
     --detail) detail=1 ;;
-    -h|--help) sed -n '2,14p' "$0"; exit 0 ;;
-    -*) echo "code-size.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
+    -h|--help) sed -n '2,/^set -euo/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+    --target) [ $# -ge 2 ] || bad "--target needs a value (cortex-m4 or xtensa-lx106)"; target=$2; shift ;;
+    --target=*) target=${1#--target=} ;;
+    --zephyr) [ $# -ge 2 ] || bad "--zephyr needs a directory"; zephyr=$2; shift ;;
+    --zephyr=*) zephyr=${1#--zephyr=} ;;
+    -*) bad "unknown option '$1'" ;;
     *)
-      if [ -n "$build" ]; then echo "code-size.sh: one BUILD_DIR only, not also '$arg' (see --help)" >&2; exit 2; fi
-      build=$arg ;;
+      [ -z "$build" ] || bad "one BUILD_DIR only, not also '$1'"
+      build=$1 ;;
   esac
+  shift
 done
+case "$target" in
+  cortex-m4) ;;
+  xtensa-lx106)
+    source "$root/scripts/code-size-xtensa.bash"
+    xtensa_report
+    exit 0 ;;
+  *) bad "unknown target '$target' (cortex-m4 or xtensa-lx106)" ;;
+esac
 build=${build:-$root/build-cortex-m4}
 
 for tool in arm-none-eabi-g++ arm-none-eabi-size arm-none-eabi-nm; do
