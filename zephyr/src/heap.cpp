@@ -8,6 +8,8 @@
 // naming the options involved.
 #include <zephyr/kernel.h>
 
+#include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -62,14 +64,16 @@ static_assert(file_geometry.error != vmh::layout_error::none || file_geometry.vi
 static_assert(file_geometry.error == vmh::layout_error::none,
               "CONFIG_VMH_HEAP_LAYOUT_FILE breaks a layout rule: the 'vmh layout:' error below names it");
 #else
-// The auto layout with the configured page and line. With a memory-management driver it is the
-// auto rule for the physical memory (each bucket's blocks cover all of it: virtual space is cheap).
-// Without one the window is RAM, so the layout must fit it: block sizes of the auto rule up to an
-// eighth of the window, each bucket covering the window divided by `share`, the smallest share
-// that fits.
+// The auto layout. With a memory-management driver it is the auto rule for the physical memory,
+// with the configured page and line (each bucket's blocks cover all of it: virtual space is
+// cheap). Without one the window is RAM and the layout must fit it: block sizes the powers of two
+// from 16 B to an eighth of the window, each bucket covering the window divided by `share`, the
+// smallest share that fits. The page then only caps the blocks' alignment (nothing is mapped), so
+// the layout's pages are at most that largest block, and its line at most its page.
+constexpr std::size_t auto_page = maps_pages ? page : std::min(page, std::bit_floor(window_limit / 8));
 constexpr vmh::presets::geometric_params auto_for(std::size_t share) {
-  vmh::presets::geometric_params p = vmh::presets::auto_params(maps_pages ? physical : window_limit, page);
-  p.line = line;
+  vmh::presets::geometric_params p = vmh::presets::auto_params(maps_pages ? physical : window_limit, auto_page);
+  p.line = std::min(line, auto_page);
   if (!maps_pages) {
     p.max_block = window_limit / 8;
     p.overcommit_den = share;
@@ -81,7 +85,7 @@ constexpr std::size_t auto_virtual_size(std::size_t share) {
   vmh::bucket buckets[vmh::max_buckets]{};
   const std::size_t n = vmh::presets::geometric_buckets(auto_for(share), buckets, vmh::max_buckets);
   if (n == 0) return SIZE_MAX;
-  const auto g = vmh::derive_geometry<vmh::max_buckets>(buckets, n, page, auto_for(share).min_align, SIZE_MAX,
+  const auto g = vmh::derive_geometry<vmh::max_buckets>(buckets, n, auto_page, auto_for(share).min_align, SIZE_MAX,
                                                         SIZE_MAX, SIZE_MAX, false);
   return g.error == vmh::layout_error::none ? g.virtual_size : SIZE_MAX;
 }

@@ -35,6 +35,7 @@
 
 #include "../c/vmh.h"
 
+/** The heap's functions of vmh's C API, with the prefix vmh_heap (vmh/c/vmh.h documents them). */
 VMH_C_DECLARE(vmh_heap);
 
 #ifdef __cplusplus
