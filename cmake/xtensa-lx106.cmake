@@ -26,8 +26,6 @@ set(VMH_XTENSA_CPU_FLAGS "-mlongcalls" CACHE STRING "CPU flags of every cross-co
 find_program(CMAKE_C_COMPILER ${VMH_XTENSA_PREFIX}gcc REQUIRED)
 find_program(CMAKE_CXX_COMPILER ${VMH_XTENSA_PREFIX}g++ REQUIRED)
 set(CMAKE_ASM_COMPILER ${CMAKE_C_COMPILER})
-find_program(VMH_XTENSA_SIZE ${VMH_XTENSA_PREFIX}size)
-find_program(VMH_XTENSA_NM ${VMH_XTENSA_PREFIX}nm)
 
 # The freestanding C++ headers, generated once per build directory. try_compile projects get
 # the same directory through CMAKE_TRY_COMPILE_PLATFORM_VARIABLES.

@@ -19,25 +19,9 @@ uint64_t __udivdi3(uint64_t n, uint64_t d);
 uint64_t __umoddi3(uint64_t n, uint64_t d);
 unsigned char __atomic_exchange_1(volatile void *p, unsigned char v, int order);
 
-/* n / d and n % d, one quotient bit per step from the top. Division by zero gives all ones
- * (the caller's undefined behaviour; never a trap here). */
-static uint32_t divmod32(uint32_t n, uint32_t d, uint32_t *rem) {
-  uint32_t q = 0, r = 0;
-  if (d == 0) {
-    *rem = n;
-    return UINT32_MAX;
-  }
-  for (int bit = 31; bit >= 0; --bit) {
-    r = (r << 1) | ((n >> bit) & 1u);
-    if (r >= d) {
-      r -= d;
-      q |= UINT32_C(1) << bit;
-    }
-  }
-  *rem = r;
-  return q;
-}
-
+/* n / d and n % d, one quotient bit per step from the top (the 32-bit routines use it too: a
+ * test image needs them correct, not fast). Division by zero gives all ones (the caller's
+ * undefined behaviour; never a trap here). */
 static uint64_t divmod64(uint64_t n, uint64_t d, uint64_t *rem) {
   uint64_t q = 0, r = 0;
   if (d == 0) {
@@ -53,6 +37,13 @@ static uint64_t divmod64(uint64_t n, uint64_t d, uint64_t *rem) {
   }
   *rem = r;
   return q;
+}
+
+static uint32_t divmod32(uint32_t n, uint32_t d, uint32_t *rem) {
+  uint64_t r;
+  const uint64_t q = divmod64(n, d, &r);
+  *rem = (uint32_t)r;
+  return d == 0 ? UINT32_MAX : (uint32_t)q;
 }
 
 uint32_t __udivsi3(uint32_t n, uint32_t d) {
