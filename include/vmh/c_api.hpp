@@ -29,6 +29,7 @@
 // caller must not run configure concurrently with it (or with geometry) on the same heap.
 #pragma once
 
+#include <bit>
 #include <concepts>
 #include <cstddef>
 #include <cstdint>
@@ -161,13 +162,24 @@ int bucket_stats(const H& h, std::size_t b, vmh_bucket_stats* out) noexcept {
 template <c_heap H>
 std::size_t metadata_bytes(const H& h) noexcept { return h.metadata_bytes(); }
 
+// The value a C enum holds, read as its underlying integer: C code may pass any int, and reading
+// an out-of-range value through the C++ enum type would be undefined behaviour.
+template <class E>
+constexpr std::underlying_type_t<E> raw(const E& e) noexcept {
+  return std::bit_cast<std::underlying_type_t<E>>(e);
+}
+template <class E>
+constexpr bool in_enum(const E& e, E first, E last) noexcept {
+  return raw(e) >= raw(first) && raw(e) <= raw(last);
+}
+
 inline constexpr unsigned long u32_max = 0xffffffffUL;
 template <c_heap H>
 int set_range_policy(H& h, const vmh_range_policy& p) noexcept {
-  // The C enum may hold any int: only the rules vmh::range_policy knows are accepted.
-  if (p.kind != VMH_RANGE_RESERVE && p.kind != VMH_RANGE_ADAPTIVE && p.kind != VMH_RANGE_FIXED) return 0;
+  // Only the rules vmh::range_policy knows, and numbers that fit its 32-bit fields, are accepted.
+  if (!in_enum(p.kind, VMH_RANGE_RESERVE, VMH_RANGE_FIXED)) return 0;
   if (p.share_num > u32_max || p.share_den > u32_max || p.reserve_mins > u32_max) return 0;
-  h.set_range_policy(range_policy{static_cast<range_policy::rule>(p.kind), static_cast<std::uint32_t>(p.share_num),
+  h.set_range_policy(range_policy{static_cast<range_policy::rule>(raw(p.kind)), static_cast<std::uint32_t>(p.share_num),
                                   static_cast<std::uint32_t>(p.share_den), static_cast<std::uint32_t>(p.reserve_mins)});
   return 1;
 }
@@ -180,13 +192,12 @@ template <c_heap H>
 vmh_invariant validate(const H& h) noexcept { return static_cast<vmh_invariant>(h.validate().broken); }
 // The enums' values are checked before the conversion: an out-of-range int would wrap modulo
 // 256 into the 8-bit C++ enums and name another value.
-inline const char* status_name(vmh_status s) noexcept {
-  const int v = s;
-  return v >= VMH_OK && v <= VMH_NOT_CONFIGURED ? to_string(static_cast<status>(v)) : "unknown";
+inline const char* status_name(const vmh_status& s) noexcept {
+  return in_enum(s, VMH_OK, VMH_NOT_CONFIGURED) ? to_string(static_cast<status>(raw(s))) : "unknown";
 }
-inline const char* invariant_name(vmh_invariant i) noexcept {
-  const int v = i;
-  return v >= VMH_INVARIANT_OK && v <= VMH_INVARIANT_LIVE_ALLOCATIONS ? to_string(static_cast<invariant>(v)) : "unknown";
+inline const char* invariant_name(const vmh_invariant& i) noexcept {
+  return in_enum(i, VMH_INVARIANT_OK, VMH_INVARIANT_LIVE_ALLOCATIONS) ? to_string(static_cast<invariant>(raw(i)))
+                                                                      : "unknown";
 }
 
 }  // namespace detail
