@@ -24,6 +24,7 @@ struct worker_result {
   int allocations = 0;
   int refusals = 0;     // no_block or no_memory: the heap is small on purpose
   int interleaved = 0;  // calls that found another caller's call since their own previous one
+  int preempted = 0;    // of those, calls whose thread had not yielded since (a time slice ended)
   int corrupted = 0;    // allocations whose pattern changed while they were live
   int wrong = 0;        // results that are neither ok nor a refusal
 };
@@ -53,11 +54,16 @@ void worker(void* a, void*, void*) {
   };
   atomic_val_t last = atomic_inc(&ticket);
   const auto tag = static_cast<std::uint8_t>(0x40 + id);
+  bool yielded = false;
   for (int op = 0; op < operations; ++op) {
     live& s = slots[next() % 10];
     const atomic_val_t t = atomic_inc(&ticket);
-    if (t != last + 1) ++r.interleaved;
+    if (t != last + 1) {
+      ++r.interleaved;
+      if (!yielded) ++r.preempted;
+    }
     last = t;
+    yielded = op % 8 == 0;
     if (s.ptr == nullptr) {
       const std::size_t n = 8 + next() % 57;
       const vmh::grant g = api_heap.try_allocate(n);
@@ -136,8 +142,8 @@ ZTEST(vmh_threads, test_threads_and_an_isr_share_one_heap) {
   int callers_interleaved = 0;
   for (int i = 0; i < workers; ++i) {
     const worker_result& r = results[i];
-    printk("worker %d: %d allocations, %d refused, %d calls after another caller's\n", i, r.allocations, r.refusals,
-           r.interleaved);
+    printk("worker %d: %d allocations, %d refused, %d calls after another caller's (%d preempted)\n", i,
+           r.allocations, r.refusals, r.interleaved, r.preempted);
     zassert_equal(r.corrupted, 0, "worker %d: an allocation changed under it", i);
     zassert_equal(r.wrong, 0, "worker %d: a call failed for a reason other than a full heap", i);
     zassert_true(r.allocations > operations / 4, "worker %d: too few allocations (%d)", i, r.allocations);
