@@ -89,7 +89,9 @@ void worker(void* a, void*, void*) {
       s.ptr = nullptr;
     }
     if (op % 8 == 0) k_yield();
-    if (op % 16 == 0) k_busy_wait(50);  // lets time pass (native_sim) so ticks and the timer fire
+    // Time passes (on native_sim only through such waits): ticks end time slices, so the thread
+    // is preempted here, between two heap calls it did not yield between, and the timer fires.
+    if (op % 16 == 5) k_busy_wait(200);
   }
   for (live& s : slots)
     if (s.ptr != nullptr) {
@@ -139,7 +141,7 @@ ZTEST(vmh_threads, test_threads_and_an_isr_share_one_heap) {
     zassert_equal(api_heap.deallocate(isr.held), status::ok);
     isr.held = nullptr;
   }
-  int callers_interleaved = 0;
+  int callers_interleaved = 0, preemptions = 0;
   for (int i = 0; i < workers; ++i) {
     const worker_result& r = results[i];
     printk("worker %d: %d allocations, %d refused, %d calls after another caller's (%d preempted)\n", i,
@@ -148,10 +150,12 @@ ZTEST(vmh_threads, test_threads_and_an_isr_share_one_heap) {
     zassert_equal(r.wrong, 0, "worker %d: a call failed for a reason other than a full heap", i);
     zassert_true(r.allocations > operations / 4, "worker %d: too few allocations (%d)", i, r.allocations);
     callers_interleaved += r.interleaved > 0 ? 1 : 0;
+    preemptions += r.preempted;
   }
   printk("isr: %d allocations; SMP: %s, %d CPUs\n", isr.allocations, IS_ENABLED(CONFIG_SMP) ? "yes" : "no",
          arch_num_cpus());
   zassert_equal(callers_interleaved, workers, "every worker ran interleaved with the others");
+  zassert_true(preemptions > 0, "time slices ended inside the workers' loops");
   zassert_true(isr.allocations > 0, "the timer ISR allocated");
   zassert_equal(isr.corrupted, 0);
   zassert_equal(isr.wrong, 0);
