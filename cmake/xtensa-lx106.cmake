@@ -16,16 +16,14 @@
 # no hardware divide and libgcc lacks a few routines the ESP8266 ROM supplies (__udivsi3,
 # __umulsidi3, __udivdi3, __muldi3, ...); an image that needs them brings them (the self-test
 # does, firmware/xtensa/runtime.c), the library never does.
-set(CMAKE_SYSTEM_NAME Generic)
+include(${CMAKE_CURRENT_LIST_DIR}/bare-metal.cmake)
 set(CMAKE_SYSTEM_PROCESSOR xtensa)
 
 set(VMH_XTENSA_PREFIX xtensa-lx106-elf- CACHE STRING "Prefix of the Xtensa cross tools")
 # -mlongcalls: as Zephyr compiles every Xtensa file (calls the linker cannot relax stay indirect).
 set(VMH_XTENSA_CPU_FLAGS "-mlongcalls" CACHE STRING "CPU flags of every cross-compiled file")
 
-find_program(CMAKE_C_COMPILER ${VMH_XTENSA_PREFIX}gcc REQUIRED)
-find_program(CMAKE_CXX_COMPILER ${VMH_XTENSA_PREFIX}g++ REQUIRED)
-set(CMAKE_ASM_COMPILER ${CMAKE_C_COMPILER})
+find_program(CMAKE_CXX_COMPILER ${VMH_XTENSA_PREFIX}g++ REQUIRED)  # for its version, below
 
 # The freestanding C++ headers, generated once per build directory. try_compile projects get
 # the same directory through CMAKE_TRY_COMPILE_PLATFORM_VARIABLES.
@@ -57,18 +55,5 @@ if(NOT VMH_XTENSA_FREESTANDING_DIR)
 endif()
 list(APPEND CMAKE_TRY_COMPILE_PLATFORM_VARIABLES VMH_XTENSA_FREESTANDING_DIR VMH_XTENSA_CXX_HEADERS)
 
-# Compiler checks build a static library: there is no startup code to link an executable with.
-set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
-
-set(CMAKE_C_FLAGS_INIT "${VMH_XTENSA_CPU_FLAGS} -ffreestanding")
-set(CMAKE_CXX_FLAGS_INIT "${VMH_XTENSA_CPU_FLAGS} -ffreestanding -fno-exceptions -fno-rtti -nostdinc++ \
--isystem ${VMH_XTENSA_FREESTANDING_DIR} -isystem ${VMH_XTENSA_CXX_HEADERS}")
-set(CMAKE_ASM_FLAGS_INIT "${VMH_XTENSA_CPU_FLAGS}")
-# No start files and no C library: an image brings its own startup code.
-set(CMAKE_EXE_LINKER_FLAGS_INIT "${VMH_XTENSA_CPU_FLAGS} -nostdlib -Wl,--gc-sections")
-
-# Headers and libraries come from the cross toolchain only; programs from the host.
-set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
-set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE ONLY)
-set(CMAKE_FIND_ROOT_PATH_MODE_PACKAGE ONLY)
+vmh_bare_metal_toolchain(${VMH_XTENSA_PREFIX} "${VMH_XTENSA_CPU_FLAGS}" -nostdinc++ -isystem ${VMH_XTENSA_FREESTANDING_DIR}
+                         -isystem ${VMH_XTENSA_CXX_HEADERS})

@@ -39,31 +39,6 @@ static uint64_t divmod64(uint64_t n, uint64_t d, uint64_t *rem) {
   return q;
 }
 
-static uint32_t divmod32(uint32_t n, uint32_t d, uint32_t *rem) {
-  uint64_t r;
-  const uint64_t q = divmod64(n, d, &r);
-  *rem = (uint32_t)r;
-  return d == 0 ? UINT32_MAX : (uint32_t)q;
-}
-
-uint32_t __udivsi3(uint32_t n, uint32_t d) {
-  uint32_t r;
-  return divmod32(n, d, &r);
-}
-
-uint32_t __umodsi3(uint32_t n, uint32_t d) {
-  uint32_t r;
-  (void)divmod32(n, d, &r);
-  return r;
-}
-
-int32_t __divsi3(int32_t n, int32_t d) {
-  const uint32_t un = n < 0 ? 0u - (uint32_t)n : (uint32_t)n, ud = d < 0 ? 0u - (uint32_t)d : (uint32_t)d;
-  uint32_t r;
-  const uint32_t q = divmod32(un, ud, &r);
-  return (n < 0) != (d < 0) ? (int32_t)(0u - q) : (int32_t)q;
-}
-
 uint64_t __udivdi3(uint64_t n, uint64_t d) {
   uint64_t r;
   return divmod64(n, d, &r);
@@ -73,6 +48,16 @@ uint64_t __umoddi3(uint64_t n, uint64_t d) {
   uint64_t r;
   (void)divmod64(n, d, &r);
   return r;
+}
+
+uint32_t __udivsi3(uint32_t n, uint32_t d) { return d == 0 ? UINT32_MAX : (uint32_t)__udivdi3(n, d); }
+
+uint32_t __umodsi3(uint32_t n, uint32_t d) { return (uint32_t)__umoddi3(n, d); }
+
+int32_t __divsi3(int32_t n, int32_t d) {
+  const uint32_t un = n < 0 ? 0u - (uint32_t)n : (uint32_t)n, ud = d < 0 ? 0u - (uint32_t)d : (uint32_t)d;
+  const uint32_t q = __udivsi3(un, ud);
+  return (n < 0) != (d < 0) ? (int32_t)(0u - q) : (int32_t)q;
 }
 
 /* The full product of two 32-bit numbers from four 16-bit products (the core multiplies 32 x 32
