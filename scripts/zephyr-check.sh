@@ -2,8 +2,8 @@
 # Builds vmh's Zephyr module against a real Zephyr tree and runs it: the ztest suite
 # (zephyr/tests/heap) and the C and C++ samples (zephyr/samples) on native_sim/native/64 (the
 # host's gcc) and on qemu_cortex_m3 (Debian's arm-none-eabi with picolibc, under QEMU), then
-# builds two configurations that must fail with their one-line messages (bad CONFIG_VMH_HEAP
-# values).
+# builds three configurations that must fail with their messages (bad CONFIG_VMH_HEAP values).
+# First it checks every sample.yaml and testcase.yaml against the tree's twister schema.
 #
 #   scripts/zephyr-check.sh [--zephyr DIR] [--modules DIR] [--work DIR] [--board B]
 #
@@ -162,8 +162,27 @@ run() {
   return "$status"
 }
 
+# twister's own schema (scripts/schemas/twister) accepts every sample.yaml and testcase.yaml.
+check_twister_yaml() {
+  local f start=$SECONDS log=$work/build/twister-yaml.log
+  for f in "$root"/zephyr/samples/*/sample.yaml "$root"/zephyr/tests/*/testcase.yaml; do
+    if ! "$python" - "$f" "$zephyr" >>"$log" 2>&1 <<'PY'
+import sys
+sys.path.insert(0, sys.argv[2] + "/scripts/pylib/twister")
+import scl
+scl.yaml_load_verify(sys.argv[1], scl.yaml_load(sys.argv[2] + "/scripts/schemas/twister/testsuite-schema.yaml"))
+PY
+    then
+      result "twister schema: ${f#"$root"/}" $((SECONDS - start)) FAILED "$log"
+      return
+    fi
+  done
+  result "twister schema: every sample.yaml and testcase.yaml" $((SECONDS - start)) ok ""
+}
+
 echo "zephyr-check.sh: Zephyr $(sed -n 's/^VERSION_MAJOR = //p; s/^VERSION_MINOR = //p; s/^PATCHLEVEL = //p' "$zephyr/VERSION" | paste -sd. -) at $zephyr"
 mkdir -p "$work/build"
+check_twister_yaml
 for board in "${boards[@]}"; do
   tag=${board//\//_}
   if [ "$board" = qemu_cortex_m3 ] && [ ! -f "$modules/CMakeLists.txt" ]; then
