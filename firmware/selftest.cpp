@@ -1,4 +1,5 @@
-// Freestanding self-test of vmh on a Cortex-M4 under QEMU (mps2-an386, semihosting): allocate,
+// Freestanding self-test of vmh under QEMU with semihosting, on a Cortex-M4 (mps2-an386) and on
+// an Xtensa lx106 core (the sim machine); the banner names the ISA the compiler built for: allocate,
 // range, resize, free and validate on real target memory, with bytes written through every
 // allocation and checked before it is freed; then the C API from C (selftest_c.c). Prints one
 // line per failed check and a closing "N passed, N failed" line; exits through semihosting
@@ -230,10 +231,29 @@ void test_guard_pages() {
   FW_CHECK(static_cast<bool>(h.validate()));
 }
 
+// The instruction set this image was compiled for, from the compiler's own macros.
+constexpr const char* isa =
+#if defined(__XTENSA__) && defined(__XTENSA_CALL0_ABI__)
+    "Xtensa, call0 ABI";
+#elif defined(__XTENSA__)
+    "Xtensa, windowed ABI";
+#elif defined(__ARM_ARCH_7EM__)
+    "ARMv7E-M (Cortex-M4)";
+#elif defined(__ARM_ARCH)
+    "ARM";
+#else
+    "an unnamed target";
+#endif
+
 }  // namespace
 
 int main() {
-  fw_print("vmh self-test on Cortex-M4\n");
+  fw_print("vmh self-test on ");
+  fw_print(isa);
+#ifdef VMH_FW_CORE  // the core the toolchain targets, named by the build (-mcpu, the toolchain's configuration)
+  fw_print(", core " VMH_FW_CORE);
+#endif
+  fw_print("\n");
   test_allocate_free();
   test_spill_and_map_failure();
   test_range_and_resize();

@@ -7,6 +7,7 @@
 # for the sys_heap model with one line saying so; and the RAM metadata of vmh heaps.
 #
 #   scripts/code-size.sh [BUILD_DIR] [--detail]
+#   scripts/code-size.sh --target xtensa-lx106 [--zephyr DIR] [BUILD_DIR] [--detail]
 #
 # Targets: Cortex-M4 (arm-none-eabi, preset cortex-m4; BUILD_DIR defaults to build-cortex-m4,
 # configured with the preset if it is not yet, and again with $VMH_ZEPHYR_BASE when that is set). Each image is
@@ -14,21 +15,42 @@
 # bytes are that operation's whole call tree, inlined functions and libgcc routines included,
 # shared code counted once; the bytes of an image without any heap are subtracted.
 # --detail also lists each vmh image's functions (nm --size-sort -S).
-# Exit status: 0 on success, 77 if the arm-none-eabi tools are missing, 1 on a build error.
+# --target xtensa-lx106 reports the same vmh operations on Xtensa (preset xtensa-lx106,
+# BUILD_DIR default build-xtensa-lx106) beside the real Zephyr heap (lib/heap/heap.c) compiled
+# from its sources with the same flags. --zephyr DIR names the Zephyr tree (default: the
+# VMH_ZEPHYR_BASE environment variable, else the Zephyr archive in VMH_THIRD_PARTY, default
+# ../shared/third_party beside the repository, unpacked into a scratch folder and removed after).
+# Exit status: 0 on success, 77 if the target's cross tools are missing, 1 on a build error,
+# 2 on a bad argument.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=""
 detail=0
-for arg in "$@"; do
-  case "$arg" in
+target=cortex-m4
+zephyr=${VMH_ZEPHYR_BASE:-}
+while [ $# -gt 0 ]; do
+  case "$1" in
     --detail) detail=1 ;;
     -h|--help) vmh_usage; exit 0 ;;
-    -*) vmh_bad_usage "unknown option '$arg'" ;;
-    *) [ -z "$build" ] || vmh_bad_usage "one BUILD_DIR only, not also '$arg'"; build=$arg ;;
+    --target) [ $# -ge 2 ] || vmh_bad_usage "--target needs a value (cortex-m4 or xtensa-lx106)"; target=$2; shift ;;
+    --target=*) target=${1#--target=} ;;
+    --zephyr) [ $# -ge 2 ] || vmh_bad_usage "--zephyr needs a directory"; zephyr=$2; shift ;;
+    --zephyr=*) zephyr=${1#--zephyr=} ;;
+    -*) vmh_bad_usage "unknown option '$1'" ;;
+    *) [ -z "$build" ] || vmh_bad_usage "one BUILD_DIR only, not also '$1'"; build=$1 ;;
   esac
+  shift
 done
+case "$target" in
+  cortex-m4) ;;
+  xtensa-lx106)
+    source "$root/scripts/code-size-xtensa.bash"
+    xtensa_report
+    exit 0 ;;
+  *) vmh_bad_usage "unknown target '$target' (cortex-m4 or xtensa-lx106)" ;;
+esac
 
 # --- Reading images --------------------------------------------------------------------------
 # The functions below read the images of one target: $tools (the binutils prefix) and $images

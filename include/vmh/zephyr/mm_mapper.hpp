@@ -20,6 +20,8 @@
 // Requires Zephyr's build (autoconf.h gives CONFIG_MM_DRV_PAGE_SIZE) and the driver API header.
 #pragma once
 
+// The driver header's flags use BIT() without including the header that defines it (Zephyr 4.0).
+#include <zephyr/sys/util.h>
 #include <zephyr/drivers/mm/system_mm.h>
 
 #include <cstddef>
