@@ -205,6 +205,12 @@ class recorder {
   }
   /// `heap.bucket_count()` (not recorded).
   std::size_t bucket_count() const noexcept { return heap_.bucket_count(); }
+  /// The heap's `metadata_bytes()` (writes no line).
+  std::size_t metadata_bytes() const noexcept { return heap_.metadata_bytes(); }
+  /// The heap's `set_range_policy` (writes no line: a trace has no such operation).
+  void set_range_policy(range_policy p) noexcept { heap_.set_range_policy(p); }
+  /// The heap's `get_range_policy()` (writes no line).
+  range_policy get_range_policy() const noexcept { return heap_.get_range_policy(); }
   /// `heap.validate()` (not recorded).
   check validate() const noexcept { return heap_.validate(); }
 

@@ -90,7 +90,10 @@ TEST_CASE("kconfig heap: realloc resizes in place, moves with the bytes, or leav
   REQUIRE(p != nullptr);
   std::memcpy(p, "kconfig", 8);
   CHECK(vmh_heap_realloc(p, 48) == p);
-  // Half the largest block: a larger bucket, whose pages the budget has room for.
+  // A neighbour right after it, so that it cannot grow in place (the packed region places them
+  // side by side); then half the largest block: a larger bucket, whose pages the budget has room for.
+  void* neighbour = vmh_heap_alloc(16);
+  REQUIRE(neighbour != nullptr);
   auto* q = static_cast<char*>(vmh_heap_realloc(p, largest().block_size / 2));
   REQUIRE(q != nullptr);
   CHECK(q != p);
@@ -101,6 +104,7 @@ TEST_CASE("kconfig heap: realloc resizes in place, moves with the bytes, or leav
   CHECK(std::strcmp(q, "kconfig") == 0);
   CHECK(vmh_heap_realloc(q, 0) == nullptr);
   CHECK(vmh_heap_free(q) == VMH_DOUBLE_FREE);
+  CHECK(vmh_heap_free(neighbour) == VMH_OK);
 }
 
 TEST_CASE("kconfig heap: a waiting allocation times out, and never waits for the impossible or in an ISR") {

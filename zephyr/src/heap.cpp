@@ -72,7 +72,9 @@ static_assert(file_geometry.error == vmh::layout_error::none,
 // the layout's pages are at most that largest block, and its line at most its page.
 constexpr std::size_t auto_page = maps_pages ? page : std::min(page, std::bit_floor(window_limit / 8));
 constexpr vmh::presets::geometric_params auto_for(std::size_t share) {
-  vmh::presets::geometric_params p = vmh::presets::auto_params(maps_pages ? physical : window_limit, auto_page);
+  // Over a driver the backing heap packs small requests (auto_params); over plain RAM the window
+  // holds buckets alone, shared out below.
+  vmh::presets::geometric_params p = vmh::presets::auto_params(maps_pages ? physical : window_limit, auto_page, maps_pages);
   p.line = std::min(line, auto_page);
   if (!maps_pages) {
     p.max_block = window_limit / 8;
