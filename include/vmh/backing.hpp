@@ -9,6 +9,8 @@
 // fails: `layout_error::backing_too_small`, `backing_null`, `backing_misaligned` (in that order).
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <concepts>
 #include <cstddef>
 

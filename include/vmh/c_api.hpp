@@ -26,6 +26,8 @@
 // caller must not run geometry or metadata_bytes concurrently with configure on the same heap.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <concepts>
 #include <cstddef>
 #include <type_traits>

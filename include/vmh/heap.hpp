@@ -19,6 +19,8 @@
 // Why each piece exists, and what it costs: docs/design.md.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>

@@ -27,6 +27,8 @@
 //  - the whole range is below 4 GiB (sizes are kept in 32 bits).
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <bit>
 #include <concepts>
 #include <cstddef>

@@ -1,6 +1,8 @@
 // Result codes of every vmh operation. Each has a stable meaning documented here and in the README.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <cstdint>
 

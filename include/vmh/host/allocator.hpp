@@ -12,6 +12,8 @@
 // Host only: it throws.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <new>
 #include <type_traits>

@@ -14,6 +14,8 @@
 // Host only: this header uses exceptions and RTTI, which firmware builds leave out.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <atomic>
 #include <cstddef>
 #include <memory_resource>

@@ -20,6 +20,8 @@
 // Requires Zephyr's build (autoconf.h gives CONFIG_MM_DRV_PAGE_SIZE) and the driver API header.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <zephyr/drivers/mm/system_mm.h>
 
 #include <cstddef>
