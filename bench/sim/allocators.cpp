@@ -94,7 +94,7 @@ void* vmh_allocator::resize(void* ptr, std::size_t, std::size_t new_size) {
 
 std::size_t vmh_allocator::grow(void* ptr, std::size_t size, std::size_t preferred, std::size_t granule) {
   const grant g = heap_->grow(ptr, preferred, granule);
-  if (g.result != status::ok || g.size <= size) return size;
+  if (g.status != status::ok || g.size <= size) return size;
   if (opt_.record_live) live_[ptr] = g.size;
   return g.size;
 }

@@ -68,7 +68,7 @@ concept c_heap = requires(H& h, const H& ch, void* p, std::size_t n) {
 namespace detail {
 
 inline vmh_status to_c(status s) noexcept { return static_cast<vmh_status>(s); }
-inline vmh_grant to_c(const grant& g) noexcept { return {g.ptr, g.size, to_c(g.result)}; }
+inline vmh_grant to_c(const grant& g) noexcept { return {g.ptr, g.size, to_c(g.status)}; }
 
 template <c_heap H>
 void* alloc(H& h, std::size_t size) noexcept { return h.allocate(size); }

@@ -538,7 +538,7 @@ class heap {
   }
 
   grant count_failure(grant r) noexcept {
-    count_failure(r.result);
+    count_failure(r.status);
     return r;
   }
   status count_failure(status s) noexcept {
@@ -572,7 +572,7 @@ class heap {
     if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
     if constexpr (Options.runs) {
       const grant run = allocate_run(g, size, allowed);
-      if (run.result != status::no_block) return run;
+      if (run.status != status::no_block) return run;
     }
     return no_block(fits);
   }

@@ -40,16 +40,16 @@ constexpr const char* to_string(status s) noexcept {
   return "unknown";
 }
 
-/// The result of an allocation: the pointer (null on failure), the bytes granted and why.
+/// The result of an allocation: the pointer (null on failure), the bytes granted and why (`status`).
 struct grant {
   /// the allocation, or null on failure
   void* ptr = nullptr;
   /// bytes the caller may use (for `allocate_range`, the grant), 0 on failure
   std::size_t size = 0;
-  /// `status::ok`, or why nothing was allocated
-  status result = status::ok;
+  /// `status::ok`, or why nothing was allocated (the same name as C's `vmh_grant.status`)
+  vmh::status status = vmh::status::ok;
   /// True when the allocation succeeded: a pointer and `ok`. A failed grant is false, whatever its pointer.
-  constexpr explicit operator bool() const noexcept { return ptr != nullptr && result == status::ok; }
+  constexpr explicit operator bool() const noexcept { return ptr != nullptr && status == vmh::status::ok; }
 };
 
 }  // namespace vmh

@@ -31,8 +31,8 @@ TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked"
   // Not configured yet.
   CHECK(h->state() != layout_error::none);
   CHECK(h->bucket_count() == 0);
-  CHECK(h->try_allocate(64).result == status::not_configured);
-  CHECK(h->allocate_range(64, 128).result == status::not_configured);
+  CHECK(h->try_allocate(64).status == status::not_configured);
+  CHECK(h->allocate_range(64, 128).status == status::not_configured);
   CHECK(h->validate().broken == vmh::invariant::not_configured);
   CHECK_FALSE(h->owns(mem->bytes));
 
@@ -72,11 +72,11 @@ TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked"
   // A range that does not start on a page.
   auto skewed = std::make_unique<ext_heap<layout>>(external_range{mem->bytes + 64, size});
   CHECK(skewed->configure(t1, 3) == layout_error::backing_misaligned);
-  CHECK(skewed->try_allocate(64).result == status::not_configured);
+  CHECK(skewed->try_allocate(64).status == status::not_configured);
 
   // A runtime layout over a static arena.
   auto in_arena = std::make_unique<vmh::heap<layout, counting_mapper, vmh::static_arena<size>>>();
-  CHECK(in_arena->try_allocate(64).result == status::not_configured);
+  CHECK(in_arena->try_allocate(64).status == status::not_configured);
   REQUIRE(in_arena->configure(t1, 3) == layout_error::none);
   void* r = in_arena->allocate(64);
   CHECK(in_arena->owns(r));
@@ -126,12 +126,12 @@ TEST_CASE("a fixed layout over a bad external range is not configured", "[heap][
   auto mem = std::make_unique<arena<basic_size + page>>();
   auto small = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size - page});
   CHECK(small->state() == layout_error::backing_too_small);
-  CHECK(small->try_allocate(64).result == status::not_configured);
-  CHECK(small->allocate_range(64, 128).result == status::not_configured);
+  CHECK(small->try_allocate(64).status == status::not_configured);
+  CHECK(small->allocate_range(64, 128).status == status::not_configured);
 
   auto skewed = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes + 64, basic_size});
   CHECK(skewed->state() == layout_error::backing_misaligned);
-  CHECK(skewed->try_allocate(64).result == status::not_configured);
+  CHECK(skewed->try_allocate(64).status == status::not_configured);
   CHECK(skewed->deallocate(mem->bytes + 64) == status::not_configured);
 
   auto good = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size + page});

@@ -137,7 +137,7 @@ TEST_CASE("statistics per bucket and in total", "[heap][stats]") {
   CHECK(h.stats(1).peak_in_use == 2);
 
   // no_memory: 13 pages mapped, 7 left.
-  CHECK(h.try_allocate(60000).result == status::no_memory);
+  CHECK(h.try_allocate(60000).status == status::no_memory);
   CHECK(h.stats().failed_no_memory == 1);
   CHECK(h.stats(5).in_use == 1);
 
@@ -153,15 +153,15 @@ TEST_CASE("statistics per bucket and in total", "[heap][stats]") {
   REQUIRE(e2 != nullptr);
   CHECK(f.bucket_of(e2) == 5);
   CHECK(h.stats(5).in_use == 2);
-  CHECK(h.try_allocate(65536).result == status::no_block);
+  CHECK(h.try_allocate(65536).status == status::no_block);
   CHECK(h.stats(5).full_failures == 1);
   CHECK(h.stats().failed_no_block == 1);
   // Larger than any block: counted in the total only.
-  CHECK(h.try_allocate(100000).result == status::no_block);
+  CHECK(h.try_allocate(100000).status == status::no_block);
   CHECK(h.stats().failed_no_block == 2);
   CHECK(h.stats(5).full_failures == 1);
   // Invalid requests are not failures of the heap.
-  CHECK(h.try_allocate(0).result == status::invalid_size);
+  CHECK(h.try_allocate(0).status == status::invalid_size);
   CHECK(h.stats().failed_no_block == 2);
 
   CHECK(h.deallocate(b) == status::ok);

@@ -80,7 +80,7 @@ TEST_CASE("runs: a request larger than any block takes adjacent blocks", "[heap]
   }
   SECTION("no run long enough fails with no_block") {
     const auto before = f.state();
-    CHECK(h.try_allocate(100000).result == status::no_block);
+    CHECK(h.try_allocate(100000).status == status::no_block);
     check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
   }
 }
@@ -90,7 +90,7 @@ TEST_CASE("runs off: a request larger than any block fails with no_block", "[hea
   auto& h = *f.h;
   const auto before = f.state();
   const vmh::grant g = h.try_allocate(100000);
-  CHECK(g.result == status::no_block);
+  CHECK(g.status == status::no_block);
   CHECK(g.ptr == nullptr);
   CHECK(g.size == 0);
   check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
@@ -99,7 +99,7 @@ TEST_CASE("runs off: a request larger than any block fails with no_block", "[hea
   void* y = h.allocate(65536);
   REQUIRE(x != nullptr);
   REQUIRE(y != nullptr);
-  CHECK(h.try_allocate(20000).result == status::no_block);
+  CHECK(h.try_allocate(20000).status == status::no_block);
   CHECK(h.stats(5).full_failures == 1);
 }
 

@@ -55,7 +55,7 @@ TEST_CASE("fmt: statistics", "[host][fmt]") {
   REQUIRE(a != nullptr);
   REQUIRE(b != nullptr);
   h.deallocate(a);
-  CHECK(h.try_allocate(100 * kib).result == status::no_block);
+  CHECK(h.try_allocate(100 * kib).status == status::no_block);
   CHECK(fmt::format("{}", h.stats()) ==
         "1 live, 6144 B in blocks (peak 6400 B), 2 pages mapped (peak 3), failed: 1 no block, 0 no memory");
   CHECK(fmt::format("{}", h.stats(1)) == "256 B x 32: 0 in use (peak 1), 0 full failures");

@@ -59,7 +59,7 @@ class memory_resource final : public std::pmr::memory_resource {
  private:
   void* do_allocate(std::size_t bytes, std::size_t alignment) override {
     const auto g = heap_->try_allocate(bytes == 0 ? 1 : bytes, alignment);
-    if (g.ptr == nullptr) throw allocation_failure(g.result);
+    if (g.ptr == nullptr) throw allocation_failure(g.status);
     return g.ptr;
   }
 

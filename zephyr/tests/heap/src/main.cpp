@@ -24,7 +24,7 @@ ZTEST(vmh, test_allocate_takes_the_smallest_block_that_fits) {
 
 ZTEST(vmh, test_range_grant_lies_between_min_and_preferred) {
   const vmh::grant g = heap.allocate_range(512, 4096, 64);
-  zassert_equal(g.result, vmh::status::ok);
+  zassert_equal(g.status, vmh::status::ok);
   zassert_true(g.size >= 512 && g.size <= 4096);
   zassert_equal(reinterpret_cast<std::uintptr_t>(g.ptr) % 64, 0u);
   zassert_equal(heap.deallocate(g.ptr), vmh::status::ok);
