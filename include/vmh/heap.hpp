@@ -147,7 +147,7 @@ class heap {
   /// Returns `layout_error::none` on success; on error the heap keeps its previous layout.
   /// Requires: no live allocation (else `layout_error::heap_not_empty`).
   /// `guard_pages`: as `with_guard_pages` does for a fixed table.
-  layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
+  [[nodiscard]] layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
                          std::size_t min_align = default_min_align, bool guard_pages = false) noexcept
     requires reconfigurable_layout<Layout>
   {
@@ -193,19 +193,19 @@ class heap {
 
   /// Allocates `size` bytes aligned to the layout's min_align.
   /// Returns the pointer, or null: see `try_allocate` for the reason.
-  void* allocate(std::size_t size) noexcept {
+  [[nodiscard]] void* allocate(std::size_t size) noexcept {
     detail::lock_guard guard(lock_);
     return take(layout_.geo(), size, 0).ptr;
   }
   /// Allocates `size` bytes aligned to `align` (0: the layout's min_align; a power of two up to
   /// the page size is honoured when some bucket's blocks have that alignment).
   /// Returns the pointer, or null: see `try_allocate` for the reason.
-  void* allocate(std::size_t size, std::size_t align) noexcept { return try_allocate(size, align).ptr; }
+  [[nodiscard]] void* allocate(std::size_t size, std::size_t align) noexcept { return try_allocate(size, align).ptr; }
 
   /// Like `allocate`, with the reason of a failure: invalid_size (0 or larger than the range),
   /// invalid_alignment (not a power of two), no_block, no_memory, not_configured.
   /// On success `size` is the size asked for. On failure the heap is unchanged.
-  VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
+  [[nodiscard]] VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
     detail::lock_guard guard(lock_);
     return take(layout_.geo(), size, align);
   }
@@ -220,7 +220,7 @@ class heap {
   /// cost nothing), and then grows into the rest of its last page (page fill, no cost).
   /// Errors: invalid_size (min == 0, preferred < min, or no multiple of granule in the range),
   /// invalid_alignment, no_block, no_memory, not_configured.
-  grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
+  [[nodiscard]] grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     if (open_ == 0 && !open()) return {nullptr, 0, status::not_configured};  // (a bucket is open only when it can allocate)
@@ -294,7 +294,7 @@ class heap {
   /// unmapping pages; the pointer never moves. A run may shrink (releasing its tail blocks) but
   /// grows only within its blocks. Errors, each leaving the allocation as it was: not_configured,
   /// invalid_size (0), exceeds_block, no_memory, foreign_pointer, interior_pointer, double_free.
-  status resize(void* ptr, std::size_t new_size) noexcept {
+  [[nodiscard]] status resize(void* ptr, std::size_t new_size) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
@@ -312,7 +312,7 @@ class heap {
   /// Returns the allocation, its new size and `ok`. Errors, each with a null pointer and leaving
   /// the allocation as it was: not_configured, invalid_size (preferred 0), foreign_pointer,
   /// interior_pointer, double_free.
-  grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
+  [[nodiscard]] grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
@@ -424,7 +424,7 @@ class heap {
   /// Checks every invariant of the metadata against each other, against the live allocations
   /// and against the mapper. O(blocks + pages). Returns the first broken invariant and where.
   /// Defined in validate.hpp (included at the end of this header).
-  check validate() const noexcept;
+  [[nodiscard]] check validate() const noexcept;
 
  private:
   struct bucket_counters {
