@@ -186,7 +186,9 @@ class heap {
   /// The heap's page mapper, read-only.
   constexpr const Mapper& mapper() const noexcept { return mapper_; }
   /// Start of the heap's virtual range (block offsets and page numbers count from here).
-  constexpr std::byte* base() const noexcept { return const_cast<Backing&>(backing_).base(); }
+  constexpr std::byte* base() noexcept { return backing_.base(); }
+  /// Start of the heap's virtual range, read-only.
+  constexpr const std::byte* base() const noexcept { return backing_.base(); }
 
   // ---------------------------------------------------------------------------------------------
   // Allocation
@@ -807,14 +809,14 @@ class heap {
     return reach - offset < span ? reach - offset : span;
   }
 
-  std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept { return base() + (page << g.page_shift); }
+  std::byte* page_ptr(const geometry_type& g, std::size_t page) noexcept { return base() + (page << g.page_shift); }
 
   /// Buckets whose free blocks carry poison: sub-page blocks, one page each (a run of them may span pages).
   static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !is_owned(bg) && !is_variable(bg); }
   /// Calls f(ptr, bytes) on each piece of [offset, offset + bytes) whose page is mapped, in a
   /// bucket whose pages keep counts: free blocks on an unmapped page hold nothing.
   template <class F>
-  void on_mapped_pages(const geometry_type& g, std::size_t offset, std::size_t bytes, F f) const noexcept {
+  void on_mapped_pages(const geometry_type& g, std::size_t offset, std::size_t bytes, F f) noexcept {
     for (std::size_t at = offset, end = offset + bytes; at < end;) {
       const std::size_t page = at >> g.page_shift;
       const std::size_t next = (page + 1) << g.page_shift;
