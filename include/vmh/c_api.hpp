@@ -46,7 +46,8 @@ static_assert(VMH_OK == static_cast<int>(status::ok) && VMH_INVALID_SIZE == stat
                   VMH_INTERIOR_POINTER == static_cast<int>(status::interior_pointer) &&
                   VMH_DOUBLE_FREE == static_cast<int>(status::double_free) &&
                   VMH_EXCEEDS_BLOCK == static_cast<int>(status::exceeds_block) &&
-                  VMH_NOT_CONFIGURED == static_cast<int>(status::not_configured),
+                  VMH_NOT_CONFIGURED == static_cast<int>(status::not_configured) &&
+                  VMH_NO_BUCKET == static_cast<int>(status::no_bucket),
               "vmh/c/vmh.h: enum vmh_status must list vmh::status in order");
 
 /// What the C functions need from a heap: the public interface of vmh::heap.

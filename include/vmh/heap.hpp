@@ -205,7 +205,8 @@ class heap {
   [[nodiscard]] void* allocate(std::size_t size, std::size_t align) noexcept { return try_allocate(size, align).ptr; }
 
   /// Like `allocate`, with the reason of a failure: invalid_size (0 or larger than the range),
-  /// invalid_alignment (not a power of two), no_block, no_memory, not_configured.
+  /// invalid_alignment (not a power of two), no_bucket (larger than `max_size(align)`: it never
+  /// succeeds), no_block (the buckets that could hold it are full now), no_memory, not_configured.
   /// On success `size` is the size asked for. On failure the heap is unchanged.
   [[nodiscard]] VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
     detail::lock_guard guard(lock_);
@@ -221,7 +222,8 @@ class heap {
   /// the largest multiple of granule whose new pages fit both (pages a neighbour maps already
   /// cost nothing), and then grows into the rest of its last page (page fill, no cost).
   /// Errors: invalid_size (min == 0, preferred < min, or no multiple of granule in the range),
-  /// invalid_alignment, no_block, no_memory, not_configured.
+  /// invalid_alignment, no_bucket (no block aligned so holds the smallest grant: runs are not
+  /// taken here), no_block, no_memory, not_configured.
   [[nodiscard]] grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
@@ -243,8 +245,10 @@ class heap {
     if (const mask roomy = usable & fit_mask(g, hi); roomy != 0) {
       b = static_cast<std::size_t>(std::countr_zero(roomy));
     } else {
-      const mask fits = usable & fit_mask(g, lo);
-      if (fits == 0) return no_block(fit_mask(g, lo) & allowed);
+      const mask holds = fit_mask(g, lo) & allowed;
+      if (holds == 0) return {nullptr, 0, status::no_bucket};  // it never succeeds
+      const mask fits = usable & holds;
+      if (fits == 0) return no_block(holds);
       b = static_cast<std::size_t>(detail::highest_bit_index(fits));
       want = down(g.buckets[b].block_size);
     }
@@ -382,6 +386,29 @@ class heap {
     }
   }
 
+  /// The largest request the heap can ever grant at alignment `align` (0: min_align): its largest
+  /// block so aligned or, with runs, its longest run of such blocks (`allocate_range` takes no
+  /// runs: its smallest grant must fit one block). A larger request fails with `no_bucket`.
+  /// 0 when no bucket has that alignment, it is not a power of two, or the heap cannot allocate.
+  std::size_t max_size(std::size_t align = 0) const noexcept {
+    detail::lock_guard guard(lock_);
+    const geometry_type& g = layout_.geo();
+    mask allowed = 0;
+    if (current_state() != layout_error::none || aligned_buckets(g, align, allowed) != status::ok) return 0;
+    return largest(g, allowed);
+  }
+  /// The largest alignment the heap can ever honour: that of the most aligned bucket's blocks (at
+  /// most a page). A request for more fails with `no_bucket`. 0 when the heap cannot allocate.
+  std::size_t max_alignment() const noexcept {
+    detail::lock_guard guard(lock_);
+    const geometry_type& g = layout_.geo();
+    if (current_state() != layout_error::none) return 0;
+    std::size_t most = 0;
+    for (std::size_t b = 0; b < g.bucket_count; ++b)
+      if (g.block_align(g.buckets[b]) > most) most = g.block_align(g.buckets[b]);
+    return most;
+  }
+
   /// Buckets of the current layout: 0 while the layout is invalid or, for a runtime layout, not yet configured.
   std::size_t bucket_count() const noexcept {
     detail::lock_guard guard(lock_);
@@ -496,6 +523,18 @@ class heap {
     return status::ok;
   }
 
+  /// The largest request buckets `m` can ever hold: their largest block or, with runs, their
+  /// longest run (a bucket with guard pages has no runs).
+  static std::size_t largest(const geometry_type& g, mask m) noexcept {
+    std::size_t most = 0;
+    for (; m != 0; m &= static_cast<mask>(m - 1)) {
+      const bucket_geometry& bg = g.buckets[std::countr_zero(m)];
+      const std::size_t n = Options.runs && bg.stride == bg.block_size ? bg.block_size * bg.block_count : bg.block_size;
+      if (n > most) most = n;
+    }
+    return most;
+  }
+
   /// Buckets whose blocks hold `size` bytes.
   VMH_HOT static mask fit_mask(const geometry_type& g, std::size_t size) noexcept {
     const std::size_t first = g.first_fit(size);
@@ -572,6 +611,7 @@ class heap {
       return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
     }
     if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
+    if (fits == 0 && (!Options.runs || size > largest(g, allowed))) return {nullptr, 0, status::no_bucket};  // never
     if constexpr (Options.runs) {
       const grant run = allocate_run(g, size, allowed);
       if (run.status != status::no_block) return run;

@@ -14,13 +14,14 @@ enum class status : std::uint8_t {
   ok = 0,
   invalid_size,       ///< size 0, larger than the heap's virtual range, min == 0, preferred < min, bad granule
   invalid_alignment,  ///< alignment not a power of two
-  no_block,           ///< no free block is large and aligned enough (all such buckets full, or none exists)
+  no_block,           ///< every bucket whose blocks (or runs) could hold it is full now: it may succeed later
   no_memory,          ///< a block was free but the page mapper could not map its pages
   foreign_pointer,    ///< the pointer is not inside this heap's blocks
   interior_pointer,   ///< the pointer is inside the heap but not at the start of a live allocation
   double_free,        ///< the pointer is a block start that is not allocated (freed already, or never allocated)
   exceeds_block,      ///< resize: the new size does not fit in the allocation's block(s)
   not_configured,     ///< the heap has no usable layout or backing range (see `layout_error`)
+  no_bucket,          ///< no bucket could ever hold it: larger than `heap::max_size(align)`, or an alignment no bucket has
 };
 
 /// A short human-readable name of a status, for logs.
@@ -36,6 +37,7 @@ constexpr const char* to_string(status s) noexcept {
     case status::double_free: return "block not allocated (double free)";
     case status::exceeds_block: return "exceeds block";
     case status::not_configured: return "heap not configured";
+    case status::no_bucket: return "no bucket holds that size and alignment";
   }
   return "unknown";
 }

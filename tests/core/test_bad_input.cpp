@@ -163,10 +163,12 @@ TEST_CASE("bad input: SIZE_MAX and sizes larger than the range", "[bad-input]") 
 
 TEST_CASE("bad input: a size larger than the largest block", "[bad-input]") {
   fixture f;
-  fails_allocate(f, largest_block + 1, 0, status::no_block);
-  fails_allocate(f, range, 0, status::no_block);
-  // Each failure is counted in the total (no bucket is the request's own).
-  f.unchanged(4, 0);
+  CHECK(f.h->max_size() == largest_block);
+  fails_allocate(f, largest_block + 1, 0, status::no_bucket);
+  fails_allocate(f, range, 0, status::no_bucket);
+  fails_range(f, largest_block + 1, range, 0, 0, status::no_bucket);
+  // It can never succeed: no failure of a working heap is counted.
+  f.unchanged();
 }
 
 TEST_CASE("bad input: an alignment that is not a power of two", "[bad-input]") {
@@ -181,11 +183,13 @@ TEST_CASE("bad input: an alignment that is not a power of two", "[bad-input]") {
 
 TEST_CASE("bad input: an alignment larger than any bucket's", "[bad-input]") {
   fixture f;
-  fails_allocate(f, 10, 2 * page, status::no_block);
-  fails_allocate(f, 10, std::size_t{1} << 20, status::no_block);
-  fails_allocate(f, 10, SIZE_MAX / 2 + 1, status::no_block);
-  fails_range(f, 64, 128, SIZE_MAX / 2 + 1, 0, status::no_block);
-  f.unchanged(7, 0);
+  CHECK(f.h->max_alignment() == page);
+  CHECK(f.h->max_size(2 * page) == 0);
+  fails_allocate(f, 10, 2 * page, status::no_bucket);
+  fails_allocate(f, 10, std::size_t{1} << 20, status::no_bucket);
+  fails_allocate(f, 10, SIZE_MAX / 2 + 1, status::no_bucket);
+  fails_range(f, 64, 128, SIZE_MAX / 2 + 1, 0, status::no_bucket);
+  f.unchanged();
 }
 
 TEST_CASE("bad input: allocate_range with min > preferred", "[bad-input]") {

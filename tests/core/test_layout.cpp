@@ -415,7 +415,7 @@ void check_names(E last) {
 
 TEST_CASE("every layout_error, status and invariant has a distinct non-empty name", "[layout][errors]") {
   check_names(layout_error::backing_null);
-  check_names(vmh::status::not_configured);
+  check_names(vmh::status::no_bucket);
   check_names(vmh::invariant::live_allocations);
 }
 

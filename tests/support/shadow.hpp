@@ -180,7 +180,10 @@ class model {
         if (i < m.count) return {status::ok, b, i};
       }
     }
-    return {status::no_block};
+    // Full now, or never: no bucket aligned so could hold it even empty (no_bucket).
+    for (const bucket_model& m : buckets_)
+      if (m.align >= align && (m.size >= size || (runs && m.size * m.count >= size))) return {status::no_block};
+    return {status::no_bucket};
   }
 
   // The bucket whose full_failures a no_block failure of a request of `size` counts.
@@ -466,8 +469,14 @@ class differential {
           most = bs[b].size / gran * gran;
         }
       }
-      if (at.result == status::ok) at.index = shadow_.first_free(bs[at.bucket]);
-      else expected = status::no_block;
+      if (at.result == status::ok) {
+        at.index = shadow_.first_free(bs[at.bucket]);
+      } else {
+        // Full now, or never: no block aligned so holds the minimum (range requests take no runs).
+        expected = status::no_bucket;
+        for (const auto& m : bs)
+          if (m.size >= lo && m.align >= a) expected = status::no_block;
+      }
     }
 
     const vmh::grant g = h_->allocate_range(min, preferred, align, granule);

@@ -38,13 +38,14 @@ enum vmh_status {
   VMH_OK = 0,                /**< success */
   VMH_INVALID_SIZE = 1,      /**< size 0 or too large; range: min 0, preferred < min, bad granule */
   VMH_INVALID_ALIGNMENT = 2, /**< alignment not a power of two */
-  VMH_NO_BLOCK = 3,          /**< no free block large and aligned enough */
+  VMH_NO_BLOCK = 3,          /**< every block large and aligned enough is taken now */
   VMH_NO_MEMORY = 4,         /**< a block was free but its pages could not be mapped */
   VMH_FOREIGN_POINTER = 5,   /**< the pointer is not inside this heap */
   VMH_INTERIOR_POINTER = 6,  /**< inside the heap but not the start of an allocation */
   VMH_DOUBLE_FREE = 7,       /**< a block start that is not allocated */
   VMH_EXCEEDS_BLOCK = 8,     /**< resize: the new size does not fit the allocation's block(s) */
-  VMH_NOT_CONFIGURED = 9     /**< the heap has no usable layout or backing range */
+  VMH_NOT_CONFIGURED = 9,    /**< the heap has no usable layout or backing range */
+  VMH_NO_BUCKET = 10         /**< no bucket could ever hold it (size or alignment beyond the layout) */
 };
 
 /** An allocation: the pointer (NULL on failure), the bytes granted, and why (vmh::grant). */
