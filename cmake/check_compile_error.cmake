@@ -7,8 +7,9 @@
 #     // std: <language standard, c++20 unless given>
 #     // flags: <more compiler options, e.g. -Werror=unused-result>
 #     // errors: <how many error lines, 1 unless given: one per mistake the snippet makes>
+#     // also: <a regular expression the whole output must match, e.g. the line naming the bucket>
 #
-# It passes when the compiler fails with exactly that many error lines (lines with "error:"),
+# It passes when the compiler fails with exactly that many error lines (": error: "),
 # each matching `expect`, and the whole output (errors, notes, instantiation context) is at most
 # `max-bytes` long: a mistake is named once, by its cause, in a message a user can read.
 cmake_minimum_required(VERSION 3.20)
@@ -18,6 +19,7 @@ set(max_bytes "")
 set(std "c++20")
 set(flags "")
 set(want_errors 1)
+set(also "")
 foreach(line IN LISTS header)
   if(line MATCHES "^// expect: (.*)$")
     set(expect "${CMAKE_MATCH_1}")
@@ -29,6 +31,8 @@ foreach(line IN LISTS header)
     separate_arguments(flags UNIX_COMMAND "${CMAKE_MATCH_1}")
   elseif(line MATCHES "^// errors: ([0-9]+)$")
     set(want_errors "${CMAKE_MATCH_1}")
+  elseif(line MATCHES "^// also: (.*)$")
+    set(also "${CMAKE_MATCH_1}")
   endif()
 endforeach()
 if(expect STREQUAL "" OR max_bytes STREQUAL "")
@@ -40,7 +44,7 @@ execute_process(COMMAND ${CXX} -std=${std} -fsyntax-only -fdiagnostics-color=nev
 set(output "${out}${err}")
 string(LENGTH "${output}" bytes)
 string(REPLACE ";" "," lines "${output}")  # (a ';' would split the list of error lines)
-string(REGEX MATCHALL "[^\n]*error:[^\n]*" errors "${lines}")
+string(REGEX MATCHALL "[^\n]*: (fatal )?error: [^\n]*" errors "${lines}")
 list(LENGTH errors count)
 set(problems "")
 if(rc EQUAL 0)
@@ -54,6 +58,9 @@ foreach(error IN LISTS errors)
     string(APPEND problems "'${error}' does not match '${expect}'; ")
   endif()
 endforeach()
+if(NOT also STREQUAL "" AND NOT lines MATCHES "${also}")
+  string(APPEND problems "the output does not match '${also}'; ")
+endif()
 if(bytes GREATER max_bytes)
   string(APPEND problems "${bytes} bytes of diagnostics (at most ${max_bytes}); ")
 endif()

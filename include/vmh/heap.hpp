@@ -144,7 +144,8 @@ class heap {
   heap& operator=(const heap&) = delete;
 
   /// Configures a runtime layout: checks the table, then resets the heap to empty with it.
-  /// Returns `layout_error::none` on success; on error the heap keeps its previous layout.
+  /// Returns `layout_error::none` on success; on error the heap keeps its previous layout
+  /// (`check_table` says which bucket breaks the rule).
   /// Requires: no live allocation (else `layout_error::heap_not_empty`).
   /// `guard_pages`: as `with_guard_pages` does for a fixed table.
   [[nodiscard]] layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
