@@ -106,7 +106,7 @@ std::size_t vmh_allocator::grow(void* ptr, std::size_t size, std::size_t preferr
   const grant g = heap_->grow(ptr, preferred, granule);
   // A grow that cannot reach a step of granule above the allocation's size answers with its
   // usable size (whole granules or a whole block, which may be above `size`): no growth.
-  if (g.result != status::ok || g.size <= size || g.size > preferred || g.size % granule != 0) return size;
+  if (g.status != status::ok || g.size <= size || g.size > preferred || g.size % granule != 0) return size;
   if (opt_.record_live) live_[ptr] = g.size;
   return g.size;
 }

@@ -2,12 +2,15 @@
 //
 // Concept `backing_range<B>`:
 //
-//     std::byte* b.base()        // start of the range; not null, aligned to the layout's page size
-//     std::size_t b.size() const // bytes; must be at least the layout's virtual size
+//     std::byte* b.base()              // start of the range; not null, aligned to the layout's page size
+//     const std::byte* b.base() const  // the same start, read-only
+//     std::size_t b.size() const       // bytes; must be at least the layout's virtual size
 //
 // The heap checks all three when it is constructed or configured, and stays unconfigured if one
 // fails: `layout_error::backing_too_small`, `backing_null`, `backing_misaligned` (in that order).
 #pragma once
+
+#include "detail/standard.hpp"  // first: the C++20 check
 
 #include <concepts>
 #include <cstddef>
@@ -15,10 +18,12 @@
 namespace vmh {
 
 /// What the heap needs of a backing range: `b.base()`, its start (not null, aligned to the
-/// layout's page size), and `b.size()`, its bytes (at least the layout's virtual size).
+/// layout's page size), read-only on a const range, and `b.size()`, its bytes (at least the
+/// layout's virtual size).
 template <class B>
 concept backing_range = requires(B& b, const B& cb) {
   { b.base() } -> std::same_as<std::byte*>;
+  { cb.base() } -> std::same_as<const std::byte*>;
   { cb.size() } -> std::convertible_to<std::size_t>;
 };
 
@@ -31,6 +36,8 @@ struct static_arena {
   alignas(Align) std::byte storage[Bytes] = {};
   /// Start of the range.
   constexpr std::byte* base() noexcept { return storage; }
+  /// Start of the range, read-only.
+  constexpr const std::byte* base() const noexcept { return storage; }
   /// Bytes of the range: `Bytes`.
   constexpr std::size_t size() const noexcept { return Bytes; }
   /// True: the range is part of the object that holds it, not supplied from outside.
@@ -49,6 +56,8 @@ class external_range {
   external_range(void* base, std::size_t bytes) noexcept : base_(static_cast<std::byte*>(base)), size_(bytes) {}
   /// Start of the range (null when default-constructed).
   constexpr std::byte* base() noexcept { return base_; }
+  /// Start of the range (null when default-constructed), read-only.
+  constexpr const std::byte* base() const noexcept { return base_; }
   /// Bytes of the range.
   constexpr std::size_t size() const noexcept { return size_; }
 

@@ -29,6 +29,8 @@
 // caller must not run configure concurrently with it (or with geometry) on the same heap.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -51,7 +53,8 @@ static_assert(VMH_OK == static_cast<int>(status::ok) && VMH_INVALID_SIZE == stat
                   VMH_INTERIOR_POINTER == static_cast<int>(status::interior_pointer) &&
                   VMH_DOUBLE_FREE == static_cast<int>(status::double_free) &&
                   VMH_EXCEEDS_BLOCK == static_cast<int>(status::exceeds_block) &&
-                  VMH_NOT_CONFIGURED == static_cast<int>(status::not_configured),
+                  VMH_NOT_CONFIGURED == static_cast<int>(status::not_configured) &&
+                  VMH_NO_BUCKET == static_cast<int>(status::no_bucket),
               "vmh/c/vmh.h: enum vmh_status must list vmh::status in order");
 static_assert(VMH_INVARIANT_OK == static_cast<int>(invariant::ok) &&
                   VMH_INVARIANT_NOT_CONFIGURED == static_cast<int>(invariant::not_configured) &&
@@ -67,7 +70,8 @@ static_assert(VMH_INVARIANT_OK == static_cast<int>(invariant::ok) &&
                   VMH_INVARIANT_PAGES_MAPPED == static_cast<int>(invariant::pages_mapped) &&
                   VMH_INVARIANT_MAPPER_MAPPED == static_cast<int>(invariant::mapper_mapped) &&
                   VMH_INVARIANT_BLOCK_BYTES == static_cast<int>(invariant::block_bytes) &&
-                  VMH_INVARIANT_LIVE_ALLOCATIONS == static_cast<int>(invariant::live_allocations),
+                  VMH_INVARIANT_LIVE_ALLOCATIONS == static_cast<int>(invariant::live_allocations) &&
+                  VMH_INVARIANT_PACKED_REGION == static_cast<int>(invariant::packed_region),
               "vmh/c/vmh.h: enum vmh_invariant must list vmh::invariant in order");
 static_assert(VMH_RANGE_RESERVE == static_cast<int>(range_policy::rule::reserve) &&
                   VMH_RANGE_ADAPTIVE == static_cast<int>(range_policy::rule::adaptive) &&
@@ -103,7 +107,7 @@ concept keeps_stats = requires(const H& ch, std::size_t n) {
 namespace detail {
 
 inline vmh_status to_c(status s) noexcept { return static_cast<vmh_status>(s); }
-inline vmh_grant to_c(const grant& g) noexcept { return {g.ptr, g.size, to_c(g.result)}; }
+inline vmh_grant to_c(const grant& g) noexcept { return {g.ptr, g.size, to_c(g.status)}; }
 
 template <c_heap H>
 void* alloc(H& h, std::size_t size) noexcept { return h.allocate(size); }
@@ -196,7 +200,7 @@ inline const char* status_name(const vmh_status& s) noexcept {
   return in_enum(s, VMH_OK, VMH_NOT_CONFIGURED) ? to_string(static_cast<status>(raw(s))) : "unknown";
 }
 inline const char* invariant_name(const vmh_invariant& i) noexcept {
-  return in_enum(i, VMH_INVARIANT_OK, VMH_INVARIANT_LIVE_ALLOCATIONS) ? to_string(static_cast<invariant>(raw(i)))
+  return in_enum(i, VMH_INVARIANT_OK, VMH_INVARIANT_PACKED_REGION) ? to_string(static_cast<invariant>(raw(i)))
                                                                       : "unknown";
 }
 

@@ -24,6 +24,8 @@
 // Why each piece exists, and what it costs: docs/design.md.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -161,13 +163,14 @@ class heap {
   heap& operator=(const heap&) = delete;
 
   /// Configures a runtime layout: checks the table, then resets the heap to empty with it.
-  /// Returns `layout_error::none` on success; on error the heap keeps its previous layout.
+  /// Returns `layout_error::none` on success; on error the heap keeps its previous layout
+  /// (`check_table` says which bucket breaks the rule).
   /// Requires: no live allocation (else `layout_error::heap_not_empty`).
   /// `guard_pages`: as `with_guard_pages` does for a fixed table; `packed`: the backing heap's
   /// region, as `with_packed` gives a fixed table one (it needs a layout type with a packed capacity).
-  layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
-                         std::size_t min_align = default_min_align, bool guard_pages = false,
-                         packed_region packed = {}) noexcept
+  [[nodiscard]] layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
+                                       std::size_t min_align = default_min_align, bool guard_pages = false,
+                                       packed_region packed = {}) noexcept
     requires reconfigurable_layout<Layout>
   {
     detail::lock_guard guard(lock_);
@@ -207,26 +210,29 @@ class heap {
   /// The heap's page mapper, read-only.
   constexpr const Mapper& mapper() const noexcept { return mapper_; }
   /// Start of the heap's virtual range (block offsets and page numbers count from here).
-  constexpr std::byte* base() const noexcept { return const_cast<Backing&>(backing_).base(); }
+  constexpr std::byte* base() noexcept { return backing_.base(); }
+  /// Start of the heap's virtual range, read-only.
+  constexpr const std::byte* base() const noexcept { return backing_.base(); }
 
   // ---------------------------------------------------------------------------------------------
   // Allocation
 
   /// Allocates `size` bytes aligned to the layout's min_align.
   /// Returns the pointer, or null: see `try_allocate` for the reason.
-  void* allocate(std::size_t size) noexcept {
+  [[nodiscard]] void* allocate(std::size_t size) noexcept {
     detail::lock_guard guard(lock_);
     return take(layout_.geo(), size, 0).ptr;
   }
   /// Allocates `size` bytes aligned to `align` (0: the layout's min_align; a power of two up to
   /// the page size is honoured when some bucket's blocks have that alignment).
   /// Returns the pointer, or null: see `try_allocate` for the reason.
-  void* allocate(std::size_t size, std::size_t align) noexcept { return try_allocate(size, align).ptr; }
+  [[nodiscard]] void* allocate(std::size_t size, std::size_t align) noexcept { return try_allocate(size, align).ptr; }
 
   /// Like `allocate`, with the reason of a failure: invalid_size (0 or larger than the range),
-  /// invalid_alignment (not a power of two), no_block, no_memory, not_configured.
+  /// invalid_alignment (not a power of two), no_bucket (larger than `max_size(align)`: it never
+  /// succeeds), no_block (the buckets that could hold it are full now), no_memory, not_configured.
   /// On success `size` is the size asked for. On failure the heap is unchanged.
-  VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
+  [[nodiscard]] VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
     detail::lock_guard guard(lock_);
     return take(layout_.geo(), size, align);
   }
@@ -240,8 +246,9 @@ class heap {
   /// the largest multiple of granule whose new pages fit both (pages a neighbour maps already
   /// cost nothing), and then grows into the rest of its last page (page fill, no cost).
   /// Errors: invalid_size (min == 0, preferred < min, or no multiple of granule in the range),
-  /// invalid_alignment, no_block, no_memory, not_configured.
-  grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
+  /// invalid_alignment, no_bucket (no block aligned so holds the smallest grant: runs are not
+  /// taken here), no_block, no_memory, not_configured.
+  [[nodiscard]] grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     if (open_ == 0 && !open()) return {nullptr, 0, status::not_configured};  // (a bucket is open only when it can allocate)
@@ -264,7 +271,7 @@ class heap {
         if (want > fair) want = fair > lo ? down(fair) : lo;
       }
       if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes)  // (the heap is open: above)
-        if (const grant r = take_packed(g, want, align); r.result == status::ok) return r;
+        if (const grant r = take_packed(g, want, align); r.status == status::ok) return r;
     }
 
     const mask usable = allowed & open_;
@@ -272,8 +279,10 @@ class heap {
     if (const mask roomy = usable & fit_mask(g, hi); roomy != 0) {
       b = static_cast<std::size_t>(std::countr_zero(roomy));
     } else {
-      const mask fits = usable & fit_mask(g, lo);
-      if (fits == 0) return no_block(fit_mask(g, lo) & allowed);
+      const mask holds = fit_mask(g, lo) & allowed;
+      if (holds == 0) return {nullptr, 0, status::no_bucket};  // it never succeeds
+      const mask fits = usable & holds;
+      if (fits == 0) return no_block(holds);
       b = static_cast<std::size_t>(detail::highest_bit_index(fits));
       want = down(g.buckets[b].block_size);
     }
@@ -333,7 +342,7 @@ class heap {
   /// unmapping pages; the pointer never moves. A run may shrink (releasing its tail blocks) but
   /// grows only within its blocks. Errors, each leaving the allocation as it was: not_configured,
   /// invalid_size (0), exceeds_block, no_memory, foreign_pointer, interior_pointer, double_free.
-  status resize(void* ptr, std::size_t new_size) noexcept {
+  [[nodiscard]] status resize(void* ptr, std::size_t new_size) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
@@ -353,7 +362,7 @@ class heap {
   /// Returns the allocation, its new size and `ok`. Errors, each with a null pointer and leaving
   /// the allocation as it was: not_configured, invalid_size (preferred 0), foreign_pointer,
   /// interior_pointer, double_free.
-  grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
+  [[nodiscard]] grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
@@ -425,6 +434,29 @@ class heap {
     }
   }
 
+  /// The largest request the heap can ever grant at alignment `align` (0: min_align): its largest
+  /// block so aligned or, with runs, its longest run of such blocks (`allocate_range` takes no
+  /// runs: its smallest grant must fit one block). A larger request fails with `no_bucket`.
+  /// 0 when no bucket has that alignment, it is not a power of two, or the heap cannot allocate.
+  std::size_t max_size(std::size_t align = 0) const noexcept {
+    detail::lock_guard guard(lock_);
+    const geometry_type& g = layout_.geo();
+    mask allowed = 0;
+    if (current_state() != layout_error::none || aligned_buckets(g, align, allowed) != status::ok) return 0;
+    return largest(g, allowed);
+  }
+  /// The largest alignment the heap can ever honour: that of the most aligned bucket's blocks (at
+  /// most a page). A request for more fails with `no_bucket`. 0 when the heap cannot allocate.
+  std::size_t max_alignment() const noexcept {
+    detail::lock_guard guard(lock_);
+    const geometry_type& g = layout_.geo();
+    if (current_state() != layout_error::none) return 0;
+    std::size_t most = 0;
+    for (std::size_t b = 0; b < g.bucket_count; ++b)
+      if (g.block_align(g.buckets[b]) > most) most = g.block_align(g.buckets[b]);
+    return most;
+  }
+
   /// Buckets of the current layout: 0 while the layout is invalid or, for a runtime layout, not yet configured.
   std::size_t bucket_count() const noexcept {
     detail::lock_guard guard(lock_);
@@ -470,7 +502,7 @@ class heap {
   /// Checks every invariant of the metadata against each other, against the live allocations
   /// and against the mapper. O(blocks + pages). Returns the first broken invariant and where.
   /// Defined in validate.hpp (included at the end of this header).
-  check validate() const noexcept;
+  [[nodiscard]] check validate() const noexcept;
 
  private:
   struct bucket_counters {
@@ -542,6 +574,18 @@ class heap {
     return status::ok;
   }
 
+  /// The largest request buckets `m` can ever hold: their largest block or, with runs, their
+  /// longest run (a bucket with guard pages has no runs).
+  static std::size_t largest(const geometry_type& g, mask m) noexcept {
+    std::size_t most = 0;
+    for (; m != 0; m &= static_cast<mask>(m - 1)) {
+      const bucket_geometry& bg = g.buckets[std::countr_zero(m)];
+      const std::size_t n = Options.runs && bg.stride == bg.block_size ? bg.block_size * bg.block_count : bg.block_size;
+      if (n > most) most = n;
+    }
+    return most;
+  }
+
   /// Buckets whose blocks hold `size` bytes.
   VMH_HOT static mask fit_mask(const geometry_type& g, std::size_t size) noexcept {
     const std::size_t first = g.first_fit(size);
@@ -586,7 +630,7 @@ class heap {
   }
 
   grant count_failure(grant r) noexcept {
-    count_failure(r.result);
+    count_failure(r.status);
     return r;
   }
   status count_failure(status s) noexcept {
@@ -612,7 +656,7 @@ class heap {
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
     if constexpr (packs)  // (a constant-initialized heap opens, its window checked, at its first request)
       if (size <= g.packed.limit && align <= g.page_size && (open_ != 0 || open()))
-        if (const grant r = take_packed(g, size, align); r.result == status::ok) return r;
+        if (const grant r = take_packed(g, size, align); r.status == status::ok) return r;
     const mask fits = fit_mask(g, size) & allowed;
     mask usable = fits & open_;  // none while the heap cannot allocate
     if (usable == 0 && open_ == 0 && open()) usable = fits & open_;  // a constant-initialized heap's first request
@@ -621,9 +665,10 @@ class heap {
       return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
     }
     if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
+    if (fits == 0 && (!Options.runs || size > largest(g, allowed))) return {nullptr, 0, status::no_bucket};  // never
     if constexpr (Options.runs) {
       const grant run = allocate_run(g, size, allowed);
-      if (run.result != status::no_block) return run;
+      if (run.status != status::no_block) return run;
     }
     return no_block(fits);
   }
@@ -969,14 +1014,14 @@ class heap {
     return reach - offset < span ? reach - offset : span;
   }
 
-  std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept { return base() + (page << g.page_shift); }
+  std::byte* page_ptr(const geometry_type& g, std::size_t page) noexcept { return base() + (page << g.page_shift); }
 
   /// Buckets whose free blocks carry poison: sub-page blocks, one page each (a run of them may span pages).
   static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !is_owned(bg) && !is_variable(bg); }
   /// Calls f(ptr, bytes) on each piece of [offset, offset + bytes) whose page is mapped, in a
   /// bucket whose pages keep counts: free blocks on an unmapped page hold nothing.
   template <class F>
-  void on_mapped_pages(const geometry_type& g, std::size_t offset, std::size_t bytes, F f) const noexcept {
+  void on_mapped_pages(const geometry_type& g, std::size_t offset, std::size_t bytes, F f) noexcept {
     for (std::size_t at = offset, end = offset + bytes; at < end;) {
       const std::size_t page = at >> g.page_shift;
       const std::size_t next = (page + 1) << g.page_shift;

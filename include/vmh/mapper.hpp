@@ -17,6 +17,8 @@
 //  - `std::size_t m.mapped() const`      bytes currently mapped; `heap::validate` checks it.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <concepts>
 #include <cstddef>
 

@@ -1,6 +1,8 @@
 // Ready-made bucket tables: SOF's production table and a geometric generator.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 
 #include "layout.hpp"

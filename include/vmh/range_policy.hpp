@@ -16,6 +16,8 @@
 // (docs/measurements.md has the study and its held-out seeds).
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>

@@ -176,7 +176,7 @@ class recorder {
   grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const grant g = heap_.grow(ptr, preferred, granule);
-    if (preferred == 0 || granule > preferred || !reached_allocation(ptr, g.result)) {
+    if (preferred == 0 || granule > preferred || !reached_allocation(ptr, g.status)) {
       ++stats_.unrecorded;
       return g;
     }

@@ -6,6 +6,8 @@
 // once over the blocks in address order with no scratch memory, and compares. O(blocks + pages).
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <cstdint>
 

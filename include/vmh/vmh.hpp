@@ -1,6 +1,8 @@
 // vmh: a virtual-memory bucket heap. The umbrella header.
 #pragma once
 
+#include "detail/standard.hpp"
+#ifdef VMH_DETAIL_CXX20  // else the one error above, and nothing more
 #include "backing.hpp"
 #include "heap.hpp"
 #include "layout.hpp"
@@ -9,3 +11,4 @@
 #include "presets.hpp"
 #include "range_policy.hpp"
 #include "status.hpp"
+#endif

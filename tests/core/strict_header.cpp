@@ -60,7 +60,7 @@ std::size_t exercise(Heap& h) {
   const vmh::grant r = h.allocate_range(1024, 8192, 0, 512);
   const vmh::grant r2 = h.allocate_range(1024, 8192);
   acc += g ? g.size : 0;
-  acc += r ? r.size : static_cast<std::size_t>(r.result);
+  acc += r ? r.size : static_cast<std::size_t>(r.status);
   acc += r2.size;
   acc += h.owns(p) ? 1u : 0u;
   acc += h.usable_size(p);

@@ -64,7 +64,7 @@ struct fixture : vmh_test::fixture<heap_type, range, page> {
 void fails_allocate(fixture& f, std::size_t size, std::size_t align, status expected) {
   CAPTURE(size, align);
   const vmh::grant g = f.h->try_allocate(size, align);
-  CHECK(g.result == expected);
+  CHECK(g.status == expected);
   CHECK(g.ptr == nullptr);
   CHECK(g.size == 0);
   CHECK_FALSE(g);
@@ -75,7 +75,7 @@ void fails_range(fixture& f, std::size_t min, std::size_t preferred, std::size_t
                  status expected) {
   CAPTURE(min, preferred, align, granule);
   const vmh::grant g = f.h->allocate_range(min, preferred, align, granule);
-  CHECK(g.result == expected);
+  CHECK(g.status == expected);
   CHECK(g.ptr == nullptr);
   CHECK(g.size == 0);
 }
@@ -163,10 +163,12 @@ TEST_CASE("bad input: SIZE_MAX and sizes larger than the range", "[bad-input]") 
 
 TEST_CASE("bad input: a size larger than the largest block", "[bad-input]") {
   fixture f;
-  fails_allocate(f, largest_block + 1, 0, status::no_block);
-  fails_allocate(f, range, 0, status::no_block);
-  // Each failure is counted in the total (no bucket is the request's own).
-  f.unchanged(4, 0);
+  CHECK(f.h->max_size() == largest_block);
+  fails_allocate(f, largest_block + 1, 0, status::no_bucket);
+  fails_allocate(f, range, 0, status::no_bucket);
+  fails_range(f, largest_block + 1, range, 0, 0, status::no_bucket);
+  // It can never succeed: no failure of a working heap is counted.
+  f.unchanged();
 }
 
 TEST_CASE("bad input: an alignment that is not a power of two", "[bad-input]") {
@@ -181,11 +183,13 @@ TEST_CASE("bad input: an alignment that is not a power of two", "[bad-input]") {
 
 TEST_CASE("bad input: an alignment larger than any bucket's", "[bad-input]") {
   fixture f;
-  fails_allocate(f, 10, 2 * page, status::no_block);
-  fails_allocate(f, 10, std::size_t{1} << 20, status::no_block);
-  fails_allocate(f, 10, SIZE_MAX / 2 + 1, status::no_block);
-  fails_range(f, 64, 128, SIZE_MAX / 2 + 1, 0, status::no_block);
-  f.unchanged(7, 0);
+  CHECK(f.h->max_alignment() == page);
+  CHECK(f.h->max_size(2 * page) == 0);
+  fails_allocate(f, 10, 2 * page, status::no_bucket);
+  fails_allocate(f, 10, std::size_t{1} << 20, status::no_bucket);
+  fails_allocate(f, 10, SIZE_MAX / 2 + 1, status::no_bucket);
+  fails_range(f, 64, 128, SIZE_MAX / 2 + 1, 0, status::no_bucket);
+  f.unchanged();
 }
 
 TEST_CASE("bad input: allocate_range with min > preferred", "[bad-input]") {
@@ -282,10 +286,10 @@ TEST_CASE("bad input: a runtime heap that was never configured", "[bad-input]") 
   auto mem = std::make_unique<arena<64 * page>>();
   auto h = std::make_unique<rt_heap>(external_range{mem->bytes, 64 * page});
   CHECK(h->state() != layout_error::none);
-  CHECK(h->try_allocate(64).result == status::not_configured);
+  CHECK(h->try_allocate(64).status == status::not_configured);
   CHECK(h->allocate(64) == nullptr);
-  CHECK(h->allocate_range(64, 128).result == status::not_configured);
-  CHECK(h->try_allocate(0).result == status::not_configured);
+  CHECK(h->allocate_range(64, 128).status == status::not_configured);
+  CHECK(h->try_allocate(0).status == status::not_configured);
   CHECK(h->deallocate(mem->bytes) == status::not_configured);
   CHECK(h->resize(mem->bytes, 64) == status::not_configured);
   CHECK(h->deallocate(nullptr) == status::ok);  // as on any heap
@@ -301,7 +305,7 @@ TEST_CASE("bad input: a runtime heap that was never configured", "[bad-input]") 
   // A failed configuration leaves it unconfigured.
   const bucket descending[] = {{1024, 1}, {64, 1}};
   CHECK(h->configure(descending, 2) == layout_error::not_ascending);
-  CHECK(h->try_allocate(64).result == status::not_configured);
+  CHECK(h->try_allocate(64).status == status::not_configured);
 }
 
 TEST_CASE("bad input: a backing range at address 0 is not configured (backing_null)", "[bad-input]") {
@@ -310,9 +314,9 @@ TEST_CASE("bad input: a backing range at address 0 is not configured (backing_nu
   auto fixed = std::make_unique<heap_type>(external_range{static_cast<std::byte*>(nullptr), range});
   CHECK(fixed->state() == layout_error::backing_null);
   const vmh::grant g = fixed->try_allocate(64);
-  CHECK(g.result == status::not_configured);
+  CHECK(g.status == status::not_configured);
   CHECK(g.ptr == nullptr);
-  CHECK(fixed->allocate_range(64, 128).result == status::not_configured);
+  CHECK(fixed->allocate_range(64, 128).status == status::not_configured);
   CHECK_FALSE(fixed->owns(nullptr));
   CHECK(fixed->deallocate(reinterpret_cast<void*>(std::uintptr_t{4096})) == status::not_configured);
   CHECK(fixed->validate().broken == vmh::invariant::not_configured);
@@ -328,7 +332,7 @@ TEST_CASE("bad input: a backing range at address 0 is not configured (backing_nu
   const bucket t[] = {{64, 64}, {1024, 8}, {16384, 2}};
   CHECK(runtime->configure(t, 3) == layout_error::backing_null);
   CHECK(runtime->state() != layout_error::none);
-  CHECK(runtime->try_allocate(64).result == status::not_configured);
+  CHECK(runtime->try_allocate(64).status == status::not_configured);
   CHECK(runtime->mapper().map_calls() == 0);
 }
 
@@ -339,11 +343,11 @@ TEST_CASE("bad input: a fixed heap over a misaligned range refuses every call at
   auto h = std::make_unique<heap_type>(external_range{mem->bytes + 64, range});
   REQUIRE(h->state() == layout_error::backing_misaligned);
   const vmh::layout_geometry<layout::bucket_capacity>& g = h->geometry();
-  CHECK(h->try_allocate(64).result == status::not_configured);
-  CHECK(h->try_allocate(64, 4096).result == status::not_configured);
-  CHECK(h->try_allocate(64, 3).result == status::not_configured);  // a bad alignment too
-  CHECK(h->try_allocate(0).result == status::not_configured);
-  CHECK(h->try_allocate(range + 1).result == status::not_configured);
+  CHECK(h->try_allocate(64).status == status::not_configured);
+  CHECK(h->try_allocate(64, 4096).status == status::not_configured);
+  CHECK(h->try_allocate(64, 3).status == status::not_configured);  // a bad alignment too
+  CHECK(h->try_allocate(0).status == status::not_configured);
+  CHECK(h->try_allocate(range + 1).status == status::not_configured);
   CHECK(h->allocate(64) == nullptr);
   CHECK(h->allocate(64, 64) == nullptr);
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
@@ -352,7 +356,7 @@ TEST_CASE("bad input: a fixed heap over a misaligned range refuses every call at
     CHECK(h->deallocate(start) == status::not_configured);
     CHECK(h->deallocate(start + 16) == status::not_configured);
     CHECK(h->resize(start, 64) == status::not_configured);
-    CHECK(h->grow(start, 64).result == status::not_configured);
+    CHECK(h->grow(start, 64).status == status::not_configured);
     CHECK(h->usable_size(start) == 0);
   }
   CHECK(h->deallocate(mem->bytes) == status::not_configured);  // below the range

@@ -343,7 +343,7 @@ TEST_CASE("a layout that ends in the last page below 4 GiB is refused; one page 
   auto h = std::make_unique<heap_type>(vmh::external_range{reinterpret_cast<std::byte*>(std::uintptr_t{page}), layout::virtual_size});
   REQUIRE(h->state() == layout_error::none);
   const vmh::grant g = h->try_allocate(size);
-  REQUIRE(g.result == status::ok);
+  REQUIRE(g.status == status::ok);
   const std::size_t pages = (offset + size) / page + 1 - offset / page;  // the end is inside a page
   CHECK(h->stats().pages_mapped == pages);
   CHECK(h->mapper().mapped() == pages * page);
@@ -415,7 +415,7 @@ void check_names(E last) {
 
 TEST_CASE("every layout_error, status and invariant has a distinct non-empty name", "[layout][errors]") {
   check_names(layout_error::packed_not_page_multiple);
-  check_names(vmh::status::not_configured);
+  check_names(vmh::status::no_bucket);
   check_names(vmh::invariant::packed_region);
 }
 
@@ -862,8 +862,8 @@ std::string unused_heap_answers(window_heap& h) {
   std::byte* p = h.base();
   out << vmh::to_string(h.state()) << '|' << vmh::to_string(h.validate().broken) << '|' << h.owns(p) << '|'
       << h.usable_size(p) << '|' << vmh::to_string(h.deallocate(p)) << '|' << vmh::to_string(h.resize(p, 8)) << '|'
-      << vmh::to_string(h.grow(p, 8).result) << '|' << vmh::to_string(h.try_allocate(0).result) << '|'
-      << vmh::to_string(h.try_allocate(64, 3).result) << '|' << vmh::to_string(h.allocate_range(0, 8).result) << '|'
+      << vmh::to_string(h.grow(p, 8).status) << '|' << vmh::to_string(h.try_allocate(0).status) << '|'
+      << vmh::to_string(h.try_allocate(64, 3).status) << '|' << vmh::to_string(h.allocate_range(0, 8).status) << '|'
       << h.stats().live_allocations << '|' << h.stats().failed_no_block << '|' << h.mapper().map_calls();
   return out.str();
 }
@@ -885,13 +885,13 @@ TEST_CASE("a constinit heap checks its backing range at first use, as a heap bui
     CHECK(unused_heap_answers(*e.constant) == unused_heap_answers(*runtime));
     const vmh::grant g = e.constant->try_allocate(64);
     const vmh::grant r = runtime->try_allocate(64);
-    CHECK(g.result == r.result);
+    CHECK(g.status == r.status);
     CHECK(static_cast<bool>(g) == static_cast<bool>(r));
     if (e.state != layout_error::none) {
       CHECK(g.ptr == nullptr);
-      CHECK(g.result == vmh::status::not_configured);
+      CHECK(g.status == vmh::status::not_configured);
       CHECK(e.constant->allocate(64) == nullptr);
-      CHECK(e.constant->allocate_range(64, 128).result == vmh::status::not_configured);
+      CHECK(e.constant->allocate_range(64, 128).status == vmh::status::not_configured);
       CHECK(unused_heap_answers(*e.constant) == unused_heap_answers(*runtime));
       CHECK(e.constant->mapper().map_calls() == 0);
     } else {

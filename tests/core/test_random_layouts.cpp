@@ -177,7 +177,7 @@ TEST_CASE("random runtime layouts: configure follows the layout rules and an acc
     std::vector<void*> held;
     for (std::size_t b = 0; b < current.size(); ++b) {
       const vmh::grant a = h->try_allocate(current[b].block_size);
-      CHECK(a.result == status::ok);
+      CHECK(a.status == status::ok);
       CHECK(a.ptr == mem.get() + g.buckets[b].offset);
       if (a.ptr != nullptr) held.push_back(a.ptr);
     }

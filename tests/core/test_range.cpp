@@ -33,7 +33,7 @@ TEST_CASE("allocate_range grants between min and preferred in multiples of the g
   auto& h = *f.h;
   auto check_grant = [&](const vmh::grant& g, std::size_t min, std::size_t preferred, std::size_t granule) {
     REQUIRE(g);
-    CHECK(g.result == status::ok);
+    CHECK(g.status == status::ok);
     CHECK(g.size >= min);
     CHECK(g.size <= preferred);
     CHECK(g.size % granule == 0);
@@ -43,10 +43,10 @@ TEST_CASE("allocate_range grants between min and preferred in multiples of the g
 
   SECTION("invalid arguments") {
     const auto before = f.state();
-    CHECK(h.allocate_range(0, 100).result == status::invalid_size);
-    CHECK(h.allocate_range(200, 100).result == status::invalid_size);
-    CHECK(h.allocate_range(100, 150, 0, 200).result == status::invalid_size);  // no multiple of 200 in [100, 150]
-    CHECK(h.allocate_range(100, 150, 3).result == status::invalid_alignment);
+    CHECK(h.allocate_range(0, 100).status == status::invalid_size);
+    CHECK(h.allocate_range(200, 100).status == status::invalid_size);
+    CHECK(h.allocate_range(100, 150, 0, 200).status == status::invalid_size);  // no multiple of 200 in [100, 150]
+    CHECK(h.allocate_range(100, 150, 3).status == status::invalid_alignment);
     check_unchanged(before, h, f.base());
   }
   SECTION("granule defaults to min") {
@@ -181,7 +181,7 @@ TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's ex
     CHECK(g1.size == 96 * kib);
     const auto before = f.state();
     const vmh::grant g2 = h.allocate_range(min, preferred);
-    CHECK(g2.result == status::no_memory);
+    CHECK(g2.status == status::no_memory);
     check_unchanged(before, h, f.base(), {.no_memory = 1, .mapper_calls = true});
   }
   SECTION("a share of one half") {

@@ -78,28 +78,36 @@ TEST_CASE("runs: a request larger than any block takes adjacent blocks", "[heap]
     CHECK(h.stats(4).in_use == 0);
     CHECK(h.validate());
   }
-  SECTION("no run long enough fails with no_block") {
+  SECTION("longer than the longest run: no_bucket, and max_size says so") {
+    CHECK(h.max_size() == 2 * 65536);  // the two 64 KiB blocks
+    CHECK(h.max_size(page) == 2 * 65536);
     const auto before = f.state();
-    CHECK(h.try_allocate(100000).result == status::no_block);
+    CHECK(h.try_allocate(2 * 65536 + 1).status == status::no_bucket);
+    check_unchanged(before, h, f.base());
+  }
+  SECTION("no run long enough now fails with no_block") {
+    const auto before = f.state();
+    CHECK(h.try_allocate(100000).status == status::no_block);
     check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
   }
 }
 
-TEST_CASE("runs off: a request larger than any block fails with no_block", "[heap][runs]") {
+TEST_CASE("runs off: a request larger than any block fails with no_bucket", "[heap][runs]") {
   fixture<ext_heap<basic_layout>, basic_size> f;
   auto& h = *f.h;
+  CHECK(h.max_size() == 65536);
   const auto before = f.state();
   const vmh::grant g = h.try_allocate(100000);
-  CHECK(g.result == status::no_block);
+  CHECK(g.status == status::no_bucket);  // it never succeeds
   CHECK(g.ptr == nullptr);
   CHECK(g.size == 0);
-  check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
+  check_unchanged(before, h, f.base());
   // Every bucket's blocks fit only itself: full buckets fail even with smaller ones free.
   void* x = h.allocate(65536);
   void* y = h.allocate(65536);
   REQUIRE(x != nullptr);
   REQUIRE(y != nullptr);
-  CHECK(h.try_allocate(20000).result == status::no_block);
+  CHECK(h.try_allocate(20000).status == status::no_block);
   CHECK(h.stats(5).full_failures == 1);
 }
 

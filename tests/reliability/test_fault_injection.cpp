@@ -178,14 +178,14 @@ class sequence {
         kind_ = 0;
         g = h.try_allocate(pick_size(choice, a), align);
       }
-      if (g.result == status::ok) {
+      if (g.status == status::ok) {
         s.ptr = static_cast<std::byte*>(g.ptr);
         s.size = g.size;
         s.fill = static_cast<std::byte>(1 + (b & 0x7f));
         std::memset(s.ptr, static_cast<int>(s.fill), s.size);
         ++allocations_;
       }
-      return g.result;
+      return g.status;
     }
     if ((choice >> 8) % 3 == 0) {  // free
       if (!intact(s)) out.problem = "contents changed before free";

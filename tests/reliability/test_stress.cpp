@@ -118,9 +118,9 @@ void worker(heap_type& h, mailbox& shared, const std::atomic<bool>& go, unsigned
         const std::size_t size = k < 60 ? 1 + rng() % 192 : k < 85 ? 129 + rng() % 6016 : 4096 + rng() % 61440;
         g = h.try_allocate(size);
       }
-      if (g.result == status::no_block) ++t.no_block;
-      else if (g.result == status::no_memory) ++t.no_memory;
-      else if (g.result != status::ok) ++t.unexpected;
+      if (g.status == status::no_block) ++t.no_block;
+      else if (g.status == status::no_memory) ++t.no_memory;
+      else if (g.status != status::ok) ++t.unexpected;
       if (!g) continue;
       ++t.allocations;
       next_tag = static_cast<std::uint8_t>(next_tag == 255 ? 1 : next_tag + 1);

@@ -180,7 +180,10 @@ class model {
         if (i < m.count) return {status::ok, b, i};
       }
     }
-    return {status::no_block};
+    // Full now, or never: no bucket aligned so could hold it even empty (no_bucket).
+    for (const bucket_model& m : buckets_)
+      if (m.align >= align && (m.size >= size || (runs && m.size * m.count >= size))) return {status::no_block};
+    return {status::no_bucket};
   }
 
   // The bucket whose full_failures a no_block failure of a request of `size` counts.
@@ -398,8 +401,8 @@ class differential {
       if (!shadow_.fits_budget(shadow_.new_pages(off, size))) at.result = status::no_memory;
     }
     const vmh::grant g = h_->try_allocate(size, align);
-    note(g.result);
-    if (g.result != at.result) return describe("result", g.result, at.result);
+    note(g.status);
+    if (g.status != at.result) return describe("result", g.status, at.result);
     if (at.result == status::no_block) shadow_.count_no_block(size, align);
     if (at.result == status::no_memory) shadow_.count_no_memory();
     if (at.result != status::ok) return g.ptr == nullptr && g.size == 0 ? "" : "a failed grant has a pointer";
@@ -466,25 +469,31 @@ class differential {
           most = bs[b].size / gran * gran;
         }
       }
-      if (at.result == status::ok) at.index = shadow_.first_free(bs[at.bucket]);
-      else expected = status::no_block;
+      if (at.result == status::ok) {
+        at.index = shadow_.first_free(bs[at.bucket]);
+      } else {
+        // Full now, or never: no block aligned so holds the minimum (range requests take no runs).
+        expected = status::no_bucket;
+        for (const auto& m : bs)
+          if (m.size >= lo && m.align >= a) expected = status::no_block;
+      }
     }
 
     const vmh::grant g = h_->allocate_range(min, preferred, align, granule);
-    note(g.result);
+    note(g.status);
     if (expected != status::ok) {
-      if (g.result != expected) return describe("result", g.result, expected);
+      if (g.status != expected) return describe("result", g.status, expected);
       if (expected == status::no_block) shadow_.count_no_block(lo, align);
       return g.ptr == nullptr ? "" : "a failed grant has a pointer";
     }
     const std::size_t off = shadow_.offset_of(at.bucket, at.index);
-    if (g.result == status::no_memory) {
+    if (g.status == status::no_memory) {
       // Allowed only when the new pages of the smallest grant do not fit the budget.
       if (shadow_.fits_budget(shadow_.new_pages(off, lo))) return "no_memory although the smallest grant fits";
       shadow_.count_no_memory();
       return {};
     }
-    if (g.result != status::ok) return describe("result", g.result, status::ok);
+    if (g.status != status::ok) return describe("result", g.status, status::ok);
     if (g.ptr != base() + off) {
       std::ostringstream e;
       e << "range placed at offset " << static_cast<std::byte*>(g.ptr) - base() << ", expected " << off;

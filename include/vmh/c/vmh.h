@@ -41,13 +41,14 @@ enum vmh_status {
   VMH_OK = 0,                /**< success */
   VMH_INVALID_SIZE = 1,      /**< size 0 or too large; range: min 0, preferred < min, bad granule */
   VMH_INVALID_ALIGNMENT = 2, /**< alignment not a power of two */
-  VMH_NO_BLOCK = 3,          /**< no free block large and aligned enough */
+  VMH_NO_BLOCK = 3,          /**< every block large and aligned enough is taken now */
   VMH_NO_MEMORY = 4,         /**< a block was free but its pages could not be mapped */
   VMH_FOREIGN_POINTER = 5,   /**< the pointer is not inside this heap */
   VMH_INTERIOR_POINTER = 6,  /**< inside the heap but not the start of an allocation */
   VMH_DOUBLE_FREE = 7,       /**< a block start that is not allocated */
   VMH_EXCEEDS_BLOCK = 8,     /**< resize: the new size does not fit the allocation's block(s) */
-  VMH_NOT_CONFIGURED = 9     /**< the heap has no usable layout or backing range */
+  VMH_NOT_CONFIGURED = 9,    /**< the heap has no usable layout or backing range */
+  VMH_NO_BUCKET = 10         /**< no bucket could ever hold it (size or alignment beyond the layout) */
 };
 
 /** What `_validate` found: the invariants of vmh::invariant, with its values in the same order. */
@@ -66,7 +67,8 @@ enum vmh_invariant {
   VMH_INVARIANT_PAGES_MAPPED = 11,    /**< the mapped page count is wrong */
   VMH_INVARIANT_MAPPER_MAPPED = 12,   /**< the mapper reports other mapped bytes than the heap */
   VMH_INVARIANT_BLOCK_BYTES = 13,     /**< the bytes in blocks are wrong */
-  VMH_INVARIANT_LIVE_ALLOCATIONS = 14 /**< the live allocation count is wrong */
+  VMH_INVARIANT_LIVE_ALLOCATIONS = 14, /**< the live allocation count is wrong */
+  VMH_INVARIANT_PACKED_REGION = 15     /**< the backing heap's packed region is inconsistent */
 };
 
 /** The formula of the range fairness rule (vmh::range_policy::rule). */

@@ -8,6 +8,8 @@
 // the start of the heap's virtual range (see inspect.hpp); without it they show "-".
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 /// @file
 /// fmt formatters (host only). `vmh::status`, `vmh::layout_error` and `vmh::invariant` print their
 /// names and `byte_size` its count, all formatted like strings (width, fill and alignment apply);

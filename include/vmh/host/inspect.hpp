@@ -9,6 +9,8 @@
 // other threads using the heap, the answer is a best-effort snapshot.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 
 #include "../detail/bits.hpp"

@@ -29,6 +29,8 @@
 // thread-safe on its own: the heap's lock policy serialises its calls.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <sys/mman.h>
 #include <unistd.h>
 

@@ -57,8 +57,8 @@ ZTEST(vmh_api, test_allocate_honours_alignment) {
   zassert_not_null(b);
   zassert_equal(addr(b) % 4096, 0u, "only the 8 KiB block is page-aligned");
   zassert_is_null(api_heap.allocate(10, 3));
-  zassert_equal(api_heap.try_allocate(10, 3).result, status::invalid_alignment);
-  zassert_equal(api_heap.try_allocate(10, 8192).result, status::no_block, "no block is aligned past a page");
+  zassert_equal(api_heap.try_allocate(10, 3).status, status::invalid_alignment);
+  zassert_equal(api_heap.try_allocate(10, 8192).status, status::no_block, "no block is aligned past a page");
   zassert_equal(api_heap.deallocate(a), status::ok);
   zassert_equal(api_heap.deallocate(b), status::ok);
 }
@@ -67,16 +67,16 @@ ZTEST(vmh_api, test_try_allocate_names_each_failure) {
   // The counters add up over the suite: compare against their values now.
   const vmh::heap_stats before = api_heap.stats();
   const std::size_t full_before = api_heap.stats(2).full_failures;
-  zassert_equal(api_heap.try_allocate(0).result, status::invalid_size);
-  zassert_equal(api_heap.try_allocate(1u << 20).result, status::invalid_size, "larger than the whole range");
-  zassert_equal(api_heap.try_allocate(8193).result, status::no_block, "larger than the largest block");
+  zassert_equal(api_heap.try_allocate(0).status, status::invalid_size);
+  zassert_equal(api_heap.try_allocate(1u << 20).status, status::invalid_size, "larger than the whole range");
+  zassert_equal(api_heap.try_allocate(8193).status, status::no_block, "larger than the largest block");
   const vmh::grant big = api_heap.try_allocate(8192);  // both pages of the pool
   zassert_true(static_cast<bool>(big));
   zassert_equal(big.size, 8192u);
-  zassert_equal(api_heap.try_allocate(8192).result, status::no_block, "the only 8 KiB block is taken");
+  zassert_equal(api_heap.try_allocate(8192).status, status::no_block, "the only 8 KiB block is taken");
   zassert_equal(api_heap.stats(2).full_failures, full_before + 1);
   const vmh::grant none = api_heap.try_allocate(100);
-  zassert_equal(none.result, status::no_memory, "a free block, but no page left to map");
+  zassert_equal(none.status, status::no_memory, "a free block, but no page left to map");
   zassert_is_null(none.ptr);
   zassert_equal(none.size, 0u);
   const vmh::heap_stats s = api_heap.stats();
@@ -127,27 +127,27 @@ ZTEST(vmh_api, test_grow_in_place_never_shrinks) {
   void* p = api_heap.allocate(1000);
   zassert_not_null(p);
   vmh::grant g = api_heap.grow(p, 6000, 1000);  // in steps of 1000 B, as far as 6000
-  zassert_equal(g.result, status::ok);
+  zassert_equal(g.status, status::ok);
   zassert_equal(g.ptr, p);
   zassert_equal(g.size, 6000u);
   zassert_equal(api_heap.mapper().mapped(), 2 * page);
   g = api_heap.grow(p, 100000);
   zassert_equal(g.size, 8192u, "at most its block");
   g = api_heap.grow(p, 10);
-  zassert_equal(g.result, status::ok);
+  zassert_equal(g.status, status::ok);
   zassert_equal(g.size, 8192u, "never shrinks");
-  zassert_equal(api_heap.grow(p, 0).result, status::invalid_size);
-  zassert_equal(api_heap.grow(at(p, 4), 10).result, status::interior_pointer);
-  zassert_equal(api_heap.grow(api_window + sizeof api_window, 10).result, status::foreign_pointer);
+  zassert_equal(api_heap.grow(p, 0).status, status::invalid_size);
+  zassert_equal(api_heap.grow(at(p, 4), 10).status, status::interior_pointer);
+  zassert_equal(api_heap.grow(api_window + sizeof api_window, 10).status, status::foreign_pointer);
   zassert_equal(api_heap.deallocate(p), status::ok);
-  zassert_equal(api_heap.grow(p, 10).result, status::double_free);
+  zassert_equal(api_heap.grow(p, 10).status, status::double_free);
   // With the pool nearly used up, growth stops at what is left.
   void* q = api_heap.allocate(64);
   p = api_heap.allocate(100);
   zassert_not_null(q);
   zassert_not_null(p);
   const vmh::grant left = api_heap.grow(p, 8192);
-  zassert_equal(left.result, status::ok);
+  zassert_equal(left.status, status::ok);
   zassert_equal(left.size, 512u, "the 512 B block's page is mapped already: growth within it is free");
   zassert_equal(api_heap.deallocate(p), status::ok);
   zassert_equal(api_heap.deallocate(q), status::ok);
@@ -155,23 +155,23 @@ ZTEST(vmh_api, test_grow_in_place_never_shrinks) {
 
 ZTEST(vmh_api, test_allocate_range_grants_between_min_and_preferred) {
   const vmh::grant g = api_heap.allocate_range(512, 8192, 64, 512);
-  zassert_equal(g.result, status::ok);
+  zassert_equal(g.status, status::ok);
   zassert_true(g.size >= 512 && g.size <= 8192 && g.size % 512 == 0, "grant %u", static_cast<unsigned>(g.size));
   zassert_equal(addr(g.ptr) % 64, 0u);
   zassert_true(g.size < 8192, "the reserve rule keeps part of the pool back");
-  zassert_equal(api_heap.allocate_range(0, 10).result, status::invalid_size);
-  zassert_equal(api_heap.allocate_range(20, 10).result, status::invalid_size, "preferred below min");
-  zassert_equal(api_heap.allocate_range(130, 150, 0, 128).result, status::invalid_size, "no multiple of 128 in range");
-  zassert_equal(api_heap.allocate_range(10, 20, 3).result, status::invalid_alignment);
-  zassert_equal(api_heap.allocate_range(4000, 8000).result, status::no_block, "the only large block is taken");
+  zassert_equal(api_heap.allocate_range(0, 10).status, status::invalid_size);
+  zassert_equal(api_heap.allocate_range(20, 10).status, status::invalid_size, "preferred below min");
+  zassert_equal(api_heap.allocate_range(130, 150, 0, 128).status, status::invalid_size, "no multiple of 128 in range");
+  zassert_equal(api_heap.allocate_range(10, 20, 3).status, status::invalid_alignment);
+  zassert_equal(api_heap.allocate_range(4000, 8000).status, status::no_block, "the only large block is taken");
   zassert_equal(api_heap.deallocate(g.ptr), status::ok);
   // min 4 KiB: the reserve rule would keep 16 KiB back, more than the pool, so the grant is
   // the smallest one (never refused while its pages are free).
   const vmh::grant least = api_heap.allocate_range(4096, 8192, 0, 4096);
-  zassert_equal(least.result, status::ok);
+  zassert_equal(least.status, status::ok);
   zassert_equal(least.size, 4096u);
   api_heap.mapper().set_budget(api_heap.mapper().mapped());  // the pool is used up
-  zassert_equal(api_heap.allocate_range(100, 200).result, status::no_memory, "the 512 B block's page cannot be mapped");
+  zassert_equal(api_heap.allocate_range(100, 200).status, status::no_memory, "the 512 B block's page cannot be mapped");
   zassert_equal(api_heap.deallocate(least.ptr), status::ok);
 }
 
@@ -216,7 +216,7 @@ ZTEST(vmh_api, test_queries) {
 
 ZTEST(vmh_api, test_configure_checks_each_rule) {
   zassert_equal(runtime_heap.state(), vmh::layout_error::no_buckets, "nothing until configured");
-  zassert_equal(runtime_heap.try_allocate(64).result, status::not_configured);
+  zassert_equal(runtime_heap.try_allocate(64).status, status::not_configured);
   zassert_equal(runtime_heap.deallocate(runtime_window), status::not_configured);
   zassert_true(runtime_heap.validate().broken == vmh::invariant::not_configured);
   const vmh::bucket good[] = {{128, 16}, {1024, 2}, {4096, 1}};
@@ -263,8 +263,8 @@ ZTEST(vmh_api, test_an_unusable_range_is_refused_not_used) {
   zassert_equal(misaligned.state(), vmh::layout_error::backing_misaligned);
   zassert_equal(too_small.state(), vmh::layout_error::backing_too_small);
   for (small_heap* h : {&null_range, &misaligned, &too_small}) {
-    zassert_equal(h->try_allocate(64).result, status::not_configured);
-    zassert_equal(h->allocate_range(64, 128).result, status::not_configured);
+    zassert_equal(h->try_allocate(64).status, status::not_configured);
+    zassert_equal(h->allocate_range(64, 128).status, status::not_configured);
     zassert_equal(h->deallocate(api_window), status::not_configured);
     zassert_false(h->owns(api_window));
     zassert_true(h->validate().broken == vmh::invariant::not_configured);

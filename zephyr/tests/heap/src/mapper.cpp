@@ -130,7 +130,7 @@ ZTEST(vmh_mm_driver, test_a_map_that_fails_part_way_leaves_nothing_mapped) {
       vmh::external_range{mm_window, sizeof mm_window}};
   drv.fail_page = 3;  // the third page of the next map fails, after two were mapped
   const vmh::grant g = h.try_allocate(12288);
-  zassert_equal(g.result, status::no_memory);
+  zassert_equal(g.status, status::no_memory);
   zassert_equal(mapped_pages(), 0, "the mapper unmapped the two pages the driver had mapped");
   zassert_equal(h.mapper().mapped(), 0u);
   zassert_equal(h.mapper().map_failures(), 1u);
@@ -185,12 +185,12 @@ ZTEST(vmh_mm_driver, test_a_budget_limits_mapping_without_asking_the_driver) {
   zassert_not_null(b);
   zassert_equal(h.mapper().available(), 0u);
   const int calls = drv.map_calls;
-  zassert_equal(h.try_allocate(4096).result, status::no_memory);
+  zassert_equal(h.try_allocate(4096).status, status::no_memory);
   zassert_equal(drv.map_calls, calls, "refused by the budget, not by the driver");
   zassert_equal(h.deallocate(b), status::ok);
   // A range grant is sized to the pages the budget has left.
   const vmh::grant g = h.allocate_range(1024, 4096, 0, 1024);
-  zassert_equal(g.result, status::ok);
+  zassert_equal(g.status, status::ok);
   zassert_true(g.size >= 1024 && g.size <= 4096);
   zassert_equal(h.deallocate(g.ptr), status::ok);
   zassert_equal(h.deallocate(a), status::ok);

@@ -71,7 +71,7 @@ void worker(void* a, void*, void*) {
         s = {g.ptr, n};
         fill(s.ptr, n, tag);
         ++r.allocations;
-      } else if (g.result == status::no_block || g.result == status::no_memory) {
+      } else if (g.status == status::no_block || g.status == status::no_memory) {
         ++r.refusals;
       } else {
         ++r.wrong;
