@@ -197,7 +197,7 @@ vmh_invariant validate(const H& h) noexcept { return static_cast<vmh_invariant>(
 // The enums' values are checked before the conversion: an out-of-range int would wrap modulo
 // 256 into the 8-bit C++ enums and name another value.
 inline const char* status_name(const vmh_status& s) noexcept {
-  return in_enum(s, VMH_OK, VMH_NOT_CONFIGURED) ? to_string(static_cast<status>(raw(s))) : "unknown";
+  return in_enum(s, VMH_OK, VMH_NO_BUCKET) ? to_string(static_cast<status>(raw(s))) : "unknown";
 }
 inline const char* invariant_name(const vmh_invariant& i) noexcept {
   return in_enum(i, VMH_INVARIANT_OK, VMH_INVARIANT_PACKED_REGION) ? to_string(static_cast<invariant>(raw(i)))

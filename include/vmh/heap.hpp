@@ -19,8 +19,8 @@
 //   in_use_   per bucket: used blocks, so that open_ (one bit per bucket with a free block) is exact
 // Everything is zero in an empty heap (the default range policy too), so a heap with a fixed
 // layout is constant-initialized: it can be `constinit` and needs no init call. Such a heap
-// starts with no bucket open: its first request fails over to `open`, which checks the backing
-// range's address (a constant expression cannot) and opens the buckets.
+// starts with no bucket open: its first request fails over to `open`, which checks the window's
+// address (a constant expression cannot) and opens the buckets.
 // Why each piece exists, and what it costs: docs/design.md.
 #pragma once
 
@@ -31,7 +31,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#include "backing.hpp"
+#include "window.hpp"
 #include "detail/bitmap.hpp"
 #include "detail/bits.hpp"
 #include "layout.hpp"
@@ -104,20 +104,20 @@ struct packed_extent_of<B> {
   using type = typename B::extent;
 };
 template <class L>
-struct default_backing {
+struct default_window {
   using type = external_range;
 };
 template <class L>
   requires requires { L::virtual_size; }
-struct default_backing<L> {
+struct default_window<L> {
   using type = static_arena<L::virtual_size, L::page_size>;
 };
 }  // namespace detail
 
-/// The heap: `Layout` decides the blocks, `Mapper` the pages, `Backing` where the range lives,
+/// The heap: `Layout` decides the blocks, `Mapper` the pages, `Window` where the range lives,
 /// `Lock` who may call at once. The guarantees, as formulas: README.md.
 template <bucket_layout Layout, page_mapper Mapper = null_mapper,
-          backing_range Backing = typename detail::default_backing<Layout>::type, lock_policy Lock = no_lock,
+          window_range Window = typename detail::default_window<Layout>::type, lock_policy Lock = no_lock,
           heap_options Options = heap_options{}>
 class heap {
   static constexpr bool tracks_pages = detail::tracks_pages<Mapper>();
@@ -143,20 +143,20 @@ class heap {
   using layout_type = Layout;
   /// The page mapper (`Mapper`).
   using mapper_type = Mapper;
-  /// The backing range (`Backing`).
-  using backing_type = Backing;
+  /// The window (`Window`).
+  using window_type = Window;
   /// The layout's derived geometry.
   using geometry_type = layout_geometry<Layout::bucket_capacity>;
   /// One bit per bucket.
   using mask = typename geometry_type::mask;
 
-  /// A heap over a default-constructed backing range.
+  /// A heap over a default-constructed window.
   constexpr heap() noexcept { start(); }
-  /// A heap over a default-constructed backing range that maps its pages through `mapper`.
+  /// A heap over a default-constructed window that maps its pages through `mapper`.
   constexpr explicit heap(Mapper mapper) noexcept : mapper_(static_cast<Mapper&&>(mapper)) { start(); }
-  /// A heap over a given backing range (e.g. `external_range{ptr, bytes}`).
-  constexpr explicit heap(Backing backing, Mapper mapper = Mapper{}) noexcept
-      : mapper_(static_cast<Mapper&&>(mapper)), backing_(static_cast<Backing&&>(backing)) {
+  /// A heap over a given window (e.g. `external_range{ptr, bytes}`).
+  constexpr explicit heap(Window window, Mapper mapper = Mapper{}) noexcept
+      : mapper_(static_cast<Mapper&&>(mapper)), window_(static_cast<Window&&>(window)) {
     start();
   }
   heap(const heap&) = delete;
@@ -179,7 +179,7 @@ class heap {
     if (const layout_error e = candidate.assign(table, count, page_size, min_align, guard_pages, packed);
         e != layout_error::none)
       return e;
-    if (const layout_error fits = backing_fits(candidate.geo()); fits != layout_error::none) return fits;
+    if (const layout_error fits = window_fits(candidate.geo()); fits != layout_error::none) return fits;
     // No live allocation: every page is unmapped, so only metadata is reset.
     const geometry_type& old = layout_.geo();
     clear(words_, old.word_total);
@@ -210,9 +210,9 @@ class heap {
   /// The heap's page mapper, read-only.
   constexpr const Mapper& mapper() const noexcept { return mapper_; }
   /// Start of the heap's virtual range (block offsets and page numbers count from here).
-  constexpr std::byte* base() noexcept { return backing_.base(); }
+  constexpr std::byte* base() noexcept { return window_.base(); }
   /// Start of the heap's virtual range, read-only.
-  constexpr const std::byte* base() const noexcept { return backing_.base(); }
+  constexpr const std::byte* base() const noexcept { return window_.base(); }
 
   // ---------------------------------------------------------------------------------------------
   // Allocation
@@ -465,7 +465,7 @@ class heap {
 
   /// Bytes of RAM the heap keeps as metadata for its current geometry (bitmaps, size records,
   /// page counts, per-bucket counters and totals), sized exactly as a fixed layout of that
-  /// geometry sizes them. The blocks, the constant geometry and the backing range are not
+  /// geometry sizes them. The blocks, the constant geometry and the window are not
   /// counted. Every comparison at equal SRAM charges this against the physical budget.
   constexpr std::size_t metadata_bytes() const noexcept {
     const geometry_type& g = layout_.geo();
@@ -525,36 +525,36 @@ class heap {
     for (std::size_t i = 0; i < n; ++i) p[i] = T{};
   }
 
-  constexpr layout_error backing_fits(const geometry_type& g) const noexcept {
+  constexpr layout_error window_fits(const geometry_type& g) const noexcept {
     if (g.error != layout_error::none) return g.error;
-    if (backing_.size() < g.virtual_size) return layout_error::backing_too_small;
+    if (window_.size() < g.virtual_size) return layout_error::window_too_small;
     // A constant initialization (constinit) cannot compare the address with null or take its
     // remainder: such a heap checks it when it opens.
     return std::is_constant_evaluated() ? layout_error::none : address_fits(g);
   }
-  /// Whether the backing range's address is usable: not null, and on a page boundary.
+  /// Whether the window's address is usable: not null, and on a page boundary.
   layout_error address_fits(const geometry_type& g) const noexcept {
     const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(base());
-    return a == 0 ? layout_error::backing_null : a % g.page_size != 0 ? layout_error::backing_misaligned : layout_error::none;
+    return a == 0 ? layout_error::window_null : a % g.page_size != 0 ? layout_error::window_misaligned : layout_error::none;
   }
-  constexpr layout_error backing_state() const noexcept {
+  constexpr layout_error window_state() const noexcept {
     if constexpr (reconfigurable_layout<Layout>) return layout_error::no_buckets;  // until configure()
-    else return backing_fits(layout_.geo());
+    else return window_fits(layout_.geo());
   }
   /// The state of a new heap. Its buckets open only when it can allocate, so the hot path needs
   /// no test of the state: a request finds no open bucket, and the failure path tells why. A
   /// constant-initialized heap opens at its first request instead (`open`).
   constexpr void start() noexcept {
-    state_ = backing_state();
+    state_ = window_state();
     if (state_ == layout_error::none && !std::is_constant_evaluated()) open_ = layout_.geo().all_buckets();
   }
   /// Whether the heap was constant-initialized and not yet opened. An open heap with no live
   /// allocation has every bucket open (each has a block), so this state is unmistakable.
   constexpr bool unopened() const noexcept { return state_ == layout_error::none && open_ == 0 && live_ == 0; }
-  /// The heap's state; the backing range's address is checked now if it was not yet opened (the
+  /// The heap's state; the window's address is checked now if it was not yet opened (the
   /// rest was checked when the heap was constant-initialized).
   VMH_NOINLINE layout_error current_state() const noexcept { return unopened() ? address_fits(layout_.geo()) : state_; }
-  /// Opens a heap that was not yet opened: checks its backing range, and opens its buckets if it
+  /// Opens a heap that was not yet opened: checks its window, and opens its buckets if it
   /// passes. Returns whether the heap can allocate.
   bool open() noexcept {
     state_ = current_state();
@@ -1055,7 +1055,7 @@ class heap {
   [[no_unique_address]] Layout layout_{};
   [[no_unique_address]] Mapper mapper_{};
   [[no_unique_address]] mutable Lock lock_{};
-  Backing backing_{};
+  Window window_{};
 };
 
 }  // namespace vmh

@@ -66,10 +66,10 @@ enum class layout_error : std::uint8_t {
   misaligned_bucket_start,
   range_too_large,
   exceeds_capacity,    ///< runtime layout: more buckets, blocks or pages than the layout type can hold
-  backing_too_small,   ///< the backing range is smaller than the layout's virtual size
-  backing_misaligned,  ///< the backing range does not start on a page boundary
+  window_too_small,   ///< the window is smaller than the layout's virtual size
+  window_misaligned,  ///< the window does not start on a page boundary
   heap_not_empty,      ///< reconfiguring a heap that still has live allocations
-  backing_null,        ///< the backing range starts at address 0 (a block there would read as a failure)
+  window_null,        ///< the window starts at address 0 (a block there would read as a failure)
   bad_packed_granule,  ///< the packed region's granule is not a power of two in [8, page size] with page / granule <= 32768
   packed_not_page_multiple,  ///< the packed region's bytes are not a multiple of the page size
 };
@@ -91,9 +91,9 @@ constexpr const char* to_string(layout_error e) noexcept {
     case layout_error::misaligned_bucket_start: return "a bucket does not start at a multiple of its block alignment";
     case layout_error::range_too_large: return "the virtual range must be smaller than 4 GiB";
     case layout_error::exceeds_capacity: return "the layout exceeds the capacity of the runtime layout type";
-    case layout_error::backing_too_small: return "the backing range is smaller than the layout";
-    case layout_error::backing_misaligned: return "the backing range does not start on a page boundary";
-    case layout_error::backing_null: return "the backing range starts at a null pointer";
+    case layout_error::window_too_small: return "the window is smaller than the layout";
+    case layout_error::window_misaligned: return "the window does not start on a page boundary";
+    case layout_error::window_null: return "the window starts at a null pointer";
     case layout_error::heap_not_empty: return "the heap still has live allocations";
     case layout_error::bad_packed_granule:
       return "the packed region's granule must be a power of two between 8 and the page size, and at least page size / 32768";
@@ -552,7 +552,7 @@ struct fixed_layout {
     }
     return k;
   }();
-  /// Bytes of the virtual range (the size of the default backing, a `static_arena`). A table that
+  /// Bytes of the virtual range (the size of the default window, a `static_arena`). A table that
   /// breaks a rule has none; this is then a page, so that an arena of it adds no second error.
   static constexpr std::size_t virtual_size = geometry.error == layout_error::none ? geometry.virtual_size : Table.page_size;
   /// Bytes of a page.

@@ -20,7 +20,7 @@ enum class status : std::uint8_t {
   interior_pointer,   ///< the pointer is inside the heap but not at the start of a live allocation
   double_free,        ///< the pointer is a block start that is not allocated (freed already, or never allocated)
   exceeds_block,      ///< resize: the new size does not fit in the allocation's block(s)
-  not_configured,     ///< the heap has no usable layout or backing range (see `layout_error`)
+  not_configured,     ///< the heap has no usable layout or window (see `layout_error`)
   no_bucket,          ///< no bucket could ever hold it: larger than `heap::max_size(align)`, or an alignment no bucket has
 };
 

@@ -140,8 +140,8 @@ struct page_walk {
 
 }  // namespace detail
 
-template <bucket_layout Layout, page_mapper Mapper, backing_range Backing, lock_policy Lock, heap_options Options>
-check heap<Layout, Mapper, Backing, Lock, Options>::validate() const noexcept {
+template <bucket_layout Layout, page_mapper Mapper, window_range Window, lock_policy Lock, heap_options Options>
+check heap<Layout, Mapper, Window, Lock, Options>::validate() const noexcept {
   detail::lock_guard guard(lock_);
   const geometry_type& g = layout_.geo();
   if (current_state() != layout_error::none) return {invariant::not_configured, 0, 0};

@@ -3,7 +3,7 @@
 
 #include "detail/standard.hpp"
 #ifdef VMH_DETAIL_CXX20  // else the one error above, and nothing more
-#include "backing.hpp"
+#include "window.hpp"
 #include "heap.hpp"
 #include "layout.hpp"
 #include "lock.hpp"

@@ -19,13 +19,13 @@ using vmh::status;
 
 TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked", "[heap][configure]") {
   using layout = vmh::runtime_layout<8, 256, 64>;
-  constexpr std::size_t size = 48 * page;  // 192 KiB of backing for at most 64 pages of layout
+  constexpr std::size_t size = 48 * page;  // 192 KiB of window for at most 64 pages of layout
   auto mem = std::make_unique<arena<size + page>>();
   auto h = std::make_unique<ext_heap<layout>>(external_range{mem->bytes, size});
   const bucket t1[] = {{64, 64}, {1024, 8}, {16384, 2}};
   const bucket t2[] = {{128, 32}, {8192, 4}, {65536, 2}};
   const bucket bad[] = {{1024, 8}, {64, 64}};
-  const bucket too_big[] = {{65536, 4}};  // 256 KiB: within the capacity, beyond the backing
+  const bucket too_big[] = {{65536, 4}};  // 256 KiB: within the capacity, beyond the window
   const bucket too_many[] = {{64, 257}};
 
   // Not configured yet.
@@ -59,9 +59,9 @@ TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked"
   CHECK(q == mem->bytes + 128 * 32);  // 1000 bytes now take an 8 KiB block
   CHECK(h->deallocate(q) == status::ok);
 
-  // Bad tables and backing ranges leave the heap as it was.
+  // Bad tables and windows leave the heap as it was.
   CHECK(h->configure(bad, 2) == layout_error::not_ascending);
-  CHECK(h->configure(too_big, 1) == layout_error::backing_too_small);
+  CHECK(h->configure(too_big, 1) == layout_error::window_too_small);
   CHECK(h->configure(too_many, 1) == layout_error::exceeds_capacity);
   CHECK(h->configure(t1, 3, page, 48) == layout_error::bad_min_align);
   CHECK(h->state() == layout_error::none);
@@ -71,7 +71,7 @@ TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked"
 
   // A range that does not start on a page.
   auto skewed = std::make_unique<ext_heap<layout>>(external_range{mem->bytes + 64, size});
-  CHECK(skewed->configure(t1, 3) == layout_error::backing_misaligned);
+  CHECK(skewed->configure(t1, 3) == layout_error::window_misaligned);
   CHECK(skewed->try_allocate(64).status == status::not_configured);
 
   // A runtime layout over a static arena.
@@ -125,12 +125,12 @@ TEST_CASE("a runtime layout with 16 KiB pages maps whole 16 KiB pages", "[heap][
 TEST_CASE("a fixed layout over a bad external range is not configured", "[heap][configure]") {
   auto mem = std::make_unique<arena<basic_size + page>>();
   auto small = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size - page});
-  CHECK(small->state() == layout_error::backing_too_small);
+  CHECK(small->state() == layout_error::window_too_small);
   CHECK(small->try_allocate(64).status == status::not_configured);
   CHECK(small->allocate_range(64, 128).status == status::not_configured);
 
   auto skewed = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes + 64, basic_size});
-  CHECK(skewed->state() == layout_error::backing_misaligned);
+  CHECK(skewed->state() == layout_error::window_misaligned);
   CHECK(skewed->try_allocate(64).status == status::not_configured);
   CHECK(skewed->deallocate(mem->bytes + 64) == status::not_configured);
 

@@ -869,14 +869,14 @@ std::string unused_heap_answers(window_heap& h) {
 }
 }  // namespace
 
-TEST_CASE("a constinit heap checks its backing range at first use, as a heap built at run time does", "[layout][constinit]") {
+TEST_CASE("a constinit heap checks its window at first use, as a heap built at run time does", "[layout][constinit]") {
   struct expected {
     window_heap* constant;
     std::byte* base;
     layout_error state;
   };
-  for (const expected e : {expected{&misaligned_window_heap, window + 64, layout_error::backing_misaligned},
-                           expected{&null_window_heap, nullptr, layout_error::backing_null},
+  for (const expected e : {expected{&misaligned_window_heap, window + 64, layout_error::window_misaligned},
+                           expected{&null_window_heap, nullptr, layout_error::window_null},
                            expected{&aligned_window_heap, window, layout_error::none}}) {
     CAPTURE(vmh::to_string(e.state));
     auto runtime = std::make_unique<window_heap>(vmh::external_range{e.base, window_layout::virtual_size});

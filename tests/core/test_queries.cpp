@@ -180,7 +180,7 @@ TEST_CASE("statistics per bucket and in total", "[heap][stats]") {
 }
 
 namespace {
-// A backing range that gives out its start only as a mutable pointer.
+// A window that gives out its start only as a mutable pointer.
 struct mutable_only_range {
   std::byte* base() noexcept { return nullptr; }
   std::size_t size() const noexcept { return 0; }
@@ -191,9 +191,9 @@ TEST_CASE("base() of a const heap, and of a const range, is a pointer to const",
   using heap_type = ext_heap<basic_layout>;
   STATIC_REQUIRE(std::is_same_v<decltype(std::declval<const heap_type&>().base()), const std::byte*>);
   STATIC_REQUIRE(std::is_same_v<decltype(std::declval<heap_type&>().base()), std::byte*>);
-  STATIC_REQUIRE(vmh::backing_range<vmh::external_range>);
-  STATIC_REQUIRE(vmh::backing_range<vmh::static_arena<4096>>);
-  STATIC_REQUIRE_FALSE(vmh::backing_range<mutable_only_range>);  // the heap needs a const overload
+  STATIC_REQUIRE(vmh::window_range<vmh::external_range>);
+  STATIC_REQUIRE(vmh::window_range<vmh::static_arena<4096>>);
+  STATIC_REQUIRE_FALSE(vmh::window_range<mutable_only_range>);  // the heap needs a const overload
   fixture<heap_type, basic_size> f;
   const heap_type& h = *f.h;
   CHECK(h.base() == f.base());

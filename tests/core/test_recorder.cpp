@@ -59,7 +59,7 @@ TEST_CASE("the recorder writes each call as its trace line", "[recorder]") {
   CHECK(rec.deallocate(b) == vmh::status::ok);
   // Failed requests: odd ids, one per failure, never reused.
   CHECK(rec.allocate(1u << 20) == nullptr);                   // larger than every block
-  CHECK(rec.try_allocate(128 * kib).status == vmh::status::no_block);
+  CHECK(rec.try_allocate(128 * kib).status == vmh::status::no_bucket);
   CHECK_FALSE(rec.allocate_range(100 * kib, 200 * kib));
 
   std::string expected = head;

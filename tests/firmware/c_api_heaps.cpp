@@ -35,7 +35,7 @@ alignas(4096) std::byte lean_bytes[lean_layout::virtual_size];
 lean_type<false> lean_heap{vmh::external_range{lean_bytes, sizeof lean_bytes}, vmh::counting_mapper{64 * 1024}};
 // The same heap keeping statistics, only for its metadata figure.
 constexpr lean_type<true> lean_with_stats{};
-// A heap whose backing range is null: it never becomes usable.
+// A heap whose window is null: it never becomes usable.
 vmh::heap<lean_layout, vmh::null_mapper, vmh::external_range> off_heap{};
 }  // namespace
 VMH_C_API(lean, lean_heap);

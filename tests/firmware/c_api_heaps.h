@@ -14,7 +14,7 @@ VMH_C_DECLARE(dsp);
 VMH_C_DECLARE(ram);
 /* "lean": no statistics (heap_options::statistics off), 64 KiB of pages. */
 VMH_C_DECLARE(lean);
-/* "off": a heap whose backing range is null, so never configured. */
+/* "off": a heap whose window is null, so never configured. */
 VMH_C_DECLARE(off);
 
 /* Counters of the dsp heap's mapper, for checks (defined in c_api_heaps.cpp). */

@@ -227,11 +227,14 @@ static void test_names_and_unconfigured(void) {
   CHECK(strcmp(off_invariant_name(off_validate()), "heap not configured") == 0);
   CHECK(strcmp(dsp_invariant_name(VMH_INVARIANT_OK), "ok") == 0);
   CHECK(strcmp(dsp_invariant_name(VMH_INVARIANT_PAGE_REFS), "page reference count wrong") == 0);
-  CHECK(strcmp(dsp_invariant_name((enum vmh_invariant)15), "unknown") == 0);
+  CHECK(strcmp(dsp_invariant_name(VMH_INVARIANT_PACKED_REGION), "packed region inconsistent") == 0);
+  CHECK(strcmp(dsp_invariant_name((enum vmh_invariant)16), "unknown") == 0);
   CHECK(strcmp(dsp_invariant_name((enum vmh_invariant)256), "unknown") == 0); /* not "ok" */
   CHECK(strcmp(dsp_status_name((enum vmh_status)256), "unknown") == 0);
   CHECK(strcmp(dsp_status_name((enum vmh_status)-1), "unknown") == 0);
   CHECK(strcmp(dsp_status_name(VMH_NOT_CONFIGURED), "heap not configured") == 0);
+  CHECK(strcmp(dsp_status_name(VMH_NO_BUCKET), "unknown") != 0);
+  CHECK(strcmp(dsp_status_name((enum vmh_status)11), "unknown") == 0);
 }
 
 int main(void) {

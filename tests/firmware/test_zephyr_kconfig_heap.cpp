@@ -56,7 +56,7 @@ TEST_CASE("kconfig heap: the C calls and their errors") {
   CHECK(vmh_heap_owns(a) == 1);
   CHECK(vmh_heap_try_alloc(0, 0).status == VMH_INVALID_SIZE);
   CHECK(vmh_heap_try_alloc(16, 3).status == VMH_INVALID_ALIGNMENT);
-  CHECK(vmh_heap_try_alloc(top.block_size + 1, 0).status == VMH_NO_BLOCK);
+  CHECK(vmh_heap_try_alloc(top.block_size + 1, 0).status == VMH_NO_BUCKET);
   vmh_grant g = vmh_heap_alloc_range(64, top.block_size, 0, 64);
   REQUIRE(g.status == VMH_OK);
   CHECK(vmh_heap_resize(g.ptr, 64) == VMH_OK);

@@ -30,7 +30,7 @@ TEST_CASE("fmt: result codes print their names and take string specs", "[host][f
   CHECK(fmt::format("[{:>15}]", status::no_block) == "[  no free block]");
   CHECK(fmt::format("[{:<8}]", status::ok) == "[ok      ]");
   CHECK(fmt::format("{}", vmh::layout_error::none) == "ok");
-  CHECK(fmt::format("{}", vmh::layout_error::backing_misaligned) == "the backing range does not start on a page boundary");
+  CHECK(fmt::format("{}", vmh::layout_error::window_misaligned) == "the window does not start on a page boundary");
   CHECK(fmt::format("{}", vmh::invariant::page_refs) == "page reference count wrong");
   CHECK(fmt::format("{}", vmh::check{}) == "ok");
   CHECK(fmt::format("{}", vmh::check{vmh::invariant::in_use_count, 2, 7}) == "bucket in_use count wrong (bucket 2, index 7)");

@@ -89,7 +89,7 @@ TEST_CASE("RLIMIT_AS: a reservation beyond the limit fails cleanly and the heap 
     constexpr auto big_table = vmh::make_table({{1 * mib, 64}});
     using big_layout = vmh::fixed_layout<big_table>;
     vmh::heap<big_layout, mmap_mapper, external_range> over_nothing{big.view(), mmap_mapper{}};
-    EXPECT(e, over_nothing.state() == vmh::layout_error::backing_too_small);
+    EXPECT(e, over_nothing.state() == vmh::layout_error::window_too_small);
     EXPECT(e, over_nothing.try_allocate(64).status == status::not_configured);
     EXPECT(e, over_nothing.allocate_range(64, 4096).status == status::not_configured);
     int local = 0;
@@ -100,7 +100,7 @@ TEST_CASE("RLIMIT_AS: a reservation beyond the limit fails cleanly and the heap 
     // A heap that owns its reservation (mmap_arena) fails the same way when constructed.
     {
       vmh::heap<big_layout, mmap_mapper, vmh::host::mmap_arena<big_layout::virtual_size>> owning{mmap_mapper{}};
-      EXPECT(e, owning.state() == vmh::layout_error::backing_too_small);
+      EXPECT(e, owning.state() == vmh::layout_error::window_too_small);
       EXPECT(e, owning.try_allocate(64).status == status::not_configured);
     }
 

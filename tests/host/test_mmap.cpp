@@ -142,7 +142,7 @@ TEST_CASE("a reservation that fails leaves an empty range and an unconfigured he
   CHECK_FALSE(zero);
 
   heap_type h{huge.view(), mmap_mapper{}};
-  CHECK(h.state() == vmh::layout_error::backing_too_small);
+  CHECK(h.state() == vmh::layout_error::window_too_small);
   const vmh::grant g = h.try_allocate(64);
   CHECK(g.ptr == nullptr);
   CHECK(g.status == status::not_configured);

@@ -47,7 +47,7 @@ enum vmh_status {
   VMH_INTERIOR_POINTER = 6,  /**< inside the heap but not the start of an allocation */
   VMH_DOUBLE_FREE = 7,       /**< a block start that is not allocated */
   VMH_EXCEEDS_BLOCK = 8,     /**< resize: the new size does not fit the allocation's block(s) */
-  VMH_NOT_CONFIGURED = 9,    /**< the heap has no usable layout or backing range */
+  VMH_NOT_CONFIGURED = 9,    /**< the heap has no usable layout or window */
   VMH_NO_BUCKET = 10         /**< no bucket could ever hold it (size or alignment beyond the layout) */
 };
 

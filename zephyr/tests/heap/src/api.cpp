@@ -232,7 +232,7 @@ ZTEST(vmh_api, test_configure_checks_each_rule) {
   zassert_equal(runtime_heap.configure(odd_size, 1), vmh::layout_error::block_size_not_multiple_of_min_align);
   zassert_equal(runtime_heap.configure(too_many, 5), vmh::layout_error::exceeds_capacity,
                 "more buckets than the runtime layout holds");
-  zassert_equal(runtime_heap.configure(too_big, 1), vmh::layout_error::backing_too_small, "12 KiB in an 8 KiB window");
+  zassert_equal(runtime_heap.configure(too_big, 1), vmh::layout_error::window_too_small, "12 KiB in an 8 KiB window");
   zassert_equal(runtime_heap.configure(misaligned, 2), vmh::layout_error::misaligned_bucket_start);
   zassert_equal(runtime_heap.configure(good, 3, 3000), vmh::layout_error::bad_page_size);
   zassert_equal(runtime_heap.bucket_count(), 0u, "a refused table changes nothing");
@@ -259,9 +259,9 @@ ZTEST(vmh_api, test_an_unusable_range_is_refused_not_used) {
   // Its size is right, its start is not: refused before any byte of it is touched.
   small_heap misaligned{vmh::external_range{api_window + 64, sizeof api_window}};
   small_heap too_small{vmh::external_range{api_window, sizeof api_window - page}};
-  zassert_equal(null_range.state(), vmh::layout_error::backing_null);
-  zassert_equal(misaligned.state(), vmh::layout_error::backing_misaligned);
-  zassert_equal(too_small.state(), vmh::layout_error::backing_too_small);
+  zassert_equal(null_range.state(), vmh::layout_error::window_null);
+  zassert_equal(misaligned.state(), vmh::layout_error::window_misaligned);
+  zassert_equal(too_small.state(), vmh::layout_error::window_too_small);
   for (small_heap* h : {&null_range, &misaligned, &too_small}) {
     zassert_equal(h->try_allocate(64).status, status::not_configured);
     zassert_equal(h->allocate_range(64, 128).status, status::not_configured);

@@ -1,13 +1,15 @@
-// Backing range policy: where the heap's virtual range lives.
+// Window policy: the range of addresses the heap's virtual range lives in (a static arena, a
+// linker-defined window, an mmap reservation). Not to be confused with the backing heap
+// (packed_heap.hpp), which places small requests inside it.
 //
-// Concept `backing_range<B>`:
+// Concept `window_range<B>`:
 //
 //     std::byte* b.base()              // start of the range; not null, aligned to the layout's page size
 //     const std::byte* b.base() const  // the same start, read-only
 //     std::size_t b.size() const       // bytes; must be at least the layout's virtual size
 //
 // The heap checks all three when it is constructed or configured, and stays unconfigured if one
-// fails: `layout_error::backing_too_small`, `backing_null`, `backing_misaligned` (in that order).
+// fails: `layout_error::window_too_small`, `window_null`, `window_misaligned` (in that order).
 #pragma once
 
 #include "detail/standard.hpp"  // first: the C++20 check
@@ -17,11 +19,11 @@
 
 namespace vmh {
 
-/// What the heap needs of a backing range: `b.base()`, its start (not null, aligned to the
+/// What the heap needs of a window: `b.base()`, its start (not null, aligned to the
 /// layout's page size), read-only on a const range, and `b.size()`, its bytes (at least the
 /// layout's virtual size).
 template <class B>
-concept backing_range = requires(B& b, const B& cb) {
+concept window_range = requires(B& b, const B& cb) {
   { b.base() } -> std::same_as<std::byte*>;
   { cb.base() } -> std::same_as<const std::byte*>;
   { cb.size() } -> std::convertible_to<std::size_t>;
@@ -45,7 +47,7 @@ struct static_arena {
 };
 
 /// A range supplied by the user: a linker-defined region, an mmap reservation, a DSP's virtual
-/// window. The heap does not own it. A null base is refused (`layout_error::backing_null`): the
+/// window. The heap does not own it. A null base is refused (`layout_error::window_null`): the
 /// block at offset 0 would be the null pointer, which callers read as a failure.
 class external_range {
  public:
