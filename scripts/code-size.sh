@@ -79,7 +79,10 @@ vmh_rows() {
              "resize:resize(ptr, size)" "allocate+deallocate:allocate + deallocate" "all:all four" \
              "ram-allocate:allocate, plain RAM (null_mapper)" "ram-deallocate:deallocate, plain RAM (null_mapper)" \
              "ram-allocate+deallocate:allocate + deallocate, plain RAM (null_mapper)" \
-             "nostats-allocate+deallocate:allocate + deallocate, no statistics (as sys_heap's default)"; do
+             "nostats-allocate+deallocate:allocate + deallocate, no statistics (as sys_heap's default)" \
+             "external-allocate+deallocate:allocate + deallocate, over external_range with a run-time counting_mapper budget" \
+             "packed-allocate+deallocate:allocate + deallocate, the same table with a packed region of 1 MiB" \
+             "auto-allocate+deallocate:allocate + deallocate, the zero-tuning layout for 1 MiB (auto_params)"; do
     img=vmh-${row%%:*}
     echo "| ${row#*:} | $(net .text "$img") | $(net .rodata "$img") | $(net .data "$img") | $(flash "$img") |"
   done
@@ -159,10 +162,12 @@ report_cortex_m4() {
   echo "from that operation alone (its whole call tree, libgcc routines included; shared code counted"
   echo "once), less the $(raw_flash stub) bytes of an image without any heap."
   echo
-  echo "vmh: SOF's production table as a constant layout (9 buckets, 1 MiB), \`counting_mapper\`"
-  echo "(1 MiB budget), \`external_range\`, \`no_lock\`, declared \`constinit\` as a firmware declares it;"
-  echo "no C library linked. \`.rodata\` is the layout's derived geometry (a constant table in flash);"
-  echo "\`.data\` the heap object's initial image (in flash, copied to RAM at boot)."
+  echo "vmh: SOF's production table as a constant layout (9 buckets, 1 MiB), the counting mapper with"
+  echo "a constant 1 MiB budget (\`budget_mapper\`), its window named at compile time (\`static_window\`),"
+  echo "\`no_lock\`, declared \`constinit\` as a firmware declares it; no C library linked. \`.rodata\` is the"
+  echo "layout's derived geometry (a constant table in flash); \`.data\` the heap object's initial image (in"
+  echo "flash, copied to RAM at boot): none for such a heap, all of the object for one over"
+  echo "\`external_range\` with a run-time \`counting_mapper\` budget (its row)."
   echo
   vmh_rows
   echo

@@ -93,16 +93,6 @@ struct heap_stats {
 struct check;
 
 namespace detail {
-/// The extent type of a backing heap (an empty struct where there is none).
-template <class B>
-struct packed_extent_of {
-  struct type {};
-};
-template <class B>
-  requires requires { typename B::extent; }
-struct packed_extent_of<B> {
-  using type = typename B::extent;
-};
 template <class L>
 struct default_window {
   using type = external_range;
@@ -321,8 +311,8 @@ class heap {
     if constexpr (packs)
       if (w.packed) {
         packed_pages pages{*this, g};
-        packed_.deallocate(g.packed, pages, w.extent);
-        note_packed(g, w.extent.end - w.extent.first, 0);
+        packed_.deallocate(g.packed, pages, extent_of(w));
+        note_packed(g, w.bucket - w.index, 0);
         --live_;
         return status::ok;
       }
@@ -400,7 +390,7 @@ class heap {
     const where w = locate(g, ptr);
     if (w.result != status::ok) return 0;
     if constexpr (packs)
-      if (w.packed) return (w.extent.end - w.extent.first) << g.packed.granule_shift;
+      if (w.packed) return (w.bucket - w.index) << g.packed.granule_shift;
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     const std::size_t slot_end = w.offset + run_length(bg, size) * bg.block_size;
@@ -513,12 +503,19 @@ class heap {
     std::size_t bytes = 0, peak_bytes = 0, peak_pages = 0, failed_no_block = 0, failed_no_memory = 0;
   };
   /// Where a pointer lands: its bucket, block and offset, or why it is not a live allocation.
+  /// In the packed region (`packed`), `index` and `bucket` hold the allocation's first granule
+  /// and one past its last (`extent_of`).
   struct where {
     status result = status::ok;
     std::size_t bucket = 0, index = 0, offset = 0;
-    bool packed = false;  ///< in the packed region: `extent` says where, bucket and index mean nothing
-    typename detail::packed_extent_of<backing_heap>::type extent{};
+    bool packed = false;
   };
+  /// The packed allocation `w` locates.
+  static auto extent_of(const where& w) noexcept
+    requires(packs)
+  {
+    return typename backing_heap::extent{status::ok, w.index, w.bucket};
+  }
 
   template <class T>
   static constexpr void clear(T* p, std::size_t n) noexcept {
@@ -682,7 +679,7 @@ class heap {
   };
 
   /// Places `size` bytes aligned to `align` in the packed region.
-  VMH_HOT grant take_packed(const geometry_type& g, std::size_t size, std::size_t align) noexcept
+  VMH_HOT_SMALL grant take_packed(const geometry_type& g, std::size_t size, std::size_t align) noexcept
     requires(packs)
   {
     if constexpr (packs) {  // (clang checks the body of a constrained member)
@@ -716,8 +713,8 @@ class heap {
   {
     if constexpr (packs) {
       packed_pages pages{*this, g};
-      const status s = packed_.resize(g.packed, pages, w.extent, new_size);
-      if (s == status::ok) note_packed(g, w.extent.end - w.extent.first, granules_of(g, new_size));
+      const status s = packed_.resize(g.packed, pages, extent_of(w), new_size);
+      if (s == status::ok) note_packed(g, w.bucket - w.index, granules_of(g, new_size));
       return s == status::no_memory ? count_failure(s) : s;
     } else {
       return status::not_configured;
@@ -730,8 +727,8 @@ class heap {
   {
     if constexpr (packs) {
       const unsigned gs = g.packed.granule_shift;
-      const std::size_t size = (w.extent.end - w.extent.first) << gs;
-      std::size_t reach = (packed_.grow_limit(g.packed, w.extent.end) - w.extent.first) << gs;
+      const std::size_t size = (w.bucket - w.index) << gs;
+      std::size_t reach = (packed_.grow_limit(g.packed, w.bucket) - w.index) << gs;
       if constexpr (tracks_pages && detail::reports_available<Mapper>) {
         // Pages up to the one the allocation ends in are mapped already; the rule caps the new ones.
         const std::size_t fresh = fair_pages(g, 0);
@@ -820,9 +817,8 @@ class heap {
     const std::size_t offset = static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - base());
     if constexpr (packs)
       if (offset < g.packed.bytes) {
-        where w{status::ok, 0, 0, offset, true, packed_.locate(g.packed, offset)};
-        w.result = w.extent.result;
-        return w;
+        const auto x = packed_.locate(g.packed, offset);
+        return {x.result, x.end, x.first, offset, true};
       }
     const std::size_t b = g.bucket_at(offset);
     const bucket_geometry& bg = g.buckets[b];
@@ -870,7 +866,7 @@ class heap {
   }
   /// Adds a reference to shared pages [first, end), mapping those that had none (one run: only
   /// the first and the last can be a neighbour's). All or nothing.
-  VMH_HOT bool commit_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT_SMALL bool commit_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
       if (end == first + 1) return commit_one(g, first);  // most allocations below a page touch one
       const page_run fresh = unshared(first, end);
@@ -883,7 +879,7 @@ class heap {
     return true;
   }
   /// Adds a reference to shared page p, mapping it if it had none.
-  VMH_HOT bool commit_one(const geometry_type& g, std::size_t p) noexcept {
+  VMH_HOT_SMALL bool commit_one(const geometry_type& g, std::size_t p) noexcept {
     if (refs_[p] == 0) {
       if (!mapper_.map(page_ptr(g, p), g.page_size)) return false;
       if constexpr (Options.poison) fill_poison(page_ptr(g, p), g.page_size);  // its free blocks
@@ -913,7 +909,7 @@ class heap {
     }
   }
   /// Drops a reference to shared pages [first, end) and unmaps those left with none.
-  VMH_HOT void release_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT_SMALL void release_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
       if (end == first + 1) {
         if (--refs_[first] == 0) unmap_run(g, {first, end});

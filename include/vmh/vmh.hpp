@@ -3,6 +3,7 @@
 
 #include "detail/standard.hpp"
 #ifdef VMH_DETAIL_CXX20  // else the one error above, and nothing more
+#include "version.hpp"
 #include "window.hpp"
 #include "heap.hpp"
 #include "layout.hpp"

@@ -49,6 +49,22 @@ struct static_arena {
 /// A range supplied by the user: a linker-defined region, an mmap reservation, a DSP's virtual
 /// window. The heap does not own it. A null base is refused (`layout_error::window_null`): the
 /// block at offset 0 would be the null pointer, which callers read as a failure.
+/// A window named at compile time: `Window` is an array of static storage (a global, or a
+/// linker-placed section), and `Bytes` its size (by default the array's). The type holds
+/// nothing, so a `constinit` heap over it keeps no pointer in its object: with a mapper with no
+/// state either (`budget_mapper`, `null_mapper`, the Zephyr mapper) the heap is all zero, in
+/// `.bss`, with no initial image in flash.
+template <auto& Window, std::size_t Bytes = sizeof(Window)>
+  requires std::convertible_to<decltype(Window), std::byte*>  // an array of std::byte
+struct static_window {
+  /// Start of the window.
+  constexpr std::byte* base() noexcept { return Window; }
+  /// Start of the window, read-only.
+  constexpr const std::byte* base() const noexcept { return Window; }
+  /// Bytes of the window: `Bytes`.
+  constexpr std::size_t size() const noexcept { return Bytes; }
+};
+
 class external_range {
  public:
   constexpr external_range() noexcept = default;
