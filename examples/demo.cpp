@@ -4,8 +4,9 @@
 //    SRAM and requests for "at least 16 KiB, preferably 128 KiB". A general heap
 //    with SOF's range loop hands the first request nearly everything; vmh satisfies them all.
 // 2. SOF audio pipelines (family 2) at a tight physical budget: requests satisfied, range
-//    grants against preferred sizes, and physical memory committed, for vmh, the sys_heap
-//    model with SOF's loop, and SOF's own VMH with its production table.
+//    grants against preferred sizes, and physical memory committed, for vmh and the models of
+//    sys_heap with SOF's loop, SOF's own VMH with its production table, what SOF runs today
+//    (its system heap with the VMH behind it) and SOF's planned page runs (docs/baselines.md).
 // Every allocator gets the same SRAM: vmh's metadata is taken from its page budget, sys_heap's
 // headers live inside its buffer.
 #include <string>
@@ -67,9 +68,13 @@ void sof_pipelines() {
   };
   auto sys = sim::make_sys_heap(physical);
   auto sof = sim::make_sof_vmh(physical, default_page_size);
+  auto today = sim::make_sof_today(physical, default_page_size);
+  auto vpage = sim::make_sof_vpage(physical, default_page_size);
   sim::vmh_allocator v(layout, physical, default_page_size);
   const row rows[] = {{"sys_heap + SOF's loop", sim::replay(ops, *sys)},
                       {"SOF VMH (production table)", sim::replay(ops, *sof)},
+                      {"SOF today (sys_heap + VMH)", sim::replay(ops, *today)},
+                      {"SOF vpage (sys_heap + runs)", sim::replay(ops, *vpage)},
                       {"vmh (auto layout)", sim::replay(ops, v)}};
 
   fmt::print("SOF pipelines: {} steps (seed {}), {} of SRAM, {} requests ({} ranges)\n", steps, seed,
@@ -81,7 +86,7 @@ void sof_pipelines() {
                100.0 * x.r.granted_ratio(), kib(x.r.peak_physical_bytes),
                x.r.metadata_charged ? kib(x.r.metadata_bytes) : std::string("not charged"));
   fmt::print("\nReproduce with vmh-sim: gen --family sof --seed {} > t.trace; replay --trace t.trace "
-             "--allocator vmh|sys_heap|sof_vmh --physical {}\n",
+             "--allocator vmh|sys_heap|sof_vmh|sof_today|sof_vpage --physical {}\n",
              seed, physical);
 }
 

@@ -1,4 +1,5 @@
-// Freestanding self-test of vmh on a Cortex-M4 under QEMU (mps2-an386, semihosting): allocate,
+// Freestanding self-test of vmh under QEMU with semihosting, on a Cortex-M4 (mps2-an386) and on
+// an Xtensa lx106 core (the sim machine); the banner names the ISA the compiler built for: allocate,
 // range, resize, free and validate on real target memory, with bytes written through every
 // allocation and checked before it is freed; then the C API from C (selftest_c.c). Prints one
 // line per failed check and a closing "N passed, N failed" line; exits through semihosting
@@ -67,9 +68,9 @@ void test_allocate_free() {
 
   void* aligned = heap.allocate(100, 4096);
   FW_CHECK(aligned != nullptr && addr(aligned) % 4096 == 0);
-  FW_CHECK(heap.try_allocate(100, 3).result == vmh::status::invalid_alignment);
-  FW_CHECK(heap.try_allocate(0).result == vmh::status::invalid_size);
-  FW_CHECK(heap.try_allocate(100000).result == vmh::status::no_block);
+  FW_CHECK(heap.try_allocate(100, 3).status == vmh::status::invalid_alignment);
+  FW_CHECK(heap.try_allocate(0).status == vmh::status::invalid_size);
+  FW_CHECK(heap.try_allocate(100000).status == vmh::status::no_bucket);  // larger than any block
 
   FW_CHECK(heap.deallocate(static_cast<std::byte*>(mid) + 64) == vmh::status::interior_pointer);
   FW_CHECK(heap.deallocate(&heap) == vmh::status::foreign_pointer);
@@ -89,7 +90,7 @@ void test_spill_and_map_failure() {
   void* b = heap.allocate(40000);
   FW_CHECK(a != nullptr && b != nullptr);
   const vmh::grant c = heap.try_allocate(40000);
-  FW_CHECK(c.result == vmh::status::no_block);
+  FW_CHECK(c.status == vmh::status::no_block);
   // 64 B requests spill into the 256 B bucket when the 64 B bucket is full.
   void* smalls[65];
   for (auto& s : smalls) s = heap.allocate(64);
@@ -101,7 +102,7 @@ void test_spill_and_map_failure() {
   heap.mapper().fail_map_call(1);
   const std::size_t before = heap.mapper().mapped();
   const vmh::grant d = heap.try_allocate(9000);
-  FW_CHECK(d.result == vmh::status::no_memory);
+  FW_CHECK(d.status == vmh::status::no_memory);
   FW_CHECK(heap.mapper().mapped() == before);
   FW_CHECK(heap.stats().failed_no_memory == 1);
   FW_CHECK(valid(heap));
@@ -114,7 +115,7 @@ void test_range_and_resize() {
   // min 8 KiB, preferred 64 KiB in 8 KiB steps, with 128 KiB of pages free: the adaptive rule
   // grants at most two thirds of them.
   const vmh::grant g = heap.allocate_range(8192, 65536, 0, 8192);
-  FW_CHECK(g.result == vmh::status::ok);
+  FW_CHECK(g.status == vmh::status::ok);
   FW_CHECK(g.size >= 8192 && g.size <= 65536 && g.size % 8192 == 0);
   FW_CHECK(g.size <= budget * 2 / 3);
   fill(g.ptr, g.size, 9);
@@ -133,8 +134,8 @@ void test_range_and_resize() {
   // With the budget nearly used up, a range grant shrinks to what is left.
   heap.mapper().set_budget(heap.mapper().mapped() + 3 * page);
   const vmh::grant r = heap.allocate_range(4096, 65536, 0, 4096);
-  FW_CHECK(r.result == vmh::status::ok && r.size >= 4096 && r.size <= 3 * page);
-  FW_CHECK(heap.allocate_range(0, 10).result == vmh::status::invalid_size);
+  FW_CHECK(r.status == vmh::status::ok && r.size >= 4096 && r.size <= 3 * page);
+  FW_CHECK(heap.allocate_range(0, 10).status == vmh::status::invalid_size);
   FW_CHECK(heap.deallocate(r.ptr) == vmh::status::ok);
   heap.mapper().set_budget(budget);
   FW_CHECK(heap.deallocate(g.ptr) == vmh::status::ok);
@@ -230,10 +231,29 @@ void test_guard_pages() {
   FW_CHECK(static_cast<bool>(h.validate()));
 }
 
+// The instruction set this image was compiled for, from the compiler's own macros.
+constexpr const char* isa =
+#if defined(__XTENSA__) && defined(__XTENSA_CALL0_ABI__)
+    "Xtensa, call0 ABI";
+#elif defined(__XTENSA__)
+    "Xtensa, windowed ABI";
+#elif defined(__ARM_ARCH_7EM__)
+    "ARMv7E-M (Cortex-M4)";
+#elif defined(__ARM_ARCH)
+    "ARM";
+#else
+    "an unnamed target";
+#endif
+
 }  // namespace
 
 int main() {
-  fw_print("vmh self-test on Cortex-M4\n");
+  fw_print("vmh self-test on ");
+  fw_print(isa);
+#ifdef VMH_FW_CORE  // the core the toolchain targets, named by the build (-mcpu, the toolchain's configuration)
+  fw_print(", core " VMH_FW_CORE);
+#endif
+  fw_print("\n");
   test_allocate_free();
   test_spill_and_map_failure();
   test_range_and_resize();

@@ -31,6 +31,14 @@ void fw_c_api_selftest(void) {
   FW_CHECK(fw_resize(g.ptr, 4096) == VMH_OK);
   FW_CHECK(fw_usable_size(g.ptr) == 4096);
   FW_CHECK(fw_resize(g.ptr, 70000) == VMH_EXCEEDS_BLOCK);
+  /* Grow in place in 4 KiB steps, never past its 64 KiB block, never shrinking. */
+  struct vmh_grant grown = fw_grow(g.ptr, 12288, 4096);
+  FW_CHECK(grown.status == VMH_OK && grown.ptr == g.ptr && grown.size == 12288);
+  FW_CHECK(fw_usable_size(g.ptr) == 12288);
+  grown = fw_grow(g.ptr, 100, 0);
+  FW_CHECK(grown.status == VMH_OK && grown.size == 12288);
+  FW_CHECK(fw_grow(g.ptr, 0, 0).status == VMH_INVALID_SIZE);
+  FW_CHECK(fw_resize(g.ptr, 4096) == VMH_OK);
 
   struct vmh_stats s;
   fw_stats(&s);
@@ -46,6 +54,9 @@ void fw_c_api_selftest(void) {
   FW_CHECK(fw_free(b) == VMH_OK);
   FW_CHECK(fw_free(g.ptr) == VMH_OK);
   FW_CHECK(fw_mapped_bytes() == 0);
-  FW_CHECK(fw_validate() == 0);
+  FW_CHECK(fw_validate() == VMH_INVARIANT_OK);
   FW_CHECK(fw_bucket_count() == 6);
+  FW_CHECK(fw_metadata_bytes() > 0);
+  FW_CHECK(fw_invariant_name(VMH_INVARIANT_PAGE_REFS)[0] == 'p');
+  FW_CHECK(fw_stats(NULL) == 1);
 }

@@ -1,7 +1,7 @@
 /* Start-up code for the self-test image on QEMU's mps2-an386 (Cortex-M4): the vector table,
  * the reset handler (copy .data, zero .bss, run constructors, call main, exit), fault handlers
- * that report through semihosting, the semihosting calls themselves, and memcpy, memmove,
- * memset and memcmp. No C library. */
+ * that report through semihosting, and the semihosting calls themselves. What every target
+ * shares (checks, numbers, mem*) is in selftest_support.c. No C library. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,76 +30,12 @@ static int semihost(int op, const void *arg) {
 
 void fw_print(const char *s) { (void)semihost(sys_write0, s); }
 
-void fw_print_uint(unsigned long v) {
-  char buf[24];
-  size_t i = sizeof buf - 1;
-  buf[i] = '\0';
-  do {
-    buf[--i] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v != 0);
-  fw_print(&buf[i]);
-}
-
 void fw_exit(int status) {
   /* On 32-bit ARM the reason code is the argument itself. */
   (void)semihost(sys_exit, (const void *)(uintptr_t)(status == 0 ? adp_application_exit : adp_runtime_error));
   for (;;) {
   }
 }
-
-static unsigned passed, failed;
-
-void fw_check(int ok, const char *what, const char *file, int line) {
-  if (ok) {
-    ++passed;
-    return;
-  }
-  ++failed;
-  fw_print(file);
-  fw_print(":");
-  fw_print_uint((unsigned long)line);
-  fw_print(": check failed: ");
-  fw_print(what);
-  fw_print("\n");
-}
-
-unsigned fw_passed(void) { return passed; }
-
-/* The four functions GCC may call in any freestanding program (for aggregate copies and
- * clears); this file is compiled with -fno-tree-loop-distribute-patterns so that these loops
- * stay loops. */
-void *memcpy(void *restrict dst, const void *restrict src, size_t n) {
-  unsigned char *d = dst;
-  const unsigned char *s = src;
-  while (n-- != 0) *d++ = *s++;
-  return dst;
-}
-
-void *memmove(void *dst, const void *src, size_t n) {
-  unsigned char *d = dst;
-  const unsigned char *s = src;
-  if (d < s) {
-    while (n-- != 0) *d++ = *s++;
-  } else {
-    while (n-- != 0) d[n] = s[n];
-  }
-  return dst;
-}
-
-void *memset(void *dst, int c, size_t n) {
-  unsigned char *d = dst;
-  while (n-- != 0) *d++ = (unsigned char)c;
-  return dst;
-}
-
-int memcmp(const void *a, const void *b, size_t n) {
-  const unsigned char *x = a, *y = b;
-  for (; n != 0; --n, ++x, ++y)
-    if (*x != *y) return *x < *y ? -1 : 1;
-  return 0;
-}
-unsigned fw_failed(void) { return failed; }
 
 void fw_reset(void) {
   /* volatile: keeps GCC from turning the loops into memcpy/memset calls. */

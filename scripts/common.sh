@@ -22,3 +22,18 @@ vmh_help_or_nothing() {
     esac
   done
 }
+
+# vmh_unpack_third_party NAME DEST [MEMBER...]: unpacks the archive NAME-*.tar.xz (zephyr, cmsis,
+# sof) from the third-party folder (VMH_THIRD_PARTY, default ../shared/third_party beside the
+# repository) into DEST, only the MEMBERs when given (e.g. zephyr/lib/heap). Prints the
+# archive's path; returns 1, printing nothing, when there is no such archive.
+vmh_unpack_third_party() {
+  local name=$1 dest=$2 dir archive
+  shift 2
+  dir=${VMH_THIRD_PARTY:-$(cd "$(dirname "$0")/.." && pwd)/../shared/third_party}
+  archive=$(ls "$dir/$name"-*.tar.xz 2>/dev/null | head -1)
+  [ -n "$archive" ] || return 1
+  mkdir -p "$dest"
+  tar -xJf "$archive" -C "$dest" "$@"
+  echo "$archive"
+}

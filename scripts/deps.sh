@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
 # Installs the build dependencies of vmh from Debian 12 packages, only those missing.
 #
-#   scripts/deps.sh [--firmware] [--fuzz] [--docs] [--verbose]
+#   scripts/deps.sh [--firmware] [--xtensa] [--zephyr] [--fuzz] [--docs] [--real] [--verbose]
 #
 #   (no option)  host build: cmake, g++, make, Catch2, fmt, Google Benchmark, valgrind
 #   --firmware   also the Cortex-M cross compiler, its C++ library and QEMU (firmware checks)
+#   --xtensa     also the Xtensa lx106 cross compiler and QEMU's Xtensa machines (preset
+#                xtensa-lx106; the host's libstdc++ headers it uses come with g++)
+#   --zephyr     also what scripts/zephyr-check.sh needs to build Zephyr: ninja, dtc, Python's
+#                yaml, elftools, pykwalify, jsonschema, packaging, and for qemu_cortex_m3 the
+#                Cortex-M compiler with picolibc and QEMU
 #   --fuzz       also clang, its sanitizer and libFuzzer runtimes, and lcov (coverage)
 #   --docs       also Doxygen (the `docs` target: the API reference)
+#   --real       also g++-multilib: the real Zephyr and SOF allocators replayed as the 32-bit code
+#                the DSP runs (VMH_ZEPHYR_BASE, VMH_SOF_BASE; scripts/third-party.sh)
 #   --verbose    show apt-get's output (by default it goes to a log, shown only on failure)
 #   -h, --help   this text
 #
@@ -23,8 +30,13 @@ for arg in "$@"; do
   case "$arg" in
     -h|--help) vmh_usage; exit 0 ;;
     --firmware) packages+=(gcc-arm-none-eabi libstdc++-arm-none-eabi-newlib libnewlib-arm-none-eabi qemu-system-arm) ;;
+    --xtensa) packages+=(gcc-xtensa-lx106 binutils-xtensa-lx106 qemu-system-misc) ;;
+    --zephyr) packages+=(ninja-build device-tree-compiler python3 python3-yaml python3-pyelftools python3-pykwalify
+                         python3-ruamel.yaml python3-jsonschema python3-packaging python3-dateutil
+                         gcc-arm-none-eabi picolibc-arm-none-eabi libstdc++-arm-none-eabi-picolibc qemu-system-arm) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev lcov) ;;
     --docs) packages+=(doxygen) ;;
+    --real) packages+=(g++-multilib) ;;
     --verbose) verbose=1 ;;
     *) vmh_bad_usage "unknown option '$arg'" ;;
   esac

@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Counts instructions per step of every vmh-instr case under callgrind and prints a Markdown
 # table: case, allocator, instructions per step with the case's own work subtracted, the case's
-# own work, and the ratio to the sys_heap model's net count for the same case in this run.
+# own work, and the ratio to the sys_heap baseline's net count for the same case in this run:
+# Zephyr's real heap (zephyr_sys_heap) when the build has it (VMH_ZEPHYR_BASE), else its model.
+# The target is the build's host (x86-64 here): the compiler and flags head the table.
 #
-#   scripts/instructions.sh [BUILD_DIR]        BUILD_DIR defaults to $VMH_BUILD_DIR, then ./build
+#   scripts/instructions.sh [--fidelity] [BUILD_DIR]   BUILD_DIR defaults to $VMH_BUILD_DIR, then ./build
+#
+# --fidelity   also checks each sys_heap model row against the real heap's row of the same case
+#              (sys_heap with zephyr_sys_heap, sys_heap_stats with zephyr_sys_heap_stats): exit 1
+#              when a model is more than 10% off; exit 2 when the build has no real heap. The
+#              sof_vmh model's ratio to SOF's real VMH (sof_vmh_real) is shown, not checked.
 #
 # Environment: VMH_INSTR (path of vmh-instr, overrides BUILD_DIR), VMH_INSTR_STEPS (default
 # 20000), VMH_INSTR_WARMUP (default 2000), VMH_INSTR_CASES (an extended regular expression; only
@@ -21,9 +28,11 @@
 set -euo pipefail
 
 build=""
+fidelity=0
 for arg in "$@"; do
   case "$arg" in
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,/^[^#]/{/^#/{s/^# \{0,1\}//;p}}' "$0"; exit 0 ;;
+    --fidelity) fidelity=1 ;;
     -*) echo "instructions.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
     *)
       if [ -n "$build" ]; then echo "instructions.sh: one BUILD_DIR only, not also '$arg' (see --help)" >&2; exit 2; fi
@@ -58,6 +67,12 @@ if [ "$steps" -eq 0 ]; then
   echo "instructions.sh: VMH_INSTR_STEPS must be at least 1" >&2
   exit 2
 fi
+real=$("$instr" --real-heap)
+if [ "$fidelity" -eq 1 ] && [ "$real" != yes ]; then
+  echo "instructions.sh: --fidelity needs the real Zephyr heap: configure with -DVMH_ZEPHYR_BASE=... (scripts/third-party.sh)" >&2
+  exit 2
+fi
+cache="${build%/}/CMakeCache.txt"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -88,7 +103,10 @@ if [ ! -s "$work/results" ]; then
   exit 2
 fi
 
-awk -v steps="$steps" -v warmup="$warmup" '
+[ "$real" = yes ] || echo "The real Zephyr heap is not built (configure with -DVMH_ZEPHYR_BASE=..., scripts/third-party.sh): ratios are to the sys_heap model."
+awk -v steps="$steps" -v warmup="$warmup" -v real="$real" -v fidelity="$fidelity" -v target="$(uname -m)" \
+    -v compiler="$($(awk -F= '/^CMAKE_CXX_COMPILER:/ { print $2 }' "$cache" 2>/dev/null || echo c++) --version 2>/dev/null | head -1)" \
+    -v buildtype="$(awk -F= '/^CMAKE_BUILD_TYPE:/ { t = toupper($2) } { v[$1] = $2 } END { print v["CMAKE_CXX_FLAGS_" t ":STRING"] }' "$cache" 2>/dev/null)" '
   {
     test[NR] = $1; alloc[NR] = $2; ir[NR] = $3 / steps
     notes = ""; for (i = 4; i <= NF; ++i) notes = notes (i > 4 ? " " : "") $i
@@ -96,15 +114,40 @@ awk -v steps="$steps" -v warmup="$warmup" '
     if ($2 == "none") own[$1] = $3 / steps
   }
   END {
-    printf "Instructions per step (callgrind Ir of the %d measured steps after %d warm-up steps;\n", steps, warmup
-    print "net = the allocator'"'"'s count minus the case'"'"'s own work, the same case run on no allocator)\n"
-    print "| case | allocator | net instructions / step | case'"'"'s own work | net ratio to sys_heap | notes |"
+    ref = real == "yes" ? "zephyr_sys_heap" : "sys_heap"
+    printf "Instructions per step on %s, %s `%s` (callgrind Ir of the %d measured steps\n", target, compiler, buildtype, steps
+    printf "after %d warm-up steps; net = the allocator'"'"'s count minus the case'"'"'s own work, the same case run on no\n", warmup
+    printf "allocator). zephyr_sys_heap rows are Zephyr'"'"'s heap.c built with the same flags, sof_vmh_real rows SOF'"'"'s\n"
+    printf "regions_mm.c over a page-table stand-in (the TLB driver'"'"'s work left out); sys_heap and sof_vmh rows are models.\n\n"
+    printf "| case | allocator | net instructions / step | case'"'"'s own work | net ratio to %s | notes |\n", ref
     print "|---|---|---:|---:|---:|---|"
     for (r = 1; r <= NR; ++r) net[r] = ir[r] - own[test[r]]
-    for (r = 1; r <= NR; ++r) if (alloc[r] == "sys_heap") base[test[r]] = net[r]
+    for (r = 1; r <= NR; ++r) if (alloc[r] == ref) base[test[r]] = net[r]
+    for (r = 1; r <= NR; ++r) net_of[test[r] " " alloc[r]] = net[r]
     for (r = 1; r <= NR; ++r) {
       if (alloc[r] == "none") continue
       ratio = (test[r] in base && base[test[r]] > 0) ? sprintf("%.2f", net[r] / base[test[r]]) : "-"
       printf "| %s | %s | %.1f | %.1f | %s | %s |\n", test[r], alloc[r], net[r], own[test[r]], ratio, note[r]
     }
+    if (fidelity != 1) exit 0
+    print "\nModel against real code, same case (within 10% required):\n"
+    print "| case | model | model / real |"
+    print "|---|---|---:|"
+    bad = 0
+    for (r = 1; r <= NR; ++r) {
+      if (alloc[r] != "sys_heap" && alloc[r] != "sys_heap_stats") continue
+      key = test[r] " zephyr_" alloc[r]
+      if (!(key in net_of) || net_of[key] <= 0) continue
+      q = net[r] / net_of[key]
+      off = q < 0.9 || q > 1.1
+      bad += off
+      printf "| %s | %s | %.3f%s |\n", test[r], alloc[r], q, off ? " (more than 10% off)" : ""
+    }
+    for (r = 1; r <= NR; ++r) {
+      if (alloc[r] != "sof_vmh") continue
+      key = test[r] " sof_vmh_real"
+      if (!(key in net_of) || net_of[key] <= 0) continue
+      printf "| %s | %s | %.3f (not checked: this model is not calibrated, docs/baselines.md) |\n", test[r], alloc[r], net[r] / net_of[key]
+    }
+    exit bad > 0 ? 1 : 0
   }' "$work/results"

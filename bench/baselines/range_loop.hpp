@@ -44,4 +44,24 @@ range_grant sof_range_loop(TryAlloc&& try_alloc, std::size_t min, std::size_t pr
   }
 }
 
+// The same loop for an allocator that fails every size above `largest` without any effect
+// (no state changes on such a call): it starts at the largest multiple of min that could fit,
+// so it makes the same calls as sof_range_loop from there on and returns the same grant,
+// without its up to 2^64 / min failing steps for a huge `preferred`. `attempts` counts the calls
+// made. Fails at once when sof_range_loop would, or when min > largest.
+template <class TryAlloc>
+range_grant sof_range_loop_bounded(TryAlloc&& try_alloc, std::size_t min, std::size_t preferred, std::size_t align,
+                                   std::size_t largest) {
+  if (min == 0 || preferred < min) return {};
+  // The plain loop's first size: preferred rounded up to a multiple of min, if that fits.
+  std::size_t first = preferred;
+  if (const std::size_t rem = preferred % min; rem != 0) {
+    if (preferred > std::numeric_limits<std::size_t>::max() - (min - rem)) return {};
+    first += min - rem;
+  }
+  const std::size_t top = first < largest / min * min ? first : largest / min * min;
+  if (top < min) return {};
+  return sof_range_loop(try_alloc, min, top, align);
+}
+
 }  // namespace vmh::baseline

@@ -2,8 +2,8 @@
 // and benchmarks. It reproduces the heap's intended behaviour, without the
 // defects of its history: a fixed table of bundles of power-of-two blocks laid
 // out back to back in a virtual window, first fit over the table, the block
-// within a bundle chosen as Zephyr's mem_blocks and bit array choose it (see
-// choose_blocks), physical pages mapped only while a live block needs them, and
+// within a bundle chosen as Zephyr's mem_blocks and bit array choose it (bit_runs.hpp),
+// physical pages mapped only while a live block needs them, and
 // a physical page budget standing in for the SRAM. Its bookkeeping outside the
 // buffers is reported by metadata_bytes().
 //
@@ -19,6 +19,8 @@
 #include <span>
 #include <utility>
 #include <vector>
+
+#include "baselines/bit_runs.hpp"
 
 namespace vmh::baseline {
 
@@ -53,28 +55,45 @@ class sof_vmh_model {
   static constexpr std::uintptr_t default_base = 0x10000000;
   // SOF's configuration holds at most this many bundles.
   static constexpr std::size_t max_bundles = 10;
-  // Bundles of at most this many blocks allocate through one word of Zephyr's bit array.
-  static constexpr std::size_t bitarray_word_bits = 32;
 
-  // What the real heap keeps outside its buffers, at 32 bits (ACE DSPs, SMP, so
-  // a spinlock is one word); sizes from the structures' fields:
-  //  - per bundle, a mem_blocks allocator (block count, block size shift,
-  //    buffer and bitmap pointers, spinlock) and two bit arrays, the blocks'
-  //    bitmap and the multi-block size bitmap, each a header (bit count, word
-  //    count, word pointer, spinlock) and one 32-bit word per 32 blocks;
-  //  - per heap, the heap structure: the region pointer, one allocator pointer
-  //    and one size-bitmap pointer per table slot, the contiguous flag, a mutex.
-  static constexpr std::size_t mem_blocks_struct_bytes = 5 * 4;
+  // What the real heap keeps outside its buffers, at 32 bits (ACE DSPs, SMP, so a
+  // spinlock is one word), with Zephyr's mem_blocks statistics on (the per-bundle
+  // statistics below need them); sizes from the structures' fields:
+  //  - per bundle, a mem_blocks allocator (block count, block size shift, blocks in
+  //    use and their peak, buffer and bitmap pointers, spinlock) and two bit arrays,
+  //    the blocks' bitmap and the multi-block size bitmap, each a header (bit count,
+  //    word count, word pointer, spinlock) and one 32-bit word per 32 blocks;
+  //  - per heap, the heap structure: a mutex, the region pointer, per table slot an
+  //    allocator pointer, a size-bitmap pointer and an out-of-blocks count, and two
+  //    flags (logged, contiguous).
+  // The real code takes each piece from the system heap at init, one allocation each,
+  // in the order for_each_bookkeeping_allocation() gives; tests/real checks the sizes
+  // against the real structures.
+  static constexpr std::size_t mem_blocks_struct_bytes = 7 * 4;
   static constexpr std::size_t bitarray_struct_bytes = 4 * 4;
-  static constexpr std::size_t mutex_bytes = 5 * 4;  // owner, wait queue (two links), lock count, priority
-  static constexpr std::size_t heap_struct_bytes = 4 + 2 * 4 * max_bundles + 4 + mutex_bytes;
+  static constexpr std::size_t mutex_bytes = 5 * 4;  // wait queue (two links), owner, lock count, priority
+  static constexpr std::size_t heap_struct_bytes = mutex_bytes + 4 + 3 * 4 * max_bundles + 4;
+
+  // Calls f(bytes) for each allocation the real heap's init makes for a table: the heap
+  // structure, then per bundle its allocator, its two bit arrays and their two word arrays.
+  template <class F>
+  static constexpr void for_each_bookkeeping_allocation(std::span<const sof_bundle> table, F&& f) {
+    f(heap_struct_bytes);
+    for (const sof_bundle& b : table) {
+      const std::size_t words = 4 * ((b.block_count + 31) / 32);
+      f(mem_blocks_struct_bytes);
+      f(bitarray_struct_bytes);
+      f(bitarray_struct_bytes);
+      f(words);
+      f(words);
+    }
+  }
 
   // Bytes of that bookkeeping for a table (0 for an empty one).
   static constexpr std::size_t metadata_bytes(std::span<const sof_bundle> table) noexcept {
     if (table.empty()) return 0;
-    std::size_t bytes = heap_struct_bytes;
-    for (const sof_bundle& b : table)
-      bytes += mem_blocks_struct_bytes + 2 * (bitarray_struct_bytes + 4 * ((b.block_count + 31) / 32));
+    std::size_t bytes = 0;
+    for_each_bookkeeping_allocation(table, [&bytes](std::size_t n) { bytes += n; });
     return bytes;
   }
 
@@ -93,10 +112,11 @@ class sof_vmh_model {
   // never shared with another bundle. page_size must be a power of two and base
   // page-aligned. Ascending order is not required (SOF does not check it);
   // first fit then simply follows the table order. An invalid model fails
-  // every alloc and free.
+  // every alloc and free. `fit` is the bit array's rule (bit_runs.hpp).
   sof_vmh_model(std::span<const sof_bundle> table, std::size_t page_size,
-                std::size_t physical_pages_budget, std::uintptr_t base = default_base)
-      : page_size_(page_size), budget_(physical_pages_budget), base_(base) {
+                std::size_t physical_pages_budget, std::uintptr_t base = default_base,
+                bit_array_fit fit = sof_bit_array_fit)
+      : page_size_(page_size), budget_(physical_pages_budget), base_(base), fit_(fit) {
     if (table.empty() || table.size() > max_bundles) return;
     if (page_size == 0 || !std::has_single_bit(page_size) || base % page_size != 0) return;
     std::vector<bundle> bundles;
@@ -142,7 +162,9 @@ class sof_vmh_model {
   // blocks < a page, a page is mapped when its first block comes into use.
   // If the budget cannot supply the new pages nothing is taken and the call
   // fails (counted in mapping_failures()); like SOF it does not go on to try
-  // a later bundle. A zero-byte request fails.
+  // a later bundle. The driver maps page by page until the pages run out and
+  // SOF then unmaps what it mapped, so for a moment every page of the budget
+  // is mapped: the peak counts it. A zero-byte request fails.
   //
   // "Full": when no eligible bundle has a free block (or run), the request
   // fails and each eligible bundle counts one full failure. A request that
@@ -164,6 +186,7 @@ class sof_vmh_model {
       const std::size_t offset = b.offset + first * b.block_size;
       if (mapped_ + new_pages(b, offset, n, size) > budget_) {
         ++mapping_failures_;
+        if (budget_ > peak_mapped_) peak_mapped_ = budget_;
         return nullptr;
       }
       take(b, first, n, size);
@@ -188,7 +211,7 @@ class sof_vmh_model {
     const std::size_t n = run_length(*b, index);
     const std::size_t g = b->first_block + index;
     for (std::size_t k = 0; k < n; ++k) used_[g + k] = cont_[g + k] = 0;
-    if (b->block_count <= bitarray_word_bits) b->used_mask &= ~run_mask(index, n);
+    if (b->block_count <= bit_array_word_bits) b->used_mask &= ~run_mask(index, n);
     b->used -= n;
     const std::size_t offset = b->offset + index * b->block_size;
     if (b->block_size < page_size_) {
@@ -226,6 +249,12 @@ class sof_vmh_model {
   std::uintptr_t base() const { return base_; }
   // Whether page q of the window (its offset / page size) is mapped now.
   bool page_mapped(std::size_t q) const { return q < page_users_.size() && page_users_[q] != 0; }
+  bit_array_fit fit() const { return fit_; }
+  // Whether p lies in the heap's virtual window.
+  bool owns(const void* p) const {
+    const auto a = reinterpret_cast<std::uintptr_t>(p);
+    return valid_ && a >= base_ && a - base_ < region_bytes_;
+  }
 
   // Cross-checks the block bitmap, the bit-array words, the run-length bitmap,
   // the per-bundle counters and the page user counts against each other.
@@ -244,7 +273,7 @@ class sof_vmh_model {
         }
       }
       if (used != b.used || b.max_used < b.used || b.max_used > b.block_count) return false;
-      if (b.block_count <= bitarray_word_bits) {
+      if (b.block_count <= bit_array_word_bits) {
         std::uint32_t mask = 0;
         for (std::size_t i = 0; i < b.block_count; ++i) mask |= std::uint32_t{used_[b.first_block + i]} << i;
         if (mask != b.used_mask) return false;
@@ -290,53 +319,22 @@ class sof_vmh_model {
     std::size_t used;
     std::size_t max_used;
     std::size_t full_failures;
-    // Bundles of at most bitarray_word_bits blocks: bit i set while block i is
+    // Bundles of at most bit_array_word_bits blocks: bit i set while block i is
     // in use (the bit array's word; used_ holds the same per block).
     std::uint32_t used_mask;
   };
 
-  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  static constexpr std::size_t npos = no_run;
 
   std::size_t blocks_needed(const bundle& b, std::size_t size, bool contiguous) const {
     if (contiguous) return size / b.block_size + (size % b.block_size != 0);
     return b.block_size >= size ? 1 : 0;
   }
 
-  // Which blocks a request of n blocks takes in b (the first of them), or npos.
-  // A bundle of at most bitarray_word_bits blocks allocates through Zephyr's
-  // bit array: a free gap of exactly n blocks, the one nearest the top of the
-  // bitmap (highest index); else the smallest gap longer than n, among equal
-  // ones again the one nearest the top, taking its lowest n blocks. A larger
-  // bundle takes the lowest run of n free blocks.
+  // Which blocks a request of n blocks takes in b (the first of them), or npos:
+  // the bit array's choice under this model's rule.
   std::size_t choose_blocks(const bundle& b, std::size_t n) const {
-    if (b.block_count > bitarray_word_bits) return find_free_run(b, n);
-    // Gaps of the free mask from the lowest up: a later (higher) gap replaces an
-    // earlier one of the same standing.
-    const std::uint64_t all = (std::uint64_t{1} << b.block_count) - 1;
-    std::uint64_t free = ~std::uint64_t{b.used_mask} & all;
-    std::size_t exact = npos, best = npos, best_len = SIZE_MAX;
-    while (free != 0) {
-      const auto start = static_cast<std::size_t>(std::countr_zero(free));
-      const auto len = static_cast<std::size_t>(std::countr_one(free >> start));
-      if (len == n) exact = start;
-      else if (len > n && len <= best_len) best = start, best_len = len;
-      free &= ~(((std::uint64_t{1} << len) - 1) << start);
-    }
-    return exact != npos ? exact : best;
-  }
-
-  static std::uint32_t run_mask(std::size_t first, std::size_t n) {
-    return static_cast<std::uint32_t>(((std::uint64_t{1} << n) - 1) << first);
-  }
-
-  // Lowest index of n adjacent free blocks in b, or npos.
-  std::size_t find_free_run(const bundle& b, std::size_t n) const {
-    std::size_t run = 0;
-    for (std::size_t i = 0; i < b.block_count; ++i) {
-      run = used_[b.first_block + i] != 0 ? 0 : run + 1;
-      if (run == n) return i + 1 - n;
-    }
-    return npos;
+    return choose_free_run(fit_, used_.data() + b.first_block, b.used_mask, b.block_count, n);
   }
 
   // Pages of [page_begin, page_end) that the allocation needs.
@@ -362,7 +360,7 @@ class sof_vmh_model {
       used_[g + k] = 1;
       cont_[g + k] = (k + 1 < n) ? 1 : 0;
     }
-    if (b.block_count <= bitarray_word_bits) b.used_mask |= run_mask(first, n);
+    if (b.block_count <= bit_array_word_bits) b.used_mask |= run_mask(first, n);
     b.used += n;
     if (b.used > b.max_used) b.max_used = b.used;
     const std::size_t offset = b.offset + first * b.block_size;
@@ -426,6 +424,7 @@ class sof_vmh_model {
   std::size_t page_size_;
   std::size_t budget_;
   std::uintptr_t base_;
+  bit_array_fit fit_;
   std::size_t region_bytes_ = 0;
   std::size_t metadata_bytes_ = 0;
   std::size_t mapped_ = 0;

@@ -36,8 +36,10 @@
 // that a code-size build measures what the real heap's -Os build has.
 #if defined(__OPTIMIZE_SIZE__)
 #define VMH_SYS_HEAP_INLINE
+#define VMH_SYS_HEAP_LIST_STATS
 #else
 #define VMH_SYS_HEAP_INLINE [[gnu::always_inline]]
+#define VMH_SYS_HEAP_LIST_STATS [[gnu::noinline]]
 #endif
 
 namespace vmh::baseline {
@@ -122,6 +124,10 @@ class sys_heap_model {
   static constexpr std::size_t external_metadata_bytes() noexcept { return 0; }
 
   sys_heap_model(void* mem, std::size_t bytes) noexcept { init(mem, bytes); }
+
+  /// Whether a buffer of `bytes` at a page-aligned address can hold this heap (valid_heap()
+  /// after construction), decided without a buffer.
+  static constexpr bool fits(std::size_t bytes) noexcept { return geometry_for(4096, bytes).units != 0; }
   sys_heap_model(const sys_heap_model&) = delete;  // two models must never share one buffer
   sys_heap_model& operator=(const sys_heap_model&) = delete;
 
@@ -151,7 +157,7 @@ class sys_heap_model {
   void* aligned_alloc(std::size_t align, std::size_t bytes) noexcept {
     // Every user pointer is already header_bytes-aligned.
     if (align <= header_bytes) return alloc(bytes);
-    if (!valid_heap() || bytes == 0 || !std::has_single_bit(align)) return nullptr;
+    if (!valid_heap() || bytes == 0 || (align & (align - 1)) != 0) return nullptr;  // a power of two (no popcount call)
     if (bytes > std::numeric_limits<std::size_t>::max() - align) return nullptr;
     // Over-allocate so that an aligned pointer with `bytes` after it fits anywhere
     // in the chunk: ceil((bytes + align) / 8) units.
@@ -299,7 +305,7 @@ class sys_heap_model {
 
     // 1 = free chunk that must be listed, 2 = such a chunk already seen on a list.
     std::vector<std::uint8_t> mark(end_, 0);
-    std::size_t free_units = 0, used_units = 0, listable = 0;
+    std::size_t listed_units = 0, used_units = 0, listable = 0;
     id_t prev = 0;
     bool prev_free = false;
     id_t c = chunk0_;
@@ -311,10 +317,10 @@ class sys_heap_model {
         used_units += sz;
       } else {
         if (prev_free) return false;  // a missed merge
-        free_units += sz;
         if (sz >= min_chunk) {
           mark[c] = 1;
           ++listable;
+          listed_units += sz;
         }
       }
       prev_free = !u;
@@ -344,7 +350,7 @@ class sys_heap_model {
 
     if constexpr (has_stats) {
       const stats s = runtime_stats();
-      return s.free_bytes == free_units * unit && s.allocated_bytes == used_units * unit &&
+      return s.free_bytes == listed_units * unit && s.allocated_bytes == used_units * unit &&
              s.max_allocated_bytes >= s.allocated_bytes;
     } else {
       return true;
@@ -448,19 +454,22 @@ class sys_heap_model {
       return static_cast<std::size_t>(get<stat_t>(meta_stats + i * StatBytes));
     }
     void set_stat(unsigned i, std::size_t v) const noexcept { put(meta_stats + i * StatBytes, static_cast<stat_t>(v)); }
+    // The statistics are kept where the real heap keeps them: the free bytes are the listed
+    // chunks' (each list change moves them), the allocated bytes change with the used chunks.
     VMH_SYS_HEAP_INLINE void note_alloc(std::size_t u) const noexcept {
       if constexpr (has_stats) {
         const std::size_t a = stat(st_alloc) + u * unit;
         set_stat(st_alloc, a);
-        set_stat(st_free, stat(st_free) - u * unit);
         if (a > stat(st_max)) set_stat(st_max, a);
       }
     }
     VMH_SYS_HEAP_INLINE void note_free(std::size_t u) const noexcept {
-      if constexpr (has_stats) {
-        set_stat(st_alloc, stat(st_alloc) - u * unit);
-        set_stat(st_free, stat(st_free) + u * unit);
-      }
+      if constexpr (has_stats) set_stat(st_alloc, stat(st_alloc) - u * unit);
+    }
+    // A call, not inlined: with statistics on, GCC keeps the real heap's free-list functions
+    // out of line at -O2 (callgrind names them), and each list change pays for one.
+    VMH_SYS_HEAP_LIST_STATS void note_listed(std::size_t sz, bool added) const noexcept {
+      if constexpr (has_stats) set_stat(st_free, added ? stat(st_free) + sz * unit : stat(st_free) - sz * unit);
     }
 
     // Lists free chunk c of sz units. New chunks join at the tail, i.e. just before the head.
@@ -481,6 +490,7 @@ class sys_heap_model {
         set_fld(p, f_next, c);
         set_fld(h, f_prev, c);
       }
+      note_listed(sz, true);
     }
 
     // Unlists chunk c from bucket b. The head moves to the removed chunk's
@@ -497,6 +507,7 @@ class sys_heap_model {
         set_fld(n, f_prev, p);
         set_head(b, n);
       }
+      if constexpr (has_stats) note_listed(size(c), false);
     }
     // Unlists free chunk c of sz units (a chunk too small to be listed is not).
     VMH_SYS_HEAP_INLINE void list_remove(id_t c, id_t sz) const noexcept {
@@ -594,25 +605,37 @@ class sys_heap_model {
   id_t link(id_t c, unsigned f) const noexcept { return fld(c, f); }
   id_t head(unsigned b) const noexcept { return chunks{base_}.head(b); }
 
-  void init(void* mem, std::size_t bytes) noexcept {
+  // Where a heap over [mem, mem + bytes) at address `a` starts (offset from a), its units and
+  // chunk 0's units and buckets; units 0 when the buffer cannot hold a heap.
+  struct geometry {
+    std::size_t offset = 0, units = 0, chunk0 = 0;
+    unsigned buckets = 0;
+  };
+  static constexpr geometry geometry_for(std::uintptr_t a, std::size_t bytes) noexcept {
     // The end marker's header is a footer reserved past the last unit; its width
     // follows from the raw size (see the class comment).
     const std::size_t footer = Big || bytes / unit > 0x7fff ? 8 : 4;
-    if (mem == nullptr || bytes <= footer) return;
-    const std::uintptr_t a = addr(mem);
-    if (bytes - footer > std::numeric_limits<std::uintptr_t>::max() - a) return;
+    if (a == 0 || bytes <= footer) return {};
+    if (bytes - footer > std::numeric_limits<std::uintptr_t>::max() - a) return {};
     const std::uintptr_t start = (a + unit - 1) & ~std::uintptr_t{unit - 1};
     const std::uintptr_t stop = (a + (bytes - footer)) & ~std::uintptr_t{unit - 1};
-    if (stop <= start) return;
+    if (stop <= start) return {};
     const std::size_t n = (stop - start) / unit;
-    if (n > max_units || n < min_chunk) return;
+    if (n > max_units || n < min_chunk) return {};
     if constexpr (has_stats)
-      if (n > std::numeric_limits<stat_t>::max() / unit) return;  // byte statistics must fit the target's size_t
+      if (n > std::numeric_limits<stat_t>::max() / unit) return {};  // byte statistics must fit the target's size_t
     const unsigned nb = bucket_of(n) + 1;
     const std::size_t c0 = (meta_heads + 4 * std::size_t{nb} + unit - 1) / unit;
-    if (n < c0 + min_chunk) return;  // no room for one listable free chunk
+    if (n < c0 + min_chunk) return {};  // no room for one listable free chunk
+    return {start - a, n, c0, nb};
+  }
 
-    base_ = static_cast<std::byte*>(mem) + (start - a);
+  void init(void* mem, std::size_t bytes) noexcept {
+    const geometry g = geometry_for(addr(mem), bytes);
+    if (g.units == 0) return;
+    const std::size_t n = g.units, c0 = g.chunk0;
+    const unsigned nb = g.buckets;
+    base_ = static_cast<std::byte*>(mem) + g.offset;
     end_ = static_cast<id_t>(n);
     chunk0_ = static_cast<id_t>(c0);
     nbuckets_ = nb;
@@ -624,7 +647,6 @@ class sys_heap_model {
     h.set_fld(0, f_left, 0);
     h.set_size_used(0, c0, true);
     h.template put<std::uint32_t>(meta_end, end_);
-    if constexpr (has_stats) h.set_stat(st_free, (n - c0) * unit);
 
     h.set_fld(chunk0_, f_left, c0);
     h.set_size_used(chunk0_, n - c0, false);

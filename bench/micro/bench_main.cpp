@@ -21,12 +21,14 @@
 #include <unistd.h>
 
 #include "micro/cases.hpp"
+#include "micro/real_heap.hpp"
 
 namespace {
 
 using namespace vmh::bench;
 
-constexpr const char* allocator_order[] = {"vmh", "vmh_null", "sys_heap", "sof_vmh", "pmr_pool", "malloc"};
+constexpr const char* allocator_order[] = {"vmh", "vmh_null", "sys_heap", "zephyr_sys_heap", "sof_vmh", "pmr_pool",
+                                           "malloc"};
 
 /// Registers one benchmark running `Case` built from `args`.
 template <class Case, class... Args>
@@ -82,6 +84,24 @@ void add_all() {
   }
 }
 
+/// This host and its compiler, which the figures are for.
+std::string target() {
+#if defined(__x86_64__)
+  const char* arch = "x86-64";
+#elif defined(__aarch64__)
+  const char* arch = "arm64";
+#else
+  const char* arch = "this host";
+#endif
+#if defined(__clang__)
+  return std::string(arch) + ", clang " + __clang_version__;
+#elif defined(__GNUC__)
+  return std::string(arch) + ", g++ " + __VERSION__;
+#else
+  return arch;
+#endif
+}
+
 /// Console output plus, at the end, the per-case table of allocators side by side.
 class paired_reporter : public benchmark::ConsoleReporter {
  public:
@@ -108,7 +128,9 @@ class paired_reporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     if (order_.empty()) return;
-    std::string out = "\nCPU time per step (" + unit_ + "), one run; ratio = vmh / sys_heap\n\n| case |";
+    // The target the figures are for: this host, its compiler (zephyr_sys_heap is Zephyr's heap.c
+    // built with the same compiler and flags; sys_heap is its model).
+    std::string out = "\nCPU time per step (" + unit_ + ") on " + target() + ", one run; ratio = vmh / sys_heap (the model)\n\n| case |";
     for (const char* a : allocator_order) out += std::string(" ") + a + " |";
     out += " vmh / sys_heap |\n|---|";
     for (std::size_t i = 0; i < std::size(allocator_order); ++i) out += "---:|";
@@ -159,7 +181,14 @@ bool console_format(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+#if VMH_HAVE_ZEPHYR_HEAP
+  add_all<vmh_adapter, vmh_null_adapter, sys_heap_adapter, zephyr_sys_heap_adapter, sof_vmh_adapter, pmr_pool_adapter,
+          malloc_adapter>();
+#else
+  std::fprintf(stderr, "vmh-bench: the real Zephyr heap is not built (configure with -DVMH_ZEPHYR_BASE=..., "
+                       "scripts/third-party.sh): the sys_heap model only\n");
   add_all<vmh_adapter, vmh_null_adapter, sys_heap_adapter, sof_vmh_adapter, pmr_pool_adapter, malloc_adapter>();
+#endif
 
   const bool console = console_format(argc, argv);
   benchmark::Initialize(&argc, argv);

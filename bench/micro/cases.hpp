@@ -103,7 +103,7 @@ struct range_result {
 template <class Mapper, bool Statistics = true>
 class vmh_adapter_for {
  public:
-  using heap_type = heap<vmh_layout, Mapper, typename heap<vmh_layout, Mapper>::backing_type, no_lock,
+  using heap_type = heap<vmh_layout, Mapper, typename heap<vmh_layout, Mapper>::window_type, no_lock,
                          heap_options{.statistics = Statistics}>;
   static constexpr bool maps_pages = std::is_same_v<Mapper, counting_mapper>;
   static_assert(Statistics || maps_pages, "without statistics only the mapper tells what is in use");

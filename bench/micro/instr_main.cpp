@@ -4,6 +4,8 @@
 //   vmh-instr --list                                   "<case> <allocator>", one per line
 //   vmh-instr --client-requests                        "yes" when built with callgrind's client
 //                                                      requests, else "no" (then nothing is counted)
+//   vmh-instr --real-heap                              "yes" when Zephyr's real heap has rows
+//                                                      (VMH_ZEPHYR_BASE), else "no"
 //   vmh-instr <case> <allocator> [steps] [warm-up]     default 20000 steps after 2000 warm-up
 //   vmh-instr --all [steps] [warm-up]                  every case in turn (a check that each runs
 //                                                      and stays consistent; ctest runs it short)
@@ -43,6 +45,7 @@
 #endif
 
 #include "micro/cases.hpp"
+#include "micro/real_heap.hpp"
 
 namespace {
 
@@ -126,9 +129,26 @@ using steady_wide = steady<A, wide_max>;
 
 constexpr std::size_t bytes_64 = 64, bytes_4096 = 4096, default_align = 0;
 
+// The real Zephyr heap's rows beside its model's, when the build has it (micro/real_heap.hpp).
+#if VMH_HAVE_ZEPHYR_HEAP
+#define VMH_REAL_HEAP_ROWS , zephyr_sys_heap_adapter, zephyr_sys_heap_stats_adapter
+#define VMH_REAL_HEAP_ROW , zephyr_sys_heap_adapter
+#else
+#define VMH_REAL_HEAP_ROWS
+#define VMH_REAL_HEAP_ROW
+#endif
+// And SOF's real VMH beside its model, when the build has it.
+#if VMH_HAVE_SOF_VMH
+#define VMH_REAL_VMH_ROW , sof_vmh_real_adapter
+#else
+#define VMH_REAL_VMH_ROW
+#endif
+
 std::vector<entry> all_entries() {
-  using every = rows<vmh_adapter, vmh_nostats_adapter, vmh_null_adapter, sys_heap_adapter, sys_heap_stats_adapter, sof_vmh_adapter>;
-  using general = rows<vmh_adapter, vmh_nostats_adapter, vmh_null_adapter, sys_heap_adapter, sys_heap_stats_adapter>;
+  using every = rows<vmh_adapter, vmh_nostats_adapter, vmh_null_adapter, sys_heap_adapter, sys_heap_stats_adapter,
+                     sof_vmh_adapter VMH_REAL_HEAP_ROWS VMH_REAL_VMH_ROW>;
+  using general = rows<vmh_adapter, vmh_nostats_adapter, vmh_null_adapter, sys_heap_adapter,
+                       sys_heap_stats_adapter VMH_REAL_HEAP_ROWS>;
   std::vector<entry> e;
   every::add<alloc_free_fixed, bytes_64, default_align>(e, "alloc_free/64");
   every::add<alloc_free_fixed, bytes_4096, default_align>(e, "alloc_free/4096");
@@ -138,9 +158,10 @@ std::vector<entry> all_entries() {
   general::add<steady_small, 90u>(e, "steady/16-4K/fill:90");
   general::add<steady_wide, 10u>(e, "steady/16-64K/fill:10");
   general::add<steady_wide, 95u>(e, "steady/16-64K/fill:95");
-  rows<vmh_adapter, sys_heap_adapter, sof_vmh_adapter>::add<range_pressure, 90u>(e, "range/fill:90");
-  rows<vmh_adapter, sys_heap_adapter>::add<resize_cycle, 0u>(e, "resize/empty");
-  rows<vmh_adapter, sys_heap_adapter>::add<resize_cycle, 50u>(e, "resize/fill:50");
+  rows<vmh_adapter, sys_heap_adapter, sof_vmh_adapter VMH_REAL_HEAP_ROW VMH_REAL_VMH_ROW>::add<range_pressure, 90u>(
+      e, "range/fill:90");
+  rows<vmh_adapter, sys_heap_adapter VMH_REAL_HEAP_ROW>::add<resize_cycle, 0u>(e, "resize/empty");
+  rows<vmh_adapter, sys_heap_adapter VMH_REAL_HEAP_ROW>::add<resize_cycle, 50u>(e, "resize/fill:50");
   return e;
 }
 
@@ -160,6 +181,10 @@ int main(int argc, char** argv) {
   const std::vector<entry> entries = all_entries();
   if (argc == 2 && std::strcmp(argv[1], "--list") == 0) {
     for (const entry& e : entries) std::printf("%s %s\n", e.test, e.allocator);
+    return 0;
+  }
+  if (argc == 2 && std::strcmp(argv[1], "--real-heap") == 0) {
+    std::printf("%s\n", VMH_HAVE_ZEPHYR_HEAP ? "yes" : "no");
     return 0;
   }
   if (argc == 2 && std::strcmp(argv[1], "--client-requests") == 0) {

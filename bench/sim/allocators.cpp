@@ -6,11 +6,11 @@
 #include <unistd.h>
 #include <stdexcept>
 
-#include "baselines/range_loop.hpp"
-#include "baselines/sof_vmh.hpp"
-#include "baselines/sys_heap.hpp"
+#include "baselines/sof_heaps.hpp"
+#include "sim/baseline_allocators.hpp"
 #include "sim/layouts.hpp"
 #include "sim/waste.hpp"
+#include "sim/remote.hpp"
 
 namespace vmh::sim {
 
@@ -106,7 +106,7 @@ std::size_t vmh_allocator::grow(void* ptr, std::size_t size, std::size_t preferr
   const grant g = heap_->grow(ptr, preferred, granule);
   // A grow that cannot reach a step of granule above the allocation's size answers with its
   // usable size (whole granules or a whole block, which may be above `size`): no growth.
-  if (g.result != status::ok || g.size <= size || g.size > preferred || g.size % granule != 0) return size;
+  if (g.status != status::ok || g.size <= size || g.size > preferred || g.size % granule != 0) return size;
   if (opt_.record_live) live_[ptr] = g.size;
   return g.size;
 }
@@ -143,174 +143,93 @@ bool vmh_allocator::place(std::span<const live_block> live, sram_placement& out)
 }
 
 // ---------------------------------------------------------------------------------------------
-// SOF's range loop, bounded by what the allocator can ever grant
+// The baselines: models here, the real code through vmh-real (sim/remote.hpp)
 
 namespace {
 
-/// SOF's loop (baseline::sof_range_loop) for an allocator that fails every size above `largest`
-/// without any effect: starts where the plain loop would first try a size that could fit.
-template <class TryAlloc>
-outcome bounded_range_loop(TryAlloc&& try_alloc, std::size_t min, std::size_t preferred, std::size_t align,
-                           std::size_t largest) {
-  // The plain loop's first attempt (its rounding of `preferred`), or none when it refuses at once.
-  static char probe_target;
-  const baseline::range_grant first = baseline::sof_range_loop(
-      [](std::size_t, std::size_t) -> void* { return &probe_target; }, min, preferred, align);
-  if (first.attempts == 0) return {};
-  // Every size it tries is a multiple of min: the largest one that could fit is here.
-  const std::size_t top = std::min(first.size, largest / min * min);
-  if (top < min) return {};
-  const baseline::range_grant g = baseline::sof_range_loop(try_alloc, min, top, align);
-  return {g.ptr, g.size};
-}
+using baseline::model_system_heap;
+using baseline::model_vmh;
+using baseline::model_vpage;
 
-/// The sys_heap model over exactly `physical` bytes.
-template <class Model>
-class sys_heap_allocator final : public allocator {
- public:
-  explicit sys_heap_allocator(std::size_t physical)
-      : physical_(physical), mem_(physical, 4096), heap_(mem_.data(), physical) {}  // page-aligned, as on the DSP: aligned results depend on it
-  bool valid() const { return heap_.valid_heap(); }
-  outcome allocate(std::size_t size, std::size_t align) override {
-    // The model itself takes the plain path when align <= its header, as the real heap does.
-    void* p = align != 0 ? heap_.aligned_alloc(align, size) : heap_.alloc(size);
-    return {p, p ? size : 0};
-  }
-  outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
-    // No chunk is larger than the heap's buffer.
-    return bounded_range_loop([this](std::size_t s, std::size_t a) { return allocate(s, a).ptr; }, min, preferred,
-                              align, physical_);
-  }
-  void* resize(void* ptr, std::size_t, std::size_t new_size) override { return heap_.realloc(ptr, new_size); }
-  std::size_t grow(void* ptr, std::size_t size, std::size_t preferred, std::size_t granule) override {
-    const std::size_t reach = std::min(preferred, heap_.in_place_limit(ptr));
-    const std::size_t want = reach / granule * granule;
-    if (want <= size) return size;
-    heap_.grow_in_place(ptr, want);  // reaches `want`: it is within the limit
-    return want;
-  }
-  void deallocate(void* ptr) override { heap_.free(ptr); }
-  std::size_t committed_bytes() const override { return physical_; }
-  std::size_t peak_committed_bytes() const override { return physical_; }
-  bool validate() const override { return heap_.validate(); }
-  /// Each block's chunk (header, unit rounding and alignment gap included); the chunks may span
-  /// every unit after chunk 0: the rest of the budget (chunk 0, the end marker's footer) is metadata.
-  bool place(std::span<const live_block> live, sram_placement& out) const override {
-    if (!heap_.valid_heap()) return false;
-    out.model = sram_model::region;
-    out.usable = (heap_.units() - heap_.chunk0_units()) * Model::unit;
-    for (const live_block& b : live) {
-      const std::size_t chunk = heap_.chunk_units(b.ptr) * Model::unit;
-      if (chunk == 0) return false;  // not a live block of this heap
-      out.live.push_back({heap_.offset_of(b.ptr) + heap_.usable_size(b.ptr) - chunk, b.size, chunk});
-    }
-    return true;
-  }
-
- private:
-  std::size_t physical_;
-  virtual_reservation mem_;
-  Model heap_;
-};
-
-/// The SOF VMH model with its table and a physical page budget.
-class sof_vmh_allocator final : public allocator {
- public:
-  /// `physical` bytes of SRAM: the pages left after the model's bookkeeping (its mem_blocks
-  /// structures and bit arrays) when charged, else physical / page.
-  sof_vmh_allocator(std::span<const baseline::sof_bundle> table, std::size_t physical, std::size_t page_size,
-                    metadata_charge charge)
-      : page_(page_size),
-        charged_(charge == metadata_charge::charged),
-        heap_(table, page_size,
-              (charged_ ? charged_budget(physical, baseline::sof_vmh_model::metadata_bytes(table), page_size) : physical) /
-                  page_size) {
-    for (const baseline::sof_bundle& b : table) largest_ = std::max(largest_, b.block_size);
-    // A request needing more pages than the whole budget fails in any bundle (only the model's
-    // failure counters, which no replay reports, see it).
-    largest_ = std::min(largest_, heap_.physical_pages_budget() * page_size);
-  }
-  bool valid() const { return heap_.valid(); }
-  outcome allocate(std::size_t size, std::size_t align) override {
-    void* p = heap_.alloc(size, align);
-    return {p, p ? size : 0};
-  }
-  outcome allocate_range(std::size_t min, std::size_t preferred, std::size_t align) override {
-    // One block per request: nothing above the largest block, or the page budget, can be granted.
-    return bounded_range_loop([this](std::size_t s, std::size_t a) { return heap_.alloc(s, a); }, min, preferred, align,
-                              largest_);
-  }
-  void* resize(void* ptr, std::size_t, std::size_t new_size) override {
-    void* moved = heap_.alloc(new_size);
-    if (moved != nullptr) heap_.free(ptr);
-    return moved;
-  }
-  // SOF's VMH allocates and frees whole blocks and has no call that grows one (nor one that
-  // tells a block's size), so a firmware cannot deepen a buffer it does not move.
-  std::size_t grow(void*, std::size_t size, std::size_t, std::size_t) override { return size; }
-  void deallocate(void* ptr) override { heap_.free(ptr); }
-  std::size_t committed_bytes() const override { return heap_.mapped_pages() * page_; }
-  std::size_t peak_committed_bytes() const override { return heap_.peak_mapped_pages() * page_; }
-  bool validate() const override { return heap_.validate(); }
-  std::size_t metadata_bytes() const override { return heap_.metadata_bytes(); }
-  bool metadata_charged() const override { return charged_; }
-  std::size_t page_size() const override { return page_; }
-  std::size_t page_budget_bytes() const override { return heap_.physical_pages_budget() * page_; }
-  /// Each block's (or run's) bytes, and the pages the model has mapped.
-  bool place(std::span<const live_block> live, sram_placement& out) const override {
-    if (!heap_.valid()) return false;
-    out.model = sram_model::pages;
-    out.page = page_;
-    out.usable = page_budget_bytes();
-    for (const live_block& b : live) {
-      void* p = const_cast<void*>(b.ptr);  // the model's queries take a plain pointer and never write through it
-      const std::size_t reserved = heap_.usable_size(p);
-      if (reserved == 0) return false;  // not a live block of this heap
-      out.live.push_back({reinterpret_cast<std::uintptr_t>(p) - heap_.base(), b.size, reserved});
-    }
-    for (std::size_t q = 0; q < heap_.virtual_bytes() / page_; ++q)
-      if (heap_.page_mapped(q)) out.mapped_pages.push_back(q);
-    return true;
-  }
-
- private:
-  std::size_t page_;
-  bool charged_;
-  std::size_t largest_ = 0;
-  baseline::sof_vmh_model heap_;
-};
-
-template <class Model>
-std::unique_ptr<allocator> checked_sys_heap(std::size_t physical) {
-  auto a = std::make_unique<sys_heap_allocator<Model>>(physical);
-  if (a->valid()) return a;
-  // The nearest budget the model accepts, for the message (a binary search over valid() between
-  // a size known to work and this one).
-  auto fits = [](std::size_t bytes) { return sys_heap_allocator<Model>(bytes).valid(); };
+/// The message for a system heap of `bytes` that the 32-bit heap cannot take: the nearest size
+/// it takes (a binary search over model_system_heap::fits between a size known to work and this).
+std::string system_heap_refusal(const std::string& who, std::size_t bytes) {
   constexpr std::size_t works = 4096;
-  std::size_t good = works, bad = physical;
+  std::size_t good = works, bad = bytes;
   while (good != bad + 1 && bad != good + 1) {
     const std::size_t mid = bad < good ? bad + (good - bad) / 2 : good + (bad - good) / 2;
-    (fits(mid) ? good : bad) = mid;
+    (model_system_heap::fits(mid) ? good : bad) = mid;
   }
-  if (physical < works)
-    throw std::invalid_argument("sys_heap: " + std::to_string(physical) + " bytes cannot hold the heap's chunk 0 and one " +
-                                "allocation (it needs at least " + std::to_string(good) + " bytes)");
-  throw std::invalid_argument("sys_heap: " + std::to_string(physical) + " bytes pass the 32-bit heap's limits (at most " +
-                              std::to_string(good) + " bytes)");
+  if (bytes < works)
+    return who + ": " + std::to_string(bytes) + " bytes cannot hold the heap's chunk 0 and one allocation (it needs at least " +
+           std::to_string(good) + " bytes)";
+  return who + ": " + std::to_string(bytes) + " bytes pass the 32-bit heap's limits (at most " + std::to_string(good) +
+         " bytes)";
+}
+
+/// A model system heap of `bytes`, or invalid_argument naming `who`.
+model_system_heap system_heap(const std::string& who, std::size_t bytes) {
+  if (!model_system_heap::fits(bytes)) throw std::invalid_argument(system_heap_refusal(who, bytes));
+  model_system_heap h(bytes);
+  if (!h.valid()) throw std::invalid_argument(who + ": the host refused " + std::to_string(bytes) + " bytes");
+  return h;
+}
+
+bool is_real(const std::string& name) {
+  const std::vector<std::string> real = real_allocator_names();
+  return std::find(real.begin(), real.end(), name) != real.end();
 }
 
 }  // namespace
 
 std::unique_ptr<allocator> make_sys_heap(std::size_t physical) {
-  if (physical / 8 <= baseline::sys_heap_small::max_units) return checked_sys_heap<baseline::sys_heap_small>(physical);
-  return checked_sys_heap<baseline::sys_heap_big32>(physical);
+  return std::make_unique<sys_heap_allocator<model_system_heap>>(system_heap("sys_heap", physical));
 }
 
-std::unique_ptr<allocator> make_sof_vmh(std::size_t physical, std::size_t page, metadata_charge charge) {
-  auto a = std::make_unique<sof_vmh_allocator>(baseline::sof_production_table, physical, page, charge);
-  if (!a->valid()) throw std::invalid_argument("the SOF table does not fit a page size of " + std::to_string(page));
-  return a;
+std::unique_ptr<allocator> make_sof_vmh(std::size_t physical, std::size_t page, metadata_charge charge,
+                                        sof_model_options o) {
+  const std::span<const baseline::sof_bundle> table = baseline::sof_production_table;
+  const bool charged = charge == metadata_charge::charged;
+  const std::size_t meta = model_vmh::bookkeeping_bytes(table);
+  model_vmh heap(table, page, (charged ? charged_budget(physical, meta, page) : physical) / page, o.fit);
+  if (!heap.valid()) throw std::invalid_argument("the SOF table does not fit a page size of " + std::to_string(page));
+  return std::make_unique<sof_vmh_allocator<model_vmh>>(std::move(heap), page, meta, charged);
+}
+
+std::unique_ptr<allocator> make_sof_today(std::size_t physical, std::size_t page, metadata_charge charge,
+                                          sof_model_options o) {
+  using heaps = baseline::sof_today_heaps<model_system_heap, model_vmh>;
+  const bool charged = charge == metadata_charge::charged;
+  const baseline::sof_split split = baseline::split_budget(physical, page);
+  heaps two(system_heap("sof_today: the system heap's share", split.system_bytes), page,
+            std::span<const baseline::sof_bundle>(baseline::sof_1mib_table), page, split.virtual_pages, charged, o.fit);
+  if (!two.virtual_heap().valid()) throw std::invalid_argument("the SOF table does not fit a page size of " + std::to_string(page));
+  if (two.virtual_heap().bookkeeping_failed())
+    throw std::invalid_argument("sof_today: " + std::to_string(physical) + " bytes leave the system heap too small for the VMH's bookkeeping");
+  const std::size_t meta = two.virtual_heap().metadata_bytes();
+  return std::make_unique<sof_design_allocator<heaps>>(std::move(two), meta, charged, split.virtual_pages);
+}
+
+std::unique_ptr<allocator> make_sof_vpage(std::size_t physical, std::size_t page, metadata_charge charge,
+                                          sof_model_options o) {
+  using heaps = baseline::sof_vpage_heaps<model_system_heap, model_vpage>;
+  const bool charged = charge == metadata_charge::charged;
+  const baseline::sof_split split =
+      baseline::split_budget(physical, page, charged ? baseline::sof_vpage_model::context_bytes : 0);
+  if (split.virtual_pages == 0)
+    throw std::invalid_argument("sof_vpage: " + std::to_string(physical) + " bytes leave no page for the page runs");
+  heaps two(system_heap("sof_vpage: the system heap's share", split.system_bytes), page, split.virtual_pages, page, charged,
+            o.fit, o.records);
+  if (two.virtual_heap().bookkeeping_failed())
+    throw std::invalid_argument("sof_vpage: " + std::to_string(physical) + " bytes leave the system heap too small for vpage's bit array");
+  const std::size_t meta = two.virtual_heap().metadata_bytes();
+  return std::make_unique<sof_design_allocator<heaps>>(std::move(two), meta, charged, split.virtual_pages);
+}
+
+std::vector<std::string> allocator_names() {
+  std::vector<std::string> names = {"vmh", "sys_heap", "sof_vmh", "sof_today", "sof_vpage"};
+  for (std::string& n : real_allocator_names()) names.push_back(std::move(n));
+  return names;
 }
 
 std::unique_ptr<allocator> make_allocator(const std::string& name, std::span<const bucket> layout, std::size_t physical,
@@ -322,7 +241,17 @@ std::unique_ptr<allocator> make_allocator(const std::string& name, std::span<con
   }
   if (name == "sys_heap") return make_sys_heap(physical);
   if (name == "sof_vmh") return make_sof_vmh(physical, page, opt.charge);
-  throw std::invalid_argument("--allocator must be vmh, sys_heap or sof_vmh, not '" + name + "'");
+  if (name == "sof_today") return make_sof_today(physical, page, opt.charge);
+  if (name == "sof_vpage") return make_sof_vpage(physical, page, opt.charge);
+  if (is_real(name)) {
+    // The real heaps refuse what their models refuse, with the models' messages.
+    if (name == "zephyr_sys_heap") system_heap("zephyr_sys_heap", physical);
+    return std::make_unique<remote_allocator>(name, physical, page, opt.charge == metadata_charge::charged);
+  }
+  std::string all;
+  for (const std::string& n : allocator_names()) all += (all.empty() ? "" : ", ") + n;
+  throw std::invalid_argument("--allocator must be one of " + all + ", not '" + name + "'" +
+                              (real_allocator_names().empty() ? " (" + real_allocators_note() + ")" : ""));
 }
 
 }  // namespace vmh::sim

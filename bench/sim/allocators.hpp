@@ -2,17 +2,9 @@
 //  - vmh:      vmh::heap on a runtime layout, with a counting_mapper whose budget is the SRAM
 //              budget minus the heap's metadata (charged, the default) or the whole budget
 //              (uncharged); its own range front end; resize in place; `g` is heap::grow.
-//  - sys_heap: the sys_heap model over a buffer of exactly the physical size (a small heap when
-//              it has at most 0x7fff units, else a big heap, both as on the 32-bit DSP); its
-//              headers live inside that buffer. SOF's range loop; `e` is realloc (it may move);
-//              `g` grows into the free right neighbour only (the model's grow_in_place).
-//  - sof_vmh:  the SOF VMH model with the pages its SRAM budget leaves after its bookkeeping
-//              (mem_blocks structures and bit arrays; the whole budget when uncharged); SOF's
-//              range loop; `e` is allocate + free (SOF has no resize), which needs both blocks;
-//              `g` never grows: SOF's VMH has no call that grows an allocation in place.
-// SOF's range loop steps down from `preferred` by `min`; sizes above the largest the allocator
-// can ever grant fail at once, so the loop starts at the largest multiple of `min` that could
-// fit (the same grant as the plain loop, without its 2^64 steps for `r 1 1 18446744073709551615`).
+//  - the baselines (sim/baseline_allocators.hpp): sys_heap, sof_vmh, sof_today and sof_vpage
+//    as models, and, when the third-party sources were given to the build, the real code they
+//    model: zephyr_sys_heap, sof_vmh_real, sof_today_real, sof_vpage_real (sim/remote.hpp).
 #pragma once
 
 #include <cstddef>
@@ -20,10 +12,13 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <vector>
 #include <unordered_map>
 
 #include <vmh/vmh.hpp>
 
+#include "baselines/bit_runs.hpp"
+#include "baselines/sof_vpage.hpp"
 #include "sim/replay.hpp"
 
 namespace vmh::sim {
@@ -117,18 +112,42 @@ class vmh_allocator final : public allocator {
   std::unordered_map<void*, std::size_t> live_;
 };
 
-/// The sys_heap model for `physical` bytes as the 32-bit DSP has it: a small heap when it fits
-/// 16-bit fields, else a big heap with 32-bit statistics. Throws std::invalid_argument when the
-/// budget cannot hold a heap.
+/// The sys_heap model for `physical` bytes as the 32-bit DSP has it: a small heap when the
+/// 32-bit heap would be one, else a big heap, both with 32-bit statistics. Throws
+/// std::invalid_argument when the budget cannot hold a heap.
 std::unique_ptr<allocator> make_sys_heap(std::size_t physical);
+
+/// How the models of SOF's allocators are built: the rule of Zephyr's bit array under them and
+/// vpage's records. The defaults are what SOF's firmware builds with and what vpage means to do;
+/// the fidelity tests set them to what the real code in hand does.
+struct sof_model_options {
+  baseline::bit_array_fit fit = baseline::sof_bit_array_fit;
+  baseline::vpage_records records = baseline::vpage_records::mended;
+};
 
 /// The SOF VMH model with SOF's production table and the pages `physical` leaves. Throws
 /// std::invalid_argument when the table does not fit the page size.
 std::unique_ptr<allocator> make_sof_vmh(std::size_t physical, std::size_t page,
-                                        metadata_charge charge = metadata_charge::charged);
+                                        metadata_charge charge = metadata_charge::charged, sof_model_options o = {});
 
-/// One of the three by name (`vmh`, `sys_heap`, `sof_vmh`); `layout` is vmh's. Throws
-/// std::invalid_argument for an unknown name or an unusable layout.
+/// What SOF runs in 2026 (baseline::sof_today_heaps): the cached system heap and the VMH with
+/// the 1 MiB table sharing `physical` 256 : 1024. Throws std::invalid_argument when the budget
+/// cannot hold both.
+std::unique_ptr<allocator> make_sof_today(std::size_t physical, std::size_t page,
+                                          metadata_charge charge = metadata_charge::charged, sof_model_options o = {});
+
+/// SOF's stated direction (baseline::sof_vpage_heaps): the cached system heap and vpage's page
+/// runs sharing `physical` 256 : 1024. Throws std::invalid_argument when the budget cannot hold
+/// both.
+std::unique_ptr<allocator> make_sof_vpage(std::size_t physical, std::size_t page,
+                                          metadata_charge charge = metadata_charge::charged, sof_model_options o = {});
+
+/// Every name make_allocator takes: the models, then the real allocators this build has.
+std::vector<std::string> allocator_names();
+
+/// One of allocator_names(); `layout` is vmh's. The real allocators (zephyr_sys_heap,
+/// sof_vmh_real, sof_today_real, sof_vpage_real) run in vmh-real (sim/remote.hpp). Throws
+/// std::invalid_argument for an unknown name or a budget or layout the allocator cannot take.
 std::unique_ptr<allocator> make_allocator(const std::string& name, std::span<const bucket> layout, std::size_t physical,
                                           std::size_t page, vmh_options opt = {});
 

@@ -21,6 +21,7 @@
 #include "sim/options.hpp"
 #include "sim/pictures.hpp"
 #include "sim/plan.hpp"
+#include "sim/remote.hpp"
 #include "sim/replay.hpp"
 #include "sim/svg.hpp"
 #include "sim/traces.hpp"
@@ -58,6 +59,15 @@ metadata_charge charge_of(const args& a) {
   return a.has("uncharged") ? metadata_charge::uncharged : metadata_charge::charged;
 }
 
+/// vmh's options from the command line: --policy, --packed and the metadata charge.
+vmh_options vmh_options_of(const args& a, metadata_charge charge) {
+  vmh_options opt{parse_policy(a.text("policy", "default")), charge, false};
+  const packed_choice p = parse_packed(a.text("packed", "auto"));
+  opt.packed_auto = p.automatic;
+  if (!p.automatic) opt.packed = p.region;
+  return opt;
+}
+
 /// The traces of `--<trace_key> FILE...` or, failing that, of `--family F --<seeds_key> LIST`
 /// (`default_seeds` when that option is absent).
 std::vector<named_trace> load_traces(const args& a, std::size_t physical, const std::string& trace_key = "trace",
@@ -71,11 +81,6 @@ std::vector<named_trace> load_traces(const args& a, std::size_t physical, const 
   for (const std::size_t seed : parse_seeds(a.text(seeds_key, default_seeds), "--" + seeds_key))
     out.push_back({family + " seed " + std::to_string(seed), family_trace(family, seed, p)});
   return out;
-}
-
-/// `--layout L` for vmh (auto, sof or a file).
-std::vector<bucket> layout_of(const args& a, std::size_t physical, std::size_t page) {
-  return load_layout(a.text("layout", "auto"), physical, page);
 }
 
 std::string metadata_text(std::size_t bytes, bool charged) {
@@ -175,9 +180,9 @@ int replay_command(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
   const std::string which = a.text("allocator");
   const std::string layout_arg = a.text("layout", "auto");
-  const vmh_options opt{parse_policy(a.text("policy", "default")), charge_of(a), false};
+  const vmh_options opt = vmh_options_of(a, charge_of(a));
   std::vector<bucket> layout;
-  if (which == "vmh") layout = load_layout(layout_arg, physical, page);
+  if (which == "vmh") layout = load_layout(layout_arg, physical, page, packed_for(opt, physical, page).bytes != 0);
   const std::unique_ptr<allocator> alloc = make_allocator(which, layout, physical, page, opt);
   memory_replay m = replay_memory(ops, *alloc, physical);
   split_moments(ops, *make_allocator(which, layout, physical, page, opt), physical, m.memory);
@@ -195,8 +200,8 @@ int replay_command(const args& a) {
 /// the traces), which leaves the first table as it is; or one JSON line per allocator with --json.
 int compare(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
-  const vmh_options opt{parse_policy(a.text("policy", "default")), charge_of(a), false};
-  const std::vector<bucket> layout = layout_of(a, physical, page);
+  const vmh_options opt = vmh_options_of(a, charge_of(a));
+  const std::vector<bucket> layout = load_layout(a.text("layout", "auto"), physical, page, packed_for(opt, physical, page).bytes != 0);
   const std::vector<named_trace> traces = load_traces(a, physical, "trace", "seeds", "1-3");
   const bool files = a.has("trace");
   struct row {
@@ -212,11 +217,40 @@ int compare(const args& a) {
     double grown = 0;    ///< granted/preferred with growth, summed over the traces like `granted`
     sram_mean sram_failure{}, sram_peak{};  ///< the SRAM splits (at failure: of the traces that failed)
   };
+  // The baselines as models, each followed by the real code it models when the build has it
+  // (cmake/third_party.cmake), then vmh.
+  std::vector<row> rows;
+  const std::vector<std::string> real = real_allocator_names();
+  auto with_real = [&](const char* name, const char* model, const char* real_name, const char* real_allocator) {
+    rows.push_back({name, model});
+    if (std::find(real.begin(), real.end(), real_allocator) != real.end()) rows.push_back({real_name, real_allocator});
+  };
+  with_real("sys_heap + SOF loop (model)", "sys_heap", "sys_heap + SOF loop (real heap.c)", "zephyr_sys_heap");
+  with_real("SOF VMH, production table (model)", "sof_vmh", "SOF VMH (real regions_mm.c)", "sof_vmh_real");
+  with_real("SOF today: sys_heap + VMH (model)", "sof_today", "SOF today (real heap.c, regions_mm.c)", "sof_today_real");
+  with_real("SOF vpage: sys_heap + page runs (model)", "sof_vpage", "SOF vpage (real vpage.c, records as it keeps them)",
+            "sof_vpage_real");
   const std::string layout_arg = a.text("layout", "auto");
   const std::string vmh_name = layout_arg == "auto"  ? std::string("vmh (auto layout)")
                                : layout_arg == "sof" ? std::string("vmh (SOF's table)")
                                                      : "vmh (" + layout_arg + ")";
-  row rows[] = {{"sys_heap + SOF loop", "sys_heap"}, {"SOF VMH (production table)", "sof_vmh"}, {vmh_name.c_str(), "vmh"}};
+  rows.push_back({vmh_name.c_str(), "vmh"});
+  // Notes about the rows go to standard error after the output is written (an output that
+  // cannot be written is the one line an error gives).
+  std::vector<std::string> notes;
+  if (const std::string note = real_allocators_note(); !note.empty()) notes.push_back(note);
+  // A baseline that cannot take this budget at all (SOF's two heaps need a system heap large
+  // enough for the VMH's bookkeeping) is left out with one line, the others are compared.
+  std::erase_if(rows, [&](const row& w) {
+    if (std::string_view(w.allocator) == "vmh") return false;
+    try {
+      make_allocator(w.allocator, layout, physical, page, opt);
+      return false;
+    } catch (const std::invalid_argument& e) {
+      notes.push_back(std::string(e.what()) + "; its row is left out");
+      return true;
+    }
+  });
   for (const named_trace& t : traces) {
     for (row& w : rows) {
       memory_replay m = replay_memory(t.ops, *make_allocator(w.allocator, layout, physical, page, opt), physical);
@@ -266,6 +300,7 @@ int compare(const args& a) {
                  w.waste_peak / count, w.banks_mean / n, w.banks_peak, w.floor_mean / n, w.floor_peak, w.exact,
                  grow_json(w.grow, w.grown / n), sram_json(w.sram_failure.mean()), sram_json(w.sram_peak.mean()));
     write_file("-", out);
+    for (const std::string& n : notes) fmt::print(stderr, "vmh-sim: {}\n", n);
     return 0;
   }
   out += fmt::format("| allocator | requests | failed | success | granted/preferred | peak physical | metadata |\n"
@@ -274,7 +309,7 @@ int compare(const args& a) {
     out += fmt::format("| {} | {} | {} | {:.2f}% | {:.1f}% | {} KiB | {} |\n", w.name, w.sum.requests, w.sum.failed,
                100.0 * w.success / n, 100.0 * w.granted / n, w.sum.peak_physical_bytes / count / 1024,
                metadata_text(w.sum.metadata_bytes / count, w.sum.metadata_charged));
-  if (rows[0].grow.requests + rows[0].grow.skipped != 0) {  // every allocator sees the same g lines
+  if (rows.front().grow.requests + rows[0].grow.skipped != 0) {  // every allocator sees the same g lines
     out += fmt::format("\nGrow-back (`g` lines), apart from the table above: the grow requests on live blocks (sums over\n"
                "the traces), those below preferred, the bytes they asked and gained, and the range grants'\n"
                "granted/preferred (means over the traces) as granted and at the largest size each grew to.\n\n"
@@ -304,6 +339,7 @@ int compare(const args& a) {
                        sram_tables(split));
   }
   write_file("-", out);
+  for (const std::string& n : notes) fmt::print(stderr, "vmh-sim: {}\n", n);
   return 0;
 }
 
@@ -588,9 +624,9 @@ int plan_command(const args& a) {
 
 int map_command(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
-  const vmh_options opt{parse_policy(a.text("policy", "default")), metadata_charge::charged, false};
+  const vmh_options opt = vmh_options_of(a, metadata_charge::charged);
   const std::string layout_arg = a.text("layout", "auto");
-  const std::vector<bucket> layout = load_layout(layout_arg, physical, page);
+  const std::vector<bucket> layout = load_layout(layout_arg, physical, page, packed_for(opt, physical, page).bytes != 0);
   std::string name;
   std::vector<trace::op> ops;
   if (a.has("trace")) {
@@ -949,13 +985,17 @@ const std::vector<command>& commands() {
        "  request (16K); --max-live the most live churn blocks (32); --grow (grow, 0-100, default 50) the\n"
        "  chance in percent that an open pipeline asks to deepen its host buffer after a close.\n"},
       {"replay", replay_command,
-       {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}, {"json", true}},
+       {{"trace"}, {"allocator"}, {"physical"}, {"layout"}, {"page"}, {"policy"}, {"packed"}, {"uncharged", true}, {"json", true}},
        false,
-       "vmh-sim replay --trace FILE --allocator vmh|sys_heap|sof_vmh --physical BYTES [--layout auto|sof|FILE]\n"
-       "               [--page BYTES] [--policy P] [--uncharged] [--json]\n"
+       "vmh-sim replay --trace FILE --allocator A --physical BYTES [--layout auto|sof|FILE]\n"
+       "               [--page BYTES] [--policy P] [--packed R] [--uncharged] [--json]\n"
        "  Replays a trace on one allocator with BYTES of SRAM and prints one JSON line (--json changes\n"
-       "  nothing: it is accepted as by every report). P (range policy): default (the reserve rule),\n"
+       "  nothing: it is accepted as by every report). A: vmh, the models sys_heap, sof_vmh, sof_today,\n"
+       "  sof_vpage, and, when the build has the third-party sources, the real code zephyr_sys_heap,\n"
+       "  sof_vmh_real, sof_today_real, sof_vpage_real (docs/baselines.md). P (range policy): default (the reserve rule),\n"
        "  greedy, share:N/D, adaptive:N/D (0 < N <= D) or reserve:K:N/D (1 <= K <= 1024, 0 <= N <= D).\n"
+       "  R (vmh's packed region, where fixed requests up to its limit and range grants below a page are\n"
+       "  placed exactly): auto (the budget, 16 KiB limit, 16 B granules), none, or BYTES[:LIMIT[:GRANULE]].\n"
        "  The allocator's metadata outside its buffers is taken from the budget (pages = budget -\n"
        "  metadata, rounded down to a page); --uncharged gives the buffers the whole budget. Keys:\n"
        "  skipped = e/f/g lines of requests that failed, not run; waste = committed minus live bytes, at\n"
@@ -967,12 +1007,13 @@ const std::vector<command>& commands() {
        "  (docs/vmh-sim.md); grow = what the trace's grow lines (g) got.\n"
        "  Exit 1 if the allocator's own validation fails afterwards.\n"},
       {"compare", compare,
-       {{"physical"}, {"layout"}, {"page"}, {"policy"}, {"uncharged", true}, {"json", true}, {"memory", true}},
+       {{"physical"}, {"layout"}, {"page"}, {"policy"}, {"packed"}, {"uncharged", true}, {"json", true}, {"memory", true}},
        true,
-       "vmh-sim compare TRACES --physical BYTES [--layout L] [--page BYTES] [--policy P] [--uncharged]\n"
-       "                [--memory] [--json]\n"
+       "vmh-sim compare TRACES --physical BYTES [--layout L] [--page BYTES] [--policy P] [--packed R]\n"
+       "                [--uncharged] [--memory] [--json]\n"
        "  Replays the traces (--trace FILE..., or the seeds of a family, default 1-3) on sys_heap + SOF's\n"
-       "  loop, SOF's VMH and vmh at one budget, metadata charged; prints a Markdown table of the means\n"
+       "  loop, SOF's VMH, what SOF runs today (sof_today), SOF's page runs (sof_vpage), each with its\n"
+       "  real code when the build has it, and vmh at one budget, metadata charged; prints a Markdown table of the means\n"
        "  over the traces (--memory: and one of the waste and the powered 128 KiB SRAM banks, each as a\n"
        "  mean over the operations and a peak, and their floor, the fewest banks that could hold the\n"
        "  mapped pages; \"(approx.)\" when the page model lost track of the heap; then the SRAM split at\n"
@@ -1001,10 +1042,10 @@ const std::vector<command>& commands() {
        "  layouts, their scores, the search, the comparison), the layout file only to --out FILE.\n"},
       {"map", map_command,
        {{"trace"}, {"family"}, {"seed"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"grow"}, {"physical"},
-        {"page"}, {"layout"}, {"policy"}, {"at"}, {"out"}, {"max-cells"}, {"json", true}},
+        {"page"}, {"layout"}, {"policy"}, {"packed"}, {"at"}, {"out"}, {"max-cells"}, {"json", true}},
        false,
        "vmh-sim map (--trace FILE | --family F [--seed N]) --physical BYTES [--layout L] [--page BYTES]\n"
-       "            [--at N|end|peak|fail] [--out FILE] [--max-cells N] [--json]\n"
+       "            [--policy P] [--packed R] [--at N|end|peak|fail] [--out FILE] [--max-cells N] [--json]\n"
        "  Draws the vmh heap after one operation as SVG: N (0-based), end, peak (most memory mapped) or\n"
        "  fail (the first failed request). Each block is filled with what its mapped bytes are (live\n"
        "  requested, block rounding, last-page rounding, free); the budget bar and the legend split the\n"

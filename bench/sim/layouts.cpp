@@ -13,8 +13,8 @@ std::vector<bucket> geometric_layout(const presets::geometric_params& p) {
   return {buckets, buckets + n};
 }
 
-std::vector<bucket> auto_layout(std::size_t physical, std::size_t page) {
-  return geometric_layout(presets::auto_params(physical, page));
+std::vector<bucket> auto_layout(std::size_t physical, std::size_t page, bool packed) {
+  return geometric_layout(presets::auto_params(physical, page, packed));
 }
 
 std::size_t min_align_of(std::span<const bucket> layout) {
@@ -79,16 +79,16 @@ layout_fault first_fault(std::span<const bucket> layout, std::size_t page) {
     if (const layout_error e = refused(layout.first(n)); e != layout_error::none) return {n - 1, e};
 }
 
-std::vector<bucket> require_auto_layout(std::size_t physical, std::size_t page) {
-  std::vector<bucket> layout = auto_layout(physical, page);
+std::vector<bucket> require_auto_layout(std::size_t physical, std::size_t page, bool packed) {
+  std::vector<bucket> layout = auto_layout(physical, page, packed);
   if (layout.empty())
     throw cli_error("no auto layout for a budget of " + std::to_string(physical) + " bytes with " + std::to_string(page) +
                     "-byte pages: its virtual range would pass the 4 GiB a layout may span (give --layout FILE)");
   return layout;
 }
 
-std::vector<bucket> load_layout(const std::string& arg, std::size_t physical, std::size_t page) {
-  if (arg == "auto") return require_auto_layout(physical, page);
+std::vector<bucket> load_layout(const std::string& arg, std::size_t physical, std::size_t page, bool packed) {
+  if (arg == "auto") return require_auto_layout(physical, page, packed);
   std::vector<bucket> layout;
   std::vector<std::size_t> lines;
   if (arg == "sof") {

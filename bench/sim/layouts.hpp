@@ -17,7 +17,7 @@ namespace vmh::sim {
 std::vector<bucket> geometric_layout(const presets::geometric_params& p);
 
 /// The library's zero-tuning layout for a physical budget (presets::auto_params).
-std::vector<bucket> auto_layout(std::size_t physical, std::size_t page);
+std::vector<bucket> auto_layout(std::size_t physical, std::size_t page, bool packed = true);
 
 /// The layout's minimum alignment: the largest power of two dividing every block size, at most
 /// a cache line (64), at least 8.
@@ -51,11 +51,11 @@ layout_fault first_fault(std::span<const bucket> layout, std::size_t page);
 
 /// The auto layout for a budget, or a cli_error when there is none (its virtual range would pass
 /// the 4 GiB a layout may span). The one check every command makes of a budget before its work.
-std::vector<bucket> require_auto_layout(std::size_t physical, std::size_t page);
+std::vector<bucket> require_auto_layout(std::size_t physical, std::size_t page, bool packed = true);
 
 /// `auto` (the library's zero-tuning layout for the budget, require_auto_layout), `sof` (SOF's
 /// table) or a layout file. A layout that breaks a rule for `page` is a cli_error naming the
 /// bucket's file and line (`FILE:LINE: ...`), or `--layout sof` for SOF's table.
-std::vector<bucket> load_layout(const std::string& arg, std::size_t physical, std::size_t page);
+std::vector<bucket> load_layout(const std::string& arg, std::size_t physical, std::size_t page, bool packed = true);
 
 }  // namespace vmh::sim

@@ -10,12 +10,15 @@ namespace vmh::sim {
 namespace {
 
 /// The physical pages behind a virtual-memory heap's mapped pages: a virtual page is mapped
-/// while a live block touches it, and takes the lowest free physical page when it is.
+/// while a live block touches it, and takes the lowest free physical page when it is. A heap
+/// region the allocator holds for good sits below them, its `region` pages always in use.
 class page_model {
  public:
-  page_model(std::size_t page, std::size_t pages, std::size_t per_bank)
-      : page_(page), per_bank_(per_bank), bank_users_((pages + per_bank - 1) / per_bank, 0) {
-    for (std::size_t p = 0; p < pages; ++p) free_.push(p);
+  page_model(std::size_t page, std::size_t region, std::size_t pages, std::size_t per_bank)
+      : page_(page), per_bank_(per_bank), bank_users_((region + pages + per_bank - 1) / per_bank, 0) {
+    for (std::size_t p = 0; p < region; ++p)
+      if (bank_users_[p / per_bank_]++ == 0) ++powered_;
+    for (std::size_t p = region; p < region + pages; ++p) free_.push(p);
   }
   /// Adds (+1) or removes (-1) a user of every page [ptr, ptr + size) touches.
   void touch(const void* ptr, std::size_t size, int delta) {
@@ -79,24 +82,27 @@ memory_replay replay_memory(const std::vector<trace::op>& ops, allocator& a, std
   m.banks = ceil_div(physical, bank_bytes);
   const std::size_t page = a.page_size();
   const std::size_t per_bank = page == 0 ? 0 : std::max<std::size_t>(1, bank_bytes / page);
-  page_model pages(page == 0 ? 1 : page, page == 0 ? 0 : a.page_budget_bytes() / page, per_bank == 0 ? 1 : per_bank);
+  // A region is counted in whole pages from the bottom of SRAM (what its banks need).
+  const std::size_t region = page == 0 ? 0 : ceil_div(a.region_bytes(), page);
+  page_model pages(page == 0 ? 1 : page, region, page == 0 ? 0 : a.page_budget_bytes() / page,
+                   per_bank == 0 ? 1 : per_bank);
   std::size_t live = 0, events = 0;
   double banks_sum = 0, floor_sum = 0;
   out.figures = replay(ops, a, [&](const event& e) {
     // A resize's new block before its old one goes: SOF's VMH needs both at once.
     if (e.block != nullptr) {
-      if (page != 0) pages.touch(e.block, e.block_size, +1);
+      if (page != 0 && a.paged(e.block)) pages.touch(e.block, e.block_size, +1);
       live += e.block_size;
     }
     if (e.released != nullptr) {
-      if (page != 0) pages.touch(e.released, e.released_size, -1);
+      if (page != 0 && a.paged(e.released)) pages.touch(e.released, e.released_size, -1);
       live -= e.released_size;
     }
     std::size_t powered = m.banks, floor = m.banks;  // a region powers every bank it covers
     if (page != 0) {
-      if (pages.mapped_pages() * page != e.committed) m.exact = false;
+      if (pages.mapped_pages() * page + a.region_bytes() != e.committed) m.exact = false;
       powered = pages.powered_banks();
-      floor = ceil_div(pages.mapped_pages(), per_bank);
+      floor = ceil_div(region + pages.mapped_pages(), per_bank);
     }
     ++events;
     banks_sum += double(powered);

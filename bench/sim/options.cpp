@@ -218,4 +218,25 @@ range_policy parse_policy(const std::string& text) {
   throw cli_error(usage);
 }
 
+packed_choice parse_packed(const std::string& text) {
+  if (text == "auto") return {};
+  if (text == "none") return {false, packed_region{}};
+  const std::string usage = "--packed must be auto, none or BYTES[:LIMIT[:GRANULE]] (the region, the largest fixed request "
+                            "placed there, the granule), not '" + text + "'";
+  std::vector<std::string> parts;
+  for (std::size_t from = 0;;) {
+    const std::size_t colon = text.find(':', from);
+    parts.push_back(text.substr(from, colon == std::string::npos ? std::string::npos : colon - from));
+    if (colon == std::string::npos) break;
+    from = colon + 1;
+  }
+  if (parts.size() > 3) throw cli_error(usage);
+  packed_region r{};
+  r.bytes = parse_number(parts[0], "--packed");
+  if (parts.size() > 1) r.limit = parse_number(parts[1], "--packed");
+  if (parts.size() > 2) r.granule = parse_number(parts[2], "--packed");
+  if (r.bytes == 0 || r.limit == 0) throw cli_error(usage);
+  return {false, r};
+}
+
 }  // namespace vmh::sim

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include <vmh/layout.hpp>
 #include <vmh/range_policy.hpp>
 
 namespace vmh::sim {
@@ -94,5 +95,15 @@ void check_writable(const std::string& path);
 /// N/D of the memory)) with 1 <= K <= 1024 and 0 <= N <= D: range_policy reads K = 0 as its
 /// default, 4, so a K of 0 is refused rather than read as 4.
 range_policy parse_policy(const std::string& text);
+
+/// vmh's packed region as --packed gives it: `automatic` (auto_packed of the budget), or the
+/// region itself (bytes 0: none).
+struct packed_choice {
+  bool automatic = true;
+  packed_region region{};
+};
+/// --packed auto, none or BYTES[:LIMIT[:GRANULE]]; a cli_error for anything else. Whether the
+/// region suits the page size is the layout's rule, checked when the heap is configured.
+packed_choice parse_packed(const std::string& text);
 
 }  // namespace vmh::sim

@@ -60,6 +60,14 @@ class allocator {
     (void)out;
     return false;
   }
+  /// SRAM held for good as a heap region beside the pages (0: none); its banks are powered
+  /// throughout. A heap over one region of SRAM (page_size() 0) powers every bank anyway.
+  virtual std::size_t region_bytes() const { return 0; }
+  /// Whether the block at `ptr` lies in mapped pages (else in the region).
+  virtual bool paged(const void* ptr) const {
+    (void)ptr;
+    return page_size() != 0;
+  }
 };
 
 /// What the `g` lines of a replay got, reported apart from the requests' figures. A grow request

@@ -14,25 +14,34 @@
 //     VMH_C_API(fw, my_heap);
 //
 // C code includes a header that says `VMH_C_DECLARE(fw);` (vmh/c/vmh.h) and calls fw_alloc,
-// fw_free, fw_alloc_range, fw_resize, fw_stats, ... Each prefix is an independent heap; several
-// can live in one program. The functions are thin: each forwards to one member of vmh::heap
-// (which takes the heap's lock) and converts the result to the C types.
+// fw_free, fw_alloc_range, fw_resize, fw_grow, fw_stats, ... Each prefix is an independent heap;
+// several can live in one program. The functions are thin: each forwards to one member of
+// vmh::heap (which takes the heap's lock) and converts the result to the C types. Any heap type
+// works, with or without statistics (`heap_options::statistics` off: `_stats` and
+// `_bucket_stats` answer 0).
 //
-// Locking (what vmh/c/vmh.h promises): every function but prefix_status_name makes exactly one
-// call of a locked member (allocate, try_allocate, allocate_range, resize, deallocate,
-// usable_size, owns, stats(), stats(b), bucket_count, validate), so each C call is atomic with
-// respect to every other C call and to the locked members called from C++. The members that do
-// not take the lock (geometry, metadata_bytes, mapper, base) are not reachable from C; a C++
-// caller must not run geometry or metadata_bytes concurrently with configure on the same heap.
+// Locking (what vmh/c/vmh.h promises): every function but prefix_metadata_bytes,
+// prefix_status_name and prefix_invariant_name makes exactly one call of a locked member
+// (allocate, try_allocate, allocate_range, resize, grow, deallocate, usable_size, owns, stats(),
+// stats(b), bucket_count, set_range_policy, get_range_policy, validate), so each C call is atomic
+// with respect to every other C call and to the locked members called from C++.
+// prefix_metadata_bytes reads the layout without the lock, as heap::metadata_bytes does: a C++
+// caller must not run configure concurrently with it (or with geometry) on the same heap.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
+#include <bit>
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <type_traits>
 
 #include "c/vmh.h"
 #include "heap.hpp"
+#include "range_policy.hpp"
 #include "status.hpp"
+#include "validate.hpp"
 
 namespace vmh::c_api {
 
@@ -44,29 +53,61 @@ static_assert(VMH_OK == static_cast<int>(status::ok) && VMH_INVALID_SIZE == stat
                   VMH_INTERIOR_POINTER == static_cast<int>(status::interior_pointer) &&
                   VMH_DOUBLE_FREE == static_cast<int>(status::double_free) &&
                   VMH_EXCEEDS_BLOCK == static_cast<int>(status::exceeds_block) &&
-                  VMH_NOT_CONFIGURED == static_cast<int>(status::not_configured),
+                  VMH_NOT_CONFIGURED == static_cast<int>(status::not_configured) &&
+                  VMH_NO_BUCKET == static_cast<int>(status::no_bucket),
               "vmh/c/vmh.h: enum vmh_status must list vmh::status in order");
+static_assert(VMH_INVARIANT_OK == static_cast<int>(invariant::ok) &&
+                  VMH_INVARIANT_NOT_CONFIGURED == static_cast<int>(invariant::not_configured) &&
+                  VMH_INVARIANT_BITMAP_SUMMARY == static_cast<int>(invariant::bitmap_summary) &&
+                  VMH_INVARIANT_BITMAP_PADDING == static_cast<int>(invariant::bitmap_padding) &&
+                  VMH_INVARIANT_IN_USE_COUNT == static_cast<int>(invariant::in_use_count) &&
+                  VMH_INVARIANT_PEAK_IN_USE == static_cast<int>(invariant::peak_in_use) &&
+                  VMH_INVARIANT_FULL_MASK == static_cast<int>(invariant::full_mask) &&
+                  VMH_INVARIANT_FREE_BLOCK_SIZE == static_cast<int>(invariant::free_block_size) &&
+                  VMH_INVARIANT_ORPHAN_BLOCK == static_cast<int>(invariant::orphan_block) &&
+                  VMH_INVARIANT_RUN_OVERFLOW == static_cast<int>(invariant::run_overflow) &&
+                  VMH_INVARIANT_PAGE_REFS == static_cast<int>(invariant::page_refs) &&
+                  VMH_INVARIANT_PAGES_MAPPED == static_cast<int>(invariant::pages_mapped) &&
+                  VMH_INVARIANT_MAPPER_MAPPED == static_cast<int>(invariant::mapper_mapped) &&
+                  VMH_INVARIANT_BLOCK_BYTES == static_cast<int>(invariant::block_bytes) &&
+                  VMH_INVARIANT_LIVE_ALLOCATIONS == static_cast<int>(invariant::live_allocations) &&
+                  VMH_INVARIANT_PACKED_REGION == static_cast<int>(invariant::packed_region),
+              "vmh/c/vmh.h: enum vmh_invariant must list vmh::invariant in order");
+static_assert(VMH_RANGE_RESERVE == static_cast<int>(range_policy::rule::reserve) &&
+                  VMH_RANGE_ADAPTIVE == static_cast<int>(range_policy::rule::adaptive) &&
+                  VMH_RANGE_FIXED == static_cast<int>(range_policy::rule::fixed),
+              "vmh/c/vmh.h: enum vmh_range_rule must list vmh::range_policy::rule in order");
 
-/// What the C functions need from a heap: the public interface of vmh::heap.
+/// What the C functions need from a heap: the public interface of vmh::heap. Statistics are
+/// optional (`heap_options::statistics` off removes `stats`): see `keeps_stats`.
 template <class H>
-concept c_heap = requires(H& h, const H& ch, void* p, std::size_t n) {
+concept c_heap = requires(H& h, const H& ch, void* p, std::size_t n, range_policy rp) {
   { h.allocate(n, n) } -> std::same_as<void*>;
   { h.try_allocate(n, n) } -> std::same_as<grant>;
   { h.allocate_range(n, n, n, n) } -> std::same_as<grant>;
   { h.resize(p, n) } -> std::same_as<status>;
+  { h.grow(p, n, n) } -> std::same_as<grant>;
   { h.deallocate(p) } -> std::same_as<status>;
   { ch.usable_size(p) } -> std::convertible_to<std::size_t>;
   { ch.owns(p) } -> std::same_as<bool>;
+  { ch.bucket_count() } -> std::convertible_to<std::size_t>;
+  { ch.metadata_bytes() } -> std::convertible_to<std::size_t>;
+  h.set_range_policy(rp);
+  { ch.get_range_policy() } -> std::same_as<range_policy>;
+  { ch.validate() } -> std::same_as<check>;
+};
+
+/// True when heap type H keeps statistics (`stats()` and `stats(b)` exist).
+template <class H>
+concept keeps_stats = requires(const H& ch, std::size_t n) {
   { ch.stats() } -> std::same_as<heap_stats>;
   { ch.stats(n) } -> std::same_as<bucket_stats>;
-  { ch.bucket_count() } -> std::convertible_to<std::size_t>;
-  { ch.validate() } -> std::same_as<check>;
 };
 
 namespace detail {
 
 inline vmh_status to_c(status s) noexcept { return static_cast<vmh_status>(s); }
-inline vmh_grant to_c(const grant& g) noexcept { return {g.ptr, g.size, to_c(g.result)}; }
+inline vmh_grant to_c(const grant& g) noexcept { return {g.ptr, g.size, to_c(g.status)}; }
 
 template <c_heap H>
 void* alloc(H& h, std::size_t size) noexcept { return h.allocate(size); }
@@ -91,25 +132,77 @@ std::size_t usable_size(const H& h, const void* ptr) noexcept { return h.usable_
 template <c_heap H>
 int owns(const H& h, const void* ptr) noexcept { return h.owns(ptr) ? 1 : 0; }
 template <c_heap H>
-void stats(const H& h, vmh_stats* out) noexcept {
-  if (out == nullptr) return;
-  const heap_stats s = h.stats();
-  *out = {s.live_allocations, s.bytes_in_blocks, s.peak_bytes_in_blocks, s.pages_mapped,
-          s.peak_pages_mapped, s.failed_no_block, s.failed_no_memory};
+vmh_grant grow(H& h, void* ptr, std::size_t preferred, std::size_t granule) noexcept {
+  return to_c(h.grow(ptr, preferred, granule));
+}
+template <c_heap H>
+int stats(const H& h, vmh_stats* out) noexcept {
+  if constexpr (keeps_stats<H>) {
+    const heap_stats s = h.stats();
+    if (out != nullptr)
+      *out = {s.live_allocations, s.bytes_in_blocks, s.peak_bytes_in_blocks, s.pages_mapped,
+              s.peak_pages_mapped, s.failed_no_block, s.failed_no_memory};
+    return 1;
+  } else {
+    if (out != nullptr) *out = {};
+    return 0;
+  }
 }
 template <c_heap H>
 std::size_t bucket_count(const H& h) noexcept { return h.bucket_count(); }
 template <c_heap H>
 int bucket_stats(const H& h, std::size_t b, vmh_bucket_stats* out) noexcept {
-  // One locked snapshot: every bucket of a layout has blocks, and stats(b) is all zeros past the
-  // last bucket, so its block count says whether bucket b exists at the time of that snapshot.
-  const vmh::bucket_stats s = h.stats(b);
-  if (out != nullptr) *out = {s.block_size, s.block_count, s.in_use, s.peak_in_use, s.full_failures};
-  return s.block_count != 0 ? 1 : 0;
+  if constexpr (keeps_stats<H>) {
+    // One locked snapshot: every bucket of a layout has blocks, and stats(b) is all zeros past
+    // the last bucket, so its block count says whether bucket b exists at that snapshot.
+    const vmh::bucket_stats s = h.stats(b);
+    if (out != nullptr) *out = {s.block_size, s.block_count, s.in_use, s.peak_in_use, s.full_failures};
+    return s.block_count != 0 ? 1 : 0;
+  } else {
+    if (out != nullptr) *out = {};
+    return 0;
+  }
 }
 template <c_heap H>
-int validate(const H& h) noexcept { return static_cast<int>(h.validate().broken); }
-inline const char* status_name(vmh_status s) noexcept { return to_string(static_cast<status>(s)); }
+std::size_t metadata_bytes(const H& h) noexcept { return h.metadata_bytes(); }
+
+// The value a C enum holds, read as its underlying integer: C code may pass any int, and reading
+// an out-of-range value through the C++ enum type would be undefined behaviour.
+template <class E>
+constexpr std::underlying_type_t<E> raw(const E& e) noexcept {
+  return std::bit_cast<std::underlying_type_t<E>>(e);
+}
+template <class E>
+constexpr bool in_enum(const E& e, E first, E last) noexcept {
+  return raw(e) >= raw(first) && raw(e) <= raw(last);
+}
+
+inline constexpr unsigned long u32_max = 0xffffffffUL;
+template <c_heap H>
+int set_range_policy(H& h, const vmh_range_policy& p) noexcept {
+  // Only the rules vmh::range_policy knows, and numbers that fit its 32-bit fields, are accepted.
+  if (!in_enum(p.kind, VMH_RANGE_RESERVE, VMH_RANGE_FIXED)) return 0;
+  if (p.share_num > u32_max || p.share_den > u32_max || p.reserve_mins > u32_max) return 0;
+  h.set_range_policy(range_policy{static_cast<range_policy::rule>(raw(p.kind)), static_cast<std::uint32_t>(p.share_num),
+                                  static_cast<std::uint32_t>(p.share_den), static_cast<std::uint32_t>(p.reserve_mins)});
+  return 1;
+}
+template <c_heap H>
+vmh_range_policy range_policy_of(const H& h) noexcept {
+  const range_policy p = h.get_range_policy();
+  return {static_cast<vmh_range_rule>(p.kind), p.share_num, p.share_den, p.reserve_mins};
+}
+template <c_heap H>
+vmh_invariant validate(const H& h) noexcept { return static_cast<vmh_invariant>(h.validate().broken); }
+// The enums' values are checked before the conversion: an out-of-range int would wrap modulo
+// 256 into the 8-bit C++ enums and name another value.
+inline const char* status_name(const vmh_status& s) noexcept {
+  return in_enum(s, VMH_OK, VMH_NO_BUCKET) ? to_string(static_cast<status>(raw(s))) : "unknown";
+}
+inline const char* invariant_name(const vmh_invariant& i) noexcept {
+  return in_enum(i, VMH_INVARIANT_OK, VMH_INVARIANT_PACKED_REGION) ? to_string(static_cast<invariant>(raw(i)))
+                                                                      : "unknown";
+}
 
 }  // namespace detail
 }  // namespace vmh::c_api
@@ -135,18 +228,29 @@ inline const char* status_name(vmh_status s) noexcept { return to_string(static_
   vmh_status prefix##_resize(void* ptr, ::std::size_t new_size) {                                         \
     return ::vmh::c_api::detail::resize(heap_object, ptr, new_size);                                      \
   }                                                                                                       \
+  vmh_grant prefix##_grow(void* ptr, ::std::size_t preferred, ::std::size_t granule) {                    \
+    return ::vmh::c_api::detail::grow(heap_object, ptr, preferred, granule);                              \
+  }                                                                                                       \
   vmh_status prefix##_free(void* ptr) { return ::vmh::c_api::detail::free(heap_object, ptr); }            \
   ::std::size_t prefix##_usable_size(const void* ptr) {                                                   \
     return ::vmh::c_api::detail::usable_size(heap_object, ptr);                                           \
   }                                                                                                       \
   int prefix##_owns(const void* ptr) { return ::vmh::c_api::detail::owns(heap_object, ptr); }             \
-  void prefix##_stats(vmh_stats* out) { ::vmh::c_api::detail::stats(heap_object, out); }                  \
+  int prefix##_stats(vmh_stats* out) { return ::vmh::c_api::detail::stats(heap_object, out); }            \
   ::std::size_t prefix##_bucket_count(void) { return ::vmh::c_api::detail::bucket_count(heap_object); }   \
   int prefix##_bucket_stats(::std::size_t bucket, vmh_bucket_stats* out) {                                \
     return ::vmh::c_api::detail::bucket_stats(heap_object, bucket, out);                                  \
   }                                                                                                       \
-  int prefix##_validate(void) { return ::vmh::c_api::detail::validate(heap_object); }                     \
+  ::std::size_t prefix##_metadata_bytes(void) { return ::vmh::c_api::detail::metadata_bytes(heap_object); } \
+  int prefix##_set_range_policy(vmh_range_policy policy) {                                                \
+    return ::vmh::c_api::detail::set_range_policy(heap_object, policy);                                   \
+  }                                                                                                       \
+  vmh_range_policy prefix##_range_policy(void) { return ::vmh::c_api::detail::range_policy_of(heap_object); } \
+  vmh_invariant prefix##_validate(void) { return ::vmh::c_api::detail::validate(heap_object); }           \
   const char* prefix##_status_name(vmh_status status) { return ::vmh::c_api::detail::status_name(status); } \
+  const char* prefix##_invariant_name(vmh_invariant invariant) {                                          \
+    return ::vmh::c_api::detail::invariant_name(invariant);                                               \
+  }                                                                                                       \
   }                                                                                                       \
   static_assert(true, "")
 

@@ -16,18 +16,22 @@
 //             its pages (`bucket_geometry::variable`), or everywhere when runs are on
 //   refs_     per page that can be shared: live allocations touching it; pages of `owned`
 //             buckets are never shared and keep nothing
-//   in_use_   per bucket: used blocks, so that full_ (one bit per bucket) is exact
+//   in_use_   per bucket: used blocks, so that open_ (one bit per bucket with a free block) is exact
 // Everything is zero in an empty heap (the default range policy too), so a heap with a fixed
-// layout is constant-initialized: it can be `constinit` and needs no init call.
+// layout is constant-initialized: it can be `constinit` and needs no init call. Such a heap
+// starts with no bucket open: its first request fails over to `open`, which checks the window's
+// address (a constant expression cannot) and opens the buckets.
 // Why each piece exists, and what it costs: docs/design.md.
 #pragma once
+
+#include "detail/standard.hpp"  // first: the C++20 check
 
 #include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <type_traits>
 
-#include "backing.hpp"
+#include "window.hpp"
 #include "detail/bitmap.hpp"
 #include "detail/bits.hpp"
 #include "layout.hpp"
@@ -48,7 +52,8 @@ struct heap_options {
   bool statistics = true;
   /// Debug builds: fill every free sub-page block whose page is mapped with `poison_byte`, and
   /// check the fill when the block is handed out again; a write after free shows up in
-  /// `poison_damaged()`. Costs a fill and a check of the block per operation; off by default.
+  /// `poison_damaged()`. Costs a fill and a check of the block(s) per operation; off by default.
+  /// Requires a mapper that tracks pages (not `null_mapper`: use an unlimited `counting_mapper`).
   bool poison = false;
 };
 
@@ -88,31 +93,21 @@ struct heap_stats {
 struct check;
 
 namespace detail {
-/// The extent type of a backing heap (an empty struct where there is none).
-template <class B>
-struct packed_extent_of {
-  struct type {};
-};
-template <class B>
-  requires requires { typename B::extent; }
-struct packed_extent_of<B> {
-  using type = typename B::extent;
-};
 template <class L>
-struct default_backing {
+struct default_window {
   using type = external_range;
 };
 template <class L>
   requires requires { L::virtual_size; }
-struct default_backing<L> {
+struct default_window<L> {
   using type = static_arena<L::virtual_size, L::page_size>;
 };
 }  // namespace detail
 
-/// The heap: `Layout` decides the blocks, `Mapper` the pages, `Backing` where the range lives,
+/// The heap: `Layout` decides the blocks, `Mapper` the pages, `Window` where the range lives,
 /// `Lock` who may call at once. The guarantees, as formulas: README.md.
 template <bucket_layout Layout, page_mapper Mapper = null_mapper,
-          backing_range Backing = typename detail::default_backing<Layout>::type, lock_policy Lock = no_lock,
+          window_range Window = typename detail::default_window<Layout>::type, lock_policy Lock = no_lock,
           heap_options Options = heap_options{}>
 class heap {
   static constexpr bool tracks_pages = detail::tracks_pages<Mapper>();
@@ -129,39 +124,43 @@ class heap {
   static constexpr std::size_t packed_capacity = detail::packed_capacity_of<Layout>();
   static constexpr bool packs = packed_capacity != 0;
   using backing_heap = std::conditional_t<packs, packed_heap<packs ? packed_capacity : 1>, detail::empty>;
+  static_assert(!Options.poison || tracks_pages,
+                "vmh heap: heap_options::poison needs a mapper that tracks pages; with null_mapper no block "
+                "would ever be filled: use vmh::counting_mapper{} (unlimited) over plain RAM");
 
  public:
   /// The bucket layout (`Layout`).
   using layout_type = Layout;
   /// The page mapper (`Mapper`).
   using mapper_type = Mapper;
-  /// The backing range (`Backing`).
-  using backing_type = Backing;
+  /// The window (`Window`).
+  using window_type = Window;
   /// The layout's derived geometry.
   using geometry_type = layout_geometry<Layout::bucket_capacity>;
   /// One bit per bucket.
   using mask = typename geometry_type::mask;
 
-  /// A heap over a default-constructed backing range.
+  /// A heap over a default-constructed window.
   constexpr heap() noexcept { start(); }
-  /// A heap over a default-constructed backing range that maps its pages through `mapper`.
+  /// A heap over a default-constructed window that maps its pages through `mapper`.
   constexpr explicit heap(Mapper mapper) noexcept : mapper_(static_cast<Mapper&&>(mapper)) { start(); }
-  /// A heap over a given backing range (e.g. `external_range{ptr, bytes}`).
-  constexpr explicit heap(Backing backing, Mapper mapper = Mapper{}) noexcept
-      : mapper_(static_cast<Mapper&&>(mapper)), backing_(static_cast<Backing&&>(backing)) {
+  /// A heap over a given window (e.g. `external_range{ptr, bytes}`).
+  constexpr explicit heap(Window window, Mapper mapper = Mapper{}) noexcept
+      : mapper_(static_cast<Mapper&&>(mapper)), window_(static_cast<Window&&>(window)) {
     start();
   }
   heap(const heap&) = delete;
   heap& operator=(const heap&) = delete;
 
   /// Configures a runtime layout: checks the table, then resets the heap to empty with it.
-  /// Returns `layout_error::none` on success; on error the heap keeps its previous layout.
+  /// Returns `layout_error::none` on success; on error the heap keeps its previous layout
+  /// (`check_table` says which bucket breaks the rule).
   /// Requires: no live allocation (else `layout_error::heap_not_empty`).
   /// `guard_pages`: as `with_guard_pages` does for a fixed table; `packed`: the backing heap's
   /// region, as `with_packed` gives a fixed table one (it needs a layout type with a packed capacity).
-  layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
-                         std::size_t min_align = default_min_align, bool guard_pages = false,
-                         packed_region packed = {}) noexcept
+  [[nodiscard]] layout_error configure(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
+                                       std::size_t min_align = default_min_align, bool guard_pages = false,
+                                       packed_region packed = {}) noexcept
     requires reconfigurable_layout<Layout>
   {
     detail::lock_guard guard(lock_);
@@ -170,7 +169,7 @@ class heap {
     if (const layout_error e = candidate.assign(table, count, page_size, min_align, guard_pages, packed);
         e != layout_error::none)
       return e;
-    if (const layout_error fits = backing_fits(candidate.geo()); fits != layout_error::none) return fits;
+    if (const layout_error fits = window_fits(candidate.geo()); fits != layout_error::none) return fits;
     // No live allocation: every page is unmapped, so only metadata is reset.
     const geometry_type& old = layout_.geo();
     clear(words_, old.word_total);
@@ -182,9 +181,9 @@ class heap {
       clear(stats_, Layout::bucket_capacity);
       totals_ = totals{};
     }
-    full_ = 0;
     pages_ = 0;
     layout_ = candidate;
+    open_ = layout_.geo().all_buckets();
     state_ = layout_error::none;
     return state_;
   }
@@ -192,7 +191,7 @@ class heap {
   /// Why the heap cannot allocate (`layout_error::none` when it can).
   constexpr layout_error state() const noexcept {
     detail::lock_guard guard(lock_);
-    return state_;
+    return current_state();
   }
   /// The derived geometry. A runtime layout's changes with `configure`: do not hold it across one.
   constexpr const geometry_type& geometry() const noexcept { return layout_.geo(); }
@@ -201,26 +200,29 @@ class heap {
   /// The heap's page mapper, read-only.
   constexpr const Mapper& mapper() const noexcept { return mapper_; }
   /// Start of the heap's virtual range (block offsets and page numbers count from here).
-  constexpr std::byte* base() const noexcept { return const_cast<Backing&>(backing_).base(); }
+  constexpr std::byte* base() noexcept { return window_.base(); }
+  /// Start of the heap's virtual range, read-only.
+  constexpr const std::byte* base() const noexcept { return window_.base(); }
 
   // ---------------------------------------------------------------------------------------------
   // Allocation
 
   /// Allocates `size` bytes aligned to the layout's min_align.
   /// Returns the pointer, or null: see `try_allocate` for the reason.
-  void* allocate(std::size_t size) noexcept {
+  [[nodiscard]] void* allocate(std::size_t size) noexcept {
     detail::lock_guard guard(lock_);
     return take(layout_.geo(), size, 0).ptr;
   }
   /// Allocates `size` bytes aligned to `align` (0: the layout's min_align; a power of two up to
   /// the page size is honoured when some bucket's blocks have that alignment).
   /// Returns the pointer, or null: see `try_allocate` for the reason.
-  void* allocate(std::size_t size, std::size_t align) noexcept { return try_allocate(size, align).ptr; }
+  [[nodiscard]] void* allocate(std::size_t size, std::size_t align) noexcept { return try_allocate(size, align).ptr; }
 
   /// Like `allocate`, with the reason of a failure: invalid_size (0 or larger than the range),
-  /// invalid_alignment (not a power of two), no_block, no_memory, not_configured.
+  /// invalid_alignment (not a power of two), no_bucket (larger than `max_size(align)`: it never
+  /// succeeds), no_block (the buckets that could hold it are full now), no_memory, not_configured.
   /// On success `size` is the size asked for. On failure the heap is unchanged.
-  VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
+  [[nodiscard]] VMH_HOT grant try_allocate(std::size_t size, std::size_t align = 0) noexcept {
     detail::lock_guard guard(lock_);
     return take(layout_.geo(), size, align);
   }
@@ -234,11 +236,12 @@ class heap {
   /// the largest multiple of granule whose new pages fit both (pages a neighbour maps already
   /// cost nothing), and then grows into the rest of its last page (page fill, no cost).
   /// Errors: invalid_size (min == 0, preferred < min, or no multiple of granule in the range),
-  /// invalid_alignment, no_block, no_memory, not_configured.
-  grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
+  /// invalid_alignment, no_bucket (no block aligned so holds the smallest grant: runs are not
+  /// taken here), no_block, no_memory, not_configured.
+  [[nodiscard]] grant allocate_range(std::size_t min, std::size_t preferred, std::size_t align = 0, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
-    if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
+    if (open_ == 0 && !open()) return {nullptr, 0, status::not_configured};  // (a bucket is open only when it can allocate)
     if (min == 0 || preferred < min) return {nullptr, 0, status::invalid_size};
     if (granule == 0) granule = min;
     auto down = [granule](std::size_t x) { return x / granule * granule; };  // to a multiple of granule
@@ -250,7 +253,7 @@ class heap {
     if (lo > hi) return {nullptr, 0, status::invalid_size};
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, s};
-    status packed = status::no_block;  // why the packed region did not take it
+    status packed = status::no_bucket;  // why the packed region did not take it (no_bucket: it did not try)
     if constexpr (packs) {
       // A grant the fairness rule sizes below a page is placed exactly in the packed region.
       std::size_t want = hi;
@@ -258,20 +261,23 @@ class heap {
         const std::size_t fair = fair_pages(g, lo) << g.page_shift;  // the new memory the rule allows
         if (want > fair) want = fair > lo ? down(fair) : lo;
       }
-      if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes && state_ == layout_error::none) {
+      if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes) {  // (the heap is open: above)
         const grant r = take_packed(g, want, align);
-        if (r.result == status::ok) return r;
-        packed = r.result;
+        if (r.status == status::ok) return r;
+        packed = r.status;
       }
     }
 
-    const mask usable = allowed & ~full_;
+    const mask usable = allowed & open_;
     std::size_t b = 0, want = hi;
     if (const mask roomy = usable & fit_mask(g, hi); roomy != 0) {
       b = static_cast<std::size_t>(std::countr_zero(roomy));
     } else {
-      const mask fits = usable & fit_mask(g, lo);
-      if (fits == 0) return no_block(fit_mask(g, lo) & allowed, packed);
+      const mask holds = fit_mask(g, lo) & allowed;
+      // It never succeeds, unless the packed region tried it: it may take it later.
+      if (holds == 0 && packed == status::no_bucket) return {nullptr, 0, status::no_bucket};
+      const mask fits = usable & holds;
+      if (fits == 0) return no_block(holds, packed);
       b = static_cast<std::size_t>(detail::highest_bit_index(fits));
       want = down(g.buckets[b].block_size);
     }
@@ -310,18 +316,19 @@ class heap {
     if constexpr (packs)
       if (w.packed) {
         packed_pages pages{*this, g};
-        packed_.deallocate(g.packed, pages, w.extent);
-        note_packed(g, w.extent.end - w.extent.first, 0);
+        packed_.deallocate(g.packed, pages, extent_of(w));
+        note_packed(g, w.bucket - w.index, 0);
         --live_;
         return status::ok;
       }
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     release_pages(g, bg, w.offset >> g.page_shift, page_end_of(g, bg, w.offset, size));
-    if constexpr (Options.poison && tracks_pages)
-      if (poisoned(bg) && refs_[w.offset >> g.page_shift] != 0) fill_poison(base() + w.offset, bg.block_size);
+    const std::size_t blocks = run_length(bg, size);
+    if constexpr (Options.poison)
+      if (poisoned(bg)) on_mapped_pages(g, w.offset, blocks * bg.block_size, fill_poison);
     if (has_record(bg)) record(bg, w.index) = 0;
-    release_blocks(bg, w.bucket, w.index, run_length(bg, size));
+    release_blocks(bg, w.bucket, w.index, blocks);
     --live_;
     return status::ok;
   }
@@ -330,7 +337,7 @@ class heap {
   /// unmapping pages; the pointer never moves. A run may shrink (releasing its tail blocks) but
   /// grows only within its blocks. Errors, each leaving the allocation as it was: not_configured,
   /// invalid_size (0), exceeds_block, no_memory, foreign_pointer, interior_pointer, double_free.
-  status resize(void* ptr, std::size_t new_size) noexcept {
+  [[nodiscard]] status resize(void* ptr, std::size_t new_size) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
@@ -343,11 +350,14 @@ class heap {
 
   /// Grows the allocation at `ptr` in place towards `preferred` bytes, as far as its block(s),
   /// the free physical memory and the fairness rule (which caps the new pages, as for
-  /// `allocate_range`) allow, in multiples of `granule` (0: any size). It never shrinks: a grant
-  /// at or above what can be reached keeps its size. Returns the allocation and its new size.
-  /// Errors, each leaving the allocation as it was: not_configured, invalid_size (preferred 0),
-  /// foreign_pointer, interior_pointer, double_free.
-  grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
+  /// `allocate_range`) allow, in multiples of `granule` (0: any size). It never shrinks (a grant
+  /// at or above what can be reached keeps its size) and never fails for want of pages: it takes
+  /// what the mapper maps. A mapper that cannot report its free memory (no `available()`), or
+  /// that refuses what it reported, is asked in halving steps (O(log pages) map calls).
+  /// Returns the allocation, its new size and `ok`. Errors, each with a null pointer and leaving
+  /// the allocation as it was: not_configured, invalid_size (preferred 0), foreign_pointer,
+  /// interior_pointer, double_free.
+  [[nodiscard]] grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
@@ -365,8 +375,7 @@ class heap {
       if (want > room) want = room / granule * granule;
     }
     if (want <= size) return {ptr, size, status::ok};
-    const status s = resize_at(g, w, size, want);
-    return {ptr, s == status::ok ? want : size, s};
+    return {ptr, extend(g, w, size, want, granule), status::ok};
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -375,7 +384,7 @@ class heap {
   /// True when `ptr` points into this heap's blocks (live or not).
   bool owns(const void* ptr) const noexcept {
     detail::lock_guard guard(lock_);
-    return state_ == layout_error::none && inside(layout_.geo(), ptr);
+    return current_state() == layout_error::none && inside(layout_.geo(), ptr);
   }
 
   /// Bytes usable at `ptr`: from ptr to the end of its block(s) or of its last mapped page,
@@ -386,7 +395,7 @@ class heap {
     const where w = locate(g, ptr);
     if (w.result != status::ok) return 0;
     if constexpr (packs)
-      if (w.packed) return (w.extent.end - w.extent.first) << g.packed.granule_shift;
+      if (w.packed) return (w.bucket - w.index) << g.packed.granule_shift;
     const bucket_geometry& bg = g.buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     const std::size_t slot_end = w.offset + run_length(bg, size) * bg.block_size;
@@ -420,6 +429,29 @@ class heap {
     }
   }
 
+  /// The largest request the heap can ever grant at alignment `align` (0: min_align): its largest
+  /// block so aligned or, with runs, its longest run of such blocks (`allocate_range` takes no
+  /// runs: its smallest grant must fit one block). A larger request fails with `no_bucket`.
+  /// 0 when no bucket has that alignment, it is not a power of two, or the heap cannot allocate.
+  std::size_t max_size(std::size_t align = 0) const noexcept {
+    detail::lock_guard guard(lock_);
+    const geometry_type& g = layout_.geo();
+    mask allowed = 0;
+    if (current_state() != layout_error::none || aligned_buckets(g, align, allowed) != status::ok) return 0;
+    return largest(g, allowed);
+  }
+  /// The largest alignment the heap can ever honour: that of the most aligned bucket's blocks (at
+  /// most a page). A request for more fails with `no_bucket`. 0 when the heap cannot allocate.
+  std::size_t max_alignment() const noexcept {
+    detail::lock_guard guard(lock_);
+    const geometry_type& g = layout_.geo();
+    if (current_state() != layout_error::none) return 0;
+    std::size_t most = 0;
+    for (std::size_t b = 0; b < g.bucket_count; ++b)
+      if (g.block_align(g.buckets[b]) > most) most = g.block_align(g.buckets[b]);
+    return most;
+  }
+
   /// Buckets of the current layout: 0 while the layout is invalid or, for a runtime layout, not yet configured.
   std::size_t bucket_count() const noexcept {
     detail::lock_guard guard(lock_);
@@ -428,11 +460,11 @@ class heap {
 
   /// Bytes of RAM the heap keeps as metadata for its current geometry (bitmaps, size records,
   /// page counts, per-bucket counters and totals), sized exactly as a fixed layout of that
-  /// geometry sizes them. The blocks, the constant geometry and the backing range are not
+  /// geometry sizes them. The blocks, the constant geometry and the window are not
   /// counted. Every comparison at equal SRAM charges this against the physical budget.
   constexpr std::size_t metadata_bytes() const noexcept {
     const geometry_type& g = layout_.geo();
-    std::size_t n = g.word_total * sizeof(detail::word) + g.bucket_count * sizeof(std::uint32_t) + sizeof full_ +
+    std::size_t n = g.word_total * sizeof(detail::word) + g.bucket_count * sizeof(std::uint32_t) + sizeof open_ +
                     sizeof live_ + sizeof policy_ + sizeof state_;
     if constexpr (records_all) n += g.block_total * sizeof(std::uint32_t);
     if constexpr (records_some) n += g.record_total * sizeof(std::uint32_t);
@@ -465,7 +497,7 @@ class heap {
   /// Checks every invariant of the metadata against each other, against the live allocations
   /// and against the mapper. O(blocks + pages). Returns the first broken invariant and where.
   /// Defined in validate.hpp (included at the end of this header).
-  check validate() const noexcept;
+  [[nodiscard]] check validate() const noexcept;
 
  private:
   struct bucket_counters {
@@ -476,48 +508,84 @@ class heap {
     std::size_t bytes = 0, peak_bytes = 0, peak_pages = 0, failed_no_block = 0, failed_no_memory = 0;
   };
   /// Where a pointer lands: its bucket, block and offset, or why it is not a live allocation.
+  /// In the packed region (`packed`), `index` and `bucket` hold the allocation's first granule
+  /// and one past its last (`extent_of`).
   struct where {
     status result = status::ok;
     std::size_t bucket = 0, index = 0, offset = 0;
-    bool packed = false;  ///< in the packed region: `extent` says where, bucket and index mean nothing
-    typename detail::packed_extent_of<backing_heap>::type extent{};
+    bool packed = false;
   };
+  /// The packed allocation `w` locates.
+  static auto extent_of(const where& w) noexcept
+    requires(packs)
+  {
+    return typename backing_heap::extent{status::ok, w.index, w.bucket};
+  }
 
   template <class T>
   static constexpr void clear(T* p, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) p[i] = T{};
   }
 
-  constexpr layout_error backing_fits(const geometry_type& g) const noexcept {
+  constexpr layout_error window_fits(const geometry_type& g) const noexcept {
     if (g.error != layout_error::none) return g.error;
-    if (backing_.size() < g.virtual_size) return layout_error::backing_too_small;
-    if (!std::is_constant_evaluated()) {
-      // Checked at run time only: in a constant initialization (constinit) GCC may refuse to
-      // compare an object's address with null (-fno-delete-null-pointer-checks), and a static
-      // arena or a linker window is never at address 0.
-      if (base() == nullptr) return layout_error::backing_null;
-      if (reinterpret_cast<std::uintptr_t>(base()) % g.page_size != 0) return layout_error::backing_misaligned;
-    }
-    return layout_error::none;
+    if (window_.size() < g.virtual_size) return layout_error::window_too_small;
+    // A constant initialization (constinit) cannot compare the address with null or take its
+    // remainder: such a heap checks it when it opens.
+    return std::is_constant_evaluated() ? layout_error::none : address_fits(g);
   }
-  constexpr layout_error backing_state() const noexcept {
+  /// Whether the window's address is usable: not null, and on a page boundary.
+  layout_error address_fits(const geometry_type& g) const noexcept {
+    const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(base());
+    return a == 0 ? layout_error::window_null : a % g.page_size != 0 ? layout_error::window_misaligned : layout_error::none;
+  }
+  constexpr layout_error window_state() const noexcept {
     if constexpr (reconfigurable_layout<Layout>) return layout_error::no_buckets;  // until configure()
-    else return backing_fits(layout_.geo());
+    else return window_fits(layout_.geo());
   }
-  /// The state of a new heap. One that cannot allocate marks every bucket full, so the hot path
-  /// needs no test of the state: a request finds no open bucket, and the failure path tells why.
+  /// The state of a new heap. Its buckets open only when it can allocate, so the hot path needs
+  /// no test of the state: a request finds no open bucket, and the failure path tells why. A
+  /// constant-initialized heap opens at its first request instead (`open`).
   constexpr void start() noexcept {
-    state_ = backing_state();
-    if (state_ != layout_error::none) full_ = static_cast<mask>(~mask{0});
+    state_ = window_state();
+    if (state_ == layout_error::none && !std::is_constant_evaluated()) open_ = layout_.geo().all_buckets();
   }
-  /// A request's error, unless the heap cannot allocate at all (then not_configured).
-  constexpr status refused(status s) const noexcept { return state_ != layout_error::none ? status::not_configured : s; }
+  /// Whether the heap was constant-initialized and not yet opened. An open heap with no live
+  /// allocation has every bucket open (each has a block), so this state is unmistakable.
+  constexpr bool unopened() const noexcept { return state_ == layout_error::none && open_ == 0 && live_ == 0; }
+  /// The heap's state; the window's address is checked now if it was not yet opened (the
+  /// rest was checked when the heap was constant-initialized).
+  VMH_NOINLINE layout_error current_state() const noexcept { return unopened() ? address_fits(layout_.geo()) : state_; }
+  /// Opens a heap that was not yet opened: checks its window, and opens its buckets if it
+  /// passes. Returns whether the heap can allocate.
+  bool open() noexcept {
+    state_ = current_state();
+    if (unopened()) open_ = layout_.geo().all_buckets();  // it passed
+    return state_ == layout_error::none;
+  }
+  /// A request's error, unless the heap cannot allocate at all (then not_configured; a heap with
+  /// an open bucket can).
+  status refused(status s) const noexcept {
+    return open_ == 0 && current_state() != layout_error::none ? status::not_configured : s;
+  }
 
   /// The buckets whose blocks have alignment `align` (0: the layout's min_align, which all have).
   VMH_HOT static status aligned_buckets(const geometry_type& g, std::size_t align, mask& out) noexcept {
     if ((align & (align - 1)) != 0) return status::invalid_alignment;
     out = align <= g.min_align ? g.all_buckets() : g.aligned_buckets(detail::log2_floor(align));
     return status::ok;
+  }
+
+  /// The largest request buckets `m` can ever hold: their largest block or, with runs, their
+  /// longest run (a bucket with guard pages has no runs).
+  static std::size_t largest(const geometry_type& g, mask m) noexcept {
+    std::size_t most = 0;
+    for (; m != 0; m &= static_cast<mask>(m - 1)) {
+      const bucket_geometry& bg = g.buckets[std::countr_zero(m)];
+      const std::size_t n = Options.runs && bg.stride == bg.block_size ? bg.block_size * bg.block_count : bg.block_size;
+      if (n > most) most = n;
+    }
+    return most;
   }
 
   /// Buckets whose blocks hold `size` bytes.
@@ -564,7 +632,7 @@ class heap {
   }
 
   grant count_failure(grant r) noexcept {
-    count_failure(r.result);
+    count_failure(r.status);
     return r;
   }
   status count_failure(status s) noexcept {
@@ -577,7 +645,7 @@ class heap {
   /// Fails a request for which every fitting bucket (mask `fits`) is full; the first of them
   /// (the request's own bucket) records it. When the packed region had room for the request but
   /// could not map its pages (`packed` is no_memory), the request fails with no_memory instead.
-  grant no_block(mask fits, status packed = status::no_block) noexcept {
+  grant no_block(mask fits, status packed = status::no_bucket) noexcept {
     if (packed == status::no_memory) return count_failure({nullptr, 0, status::no_memory});
     if constexpr (keeps_stats)
       if (fits != 0) ++stats_[std::countr_zero(fits)].full_failures;
@@ -590,22 +658,26 @@ class heap {
     if (size - 1 >= g.virtual_size) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
-    status packed = status::no_block;  // why the packed region did not take it
-    if constexpr (packs)
-      if (size <= g.packed.limit && align <= g.page_size && state_ == layout_error::none) {
+    status packed = status::no_bucket;  // why the packed region did not take it (no_bucket: it did not try)
+    if constexpr (packs)  // (a constant-initialized heap opens, its window checked, at its first request)
+      if (size <= g.packed.limit && align <= g.page_size && (open_ != 0 || open())) {
         const grant r = take_packed(g, size, align);
-        if (r.result == status::ok) return r;
-        packed = r.result;
+        if (r.status == status::ok) return r;
+        packed = r.status;
       }
     const mask fits = fit_mask(g, size) & allowed;
-    if (const mask open = fits & ~full_; open != 0) {  // none while the heap cannot allocate
-      const std::size_t b = static_cast<std::size_t>(std::countr_zero(open));
+    mask usable = fits & open_;  // none while the heap cannot allocate
+    if (usable == 0 && open_ == 0 && open()) usable = fits & open_;  // a constant-initialized heap's first request
+    if (usable != 0) {
+      const std::size_t b = static_cast<std::size_t>(std::countr_zero(usable));
       return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
     }
     if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
+    if (fits == 0 && packed == status::no_bucket && (!Options.runs || size > largest(g, allowed)))
+      return {nullptr, 0, status::no_bucket};  // never (the packed region may take what it tried later)
     if constexpr (Options.runs) {
       const grant run = allocate_run(g, size, allowed);
-      if (run.result != status::no_block) return run;
+      if (run.status != status::no_block) return run;
     }
     return no_block(fits, packed);
   }
@@ -619,7 +691,7 @@ class heap {
   };
 
   /// Places `size` bytes aligned to `align` in the packed region.
-  VMH_HOT grant take_packed(const geometry_type& g, std::size_t size, std::size_t align) noexcept
+  VMH_HOT_SMALL grant take_packed(const geometry_type& g, std::size_t size, std::size_t align) noexcept
     requires(packs)
   {
     if constexpr (packs) {  // (clang checks the body of a constrained member)
@@ -653,8 +725,8 @@ class heap {
   {
     if constexpr (packs) {
       packed_pages pages{*this, g};
-      const status s = packed_.resize(g.packed, pages, w.extent, new_size);
-      if (s == status::ok) note_packed(g, w.extent.end - w.extent.first, granules_of(g, new_size));
+      const status s = packed_.resize(g.packed, pages, extent_of(w), new_size);
+      if (s == status::ok) note_packed(g, w.bucket - w.index, granules_of(g, new_size));
       return s == status::no_memory ? count_failure(s) : s;
     } else {
       return status::not_configured;
@@ -667,8 +739,8 @@ class heap {
   {
     if constexpr (packs) {
       const unsigned gs = g.packed.granule_shift;
-      const std::size_t size = (w.extent.end - w.extent.first) << gs;
-      std::size_t reach = (packed_.grow_limit(g.packed, w.extent.end) - w.extent.first) << gs;
+      const std::size_t size = (w.bucket - w.index) << gs;
+      std::size_t reach = (packed_.grow_limit(g.packed, w.bucket) - w.index) << gs;
       if constexpr (tracks_pages && detail::reports_available<Mapper>) {
         // Pages up to the one the allocation ends in are mapped already; the rule caps the new ones.
         const std::size_t fresh = fair_pages(g, 0);
@@ -692,16 +764,21 @@ class heap {
   VMH_HOT grant place(const geometry_type& g, std::size_t b, std::size_t index, std::size_t size) noexcept {
     const bucket_geometry& bg = g.buckets[b];
     const std::size_t offset = g.block_offset(bg, index);
-    if constexpr (Options.poison && tracks_pages)
-      if (poisoned(bg) && refs_[offset >> g.page_shift] != 0 && !poison_intact(base() + offset, bg.block_size))
-        ++poison_damaged_;
+    const std::size_t n = run_length(bg, size);
+    if constexpr (Options.poison)
+      if (poisoned(bg)) {
+        bool intact = true;
+        on_mapped_pages(g, offset, n * bg.block_size, [&intact](std::byte* p, std::size_t bytes) {
+          intact = intact && poison_intact(p, bytes);
+        });
+        if (!intact) ++poison_damaged_;
+      }
     if (!commit_pages(g, bg, offset >> g.page_shift, page_end_of(g, bg, offset, size)))
       return count_failure({nullptr, 0, status::no_memory});
     if (has_record(bg)) record(bg, index) = static_cast<std::uint32_t>(size);
-    const std::size_t n = run_length(bg, size);
     for (std::size_t i = index; i < index + n; ++i) detail::bitmap_set<levels>(words_, bg, i);
     const std::uint32_t used = in_use_[b] += static_cast<std::uint32_t>(n);
-    if (used == bg.block_count) full_ |= static_cast<mask>(mask{1} << b);
+    if (used == bg.block_count) open_ &= static_cast<mask>(~(mask{1} << b));
     ++live_;
     if constexpr (keeps_stats) {
       if (used > stats_[b].peak) stats_[b].peak = used;
@@ -715,13 +792,13 @@ class heap {
   VMH_HOT void release_blocks(const bucket_geometry& bg, std::size_t b, std::size_t index, std::size_t n) noexcept {
     for (std::size_t i = index; i < index + n; ++i) detail::bitmap_clear<levels>(words_, bg, i);
     in_use_[b] -= static_cast<std::uint32_t>(n);
-    full_ &= static_cast<mask>(~(mask{1} << b));
+    open_ |= static_cast<mask>(mask{1} << b);
     if constexpr (keeps_stats) totals_.bytes -= n * bg.block_size;
   }
 
   /// A run of n adjacent free blocks, from the bucket with the largest blocks down.
   grant allocate_run(const geometry_type& g, std::size_t size, mask allowed) noexcept {
-    for (mask m = allowed & ~full_; m != 0;) {
+    for (mask m = allowed & open_; m != 0;) {
       const std::size_t b = static_cast<std::size_t>(detail::highest_bit_index(m));
       m &= static_cast<mask>(~(mask{1} << b));
       const bucket_geometry& bg = g.buckets[b];
@@ -752,9 +829,8 @@ class heap {
     const std::size_t offset = static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - base());
     if constexpr (packs)
       if (offset < g.packed.bytes) {
-        where w{status::ok, 0, 0, offset, true, packed_.locate(g.packed, offset)};
-        w.result = w.extent.result;
-        return w;
+        const auto x = packed_.locate(g.packed, offset);
+        return {x.result, x.end, x.first, offset, true};
       }
     const std::size_t b = g.bucket_at(offset);
     const bucket_geometry& bg = g.buckets[b];
@@ -802,7 +878,7 @@ class heap {
   }
   /// Adds a reference to shared pages [first, end), mapping those that had none (one run: only
   /// the first and the last can be a neighbour's). All or nothing.
-  VMH_HOT bool commit_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT_SMALL bool commit_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
       if (end == first + 1) return commit_one(g, first);  // most allocations below a page touch one
       const page_run fresh = unshared(first, end);
@@ -815,7 +891,7 @@ class heap {
     return true;
   }
   /// Adds a reference to shared page p, mapping it if it had none.
-  VMH_HOT bool commit_one(const geometry_type& g, std::size_t p) noexcept {
+  VMH_HOT_SMALL bool commit_one(const geometry_type& g, std::size_t p) noexcept {
     if (refs_[p] == 0) {
       if (!mapper_.map(page_ptr(g, p), g.page_size)) return false;
       if constexpr (Options.poison) fill_poison(page_ptr(g, p), g.page_size);  // its free blocks
@@ -845,7 +921,7 @@ class heap {
     }
   }
   /// Drops a reference to shared pages [first, end) and unmaps those left with none.
-  VMH_HOT void release_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT_SMALL void release_shared(const geometry_type& g, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
       if (end == first + 1) {
         if (--refs_[first] == 0) unmap_run(g, {first, end});
@@ -871,9 +947,36 @@ class heap {
     if (new_end > old_end && !commit_pages(g, bg, old_end, new_end)) return count_failure(status::no_memory);
     if (new_end < old_end) release_pages(g, bg, new_end, old_end);
     if (has_record(bg)) record(bg, w.index) = static_cast<std::uint32_t>(new_size);
-    if (const std::size_t kept = run_length(bg, new_size); kept < blocks)
+    if (const std::size_t kept = run_length(bg, new_size); kept < blocks) {
       release_blocks(bg, w.bucket, w.index + kept, blocks - kept);
+      if constexpr (Options.poison)
+        if (poisoned(bg)) on_mapped_pages(g, w.offset + kept * bg.block_size, (blocks - kept) * bg.block_size, fill_poison);
+    }
     return status::ok;
+  }
+
+  /// Grows the located allocation from `size` towards `want` bytes (within its block(s)) with the
+  /// pages the mapper grants: all at once, else in halving steps, as far as it maps them. Keeps
+  /// the largest multiple of `granule` those pages cover (never below `size`), gives back the
+  /// pages past it, and returns the new size.
+  std::size_t extend(const geometry_type& g, const where& w, std::size_t size, std::size_t want,
+                     std::size_t granule) noexcept {
+    const bucket_geometry& bg = g.buckets[w.bucket];
+    const std::size_t goal = page_end_of(g, bg, w.offset, want);
+    std::size_t reach = page_end_of(g, bg, w.offset, size);
+    for (std::size_t step = goal - reach; step != 0 && reach < goal;) {
+      const std::size_t n = step < goal - reach ? step : goal - reach;
+      if (commit_pages(g, bg, reach, reach + n)) reach += n;
+      else step /= 2;
+    }
+    std::size_t grown = want;
+    if (reach < goal) {  // the bytes the pages cover, in granules (less than want)
+      grown = ((reach << g.page_shift) - w.offset) / granule * granule;
+      if (grown < size) grown = size;
+      if (const std::size_t end = page_end_of(g, bg, w.offset, grown); end < reach) release_pages(g, bg, end, reach);
+    }
+    if (has_record(bg)) record(bg, w.index) = static_cast<std::uint32_t>(grown);
+    return grown;
   }
 
   /// New pages the fairness rule lets one grant map now, for a request whose smallest grant is lo.
@@ -912,17 +1015,28 @@ class heap {
     end += fresh;
     if (!is_owned(bg)) {
       const std::size_t last = (offset + span - 1) >> g.page_shift;
-      if (end == last && refs_[last] != 0) ++end;
+      if (end == last && last < g.ref_pages && refs_[last] != 0) ++end;  // (always below ref_pages: tells GCC's -Warray-bounds)
     }
     const std::size_t reach = end << g.page_shift;
     if (reach <= offset) return 0;
     return reach - offset < span ? reach - offset : span;
   }
 
-  std::byte* page_ptr(const geometry_type& g, std::size_t page) const noexcept { return base() + (page << g.page_shift); }
+  std::byte* page_ptr(const geometry_type& g, std::size_t page) noexcept { return base() + (page << g.page_shift); }
 
-  /// Buckets whose free blocks carry poison: sub-page blocks, one page each.
+  /// Buckets whose free blocks carry poison: sub-page blocks, one page each (a run of them may span pages).
   static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !is_owned(bg) && !is_variable(bg); }
+  /// Calls f(ptr, bytes) on each piece of [offset, offset + bytes) whose page is mapped, in a
+  /// bucket whose pages keep counts: free blocks on an unmapped page hold nothing.
+  template <class F>
+  void on_mapped_pages(const geometry_type& g, std::size_t offset, std::size_t bytes, F f) noexcept {
+    for (std::size_t at = offset, end = offset + bytes; at < end;) {
+      const std::size_t page = at >> g.page_shift;
+      const std::size_t next = (page + 1) << g.page_shift;
+      if (refs_[page] != 0) f(base() + at, (next < end ? next : end) - at);
+      at = next;
+    }
+  }
   static void fill_poison(std::byte* p, std::size_t n) noexcept {
     for (std::size_t i = 0; i < n; ++i) p[i] = std::byte{poison_byte};
   }
@@ -938,7 +1052,7 @@ class heap {
   std::uint16_t refs_[tracks_pages && Layout::ref_capacity != 0 ? Layout::ref_capacity : 1] = {};
   std::uint32_t in_use_[Layout::bucket_capacity] = {};
   [[no_unique_address]] std::conditional_t<keeps_stats, bucket_counters[Layout::bucket_capacity], detail::empty> stats_ = {};
-  mask full_ = 0;
+  mask open_ = 0;  ///< buckets with a free block; none while the heap cannot allocate
   std::size_t live_ = 0;
   std::size_t pages_ = 0;
   [[no_unique_address]] std::conditional_t<keeps_stats, totals, detail::empty> totals_{};
@@ -949,7 +1063,7 @@ class heap {
   [[no_unique_address]] Layout layout_{};
   [[no_unique_address]] Mapper mapper_{};
   [[no_unique_address]] mutable Lock lock_{};
-  Backing backing_{};
+  Window window_{};
 };
 
 }  // namespace vmh

@@ -30,6 +30,8 @@
 //    32768 granules a page (a page's 16-bit count of the allocations touching it cannot wrap).
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -64,10 +66,10 @@ enum class layout_error : std::uint8_t {
   misaligned_bucket_start,
   range_too_large,
   exceeds_capacity,    ///< runtime layout: more buckets, blocks or pages than the layout type can hold
-  backing_too_small,   ///< the backing range is smaller than the layout's virtual size
-  backing_misaligned,  ///< the backing range does not start on a page boundary
+  window_too_small,   ///< the window is smaller than the layout's virtual size
+  window_misaligned,  ///< the window does not start on a page boundary
   heap_not_empty,      ///< reconfiguring a heap that still has live allocations
-  backing_null,        ///< the backing range starts at address 0 (a block there would read as a failure)
+  window_null,        ///< the window starts at address 0 (a block there would read as a failure)
   bad_packed_granule,  ///< the packed region's granule is not a power of two in [8, page size] with page / granule <= 32768
   packed_not_page_multiple,  ///< the packed region's bytes are not a multiple of the page size
 };
@@ -89,9 +91,9 @@ constexpr const char* to_string(layout_error e) noexcept {
     case layout_error::misaligned_bucket_start: return "a bucket does not start at a multiple of its block alignment";
     case layout_error::range_too_large: return "the virtual range must be smaller than 4 GiB";
     case layout_error::exceeds_capacity: return "the layout exceeds the capacity of the runtime layout type";
-    case layout_error::backing_too_small: return "the backing range is smaller than the layout";
-    case layout_error::backing_misaligned: return "the backing range does not start on a page boundary";
-    case layout_error::backing_null: return "the backing range starts at a null pointer";
+    case layout_error::window_too_small: return "the window is smaller than the layout";
+    case layout_error::window_misaligned: return "the window does not start on a page boundary";
+    case layout_error::window_null: return "the window starts at a null pointer";
     case layout_error::heap_not_empty: return "the heap still has live allocations";
     case layout_error::bad_packed_granule:
       return "the packed region's granule must be a power of two between 8 and the page size, and at least page size / 32768";
@@ -102,6 +104,8 @@ constexpr const char* to_string(layout_error e) noexcept {
 
 /// The most buckets a layout may have (one bit each in a 64-bit mask).
 inline constexpr std::size_t max_buckets = 64;
+/// The bucket index of a rule broken by the table as a whole (`table_check::bucket`).
+inline constexpr std::size_t table_wide = 0xff;
 /// The most blocks one bucket may have: 2^24.
 inline constexpr std::size_t max_blocks_per_bucket = std::size_t{1} << 24;
 /// Bitmap levels that 2^24 blocks need: 4 with 64-bit words, 5 with 32-bit words.
@@ -190,6 +194,8 @@ struct layout_geometry {
 
   /// the first rule the table breaks, or `layout_error::none`
   layout_error error = layout_error::no_buckets;
+  /// the bucket that breaks it (`table_wide`: the table as a whole); in the padding after `error`
+  std::uint8_t error_bucket = 0;
   /// buckets of the layout (0 when `error` is set: nothing can be allocated)
   std::size_t bucket_count = 0;
   /// bytes of a page (a power of two)
@@ -287,8 +293,9 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
                                                       std::size_t packed_cap = SIZE_MAX) noexcept {
   using detail::ceil_div;
   layout_geometry<MaxBuckets> g{};
-  auto fail = [&g](layout_error e) {
+  auto fail = [&g](layout_error e, std::size_t bucket = table_wide) {
     g.error = e;
+    g.error_bucket = static_cast<std::uint8_t>(bucket);
     g.bucket_count = 0;  // an invalid layout has no buckets: nothing can be allocated from it
     return g;
   };
@@ -322,19 +329,19 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   std::size_t offset = packed.bytes, blocks = 0, records = 0, words = 0, ref_end = packed.bytes / page_size;
   for (std::size_t i = 0; i < count; ++i) {
     const bucket& b = table[i];
-    if (b.block_size == 0) return fail(layout_error::zero_block_size);
-    if (b.block_size % min_align != 0) return fail(layout_error::block_size_not_multiple_of_min_align);
-    if (b.block_count == 0) return fail(layout_error::zero_block_count);
-    if (b.block_count > max_blocks_per_bucket) return fail(layout_error::too_many_blocks_in_bucket);
-    if (i > 0 && b.block_size <= table[i - 1].block_size) return fail(layout_error::not_ascending);
-    if (b.block_size > max_virtual_size) return fail(layout_error::range_too_large);
+    if (b.block_size == 0) return fail(layout_error::zero_block_size, i);
+    if (b.block_size % min_align != 0) return fail(layout_error::block_size_not_multiple_of_min_align, i);
+    if (b.block_count == 0) return fail(layout_error::zero_block_count, i);
+    if (b.block_count > max_blocks_per_bucket) return fail(layout_error::too_many_blocks_in_bucket, i);
+    if (i > 0 && b.block_size <= table[i - 1].block_size) return fail(layout_error::not_ascending, i);
+    if (b.block_size > max_virtual_size) return fail(layout_error::range_too_large, i);
     const std::size_t align = block_alignment(b.block_size, page_size);
     // Guarded blocks (a page or more) start on a page and are followed by an unmapped page.
     const bool guarded = guard_pages && b.block_size >= page_size;
-    if (offset % (guarded ? page_size : align) != 0) return fail(layout_error::misaligned_bucket_start);
-    if (guarded && b.block_size > max_virtual_size - 2 * page_size) return fail(layout_error::range_too_large);
+    if (offset % (guarded ? page_size : align) != 0) return fail(layout_error::misaligned_bucket_start, i);
+    if (guarded && b.block_size > max_virtual_size - 2 * page_size) return fail(layout_error::range_too_large, i);
     const std::size_t stride = guarded ? detail::align_up(b.block_size, page_size) + page_size : b.block_size;
-    if (b.block_count > (max_virtual_size - offset) / stride) return fail(layout_error::range_too_large);
+    if (b.block_count > (max_virtual_size - offset) / stride) return fail(layout_error::range_too_large, i);
 
     bucket_geometry& bg = g.buckets[i];
     bg.block_size = b.block_size;
@@ -365,7 +372,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
     if (!bg.owned) ref_end = ceil_div(offset, page_size);
   }
   // Page arithmetic (an allocation's end rounded up to a page) must not wrap where size_t has 32 bits.
-  if (offset > max_virtual_size - page_size) return fail(layout_error::range_too_large);
+  if (offset > max_virtual_size - page_size) return fail(layout_error::range_too_large, count - 1);
   for (std::size_t i = 0; i < layout_geometry<MaxBuckets>::search_size; ++i)
     g.starts[i] = i < count ? static_cast<std::uint32_t>(g.buckets[i].offset) : UINT32_MAX;
   g.virtual_size = offset;
@@ -386,6 +393,77 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   g.error = layout_error::none;
   return g;
 }
+
+/// Which rule a table breaks, and where: the answer of `check_table`.
+struct table_check {
+  /// the first rule the table breaks, `layout_error::none` when it breaks none
+  layout_error error = layout_error::none;
+  /// the index of the bucket that breaks it, or `table_wide` for a rule of the whole table
+  /// (bucket count, page size, min_align, capacity)
+  std::size_t bucket = table_wide;
+  /// True when the table breaks no rule.
+  constexpr explicit operator bool() const noexcept { return error == layout_error::none; }
+};
+
+/// Checks a table as `heap::configure` does (`MaxBuckets` as a runtime layout's) and says which
+/// bucket breaks which rule: `configure` returns only the rule. Usable in constant expressions;
+/// at run time it derives the geometry on the stack (about 4.6 KiB with 64 buckets).
+template <std::size_t MaxBuckets = max_buckets>
+constexpr table_check check_table(const bucket* table, std::size_t count, std::size_t page_size = default_page_size,
+                                  std::size_t min_align = default_min_align, bool guard_pages = false,
+                                  packed_region packed = {}) noexcept {
+  const auto g = derive_geometry<MaxBuckets>(table, count, page_size, min_align, SIZE_MAX, SIZE_MAX, SIZE_MAX,
+                                             guard_pages, 1, packed);
+  if (g.error == layout_error::none) return {};
+  return {g.error, g.error_bucket};
+}
+
+namespace detail {
+/// Instantiated only for a table that breaks a rule of one bucket: the one `static_assert` that
+/// fails names the rule, and the compiler's "In instantiation of" line above it shows `Bucket`,
+/// the bucket's index. `reported` lets `fixed_layout` go on without a second error.
+template <std::size_t Bucket, layout_error Rule>
+struct bad_bucket {
+  static_assert(Rule != layout_error::zero_block_size, "vmh layout: bad_bucket<Bucket, ...>: its block size is zero");
+  static_assert(Rule != layout_error::block_size_not_multiple_of_min_align,
+                "vmh layout: bad_bucket<Bucket, ...>: its block size is not a multiple of min_align");
+  static_assert(Rule != layout_error::zero_block_count, "vmh layout: bad_bucket<Bucket, ...>: its block count is zero");
+  static_assert(Rule != layout_error::too_many_blocks_in_bucket,
+                "vmh layout: bad_bucket<Bucket, ...>: it has more than 2^24 blocks");
+  static_assert(Rule != layout_error::not_ascending,
+                "vmh layout: bad_bucket<Bucket, ...>: its block size is not above the previous bucket's");
+  static_assert(Rule != layout_error::misaligned_bucket_start,
+                "vmh layout: bad_bucket<Bucket, ...>: it does not start at a multiple of its block alignment "
+                "(min(lowest set bit of its block size, page size)); adjust the previous bucket's count");
+  static_assert(Rule != layout_error::range_too_large,
+                "vmh layout: bad_bucket<Bucket, ...>: the virtual range passes 4 GiB at this bucket");
+  /// True, so that the `static_assert` that instantiates it adds no error of its own.
+  static constexpr bool reported = true;
+};
+/// As `bad_bucket`, for a rule of the whole table.
+template <layout_error Rule>
+struct bad_table {
+  static_assert(Rule != layout_error::too_many_buckets, "vmh layout: a table has at most 64 buckets");
+  static_assert(Rule != layout_error::bad_page_size, "vmh layout: the page size must be a power of two");
+  static_assert(Rule != layout_error::bad_min_align,
+                "vmh layout: min_align must be a power of two between 8 and the page size, and at least page size / 32768");
+  static_assert(Rule != layout_error::bad_packed_granule,
+                "vmh layout: the packed region's granule must be a power of two between 8 and the page size, "
+                "and at least page size / 32768");
+  static_assert(Rule != layout_error::packed_not_page_multiple,
+                "vmh layout: the packed region's bytes must be a multiple of the page size");
+  static_assert(Rule != layout_error::range_too_large, "vmh layout: the virtual range must stay below 4 GiB");
+  /// True, so that the `static_assert` that instantiates it adds no error of its own.
+  static constexpr bool reported = true;
+};
+/// Reports the rule a fixed table breaks, once: as `bad_bucket` or `bad_table`.
+template <layout_error Rule, std::size_t Bucket>
+constexpr bool report_table() noexcept {
+  if constexpr (Rule == layout_error::none) return true;
+  else if constexpr (Bucket == table_wide) return bad_table<Rule>::reported;
+  else return bad_bucket<Bucket, Rule>::reported;
+}
+}  // namespace detail
 
 /// A table of buckets plus the page size and minimum alignment: the argument of `fixed_layout`.
 template <std::size_t N>
@@ -438,32 +516,13 @@ constexpr bucket_table<N> with_packed(bucket_table<N> t, packed_region region) n
 /// metadata sizes are constants.
 template <bucket_table Table>
 struct fixed_layout {
-  /// The table's derived geometry, a constant; the `static_assert`s below reject a table that breaks a rule.
+  /// The table's derived geometry, a constant; a table that breaks a rule is rejected below, with
+  /// one error that names the rule and the bucket.
   static constexpr layout_geometry<Table.size()> geometry =
       derive_geometry<Table.size()>(Table.buckets, Table.size(), Table.page_size, Table.min_align, SIZE_MAX, SIZE_MAX,
                                     SIZE_MAX, Table.guard_pages, 1, Table.packed);
 
-  static_assert(geometry.error != layout_error::too_many_buckets, "vmh layout: at most 64 buckets");
-  static_assert(geometry.error != layout_error::bad_page_size, "vmh layout: the page size must be a power of two");
-  static_assert(geometry.error != layout_error::bad_min_align,
-                "vmh layout: min_align must be a power of two between 8 and the page size, and at least page size / 32768");
-  static_assert(geometry.error != layout_error::zero_block_size, "vmh layout: a block size is zero");
-  static_assert(geometry.error != layout_error::block_size_not_multiple_of_min_align,
-                "vmh layout: every block size must be a multiple of min_align");
-  static_assert(geometry.error != layout_error::zero_block_count, "vmh layout: a block count is zero");
-  static_assert(geometry.error != layout_error::too_many_blocks_in_bucket,
-                "vmh layout: a bucket may hold at most 2^24 blocks");
-  static_assert(geometry.error != layout_error::not_ascending, "vmh layout: block sizes must be strictly ascending");
-  static_assert(geometry.error != layout_error::misaligned_bucket_start,
-                "vmh layout: each bucket must start at a multiple of its block alignment "
-                "(min(lowest set bit of block size, page size)); adjust the previous bucket's count");
-  static_assert(geometry.error != layout_error::range_too_large, "vmh layout: the virtual range must stay below 4 GiB");
-  static_assert(geometry.error != layout_error::bad_packed_granule,
-                "vmh layout: the packed region's granule must be a power of two between 8 and the page size, "
-                "and at least page size / 32768");
-  static_assert(geometry.error != layout_error::packed_not_page_multiple,
-                "vmh layout: the packed region's bytes must be a multiple of the page size");
-  static_assert(geometry.error == layout_error::none, "vmh layout: invalid layout");
+  static_assert(detail::report_table<geometry.error, geometry.error_bucket>());
 
   /// Buckets of the table.
   static constexpr std::size_t bucket_capacity = Table.size();
@@ -475,8 +534,8 @@ struct fixed_layout {
   static constexpr std::size_t page_capacity = geometry.page_total;
   /// Pages that keep a reference count.
   static constexpr std::size_t ref_capacity = geometry.ref_pages;
-  /// Bitmap words of all buckets.
-  static constexpr std::size_t word_capacity = geometry.word_total;
+  /// Bitmap words of all buckets (one for a table that breaks a rule, so that its one error is all).
+  static constexpr std::size_t word_capacity = geometry.error == layout_error::none ? geometry.word_total : 1;
   /// Bitmap levels of every bucket.
   static constexpr std::size_t bitmap_levels = geometry.levels;
   /// Granules of the packed region (0: none).
@@ -493,8 +552,9 @@ struct fixed_layout {
     }
     return k;
   }();
-  /// Bytes of the virtual range (the size of the default backing, a `static_arena`).
-  static constexpr std::size_t virtual_size = geometry.virtual_size;
+  /// Bytes of the virtual range (the size of the default window, a `static_arena`). A table that
+  /// breaks a rule has none; this is then a page, so that an arena of it adds no second error.
+  static constexpr std::size_t virtual_size = geometry.error == layout_error::none ? geometry.virtual_size : Table.page_size;
   /// Bytes of a page.
   static constexpr std::size_t page_size = geometry.page_size;
 

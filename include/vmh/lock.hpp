@@ -6,6 +6,8 @@
 // cores needs a real lock around each call; a heap used from one context needs none.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <atomic>
 #include <concepts>
 

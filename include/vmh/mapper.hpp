@@ -17,8 +17,11 @@
 //  - `std::size_t m.mapped() const`      bytes currently mapped; `heap::validate` checks it.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <concepts>
 #include <cstddef>
+#include <type_traits>
 
 #include "detail/bits.hpp"
 
@@ -55,13 +58,20 @@ struct null_mapper {
   constexpr void unmap(std::byte*, std::size_t) noexcept {}
 };
 
-/// A model of a physical page pool (a DSP's SRAM): maps up to `budget` bytes, counts what is
-/// mapped and its peak, and can be told to refuse a chosen map call (fault injection).
-class counting_mapper {
+/// A model of a physical page pool (a DSP's SRAM): maps up to its budget, counts what is mapped
+/// and its peak, and can be told to refuse a chosen map call (fault injection). `Budget` 0: the
+/// budget is given at run time (`counting_mapper`, the constructor; unlimited by default);
+/// otherwise it is that many bytes, a constant (`budget_mapper<Bytes>`), and the mapper holds
+/// nothing but its counters, all zero: a `constinit` heap over it (and over a window with no
+/// state, `static_window`) is all zero, in `.bss`, with no initial image in flash.
+template <std::size_t Budget = 0>
+class basic_counting_mapper {
  public:
-  constexpr counting_mapper() noexcept = default;
+  constexpr basic_counting_mapper() noexcept = default;
   /// A pool of `budget_bytes` physical bytes (the default constructor's pool is unlimited: SIZE_MAX).
-  constexpr explicit counting_mapper(std::size_t budget_bytes) noexcept : spare_(SIZE_MAX - budget_bytes) {}
+  constexpr explicit basic_counting_mapper(std::size_t budget_bytes) noexcept
+    requires(Budget == 0)
+      : spare_(SIZE_MAX - budget_bytes) {}
 
   /// Counts `bytes` as mapped. Returns false, mapping nothing, when they exceed `available()` or
   /// this is the call `fail_map_call` chose (either counts as a failure).
@@ -88,7 +98,10 @@ class counting_mapper {
   /// Most bytes ever mapped at once.
   constexpr std::size_t peak() const noexcept { return peak_; }
   /// Bytes the pool holds (SIZE_MAX: unlimited).
-  constexpr std::size_t budget() const noexcept { return SIZE_MAX - spare_; }
+  constexpr std::size_t budget() const noexcept {
+    if constexpr (Budget == 0) return SIZE_MAX - spare_;
+    else return Budget;
+  }
   /// `map` calls so far, refused ones included.
   constexpr std::size_t map_calls() const noexcept { return map_calls_; }
   /// `unmap` calls so far.
@@ -98,11 +111,17 @@ class counting_mapper {
 
   /// Refuse the n-th map call from now (1 = the next one); 0 cancels.
   constexpr void fail_map_call(std::size_t n) noexcept { fail_call_ = n == 0 ? 0 : map_calls_ + n; }
-  /// Change the budget; it may not go below what is mapped.
-  constexpr void set_budget(std::size_t bytes) noexcept { spare_ = SIZE_MAX - (bytes < mapped_ ? mapped_ : bytes); }
+  /// Change the budget; it may not go below what is mapped (a budget given at run time only).
+  constexpr void set_budget(std::size_t bytes) noexcept
+    requires(Budget == 0)
+  {
+    if constexpr (Budget == 0) spare_ = SIZE_MAX - (bytes < mapped_ ? mapped_ : bytes);
+  }
 
  private:
-  std::size_t spare_ = 0;  ///< SIZE_MAX - budget: zero for "unlimited", so a default mapper is all zero (.bss)
+  /// SIZE_MAX - budget: zero for "unlimited", so a default mapper is all zero (.bss); nothing
+  /// with a constant budget
+  [[no_unique_address]] std::conditional_t<Budget == 0, std::size_t, detail::empty> spare_{};
   std::size_t mapped_ = 0;
   std::size_t peak_ = 0;
   std::size_t map_calls_ = 0;
@@ -110,5 +129,12 @@ class counting_mapper {
   std::size_t failures_ = 0;
   std::size_t fail_call_ = 0;
 };
+
+/// The counting mapper with its budget given at run time: `counting_mapper{bytes}`.
+using counting_mapper = basic_counting_mapper<>;
+/// The counting mapper with a constant budget of `Bytes` (> 0): all zero when nothing is mapped.
+template <std::size_t Bytes>
+  requires(Bytes > 0)
+using budget_mapper = basic_counting_mapper<Bytes>;
 
 }  // namespace vmh

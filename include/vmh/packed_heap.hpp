@@ -391,7 +391,7 @@ class packed_heap {
   }
 
   /// Marks granules [a, b) used (or free): the words between in full.
-  VMH_HOT void set_used(std::size_t a, std::size_t b) noexcept {
+  VMH_HOT_SMALL void set_used(std::size_t a, std::size_t b) noexcept {
     std::size_t k = a >> ws;
     const std::size_t last = (b - 1) >> ws;
     const word head = detail::all_ones << (a % wb), tail = detail::all_ones >> (wb - 1 - (b - 1) % wb);
@@ -403,7 +403,7 @@ class packed_heap {
     while (++k < last) used_[k] = detail::all_ones;
     used_[last] |= tail;
   }
-  VMH_HOT void clear_used(std::size_t a, std::size_t b) noexcept {
+  VMH_HOT_SMALL void clear_used(std::size_t a, std::size_t b) noexcept {
     std::size_t k = a >> ws;
     const std::size_t last = (b - 1) >> ws;
     const word head = detail::all_ones << (a % wb), tail = detail::all_ones >> (wb - 1 - (b - 1) % wb);
@@ -431,7 +431,7 @@ class packed_heap {
   }
 
   /// One past the last granule of the allocation starting at s: the next start or free granule.
-  VMH_HOT std::size_t end_of(const packed_geometry& g, std::size_t s) const noexcept {
+  VMH_HOT_SMALL std::size_t end_of(const packed_geometry& g, std::size_t s) const noexcept {
     for (std::size_t i = s + 1; i < g.granules; i = (i | (wb - 1)) + 1) {
       const std::size_t k = i >> ws;
       const word m = (start_[k] | ~used_[k]) & (detail::all_ones << (i % wb));
@@ -449,7 +449,7 @@ class packed_heap {
   // or more also has its length in the index_bits bits that end at its last granule.
 
   /// The `n` (<= 63) start bits from granule `at`, as a number.
-  VMH_HOT std::uint64_t load(std::size_t at, unsigned n) const noexcept {
+  VMH_HOT_SMALL std::uint64_t load(std::size_t at, unsigned n) const noexcept {
     std::size_t k = at >> ws;
     unsigned b = static_cast<unsigned>(at % wb);
     std::uint64_t v = 0;
@@ -458,7 +458,7 @@ class packed_heap {
     return v & ((std::uint64_t{1} << n) - 1);
   }
   /// Stores `v` in the `n` (<= 63) start bits from granule `at`.
-  VMH_HOT void store(std::size_t at, unsigned n, std::uint64_t v) noexcept {
+  VMH_HOT_SMALL void store(std::size_t at, unsigned n, std::uint64_t v) noexcept {
     std::size_t k = at >> ws;
     unsigned b = static_cast<unsigned>(at % wb);
     for (unsigned done = 0; done < n; done += static_cast<unsigned>(wb) - b, b = 0, ++k) {
@@ -476,16 +476,16 @@ class packed_heap {
   static constexpr std::size_t prev_of(std::uint64_t n) noexcept { return static_cast<std::size_t>(n >> index_bits & field_mask); }
   static constexpr std::size_t next_of(std::uint64_t n) noexcept { return static_cast<std::size_t>(n >> 2 * index_bits); }
   /// The length of the big chunk whose node is at granule `at`.
-  VMH_HOT std::size_t field(std::size_t at) const noexcept { return static_cast<std::size_t>(load(at, index_bits)); }
+  VMH_HOT_SMALL std::size_t field(std::size_t at) const noexcept { return static_cast<std::size_t>(load(at, index_bits)); }
   /// Sets the next (prev) link of the node of the big chunk starting at granule + 1 `at1`.
-  VMH_HOT void link_next(std::size_t at1, std::size_t next) noexcept { store(at1 - 1 + 2 * index_bits, index_bits, next); }
-  VMH_HOT void link_prev(std::size_t at1, std::size_t prev) noexcept { store(at1 - 1 + index_bits, index_bits, prev); }
+  VMH_HOT_SMALL void link_next(std::size_t at1, std::size_t next) noexcept { store(at1 - 1 + 2 * index_bits, index_bits, next); }
+  VMH_HOT_SMALL void link_prev(std::size_t at1, std::size_t prev) noexcept { store(at1 - 1 + index_bits, index_bits, prev); }
 
   // ---- neighbours ---------------------------------------------------------------------------
 
   /// The length of the free run starting at free granule i (below top_): a scan while it is
   /// small, the node's length once it is big.
-  VMH_HOT std::size_t run_at(std::size_t i) const noexcept {
+  VMH_HOT_SMALL std::size_t run_at(std::size_t i) const noexcept {
     std::size_t k = i >> ws;
     word u = used_[k] >> (i % wb);
     if (u != 0) return static_cast<std::size_t>(std::countr_zero(u));
@@ -502,7 +502,7 @@ class packed_heap {
   }
   /// The length of the free run that ends just before used granule s: a scan back while it is
   /// below 128 granules, the length tag at its end beyond.
-  VMH_HOT std::size_t run_before(std::size_t s) const noexcept {
+  VMH_HOT_SMALL std::size_t run_before(std::size_t s) const noexcept {
     std::size_t k = (s - 1) >> ws;
     const unsigned b = static_cast<unsigned>((s - 1) % wb);
     word u = used_[k] & detail::low_mask(b + 1u);
@@ -518,7 +518,7 @@ class packed_heap {
   }
   /// The end of the free space that starts at `end` (below top_), taking the chunk there, if
   /// any, out of the index.
-  VMH_HOT std::size_t take_right(std::size_t end) noexcept {
+  VMH_HOT_SMALL std::size_t take_right(std::size_t end) noexcept {
     if (is_used(end)) return end;
     const std::size_t length = run_at(end);
     retire(end, length);
@@ -528,7 +528,7 @@ class packed_heap {
   // ---- the index ------------------------------------------------------------------------------
 
   /// Indexes the free chunk [first, first + length) (length > 0).
-  VMH_HOT void insert(std::size_t first, std::size_t length) noexcept {
+  VMH_HOT_SMALL void insert(std::size_t first, std::size_t length) noexcept {
     if (length < big) {
       const std::size_t c = class_of(length), k = first >> group_shift;
       const std::uint32_t before = counts_[k];
@@ -546,7 +546,7 @@ class packed_heap {
     big_classes_ |= std::uint64_t{1} << c;
   }
   /// Takes the free chunk [first, first + length) out of the index.
-  VMH_HOT void retire(std::size_t first, std::size_t length) noexcept {
+  VMH_HOT_SMALL void retire(std::size_t first, std::size_t length) noexcept {
     if (length < big) {
       const std::size_t c = class_of(length), k = first >> group_shift;
       const std::uint32_t after = counts_[k] -= detail::group_count_fields.unit[c];
@@ -569,7 +569,7 @@ class packed_heap {
   /// The first small chunk of class c in group k (which has one). Runs that end inside a word
   /// are classed all at once: `lo` marks the free granules followed by 2^c free ones, `hi` by
   /// 2^(c+1) (c doubling steps); only the run reaching the word's end is measured on its own.
-  VMH_HOT chunk first_small(std::size_t c, std::size_t k) const noexcept {
+  VMH_HOT_SMALL chunk first_small(std::size_t c, std::size_t k) const noexcept {
     for (std::size_t w = k << (group_shift - ws); w < (k + 1) << (group_shift - ws); ++w) {
       const word u = used_[w];
       const word before = w == 0 ? 1 : used_[w - 1] >> (wb - 1);  // granule 0 starts a run
@@ -593,7 +593,7 @@ class packed_heap {
   }
 
   /// A free chunk that holds n granules at alignment a, or the wilderness (which may not).
-  VMH_HOT chunk find(const packed_geometry& g, std::size_t n, std::size_t a) const noexcept {
+  VMH_HOT_SMALL chunk find(const packed_geometry& g, std::size_t n, std::size_t a) const noexcept {
     const std::size_t need = n + a - 1;  // holds n at any alignment
     if (n < big && small_classes_ != 0) {
       const std::size_t sure = detail::log2_floor(need) + (detail::is_pow2(need) ? 0 : 1);

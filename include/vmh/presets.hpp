@@ -1,6 +1,8 @@
 // Ready-made bucket tables: SOF's production table and a geometric generator.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 
 #include "layout.hpp"
@@ -178,15 +180,19 @@ constexpr packed_region auto_packed(std::size_t physical_bytes, std::size_t page
 ///    physical memory remains; deep range grants take a block and can grow in place.
 /// The bucket rule won a replay study of 225 geometric rules (ratio, over-commit, count cap,
 /// smallest block); the packed region was measured against it (docs/design.md).
-constexpr geometric_params auto_params(std::size_t physical_bytes, std::size_t page_size = default_page_size) noexcept {
+/// `packed = false` gives the zero-tuning layout of a heap without a packed region (a runtime
+/// layout with no packed capacity): buckets from 16 B up, each size below a page packing whole
+/// pages with blocks of its own size.
+constexpr geometric_params auto_params(std::size_t physical_bytes, std::size_t page_size = default_page_size,
+                                       bool packed = true) noexcept {
   geometric_params p{};
   p.physical_bytes = physical_bytes;
   p.page_size = page_size;
-  p.min_block = page_size;
+  p.min_block = packed ? page_size : 16;
   p.min_align = 16;
   p.ratio_num = 2;
   p.ratio_den = 1;
-  p.packed = auto_packed(physical_bytes, page_size);
+  if (packed) p.packed = auto_packed(physical_bytes, page_size);
   return p;
 }
 

@@ -16,6 +16,8 @@
 // (docs/measurements.md has the study and its held-out seeds).
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <bit>
 #include <cstddef>
 #include <cstdint>
@@ -24,7 +26,9 @@ namespace vmh {
 
 /// The fairness rule of `heap::allocate_range`: caps the new physical memory one grant may take,
 /// never below the request's smallest grant (the formulas are at the top of this header). The
-/// default, all zero, is the reserve rule, reserve(4, 35, 1000).
+/// default, all zero, is the reserve rule, reserve(4, 35, 1000). Every formula is exact for any
+/// parameters and any sizes up to SIZE_MAX (an unlimited mapper's): a product past SIZE_MAX
+/// saturates, so reserve(k, n, d) with n > d keeps back everything and grants the minimum.
 struct range_policy {
   /// Which formula `cap` applies.
   enum class rule : std::uint8_t {
@@ -62,14 +66,14 @@ struct range_policy {
     if (kind == rule::reserve) {
       const std::size_t rn = share_den == 0 ? 35 : share_num, rd = share_den == 0 ? 1000 : share_den;
       const std::size_t mins = reserve_mins == 0 ? 4 : reserve_mins;
-      const std::size_t by_total = total / rd * rn + total % rd * rn / rd;
+      const std::size_t by_total = scaled(total, rn, rd);  // n > d keeps back more than everything: lo
       const std::size_t by_min = lo > SIZE_MAX / mins ? SIZE_MAX : lo * mins;
       const std::size_t keep = by_total > by_min ? by_total : by_min;
       return available > keep && available - keep > lo ? available - keep : lo;
     }
     const std::size_t den = share_den == 0 ? 3 : share_den;
     const std::size_t num = share_den == 0 ? 2 : share_num > share_den ? share_den : share_num;  // at most all of it
-    std::size_t c = available / den * num + available % den * num / den;
+    std::size_t c = scaled(available, num, den);
     if (kind == rule::adaptive && total != 0 && available <= total) {
       // sqrt(available / total) in 16.16 fixed point (no floating point on the DSP). Scale both
       // down until available fits 32 bits, which keeps the fraction.
@@ -86,6 +90,14 @@ struct range_policy {
   }
 
  private:
+  /// floor(x * num / den) for den > 0, or SIZE_MAX where that is more: exact, and no step wraps
+  /// (the remainder's product has 64 bits, as num and den have 32).
+  static constexpr std::size_t scaled(std::size_t x, std::size_t num, std::size_t den) noexcept {
+    const std::size_t whole = x / den;
+    const std::size_t part = static_cast<std::size_t>(std::uint64_t{x % den} * num / den);  // < num
+    if (num != 0 && whole > (SIZE_MAX - part) / num) return SIZE_MAX;
+    return whole * num + part;
+  }
   /// floor(sqrt(x)), digit by digit: 32 steps, no division.
   static constexpr std::uint64_t isqrt(std::uint64_t x) noexcept {
     if (x == 0) return 0;

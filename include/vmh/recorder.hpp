@@ -176,7 +176,7 @@ class recorder {
   grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const grant g = heap_.grow(ptr, preferred, granule);
-    if (preferred == 0 || granule > preferred || !reached_allocation(ptr, g.result)) {
+    if (preferred == 0 || granule > preferred || !reached_allocation(ptr, g.status)) {
       ++stats_.unrecorded;
       return g;
     }
@@ -205,6 +205,12 @@ class recorder {
   }
   /// `heap.bucket_count()` (not recorded).
   std::size_t bucket_count() const noexcept { return heap_.bucket_count(); }
+  /// The heap's `metadata_bytes()` (writes no line).
+  std::size_t metadata_bytes() const noexcept { return heap_.metadata_bytes(); }
+  /// The heap's `set_range_policy` (writes no line: a trace has no such operation).
+  void set_range_policy(range_policy p) noexcept { heap_.set_range_policy(p); }
+  /// The heap's `get_range_policy()` (writes no line).
+  range_policy get_range_policy() const noexcept { return heap_.get_range_policy(); }
   /// `heap.validate()` (not recorded).
   check validate() const noexcept { return heap_.validate(); }
 

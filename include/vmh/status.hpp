@@ -1,6 +1,8 @@
 // Result codes of every vmh operation. Each has a stable meaning documented here and in the README.
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <cstdint>
 
@@ -12,13 +14,14 @@ enum class status : std::uint8_t {
   ok = 0,
   invalid_size,       ///< size 0, larger than the heap's virtual range, min == 0, preferred < min, bad granule
   invalid_alignment,  ///< alignment not a power of two
-  no_block,           ///< no free block is large and aligned enough (all such buckets full, or none exists)
+  no_block,           ///< every bucket whose blocks (or runs) could hold it is full now: it may succeed later
   no_memory,          ///< a block was free but the page mapper could not map its pages
   foreign_pointer,    ///< the pointer is not inside this heap's blocks
   interior_pointer,   ///< the pointer is inside the heap but not at the start of a live allocation
   double_free,        ///< the pointer is a block start that is not allocated (freed already, or never allocated)
   exceeds_block,      ///< resize: the new size does not fit in the allocation's block(s)
-  not_configured,     ///< the heap has no usable layout or backing range (see `layout_error`)
+  not_configured,     ///< the heap has no usable layout or window (see `layout_error`)
+  no_bucket,          ///< no bucket could ever hold it: larger than `heap::max_size(align)`, or an alignment no bucket has
 };
 
 /// A short human-readable name of a status, for logs.
@@ -34,20 +37,21 @@ constexpr const char* to_string(status s) noexcept {
     case status::double_free: return "block not allocated (double free)";
     case status::exceeds_block: return "exceeds block";
     case status::not_configured: return "heap not configured";
+    case status::no_bucket: return "no bucket holds that size and alignment";
   }
   return "unknown";
 }
 
-/// The result of an allocation: the pointer (null on failure), the bytes granted and why.
+/// The result of an allocation: the pointer (null on failure), the bytes granted and why (`status`).
 struct grant {
   /// the allocation, or null on failure
   void* ptr = nullptr;
   /// bytes the caller may use (for `allocate_range`, the grant), 0 on failure
   std::size_t size = 0;
-  /// `status::ok`, or why nothing was allocated
-  status result = status::ok;
-  /// True when the allocation succeeded.
-  constexpr explicit operator bool() const noexcept { return ptr != nullptr; }
+  /// `status::ok`, or why nothing was allocated (the same name as C's `vmh_grant.status`)
+  vmh::status status = vmh::status::ok;
+  /// True when the allocation succeeded: a pointer and `ok`. A failed grant is false, whatever its pointer.
+  constexpr explicit operator bool() const noexcept { return ptr != nullptr && status == vmh::status::ok; }
 };
 
 }  // namespace vmh

@@ -6,6 +6,8 @@
 // once over the blocks in address order with no scratch memory, and compares. O(blocks + pages).
 #pragma once
 
+#include "detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <cstdint>
 
@@ -21,7 +23,7 @@ enum class invariant : std::uint8_t {
   bitmap_padding,     ///< a bitmap bit past the block count is set
   in_use_count,       ///< a bucket's in_use differs from the used bits of its bitmap
   peak_in_use,        ///< a bucket's peak is below its in_use
-  full_mask,          ///< a bucket's full bit disagrees with in_use == block_count
+  full_mask,          ///< a bucket's open bit disagrees with in_use < block_count (or is set past the last bucket)
   free_block_size,    ///< a free block has a size record
   orphan_block,       ///< a used block is neither an allocation start nor covered by a run
   run_overflow,       ///< an allocation's size exceeds its block, or its run the bucket's remaining blocks
@@ -138,11 +140,13 @@ struct page_walk {
 
 }  // namespace detail
 
-template <bucket_layout Layout, page_mapper Mapper, backing_range Backing, lock_policy Lock, heap_options Options>
-check heap<Layout, Mapper, Backing, Lock, Options>::validate() const noexcept {
+template <bucket_layout Layout, page_mapper Mapper, window_range Window, lock_policy Lock, heap_options Options>
+check heap<Layout, Mapper, Window, Lock, Options>::validate() const noexcept {
   detail::lock_guard guard(lock_);
   const geometry_type& g = layout_.geo();
-  if (state_ != layout_error::none) return {invariant::not_configured, 0, 0};
+  if (current_state() != layout_error::none) return {invariant::not_configured, 0, 0};
+  // A heap not yet opened (constant-initialized, no request yet) opens every bucket at its first.
+  const mask open = unopened() ? g.all_buckets() : open_;
   std::size_t live = 0, bytes = 0, owned_pages = 0;
   detail::page_walk walk{};
   if constexpr (packs) {
@@ -194,9 +198,9 @@ check heap<Layout, Mapper, Backing, Lock, Options>::validate() const noexcept {
     if (used != in_use_[b]) return {invariant::in_use_count, b, used};
     if constexpr (keeps_stats)
       if (stats_[b].peak < in_use_[b]) return {invariant::peak_in_use, b, stats_[b].peak};
-    if (((full_ >> b) & 1u) != (in_use_[b] == bg.block_count ? 1u : 0u)) return {invariant::full_mask, b, 0};
+    if (((open >> b) & 1u) != (in_use_[b] < bg.block_count ? 1u : 0u)) return {invariant::full_mask, b, 0};
   }
-  if ((full_ & static_cast<mask>(~g.all_buckets())) != 0) return {invariant::full_mask, g.bucket_count, 0};
+  if ((open & static_cast<mask>(~g.all_buckets())) != 0) return {invariant::full_mask, g.bucket_count, 0};
   if (live != live_) return {invariant::live_allocations, 0, live};
   if constexpr (keeps_stats)
     if (bytes != totals_.bytes || totals_.peak_bytes < bytes) return {invariant::block_bytes, 0, bytes};

@@ -726,8 +726,10 @@ void one_unit_chunks() {
   CHECK(h.chunk_units(p) == 3u);
   const std::size_t hole = f.id(a) + 3;
   CHECK(h.validate());
-  CHECK(h.runtime_stats().free_bytes == (top + 1) * 8);  // the hole is free ...
-  CHECK(h.bucket_mask() == bit(spec_bucket<H>(top)));     // ... but on no list
+  // The hole is free but on no list, so the free bytes, which count the listed chunks as the
+  // real heap's do, leave it out.
+  CHECK(h.runtime_stats().free_bytes == top * 8);
+  CHECK(h.bucket_mask() == bit(spec_bucket<H>(top)));
   CHECK(h.chunk_count() == 6u);                            // chunk 0, p, hole, s, s2, top
 
   void* small = h.alloc(1);  // the smallest request needs 2 units: never the hole
@@ -795,7 +797,10 @@ void aligned() {
         CHECK(h.usable_size(p) >= n);
         // Only the owning chunk is counted as allocated: prefix and suffix went back.
         CHECK(h.runtime_stats().allocated_bytes == before.allocated_bytes + units * 8);
-        CHECK(h.runtime_stats().free_bytes == before.free_bytes - units * 8);
+        // A prefix or suffix of one unit on a big heap is free but on no list: the free bytes
+        // (the listed chunks') lose it too. validate() checks them exactly.
+        CHECK(h.runtime_stats().free_bytes <= before.free_bytes - units * 8);
+        CHECK(h.runtime_stats().free_bytes + 2 * 8 >= before.free_bytes - units * 8);
         REQUIRE(h.validate());
         fill(p, n, ++tag);
         blocks.push_back({p, n, tag});

@@ -34,7 +34,7 @@ using sof_heap = vmh::heap<sof, vmh::null_mapper>;
 // Explicit instantiations compile every member, including ones no call below reaches. (Heaps with
 // a fixed layout are not instantiated this way: `configure` is constrained to runtime layouts,
 // and some compilers still instantiate constrained members in an explicit instantiation. The
-// static_arena heaps neither: their by-value backing constructor is not meant to be called.)
+// static_arena heaps neither: their by-value window constructor is not meant to be called.)
 template class vmh::heap<vmh_strict::runtime, vmh::counting_mapper>;
 template class vmh::heap<vmh_strict::runtime, vmh::null_mapper, vmh::external_range, vmh::spin_lock,
                          vmh::heap_options{.runs = true}>;
@@ -60,7 +60,7 @@ std::size_t exercise(Heap& h) {
   const vmh::grant r = h.allocate_range(1024, 8192, 0, 512);
   const vmh::grant r2 = h.allocate_range(1024, 8192);
   acc += g ? g.size : 0;
-  acc += r ? r.size : static_cast<std::size_t>(r.result);
+  acc += r ? r.size : static_cast<std::size_t>(r.status);
   acc += r2.size;
   acc += h.owns(p) ? 1u : 0u;
   acc += h.usable_size(p);
@@ -119,7 +119,7 @@ std::size_t exercise_layouts() {
   static_assert(vmh::bucket_layout<fixed> && vmh::bucket_layout<runtime>);
   static_assert(vmh::reconfigurable_layout<runtime> && !vmh::reconfigurable_layout<fixed>);
   static_assert(vmh::page_mapper<vmh::counting_mapper> && vmh::page_mapper<vmh::null_mapper>);
-  static_assert(vmh::backing_range<vmh::external_range> && vmh::backing_range<vmh::static_arena<4096>>);
+  static_assert(vmh::window_range<vmh::external_range> && vmh::window_range<vmh::static_arena<4096>>);
   static_assert(vmh::lock_policy<vmh::no_lock> && vmh::lock_policy<vmh::spin_lock>);
   vmh::bucket out[vmh::max_buckets]{};
   std::size_t n = vmh::presets::geometric_buckets(vmh::presets::geometric_params{}, out, vmh::max_buckets);

@@ -30,7 +30,7 @@ constexpr std::size_t largest_block = 65536;
 using heap_type = vmh_test::ext_heap<layout>;
 
 // A heap with live allocations in several buckets, one freed block and untouched blocks. The
-// backing has a page more than the layout: the byte after the layout is real memory.
+// window has a page more than the layout: the byte after the layout is real memory.
 struct fixture : vmh_test::fixture<heap_type, range, page> {
   std::byte* small = nullptr;   // 10 bytes in a 64-byte block
   std::byte* medium = nullptr;  // 100 bytes in a 256-byte block
@@ -64,7 +64,7 @@ struct fixture : vmh_test::fixture<heap_type, range, page> {
 void fails_allocate(fixture& f, std::size_t size, std::size_t align, status expected) {
   CAPTURE(size, align);
   const vmh::grant g = f.h->try_allocate(size, align);
-  CHECK(g.result == expected);
+  CHECK(g.status == expected);
   CHECK(g.ptr == nullptr);
   CHECK(g.size == 0);
   CHECK_FALSE(g);
@@ -75,7 +75,7 @@ void fails_range(fixture& f, std::size_t min, std::size_t preferred, std::size_t
                  status expected) {
   CAPTURE(min, preferred, align, granule);
   const vmh::grant g = f.h->allocate_range(min, preferred, align, granule);
-  CHECK(g.result == expected);
+  CHECK(g.status == expected);
   CHECK(g.ptr == nullptr);
   CHECK(g.size == 0);
 }
@@ -101,7 +101,7 @@ TEST_CASE("bad input: free of a stack address is a foreign pointer", "[bad-input
 
 TEST_CASE("bad input: free one past the end of the range is a foreign pointer", "[bad-input]") {
   fixture f;
-  // The backing has a page more than the layout: the byte after the layout is real memory.
+  // The window has a page more than the layout: the byte after the layout is real memory.
   CHECK(f.h->deallocate(f.base() + range) == status::foreign_pointer);
   CHECK(f.h->deallocate(f.base() + range + 64) == status::foreign_pointer);
   CHECK(f.h->resize(f.base() + range, 10) == status::foreign_pointer);
@@ -163,10 +163,12 @@ TEST_CASE("bad input: SIZE_MAX and sizes larger than the range", "[bad-input]") 
 
 TEST_CASE("bad input: a size larger than the largest block", "[bad-input]") {
   fixture f;
-  fails_allocate(f, largest_block + 1, 0, status::no_block);
-  fails_allocate(f, range, 0, status::no_block);
-  // Each failure is counted in the total (no bucket is the request's own).
-  f.unchanged(4, 0);
+  CHECK(f.h->max_size() == largest_block);
+  fails_allocate(f, largest_block + 1, 0, status::no_bucket);
+  fails_allocate(f, range, 0, status::no_bucket);
+  fails_range(f, largest_block + 1, range, 0, 0, status::no_bucket);
+  // It can never succeed: no failure of a working heap is counted.
+  f.unchanged();
 }
 
 TEST_CASE("bad input: an alignment that is not a power of two", "[bad-input]") {
@@ -181,11 +183,13 @@ TEST_CASE("bad input: an alignment that is not a power of two", "[bad-input]") {
 
 TEST_CASE("bad input: an alignment larger than any bucket's", "[bad-input]") {
   fixture f;
-  fails_allocate(f, 10, 2 * page, status::no_block);
-  fails_allocate(f, 10, std::size_t{1} << 20, status::no_block);
-  fails_allocate(f, 10, SIZE_MAX / 2 + 1, status::no_block);
-  fails_range(f, 64, 128, SIZE_MAX / 2 + 1, 0, status::no_block);
-  f.unchanged(7, 0);
+  CHECK(f.h->max_alignment() == page);
+  CHECK(f.h->max_size(2 * page) == 0);
+  fails_allocate(f, 10, 2 * page, status::no_bucket);
+  fails_allocate(f, 10, std::size_t{1} << 20, status::no_bucket);
+  fails_allocate(f, 10, SIZE_MAX / 2 + 1, status::no_bucket);
+  fails_range(f, 64, 128, SIZE_MAX / 2 + 1, 0, status::no_bucket);
+  f.unchanged();
 }
 
 TEST_CASE("bad input: allocate_range with min > preferred", "[bad-input]") {
@@ -253,13 +257,13 @@ TEST_CASE("bad input: a runtime layout that cannot work reports its layout_error
   REQUIRE(keep != nullptr);
   const vmh::heap_stats totals = h->stats();
 
-  // Beyond this heap's capacity (512 blocks) or its backing (32 pages), besides every rule.
+  // Beyond this heap's capacity (512 blocks) or its window (32 pages), besides every rule.
   const bucket too_many_blocks[] = {{64, 513}};
-  const bucket beyond_backing[] = {{65536, 3}};  // 48 pages: within the 64 of capacity, not the 32 of backing
+  const bucket beyond_window[] = {{65536, 3}};  // 48 pages: within the 64 of capacity, not the 32 of the window
   using vmh_test::rules::row;
   std::vector<row> rows(std::begin(vmh_test::rules::rows), std::end(vmh_test::rules::rows));
   rows.push_back({too_many_blocks, 1, page, 64, layout_error::exceeds_capacity});
-  rows.push_back({beyond_backing, 1, page, 64, layout_error::backing_too_small});
+  rows.push_back({beyond_window, 1, page, 64, layout_error::window_too_small});
   // With a live allocation the heap refuses any new layout first.
   for (const row& r : rows) CHECK(h->configure(r.table, r.count, r.page_size, r.min_align) == layout_error::heap_not_empty);
   REQUIRE(h->deallocate(keep) == status::ok);
@@ -282,10 +286,10 @@ TEST_CASE("bad input: a runtime heap that was never configured", "[bad-input]") 
   auto mem = std::make_unique<arena<64 * page>>();
   auto h = std::make_unique<rt_heap>(external_range{mem->bytes, 64 * page});
   CHECK(h->state() != layout_error::none);
-  CHECK(h->try_allocate(64).result == status::not_configured);
+  CHECK(h->try_allocate(64).status == status::not_configured);
   CHECK(h->allocate(64) == nullptr);
-  CHECK(h->allocate_range(64, 128).result == status::not_configured);
-  CHECK(h->try_allocate(0).result == status::not_configured);
+  CHECK(h->allocate_range(64, 128).status == status::not_configured);
+  CHECK(h->try_allocate(0).status == status::not_configured);
   CHECK(h->deallocate(mem->bytes) == status::not_configured);
   CHECK(h->resize(mem->bytes, 64) == status::not_configured);
   CHECK(h->deallocate(nullptr) == status::ok);  // as on any heap
@@ -301,18 +305,18 @@ TEST_CASE("bad input: a runtime heap that was never configured", "[bad-input]") 
   // A failed configuration leaves it unconfigured.
   const bucket descending[] = {{1024, 1}, {64, 1}};
   CHECK(h->configure(descending, 2) == layout_error::not_ascending);
-  CHECK(h->try_allocate(64).result == status::not_configured);
+  CHECK(h->try_allocate(64).status == status::not_configured);
 }
 
-TEST_CASE("bad input: a backing range at address 0 is not configured (backing_null)", "[bad-input]") {
+TEST_CASE("bad input: a window at address 0 is not configured (window_null)", "[bad-input]") {
   // Before the check, the block at offset 0 was granted as {nullptr, size, ok}: the caller saw a
   // failure, and the block and its page stayed taken for good.
   auto fixed = std::make_unique<heap_type>(external_range{static_cast<std::byte*>(nullptr), range});
-  CHECK(fixed->state() == layout_error::backing_null);
+  CHECK(fixed->state() == layout_error::window_null);
   const vmh::grant g = fixed->try_allocate(64);
-  CHECK(g.result == status::not_configured);
+  CHECK(g.status == status::not_configured);
   CHECK(g.ptr == nullptr);
-  CHECK(fixed->allocate_range(64, 128).result == status::not_configured);
+  CHECK(fixed->allocate_range(64, 128).status == status::not_configured);
   CHECK_FALSE(fixed->owns(nullptr));
   CHECK(fixed->deallocate(reinterpret_cast<void*>(std::uintptr_t{4096})) == status::not_configured);
   CHECK(fixed->validate().broken == vmh::invariant::not_configured);
@@ -320,15 +324,15 @@ TEST_CASE("bad input: a backing range at address 0 is not configured (backing_nu
   CHECK(fixed->mapper().map_calls() == 0);
   // Too small is reported first: an empty range (a failed reservation) is {nullptr, 0}.
   auto empty = std::make_unique<heap_type>(external_range{});
-  CHECK(empty->state() == layout_error::backing_too_small);
+  CHECK(empty->state() == layout_error::window_too_small);
 
   // A runtime layout over a null base refuses every table.
   using rt_heap = vmh::heap<vmh::runtime_layout<8, 256, 64>, counting_mapper>;
   auto runtime = std::make_unique<rt_heap>(external_range{static_cast<std::byte*>(nullptr), 64 * page});
   const bucket t[] = {{64, 64}, {1024, 8}, {16384, 2}};
-  CHECK(runtime->configure(t, 3) == layout_error::backing_null);
+  CHECK(runtime->configure(t, 3) == layout_error::window_null);
   CHECK(runtime->state() != layout_error::none);
-  CHECK(runtime->try_allocate(64).result == status::not_configured);
+  CHECK(runtime->try_allocate(64).status == status::not_configured);
   CHECK(runtime->mapper().map_calls() == 0);
 }
 
@@ -337,13 +341,13 @@ TEST_CASE("bad input: a fixed heap over a misaligned range refuses every call at
   // failure paths: each call must still answer not_configured and change nothing.
   auto mem = std::make_unique<arena<range + page>>();
   auto h = std::make_unique<heap_type>(external_range{mem->bytes + 64, range});
-  REQUIRE(h->state() == layout_error::backing_misaligned);
+  REQUIRE(h->state() == layout_error::window_misaligned);
   const vmh::layout_geometry<layout::bucket_capacity>& g = h->geometry();
-  CHECK(h->try_allocate(64).result == status::not_configured);
-  CHECK(h->try_allocate(64, 4096).result == status::not_configured);
-  CHECK(h->try_allocate(64, 3).result == status::not_configured);  // a bad alignment too
-  CHECK(h->try_allocate(0).result == status::not_configured);
-  CHECK(h->try_allocate(range + 1).result == status::not_configured);
+  CHECK(h->try_allocate(64).status == status::not_configured);
+  CHECK(h->try_allocate(64, 4096).status == status::not_configured);
+  CHECK(h->try_allocate(64, 3).status == status::not_configured);  // a bad alignment too
+  CHECK(h->try_allocate(0).status == status::not_configured);
+  CHECK(h->try_allocate(range + 1).status == status::not_configured);
   CHECK(h->allocate(64) == nullptr);
   CHECK(h->allocate(64, 64) == nullptr);
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
@@ -352,7 +356,7 @@ TEST_CASE("bad input: a fixed heap over a misaligned range refuses every call at
     CHECK(h->deallocate(start) == status::not_configured);
     CHECK(h->deallocate(start + 16) == status::not_configured);
     CHECK(h->resize(start, 64) == status::not_configured);
-    CHECK(h->grow(start, 64).result == status::not_configured);
+    CHECK(h->grow(start, 64).status == status::not_configured);
     CHECK(h->usable_size(start) == 0);
   }
   CHECK(h->deallocate(mem->bytes) == status::not_configured);  // below the range

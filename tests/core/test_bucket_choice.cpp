@@ -28,7 +28,7 @@ TEST_CASE("allocate takes the smallest fitting bucket and its lowest free block"
         REQUIRE(expected_bucket(basic_table, size) == b);
         const vmh::grant g = h.try_allocate(size);
         REQUIRE(g);
-        CHECK(g.result == status::ok);
+        CHECK(g.status == status::ok);
         CHECK(g.size == size);
         CHECK(f.bucket_of(g.ptr) == b);
         // The bucket is otherwise empty: block 0.
@@ -67,7 +67,7 @@ TEST_CASE("an exact fit takes the bucket of that size (SOF used > instead of >=)
   }
   // The largest block size exactly: a second one still fits, a third does not.
   CHECK(h.allocate(65536) == f.block(5, 1));
-  CHECK(h.try_allocate(65536).result == status::no_block);
+  CHECK(h.try_allocate(65536).status == status::no_block);
   CHECK(h.validate());
 }
 
@@ -96,12 +96,12 @@ TEST_CASE("a full bucket spills to the next larger one", "[heap][alloc]") {
   // Everything is full: the request fails and its own bucket records it.
   const vmh::grant g = h.try_allocate(64);
   CHECK_FALSE(g);
-  CHECK(g.result == status::no_block);
+  CHECK(g.status == status::no_block);
   CHECK(h.stats(0).full_failures == 1);
   for (std::size_t b = 1; b < basic_table.size(); ++b) CHECK(h.stats(b).full_failures == 0);
   CHECK(h.stats().failed_no_block == 1);
   // A 1000-byte request's own bucket is the 1 KiB one.
-  CHECK(h.try_allocate(1000).result == status::no_block);
+  CHECK(h.try_allocate(1000).status == status::no_block);
   CHECK(h.stats(2).full_failures == 1);
   CHECK(h.stats().failed_no_block == 2);
 
@@ -138,10 +138,11 @@ TEST_CASE("alignment up to the page size is honoured where a bucket has it", "[h
       ++n;
     }
     CHECK(n == 8 + 4 + 2 + 2);
-    CHECK(h.try_allocate(1, 1024).result == status::no_block);
+    CHECK(h.try_allocate(1, 1024).status == status::no_block);
     CHECK(h.try_allocate(1, 64).ptr == f.block(0, 0));
-    // Above the page size no block is aligned enough.
-    CHECK(h.try_allocate(10, 2 * page).result == status::no_block);
+    // Above the page size no block is aligned enough: it never succeeds.
+    CHECK(h.max_alignment() == page);
+    CHECK(h.try_allocate(10, 2 * page).status == status::no_bucket);
     CHECK(h.validate());
   }
   SECTION("non-power-of-two blocks") {
@@ -157,8 +158,10 @@ TEST_CASE("alignment up to the page size is honoured where a bucket has it", "[h
     CHECK(reinterpret_cast<std::uintptr_t>(a) % 128 == 0);
     CHECK(reinterpret_cast<std::uintptr_t>(c) % 2048 == 0);
     const auto before = f.state();
-    CHECK(h.try_allocate(10, page).result == status::no_block);
-    check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
-    CHECK(h.try_allocate(10, 3).result == status::invalid_alignment);
+    CHECK(h.max_alignment() == 2048);
+    CHECK(h.max_size(2048) == 6144);
+    CHECK(h.try_allocate(10, page).status == status::no_bucket);
+    check_unchanged(before, h, f.base());
+    CHECK(h.try_allocate(10, 3).status == status::invalid_alignment);
   }
 }

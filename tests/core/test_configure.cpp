@@ -19,20 +19,20 @@ using vmh::status;
 
 TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked", "[heap][configure]") {
   using layout = vmh::runtime_layout<8, 256, 64>;
-  constexpr std::size_t size = 48 * page;  // 192 KiB of backing for at most 64 pages of layout
+  constexpr std::size_t size = 48 * page;  // 192 KiB of window for at most 64 pages of layout
   auto mem = std::make_unique<arena<size + page>>();
   auto h = std::make_unique<ext_heap<layout>>(external_range{mem->bytes, size});
   const bucket t1[] = {{64, 64}, {1024, 8}, {16384, 2}};
   const bucket t2[] = {{128, 32}, {8192, 4}, {65536, 2}};
   const bucket bad[] = {{1024, 8}, {64, 64}};
-  const bucket too_big[] = {{65536, 4}};  // 256 KiB: within the capacity, beyond the backing
+  const bucket too_big[] = {{65536, 4}};  // 256 KiB: within the capacity, beyond the window
   const bucket too_many[] = {{64, 257}};
 
   // Not configured yet.
   CHECK(h->state() != layout_error::none);
   CHECK(h->bucket_count() == 0);
-  CHECK(h->try_allocate(64).result == status::not_configured);
-  CHECK(h->allocate_range(64, 128).result == status::not_configured);
+  CHECK(h->try_allocate(64).status == status::not_configured);
+  CHECK(h->allocate_range(64, 128).status == status::not_configured);
   CHECK(h->validate().broken == vmh::invariant::not_configured);
   CHECK_FALSE(h->owns(mem->bytes));
 
@@ -59,9 +59,9 @@ TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked"
   CHECK(q == mem->bytes + 128 * 32);  // 1000 bytes now take an 8 KiB block
   CHECK(h->deallocate(q) == status::ok);
 
-  // Bad tables and backing ranges leave the heap as it was.
+  // Bad tables and windows leave the heap as it was.
   CHECK(h->configure(bad, 2) == layout_error::not_ascending);
-  CHECK(h->configure(too_big, 1) == layout_error::backing_too_small);
+  CHECK(h->configure(too_big, 1) == layout_error::window_too_small);
   CHECK(h->configure(too_many, 1) == layout_error::exceeds_capacity);
   CHECK(h->configure(t1, 3, page, 48) == layout_error::bad_min_align);
   CHECK(h->state() == layout_error::none);
@@ -71,12 +71,12 @@ TEST_CASE("a runtime layout is configured, reconfigured when empty, and checked"
 
   // A range that does not start on a page.
   auto skewed = std::make_unique<ext_heap<layout>>(external_range{mem->bytes + 64, size});
-  CHECK(skewed->configure(t1, 3) == layout_error::backing_misaligned);
-  CHECK(skewed->try_allocate(64).result == status::not_configured);
+  CHECK(skewed->configure(t1, 3) == layout_error::window_misaligned);
+  CHECK(skewed->try_allocate(64).status == status::not_configured);
 
   // A runtime layout over a static arena.
   auto in_arena = std::make_unique<vmh::heap<layout, counting_mapper, vmh::static_arena<size>>>();
-  CHECK(in_arena->try_allocate(64).result == status::not_configured);
+  CHECK(in_arena->try_allocate(64).status == status::not_configured);
   REQUIRE(in_arena->configure(t1, 3) == layout_error::none);
   void* r = in_arena->allocate(64);
   CHECK(in_arena->owns(r));
@@ -125,16 +125,57 @@ TEST_CASE("a runtime layout with 16 KiB pages maps whole 16 KiB pages", "[heap][
 TEST_CASE("a fixed layout over a bad external range is not configured", "[heap][configure]") {
   auto mem = std::make_unique<arena<basic_size + page>>();
   auto small = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size - page});
-  CHECK(small->state() == layout_error::backing_too_small);
-  CHECK(small->try_allocate(64).result == status::not_configured);
-  CHECK(small->allocate_range(64, 128).result == status::not_configured);
+  CHECK(small->state() == layout_error::window_too_small);
+  CHECK(small->try_allocate(64).status == status::not_configured);
+  CHECK(small->allocate_range(64, 128).status == status::not_configured);
 
   auto skewed = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes + 64, basic_size});
-  CHECK(skewed->state() == layout_error::backing_misaligned);
-  CHECK(skewed->try_allocate(64).result == status::not_configured);
+  CHECK(skewed->state() == layout_error::window_misaligned);
+  CHECK(skewed->try_allocate(64).status == status::not_configured);
   CHECK(skewed->deallocate(mem->bytes + 64) == status::not_configured);
 
   auto good = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size + page});
   CHECK(good->state() == layout_error::none);
   CHECK(good->allocate(64) == mem->bytes);
+}
+
+TEST_CASE("check_table names the bucket that breaks a rule, at run time and at compile time", "[heap][configure]") {
+  struct bad_case {
+    std::vector<bucket> table;
+    std::size_t page_size, min_align;
+    layout_error error;
+    std::size_t index;  // of the bucket that breaks the rule
+  };
+  const bad_case cases[] = {
+      {{{64, 64}, {0, 4}, {4096, 2}}, page, 64, layout_error::zero_block_size, 1},
+      {{{64, 64}, {4096, 2}, {1024, 4}}, page, 64, layout_error::not_ascending, 2},
+      {{{192, 3}, {1024, 4}}, page, 64, layout_error::misaligned_bucket_start, 1},
+      {{{64, 64}, {128, 0}}, page, 64, layout_error::zero_block_count, 1},
+      {{{64, 64}, {100, 4}}, page, 64, layout_error::block_size_not_multiple_of_min_align, 1},
+      {{{4096, 2}, {std::size_t{1} << 30, 4}}, page, 64, layout_error::range_too_large, 1},
+      {{{64, 64}}, 3000, 64, layout_error::bad_page_size, vmh::table_wide},
+      {{{64, 64}}, page, 4, layout_error::bad_min_align, vmh::table_wide},
+      {{}, page, 64, layout_error::no_buckets, vmh::table_wide},
+  };
+  using layout = vmh::runtime_layout<8, 256, 64>;
+  auto mem = std::make_unique<arena<64 * page>>();
+  auto h = std::make_unique<ext_heap<layout>>(external_range{mem->bytes, 64 * page});
+  for (const bad_case& c : cases) {
+    CAPTURE(vmh::to_string(c.error), c.index);
+    const vmh::table_check k = vmh::check_table(c.table.data(), c.table.size(), c.page_size, c.min_align);
+    CHECK_FALSE(k);
+    CHECK(k.error == c.error);
+    CHECK(k.bucket == c.index);
+    // configure refuses the same table with the same rule.
+    CHECK(h->configure(c.table.data(), c.table.size(), c.page_size, c.min_align) == c.error);
+  }
+  const bucket good[] = {{64, 64}, {1024, 8}};
+  CHECK(vmh::check_table(good, 2));
+  CHECK(vmh::check_table(good, 2).bucket == vmh::table_wide);
+  // A capacity the runtime layout cannot hold concerns the table as a whole.
+  const bucket many[] = {{64, 1}, {128, 1}, {192, 1}};
+  CHECK(vmh::check_table<2>(many, 3).error == layout_error::exceeds_capacity);
+  // In a constant expression, as a fixed layout checks its table.
+  constexpr bucket late[] = {{64, 64}, {4096, 2}, {1024, 4}};
+  STATIC_REQUIRE(vmh::check_table(late, 3).bucket == 2);
 }

@@ -30,7 +30,7 @@ TEST_CASE("grow deepens a grant when memory frees, within the fairness rule", "[
   SECTION("nothing freed: the rule still caps what grow may take") {
     const std::size_t available = h.mapper().available();
     const vmh::grant g = h.grow(a.ptr, preferred, min);
-    REQUIRE(g.result == status::ok);
+    REQUIRE(g.status == status::ok);
     CHECK(g.ptr == a.ptr);
     CHECK(g.size >= before);
     CHECK(g.size % min == 0);
@@ -43,7 +43,7 @@ TEST_CASE("grow deepens a grant when memory frees, within the fairness rule", "[
     REQUIRE(h.deallocate(b.ptr) == status::ok);
     h.set_range_policy(vmh::range_policy::greedy());
     const vmh::grant g = h.grow(a.ptr, preferred, min);
-    REQUIRE(g.result == status::ok);
+    REQUIRE(g.status == status::ok);
     CHECK(g.ptr == a.ptr);
     CHECK(g.size == 96 * kib / min * min);  // all of the budget, in granules
     CHECK(h.usable_size(a.ptr) == g.size);
@@ -51,7 +51,7 @@ TEST_CASE("grow deepens a grant when memory frees, within the fairness rule", "[
     CHECK(h.validate());
     // At the budget: a second grow keeps the size.
     const vmh::grant again = h.grow(a.ptr, preferred, min);
-    CHECK(again.result == status::ok);
+    CHECK(again.status == status::ok);
     CHECK(again.size == g.size);
   }
   SECTION("grow never shrinks, and stops at the block") {
@@ -66,10 +66,89 @@ TEST_CASE("grow deepens a grant when memory frees, within the fairness rule", "[
   }
   SECTION("bad pointers and sizes are refused and change nothing") {
     const auto state = f.state();
-    CHECK(h.grow(nullptr, preferred).result == status::foreign_pointer);
-    CHECK(h.grow(static_cast<std::byte*>(a.ptr) + 64, preferred).result == status::interior_pointer);
-    CHECK(h.grow(a.ptr, 0).result == status::invalid_size);
-    CHECK(h.grow(f.block(0, 3), preferred).result == status::double_free);
+    CHECK(h.grow(nullptr, preferred).status == status::foreign_pointer);
+    CHECK(h.grow(static_cast<std::byte*>(a.ptr) + 64, preferred).status == status::interior_pointer);
+    CHECK(h.grow(a.ptr, 0).status == status::invalid_size);
+    CHECK(h.grow(f.block(0, 3), preferred).status == status::double_free);
     check_unchanged(state, h, f.base());
   }
+}
+
+namespace {
+// A page pool that cannot say how much it has left (no available()): map fails past the budget.
+struct silent_pool {
+  std::size_t budget = 0, used = 0, calls = 0;
+  bool map(std::byte*, std::size_t bytes) noexcept {
+    ++calls;
+    if (bytes > budget - used) return false;
+    used += bytes;
+    return true;
+  }
+  void unmap(std::byte*, std::size_t bytes) noexcept { used -= bytes; }
+  std::size_t mapped() const noexcept { return used; }
+};
+}  // namespace
+
+TEST_CASE("grow with a mapper that cannot report what is left grows as far as it maps", "[heap][grow]") {
+  fixture<ext_heap<grow_layout, silent_pool>, grow_layout::virtual_size> f(silent_pool{96 * kib});
+  auto& h = *f.h;
+  void* a = h.allocate(64 * kib + 1);  // a 128 KiB block, 17 pages
+  REQUIRE(a == f.block(1, 0));
+  SECTION("to the end of the pool") {
+    const vmh::grant g = h.grow(a, 128 * kib);
+    CHECK(g.status == status::ok);
+    CHECK(g);
+    CHECK(g.ptr == a);
+    CHECK(g.size == 96 * kib);
+    CHECK(h.usable_size(a) == 96 * kib);
+    CHECK(h.mapper().mapped() == 96 * kib);
+    CHECK(h.stats().failed_no_memory == 0);  // grow did not fail
+    CHECK(h.validate());
+  }
+  SECTION("in granules: the pages past the last granule are given back") {
+    const vmh::grant g = h.grow(a, 128 * kib, 40 * kib);
+    CHECK(g.status == status::ok);
+    CHECK(g.size == 80 * kib);
+    CHECK(h.mapper().mapped() == 80 * kib);
+    CHECK(h.validate());
+  }
+  SECTION("no page left: the grant takes the rest of its last page, and is still a success") {
+    h.mapper().budget = h.mapper().used;
+    const vmh::grant g = h.grow(a, 128 * kib);
+    CHECK(g.status == status::ok);
+    CHECK(g.size == 17 * page);
+    CHECK(h.mapper().mapped() == 17 * page);
+    CHECK(h.validate());
+  }
+}
+
+TEST_CASE("grow never fails for lack of pages: a refused map call leaves a smaller grant", "[heap][grow]") {
+  fixture<ext_heap<grow_layout>, grow_layout::virtual_size> f(counting_mapper{256 * kib});
+  auto& h = *f.h;
+  h.set_range_policy(vmh::range_policy::greedy());
+  void* a = h.allocate(64 * kib + 1);
+  REQUIRE(a != nullptr);
+  h.mapper().fail_map_call(1);  // the mapper refuses the next call although it has the pages
+  const vmh::grant g = h.grow(a, 128 * kib);
+  CHECK(g.status == status::ok);
+  CHECK(g.ptr == a);
+  CHECK(g.size >= 64 * kib + 1);
+  CHECK(g.size <= 128 * kib);
+  CHECK(h.usable_size(a) >= g.size);
+  CHECK(h.validate());
+}
+
+TEST_CASE("a failed grant is falsy, whatever its pointer", "[heap][grow]") {
+  int x = 0;
+  CHECK_FALSE(static_cast<bool>(vmh::grant{&x, 8, status::no_memory}));
+  CHECK_FALSE(static_cast<bool>(vmh::grant{&x, 0, status::double_free}));
+  CHECK_FALSE(static_cast<bool>(vmh::grant{}));
+  CHECK(static_cast<bool>(vmh::grant{&x, 8, status::ok}));
+  // Every failure of grow is falsy.
+  fixture<ext_heap<grow_layout>, grow_layout::virtual_size> f(counting_mapper{96 * kib});
+  void* a = f.h->allocate(1000);
+  REQUIRE(a != nullptr);
+  CHECK_FALSE(f.h->grow(static_cast<std::byte*>(a) + 64, 4096));
+  CHECK_FALSE(f.h->grow(a, 0));
+  CHECK_FALSE(f.h->grow(f.block(0, 3), 4096));
 }

@@ -73,7 +73,8 @@ TEST_CASE("guard pages: blocks are placed by stride and guard pages are never ma
 
 TEST_CASE("guard pages: runs skip guarded buckets; a runtime layout takes the option", "[heap][guard]") {
   fixture<ext_heap<guarded_layout, counting_mapper, with_runs>, guarded_layout::virtual_size> f;
-  CHECK(f.h->try_allocate(40000).result == status::no_block);  // would need two adjacent 16 KiB blocks
+  CHECK(f.h->max_size() == 16384);  // guarded blocks take no runs: the largest block
+  CHECK(f.h->try_allocate(40000).status == status::no_bucket);  // would need two adjacent 16 KiB blocks
   CHECK(f.h->allocate(64 * 65) != nullptr);                   // a run of sub-page blocks still works
 
   using rt_heap = ext_heap<vmh::runtime_layout<8, 512, 64>>;

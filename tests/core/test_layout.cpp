@@ -7,6 +7,7 @@
 #include <memory>
 #include <random>
 #include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -342,7 +343,7 @@ TEST_CASE("a layout that ends in the last page below 4 GiB is refused; one page 
   auto h = std::make_unique<heap_type>(vmh::external_range{reinterpret_cast<std::byte*>(std::uintptr_t{page}), layout::virtual_size});
   REQUIRE(h->state() == layout_error::none);
   const vmh::grant g = h->try_allocate(size);
-  REQUIRE(g.result == status::ok);
+  REQUIRE(g.status == status::ok);
   const std::size_t pages = (offset + size) / page + 1 - offset / page;  // the end is inside a page
   CHECK(h->stats().pages_mapped == pages);
   CHECK(h->mapper().mapped() == pages * page);
@@ -414,7 +415,7 @@ void check_names(E last) {
 
 TEST_CASE("every layout_error, status and invariant has a distinct non-empty name", "[layout][errors]") {
   check_names(layout_error::packed_not_page_multiple);
-  check_names(vmh::status::not_configured);
+  check_names(vmh::status::no_bucket);
   check_names(vmh::invariant::packed_region);
 }
 
@@ -841,4 +842,65 @@ TEST_CASE("a heap with a constant layout is constinit and needs no init call", "
   CHECK(constinit_heap.deallocate(b) == vmh::status::ok);
   CHECK(constinit_heap.stats().live_allocations == 0);
   CHECK(constinit_heap.mapper().mapped() == 0);
+}
+
+// A constinit heap over an external window cannot look at the window's address while it is
+// constant-initialized: it checks it at first use. Every call must then answer as the same heap
+// built at run time does (issue 24: a misaligned window allocated, a null one returned {nullptr, ok}).
+namespace {
+constexpr auto window_table = vmh::make_table({{64, 64}, {4096, 2}});
+using window_layout = vmh::fixed_layout<window_table>;
+using window_heap = vmh::heap<window_layout, vmh::counting_mapper, vmh::external_range, vmh::spin_lock>;
+alignas(4096) constinit std::byte window[window_layout::virtual_size + 4096];
+constinit window_heap misaligned_window_heap{vmh::external_range{window + 64, window_layout::virtual_size}};
+constinit window_heap null_window_heap{vmh::external_range{static_cast<std::byte*>(nullptr), window_layout::virtual_size}};
+constinit window_heap aligned_window_heap{vmh::external_range{window, window_layout::virtual_size}};
+
+// Every query and every refused call of a heap that has allocated nothing, as one string.
+std::string unused_heap_answers(window_heap& h) {
+  std::ostringstream out;
+  std::byte* p = h.base();
+  out << vmh::to_string(h.state()) << '|' << vmh::to_string(h.validate().broken) << '|' << h.owns(p) << '|'
+      << h.usable_size(p) << '|' << vmh::to_string(h.deallocate(p)) << '|' << vmh::to_string(h.resize(p, 8)) << '|'
+      << vmh::to_string(h.grow(p, 8).status) << '|' << vmh::to_string(h.try_allocate(0).status) << '|'
+      << vmh::to_string(h.try_allocate(64, 3).status) << '|' << vmh::to_string(h.allocate_range(0, 8).status) << '|'
+      << h.stats().live_allocations << '|' << h.stats().failed_no_block << '|' << h.mapper().map_calls();
+  return out.str();
+}
+}  // namespace
+
+TEST_CASE("a constinit heap checks its window at first use, as a heap built at run time does", "[layout][constinit]") {
+  struct expected {
+    window_heap* constant;
+    std::byte* base;
+    layout_error state;
+  };
+  for (const expected e : {expected{&misaligned_window_heap, window + 64, layout_error::window_misaligned},
+                           expected{&null_window_heap, nullptr, layout_error::window_null},
+                           expected{&aligned_window_heap, window, layout_error::none}}) {
+    CAPTURE(vmh::to_string(e.state));
+    auto runtime = std::make_unique<window_heap>(vmh::external_range{e.base, window_layout::virtual_size});
+    REQUIRE(runtime->state() == e.state);
+    // Every query before the first request, then the failed requests.
+    CHECK(unused_heap_answers(*e.constant) == unused_heap_answers(*runtime));
+    const vmh::grant g = e.constant->try_allocate(64);
+    const vmh::grant r = runtime->try_allocate(64);
+    CHECK(g.status == r.status);
+    CHECK(static_cast<bool>(g) == static_cast<bool>(r));
+    if (e.state != layout_error::none) {
+      CHECK(g.ptr == nullptr);
+      CHECK(g.status == vmh::status::not_configured);
+      CHECK(e.constant->allocate(64) == nullptr);
+      CHECK(e.constant->allocate_range(64, 128).status == vmh::status::not_configured);
+      CHECK(unused_heap_answers(*e.constant) == unused_heap_answers(*runtime));
+      CHECK(e.constant->mapper().map_calls() == 0);
+    } else {
+      CHECK(g.ptr == window);
+      CHECK(e.constant->owns(g.ptr));
+      CHECK(e.constant->validate());
+      CHECK(e.constant->deallocate(g.ptr) == vmh::status::ok);
+      CHECK(runtime->deallocate(r.ptr) == vmh::status::ok);
+      CHECK(e.constant->validate());
+    }
+  }
 }

@@ -58,7 +58,7 @@ TEST_CASE("packed region: fixed requests up to the limit are placed there, large
   const vmh::grant d = f.h->try_allocate(64, page);  // 4 granules at 512
   CHECK(d.ptr == f.at(2 * page));
   // Alignment above a page: never the region; no bucket's blocks are 8 KiB aligned.
-  CHECK(f.h->try_allocate(100, 2 * page).result == status::no_block);
+  CHECK(f.h->try_allocate(100, 2 * page).status == status::no_bucket);
   // 200 bytes, 13 granules: the big chunk before the aligned one.
   void* e = f.h->allocate(200);
   CHECK(e == f.at(391 * 16));
@@ -97,7 +97,7 @@ TEST_CASE("packed region: range grants the rule sizes below a page go there", "[
     const vmh::grant large = f.h->allocate_range(100, 5000);  // a page or more: the buckets
     CHECK(large.ptr == f.block(2, 0));
     CHECK(large.size == 5000);
-    CHECK(f.h->allocate_range(100, 200, 2 * page).result == status::no_block);  // above a page: buckets
+    CHECK(f.h->allocate_range(100, 200, 2 * page).status == status::no_bucket);  // above a page: buckets
     CHECK(f.h->validate());
   }
   SECTION("a budget of two pages: the reserve rule keeps 4 x 1000 back, the grant is below a page") {
@@ -163,7 +163,7 @@ TEST_CASE("packed region: a refused map call leaves the region as it was", "[pac
     const auto before = f.state();
     f.h->mapper().fail_map_call(1);  // the region's map of page 1 for the next request
     const vmh::grant y = f.h->try_allocate(200);
-    CHECK(y.result == status::ok);
+    CHECK(y.status == status::ok);
     CHECK(y.ptr == f.block(0, 0));  // the 256 B bucket
     CHECK(f.h->stats().failed_no_memory == 0);  // the request did not fail
     CHECK(f.h->mapper().failures() == 1);
@@ -182,7 +182,7 @@ TEST_CASE("packed region: a refused map call leaves the region as it was", "[pac
     const auto before = f.state();
     f.h->mapper().fail_map_call(1);
     const vmh::grant y = f.h->try_allocate(5000);  // above every block: only the region holds it
-    CHECK(y.result == status::no_memory);
+    CHECK(y.status == status::no_memory);
     CHECK(y.ptr == nullptr);
     check_unchanged(before, *f.h, f.base(), {.no_memory = 1, .mapper_calls = true});
     CHECK(f.h->allocate(5000) == f.at(4000));  // now it is mapped
@@ -193,7 +193,7 @@ TEST_CASE("packed region: a refused map call leaves the region as it was", "[pac
     const auto before = f.state();
     f.h->mapper().fail_map_call(1);
     const vmh::grant r = f.h->allocate_range(2000, 3000, 0, 1000);  // 3000: the region, or no block
-    CHECK(r.result == status::no_memory);
+    CHECK(r.status == status::no_memory);
     check_unchanged(before, *f.h, f.base(), {.no_memory = 1, .mapper_calls = true});
     CHECK(f.h->allocate_range(2000, 3000, 0, 1000).ptr == f.at(0));
   }
@@ -238,7 +238,7 @@ TEST_CASE("packed region: grow takes the free run after it as far as the fairnes
     // reach the end of page 1.
     vmh::grant g = f.h->grow(x, 16384);
     CHECK(g.ptr == x);
-    CHECK(g.result == status::ok);
+    CHECK(g.status == status::ok);
     CHECK(g.size == 2 * page);
     CHECK(f.h->usable_size(x) == 2 * page);
     CHECK(f.h->stats().pages_mapped == 2);
@@ -249,7 +249,7 @@ TEST_CASE("packed region: grow takes the free run after it as far as the fairnes
     // Nothing free: it keeps its size.
     g = f.h->grow(x, 16384);
     CHECK(g.size == 3 * page);
-    CHECK(g.result == status::ok);
+    CHECK(g.status == status::ok);
     CHECK(f.h->validate());
   }
   SECTION("in multiples of a granule, never shrinking, never past a neighbour") {
@@ -262,7 +262,7 @@ TEST_CASE("packed region: grow takes the free run after it as far as the fairnes
     CHECK(g.size == 5000);
     CHECK(f.h->usable_size(x) == 5008);  // 313 granules
     CHECK(f.h->grow(x, 4000).size == 5008);  // below its size: unchanged
-    CHECK(f.h->grow(x, 0).result == status::invalid_size);
+    CHECK(f.h->grow(x, 0).status == status::invalid_size);
     CHECK(f.h->validate());
   }
 }
@@ -299,7 +299,7 @@ TEST_CASE("packed region: every kind of bad pointer into it is refused and chang
     CHECK(f.h->deallocate(p) == x.expected);
     CHECK(f.h->resize(p, 16) == x.expected);
     const vmh::grant g = f.h->grow(p, 1000);
-    CHECK(g.result == x.expected);
+    CHECK(g.status == x.expected);
     CHECK(g.ptr == nullptr);
     CHECK(f.h->usable_size(p) == 0);
     check_unchanged(before, *f.h, f.base());

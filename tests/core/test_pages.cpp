@@ -196,7 +196,7 @@ TEST_CASE("a failed mapping rolls back completely", "[heap][pages][rollback]") {
     const auto before = f.state();
     const vmh::grant g = h.try_allocate(48 * kib);  // 12 pages > 4 left
     CHECK_FALSE(g);
-    CHECK(g.result == status::no_memory);
+    CHECK(g.status == status::no_memory);
     CHECK(h.mapper().failures() == 1);
     check_unchanged(before, h, f.base(), {.no_memory = 1, .mapper_calls = true});
     CHECK(h.stats(5).in_use == 0);
@@ -204,7 +204,7 @@ TEST_CASE("a failed mapping rolls back completely", "[heap][pages][rollback]") {
     void* b = h.allocate(16384);
     REQUIRE(b != nullptr);
     CHECK(h.mapper().mapped() == 8 * page);
-    CHECK(h.try_allocate(1).result == status::no_memory);
+    CHECK(h.try_allocate(1).status == status::no_memory);
     CHECK(h.stats().failed_no_memory == 2);
     CHECK(h.deallocate(a) == status::ok);
     void* c = h.allocate(1);
@@ -218,7 +218,7 @@ TEST_CASE("a failed mapping rolls back completely", "[heap][pages][rollback]") {
     REQUIRE(keep != nullptr);
     h.mapper().fail_map_call(1);
     const auto before = f.state();
-    CHECK(h.try_allocate(20000).result == status::no_memory);
+    CHECK(h.try_allocate(20000).status == status::no_memory);
     check_unchanged(before, h, f.base(), {.no_memory = 1, .mapper_calls = true});
     CHECK(h.allocate(20000) == f.block(5, 0));
     CHECK(h.stats().pages_mapped == 1 + ceil_div(20000, page));
@@ -230,7 +230,7 @@ TEST_CASE("a failed mapping rolls back completely", "[heap][pages][rollback]") {
     void* a = h.allocate(5000);
     REQUIRE(a != nullptr);
     const auto before = f.state();
-    CHECK(h.try_allocate(5000).result == status::no_memory);
+    CHECK(h.try_allocate(5000).status == status::no_memory);
     check_unchanged(before, h, f.base(), {.no_memory = 1, .mapper_calls = true});
     void* b = h.allocate(5000);
     CHECK(b == f.block(4, 1));
@@ -244,7 +244,7 @@ TEST_CASE("a failed mapping rolls back completely", "[heap][pages][rollback]") {
     h.mapper().fail_map_call(1);
     const auto before = f.state();
     // The first 6 KiB block needs page 1 (mapped) and page 2 (refused).
-    CHECK(h.try_allocate(6144).result == status::no_memory);
+    CHECK(h.try_allocate(6144).status == status::no_memory);
     check_unchanged(before, h, f.base(), {.no_memory = 1, .mapper_calls = true});
     CHECK(h.mapper().mapped() == 2 * page);
     std::memset(small[4], 0x11, 1152);  // page 1 is still there
@@ -257,7 +257,7 @@ TEST_CASE("a failed mapping rolls back completely", "[heap][pages][rollback]") {
     fixture<ext_heap<basic_layout, counting_mapper, with_runs>, basic_size> f(counting_mapper{10 * page});
     auto& h = *f.h;
     const auto before = f.state();
-    CHECK(h.try_allocate(100000).result == status::no_memory);  // 25 pages
+    CHECK(h.try_allocate(100000).status == status::no_memory);  // 25 pages
     check_unchanged(before, h, f.base(), {.no_memory = 1, .mapper_calls = true});
     CHECK(h.stats(5).in_use == 0);
     h.mapper().set_budget(SIZE_MAX);

@@ -1,6 +1,8 @@
 // Queries: owns, usable_size and the statistics per bucket and in total.
 #include <algorithm>
 #include <cstddef>
+#include <type_traits>
+#include <utility>
 
 #include <vmh/vmh.hpp>
 
@@ -137,7 +139,7 @@ TEST_CASE("statistics per bucket and in total", "[heap][stats]") {
   CHECK(h.stats(1).peak_in_use == 2);
 
   // no_memory: 13 pages mapped, 7 left.
-  CHECK(h.try_allocate(60000).result == status::no_memory);
+  CHECK(h.try_allocate(60000).status == status::no_memory);
   CHECK(h.stats().failed_no_memory == 1);
   CHECK(h.stats(5).in_use == 1);
 
@@ -153,16 +155,16 @@ TEST_CASE("statistics per bucket and in total", "[heap][stats]") {
   REQUIRE(e2 != nullptr);
   CHECK(f.bucket_of(e2) == 5);
   CHECK(h.stats(5).in_use == 2);
-  CHECK(h.try_allocate(65536).result == status::no_block);
+  CHECK(h.try_allocate(65536).status == status::no_block);
   CHECK(h.stats(5).full_failures == 1);
   CHECK(h.stats().failed_no_block == 1);
-  // Larger than any block: counted in the total only.
-  CHECK(h.try_allocate(100000).result == status::no_block);
-  CHECK(h.stats().failed_no_block == 2);
+  // Larger than any block: it never succeeds, which is no failure of the heap.
+  CHECK(h.try_allocate(100000).status == status::no_bucket);
+  CHECK(h.stats().failed_no_block == 1);
   CHECK(h.stats(5).full_failures == 1);
-  // Invalid requests are not failures of the heap.
-  CHECK(h.try_allocate(0).result == status::invalid_size);
-  CHECK(h.stats().failed_no_block == 2);
+  // Invalid requests are not failures of the heap either.
+  CHECK(h.try_allocate(0).status == status::invalid_size);
+  CHECK(h.stats().failed_no_block == 1);
 
   CHECK(h.deallocate(b) == status::ok);
   CHECK(h.deallocate(c) == status::ok);
@@ -175,4 +177,24 @@ TEST_CASE("statistics per bucket and in total", "[heap][stats]") {
   CHECK(h.stats(5).in_use == 0);
   CHECK(h.stats(5).peak_in_use == 2);
   CHECK(h.validate());
+}
+
+namespace {
+// A window that gives out its start only as a mutable pointer.
+struct mutable_only_range {
+  std::byte* base() noexcept { return nullptr; }
+  std::size_t size() const noexcept { return 0; }
+};
+}  // namespace
+
+TEST_CASE("base() of a const heap, and of a const range, is a pointer to const", "[heap][query]") {
+  using heap_type = ext_heap<basic_layout>;
+  STATIC_REQUIRE(std::is_same_v<decltype(std::declval<const heap_type&>().base()), const std::byte*>);
+  STATIC_REQUIRE(std::is_same_v<decltype(std::declval<heap_type&>().base()), std::byte*>);
+  STATIC_REQUIRE(vmh::window_range<vmh::external_range>);
+  STATIC_REQUIRE(vmh::window_range<vmh::static_arena<4096>>);
+  STATIC_REQUIRE_FALSE(vmh::window_range<mutable_only_range>);  // the heap needs a const overload
+  fixture<heap_type, basic_size> f;
+  const heap_type& h = *f.h;
+  CHECK(h.base() == f.base());
 }

@@ -26,12 +26,12 @@ using vmh::bucket;
 using vmh::layout_error;
 using vmh::status;
 
-// The heap's capacities and its backing.
+// The heap's capacities and its window.
 constexpr std::size_t max_buckets = 48, max_blocks = 4096, max_pages = 1024;
 using layout = vmh::runtime_layout<max_buckets, max_blocks, max_pages>;
 using heap_type = vmh::heap<layout, vmh::counting_mapper, vmh::external_range>;
-constexpr std::size_t backing_bytes = 8u << 20;
-constexpr std::size_t backing_align = 64u << 10;  // the largest page
+constexpr std::size_t window_bytes_ = 8u << 20;
+constexpr std::size_t window_align = 64u << 10;  // the largest page
 
 bool is_pow2(std::size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 std::size_t lowest_bit(std::size_t x) { return x & (~x + 1); }
@@ -72,7 +72,7 @@ layout_error first_broken_rule(const std::vector<bucket>& t, std::size_t page, s
     blocks += b.block_count;
   }
   if (blocks > max_blocks || offset / page + (offset % page != 0) > max_pages) return layout_error::exceeds_capacity;
-  if (offset > backing_bytes) return layout_error::backing_too_small;
+  if (offset > window_bytes_) return layout_error::window_too_small;
   return layout_error::none;
 }
 
@@ -130,9 +130,9 @@ random_table make_table(std::mt19937_64& rng) {
 TEST_CASE("random runtime layouts: configure follows the layout rules and an accepted layout works",
           "[heap][configure][random]") {
   std::unique_ptr<std::byte, void (*)(std::byte*)> mem(
-      static_cast<std::byte*>(::operator new(backing_bytes, std::align_val_t{backing_align})),
-      [](std::byte* p) { ::operator delete(p, std::align_val_t{backing_align}); });
-  auto h = std::make_unique<heap_type>(vmh::external_range{mem.get(), backing_bytes});
+      static_cast<std::byte*>(::operator new(window_bytes_, std::align_val_t{window_align})),
+      [](std::byte* p) { ::operator delete(p, std::align_val_t{window_align}); });
+  auto h = std::make_unique<heap_type>(vmh::external_range{mem.get(), window_bytes_});
   std::mt19937_64 rng(20261201);
   std::map<layout_error, std::size_t> outcomes;
   std::size_t accepted_buckets = 0;
@@ -177,7 +177,7 @@ TEST_CASE("random runtime layouts: configure follows the layout rules and an acc
     std::vector<void*> held;
     for (std::size_t b = 0; b < current.size(); ++b) {
       const vmh::grant a = h->try_allocate(current[b].block_size);
-      CHECK(a.result == status::ok);
+      CHECK(a.status == status::ok);
       CHECK(a.ptr == mem.get() + g.buckets[b].offset);
       if (a.ptr != nullptr) held.push_back(a.ptr);
     }
@@ -194,7 +194,7 @@ TEST_CASE("random runtime layouts: configure follows the layout rules and an acc
        {layout_error::no_buckets, layout_error::exceeds_capacity, layout_error::bad_page_size, layout_error::bad_min_align,
         layout_error::zero_block_size, layout_error::block_size_not_multiple_of_min_align, layout_error::zero_block_count,
         layout_error::too_many_blocks_in_bucket, layout_error::not_ascending, layout_error::misaligned_bucket_start,
-        layout_error::range_too_large, layout_error::backing_too_small}) {
+        layout_error::range_too_large, layout_error::window_too_small}) {
     INFO(vmh::to_string(e));
     CHECK(outcomes[e] > 0);
   }

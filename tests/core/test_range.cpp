@@ -33,7 +33,7 @@ TEST_CASE("allocate_range grants between min and preferred in multiples of the g
   auto& h = *f.h;
   auto check_grant = [&](const vmh::grant& g, std::size_t min, std::size_t preferred, std::size_t granule) {
     REQUIRE(g);
-    CHECK(g.result == status::ok);
+    CHECK(g.status == status::ok);
     CHECK(g.size >= min);
     CHECK(g.size <= preferred);
     CHECK(g.size % granule == 0);
@@ -43,10 +43,10 @@ TEST_CASE("allocate_range grants between min and preferred in multiples of the g
 
   SECTION("invalid arguments") {
     const auto before = f.state();
-    CHECK(h.allocate_range(0, 100).result == status::invalid_size);
-    CHECK(h.allocate_range(200, 100).result == status::invalid_size);
-    CHECK(h.allocate_range(100, 150, 0, 200).result == status::invalid_size);  // no multiple of 200 in [100, 150]
-    CHECK(h.allocate_range(100, 150, 3).result == status::invalid_alignment);
+    CHECK(h.allocate_range(0, 100).status == status::invalid_size);
+    CHECK(h.allocate_range(200, 100).status == status::invalid_size);
+    CHECK(h.allocate_range(100, 150, 0, 200).status == status::invalid_size);  // no multiple of 200 in [100, 150]
+    CHECK(h.allocate_range(100, 150, 3).status == status::invalid_alignment);
     check_unchanged(before, h, f.base());
   }
   SECTION("granule defaults to min") {
@@ -181,7 +181,7 @@ TEST_CASE("allocate_range shares scarce physical memory (the SOF discussion's ex
     CHECK(g1.size == 96 * kib);
     const auto before = f.state();
     const vmh::grant g2 = h.allocate_range(min, preferred);
-    CHECK(g2.result == status::no_memory);
+    CHECK(g2.status == status::no_memory);
     check_unchanged(before, h, f.base(), {.no_memory = 1, .mapper_calls = true});
   }
   SECTION("a share of one half") {
@@ -235,5 +235,61 @@ TEST_CASE("allocate_range grants all that the free pages allow, counting a last 
   CHECK(h.deallocate(first) == status::ok);
   CHECK(h.deallocate(third) == status::ok);
   CHECK(h.mapper().mapped() == 0);
+  CHECK(h.validate());
+}
+
+namespace {
+// floor(x * num / den) in 128 bits: the exact value the policy formulas stand for.
+__extension__ using wide = unsigned __int128;
+wide exact_share(std::size_t x, std::size_t num, std::size_t den) { return wide{x} * num / den; }
+}  // namespace
+
+TEST_CASE("range policies: every rule is exact at SIZE_MAX, whatever its parameters", "[heap][range][policy]") {
+  // An unlimited counting_mapper reports SIZE_MAX free; parameters are any 32-bit numbers.
+  const std::size_t big[] = {SIZE_MAX, SIZE_MAX - 1, SIZE_MAX / 2 + 1, SIZE_MAX / 3, std::size_t{1} << 40, 100 * kib};
+  const std::uint32_t params[] = {0, 1, 2, 3, 35, 1000, 65535, UINT32_MAX - 1, UINT32_MAX};
+  const std::size_t los[] = {0, 1, 4096, SIZE_MAX / 4, SIZE_MAX};
+  for (const std::size_t total : big)
+    for (const std::size_t available : big) {
+      if (available > total) continue;
+      for (const std::size_t lo : los)
+        for (const std::uint32_t num : params)
+          for (const std::uint32_t den : params) {
+            CAPTURE(total, available, lo, num, den);
+            // reserve(k, num, den): all but max(k * lo, total * num / den), never below lo.
+            for (const std::uint32_t mins : {0u, 1u, 4u, UINT32_MAX}) {
+              CAPTURE(mins);
+              const std::size_t rn = den == 0 ? 35 : num, rd = den == 0 ? 1000 : den;
+              const wide keep = std::max(wide{lo} * (mins == 0 ? 4 : mins), exact_share(total, rn, rd));
+              const wide want = wide{available} > keep + lo ? available - keep : lo;
+              CHECK(wide{vmh::range_policy::reserve(mins, num, den).cap(available, total, lo)} == want);
+            }
+            // share(num, den): num / den of the free memory (at most all of it), never below lo.
+            const std::size_t sd = den == 0 ? 3 : den, sn = den == 0 ? 2 : std::min(num, den);
+            const wide share = exact_share(available, sn, sd);
+            CHECK(wide{vmh::range_policy::share(num, den).cap(available, total, lo)} == std::max(share, wide{lo}));
+            // adaptive_share: at most that share, never below lo, all of it when everything is free.
+            const std::size_t adaptive = vmh::range_policy::adaptive_share(num, den).cap(available, total, lo);
+            CHECK(adaptive >= lo);
+            CHECK(wide{adaptive} <= std::max(share, wide{lo}));
+            if (available == total) CHECK(wide{adaptive} == std::max(share, wide{lo}));
+          }
+    }
+  // Greedy takes everything.
+  CHECK(vmh::range_policy::greedy().cap(SIZE_MAX, SIZE_MAX, 1) == SIZE_MAX);
+}
+
+TEST_CASE("allocate_range with an unlimited mapper and a reserve of more than everything grants the minimum",
+          "[heap][range][policy]") {
+  // 64 KiB blocks starting on a page: a grant maps its own pages.
+  constexpr auto table = vmh::make_table({{64 * kib, 2}});
+  using layout = vmh::fixed_layout<table>;
+  fixture<ext_heap<layout>, layout::virtual_size> f(counting_mapper{});  // SIZE_MAX free
+  auto& h = *f.h;
+  h.set_range_policy(vmh::range_policy::reserve(4, 3, 2));  // keep back one and a half times the memory
+  const vmh::grant g = h.allocate_range(page, 64 * kib);
+  REQUIRE(g);
+  CHECK(g.size == page);  // the minimum (its page holds nothing more)
+  CHECK(h.mapper().mapped() == page);
   CHECK(h.validate());
 }

@@ -55,11 +55,11 @@ TEST_CASE("the recorder writes each call as its trace line", "[recorder]") {
   CHECK(rec.resize(a, 200) == vmh::status::ok);
   CHECK(rec.resize(a, 5000) == vmh::status::exceeds_block);  // a failed resize of a live block is recorded
   const vmh::grant g = rec.grow(r.ptr, 8000, 1000);
-  CHECK(g.result == vmh::status::ok);
+  CHECK(g.status == vmh::status::ok);
   CHECK(rec.deallocate(b) == vmh::status::ok);
   // Failed requests: odd ids, one per failure, never reused.
   CHECK(rec.allocate(1u << 20) == nullptr);                   // larger than every block
-  CHECK(rec.try_allocate(128 * kib).result == vmh::status::no_block);
+  CHECK(rec.try_allocate(128 * kib).status == vmh::status::no_bucket);
   CHECK_FALSE(rec.allocate_range(100 * kib, 200 * kib));
 
   std::string expected = head;
@@ -106,9 +106,9 @@ TEST_CASE("calls the format cannot express are counted, never written", "[record
   CHECK_FALSE(rec.allocate_range(200, 100));                            // min > preferred
   CHECK(rec.resize(a, 0) == vmh::status::invalid_size);                 // to 0 bytes
   CHECK(rec.resize(&local, 10) == vmh::status::foreign_pointer);        // not an allocation
-  CHECK(rec.grow(a, 0).result == vmh::status::invalid_size);            // toward 0
-  CHECK(rec.grow(a, 64, 128).result == vmh::status::ok);                // granule above preferred: nothing to do
-  CHECK(rec.grow(static_cast<char*>(a) + 8, 128).result == vmh::status::interior_pointer);
+  CHECK(rec.grow(a, 0).status == vmh::status::invalid_size);            // toward 0
+  CHECK(rec.grow(a, 64, 128).status == vmh::status::ok);                // granule above preferred: nothing to do
+  CHECK(rec.grow(static_cast<char*>(a) + 8, 128).status == vmh::status::interior_pointer);
   CHECK(rec.deallocate(&local) == vmh::status::foreign_pointer);
   CHECK(rec.deallocate(nullptr) == vmh::status::ok);                    // nothing freed
   CHECK(sink.text == after_first);

@@ -78,27 +78,92 @@ TEST_CASE("runs: a request larger than any block takes adjacent blocks", "[heap]
     CHECK(h.stats(4).in_use == 0);
     CHECK(h.validate());
   }
-  SECTION("no run long enough fails with no_block") {
+  SECTION("longer than the longest run: no_bucket, and max_size says so") {
+    CHECK(h.max_size() == 2 * 65536);  // the two 64 KiB blocks
+    CHECK(h.max_size(page) == 2 * 65536);
     const auto before = f.state();
-    CHECK(h.try_allocate(100000).result == status::no_block);
+    CHECK(h.try_allocate(2 * 65536 + 1).status == status::no_bucket);
+    check_unchanged(before, h, f.base());
+  }
+  SECTION("no run long enough now fails with no_block") {
+    const auto before = f.state();
+    CHECK(h.try_allocate(100000).status == status::no_block);
     check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
   }
 }
 
-TEST_CASE("runs off: a request larger than any block fails with no_block", "[heap][runs]") {
+TEST_CASE("runs off: a request larger than any block fails with no_bucket", "[heap][runs]") {
   fixture<ext_heap<basic_layout>, basic_size> f;
   auto& h = *f.h;
+  CHECK(h.max_size() == 65536);
   const auto before = f.state();
   const vmh::grant g = h.try_allocate(100000);
-  CHECK(g.result == status::no_block);
+  CHECK(g.status == status::no_bucket);  // it never succeeds
   CHECK(g.ptr == nullptr);
   CHECK(g.size == 0);
-  check_unchanged(before, h, f.base(), {.no_block = 1, .full_failures = true});
+  check_unchanged(before, h, f.base());
   // Every bucket's blocks fit only itself: full buckets fail even with smaller ones free.
   void* x = h.allocate(65536);
   void* y = h.allocate(65536);
   REQUIRE(x != nullptr);
   REQUIRE(y != nullptr);
-  CHECK(h.try_allocate(20000).result == status::no_block);
+  CHECK(h.try_allocate(20000).status == status::no_block);
   CHECK(h.stats(5).full_failures == 1);
+}
+
+TEST_CASE("runs with poison: every freed block of a run is poisoned while its page stays mapped", "[heap][runs][poison]") {
+  // One bucket of 64-byte blocks over two pages: a request above 64 bytes takes a run of them.
+  constexpr auto table = vmh::make_table({{64, 128}});
+  using layout = vmh::fixed_layout<table>;
+  using heap_type = ext_heap<layout, counting_mapper, vmh::heap_options{.runs = true, .poison = true}>;
+  fixture<heap_type, layout::virtual_size> f;
+  auto& h = *f.h;
+  auto poisoned = [](const void* p, std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i)
+      if (static_cast<const unsigned char*>(p)[i] != vmh::poison_byte) return false;
+    return true;
+  };
+  void* keep0 = h.allocate(64);  // block 0: keeps page 0 mapped
+  REQUIRE(keep0 == f.block(0, 0));
+
+  SECTION("freeing a run poisons all its blocks, and reusing them finds no damage") {
+    void* run = h.allocate(256);  // blocks 1-4
+    REQUIRE(run == f.block(0, 1));
+    fill(run, 256, 1);
+    REQUIRE(h.deallocate(run) == status::ok);
+    CHECK(poisoned(run, 0, 256));
+    for (std::size_t i = 1; i <= 4; ++i) CHECK(h.allocate(64) == f.block(0, i));
+    CHECK(h.poison_damaged() == 0);
+    CHECK(h.validate());
+  }
+  SECTION("shrinking a run poisons the blocks it gives back") {
+    void* run = h.allocate(512);  // blocks 1-8
+    REQUIRE(run == f.block(0, 1));
+    fill(run, 512, 2);
+    REQUIRE(h.resize(run, 100) == status::ok);  // keeps blocks 1-2
+    CHECK(intact(run, 100, 2));
+    CHECK(poisoned(run, 128, 512));
+    for (std::size_t i = 3; i <= 8; ++i) CHECK(h.allocate(64) == f.block(0, i));
+    CHECK(h.poison_damaged() == 0);
+    CHECK(h.validate());
+  }
+  SECTION("a run across two pages: the blocks on both kept pages are poisoned") {
+    void* run = h.allocate(4096);  // blocks 1-64: [64, 4160) covers pages 0 and 1
+    REQUIRE(run == f.block(0, 1));
+    void* tail = h.allocate(64);  // block 65, on page 1: keeps it mapped after the run is freed
+    REQUIRE(tail == f.block(0, 65));
+    fill(run, 4096, 3);
+    REQUIRE(h.deallocate(run) == status::ok);
+    CHECK(h.mapper().mapped() == 2 * page);
+    CHECK(poisoned(run, 0, 4096));
+    CHECK(h.validate());
+  }
+  SECTION("a write after free into a run's later block is found when a run takes it again") {
+    auto* run = static_cast<unsigned char*>(h.allocate(256));  // blocks 1-4
+    REQUIRE(run != nullptr);
+    REQUIRE(h.deallocate(run) == status::ok);
+    run[200] = 1;  // block 4, freed
+    CHECK(h.allocate(256) == run);
+    CHECK(h.poison_damaged() == 1);
+  }
 }

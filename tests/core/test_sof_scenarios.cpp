@@ -56,7 +56,7 @@ TEST_CASE("SOF's VMH test scenarios on a configured runtime heap", "[heap][sof]"
     // Without a free run the request fails.
     void* x = h->allocate(64 * kib);
     REQUIRE(x != nullptr);
-    CHECK(h->try_allocate(150 * kib).result == status::no_block);
+    CHECK(h->try_allocate(150 * kib).status == status::no_block);
     CHECK(h->validate());
   }
   SECTION("many random allocations keep their contents") {
@@ -80,7 +80,7 @@ TEST_CASE("SOF's VMH test scenarios on a configured runtime heap", "[heap][sof]"
           live.push_back({g.ptr, s, next_id++});
           ++successes;
         } else {
-          CHECK((g.result == status::no_block || g.result == status::no_memory));
+          CHECK((g.status == status::no_block || g.status == status::no_memory));
           ++failures;
         }
       } else if (!live.empty()) {

@@ -1,4 +1,4 @@
-// The C++ side of the C11 test: defines two heaps and their C functions with the two macros of
+// The C++ side of the C11 test: defines the heaps and their C functions with the two macros of
 // vmh/c_api.hpp.
 #include "c_api_heaps.h"
 
@@ -25,7 +25,26 @@ vmh::heap<ram_layout, vmh::null_mapper, vmh::external_range, vmh::spin_lock> ram
 }  // namespace
 VMH_C_API(ram, ram_heap);
 
+namespace {
+inline constexpr auto lean_table = vmh::make_table({{256, 16}, {4096, 4}, {65536, 2}});
+using lean_layout = vmh::fixed_layout<lean_table>;
+template <bool Statistics>
+using lean_type = vmh::heap<lean_layout, vmh::counting_mapper, vmh::external_range, vmh::no_lock,
+                            vmh::heap_options{.statistics = Statistics}>;
+alignas(4096) std::byte lean_bytes[lean_layout::virtual_size];
+lean_type<false> lean_heap{vmh::external_range{lean_bytes, sizeof lean_bytes}, vmh::counting_mapper{64 * 1024}};
+// The same heap keeping statistics, only for its metadata figure.
+constexpr lean_type<true> lean_with_stats{};
+// A heap whose window is null: it never becomes usable.
+vmh::heap<lean_layout, vmh::null_mapper, vmh::external_range> off_heap{};
+}  // namespace
+VMH_C_API(lean, lean_heap);
+VMH_C_API(off, off_heap);
+
 extern "C" {
+size_t lean_metadata_with_stats(void) { return lean_with_stats.metadata_bytes(); }
+size_t lean_metadata_cpp(void) { return lean_heap.metadata_bytes(); }
+size_t lean_mapped_bytes(void) { return lean_heap.mapper().mapped(); }
 size_t dsp_mapped_bytes(void) { return dsp_vmh_heap.mapper().mapped(); }
 void dsp_fail_next_map(void) { dsp_vmh_heap.mapper().fail_map_call(1); }
 void* ram_window(void) { return ram_bytes; }

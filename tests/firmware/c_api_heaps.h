@@ -12,10 +12,18 @@ extern "C" {
 VMH_C_DECLARE(dsp);
 /* "ram": a heap over a caller-provided range, plain RAM (no mapper), with a spinlock. */
 VMH_C_DECLARE(ram);
+/* "lean": no statistics (heap_options::statistics off), 64 KiB of pages. */
+VMH_C_DECLARE(lean);
+/* "off": a heap whose window is null, so never configured. */
+VMH_C_DECLARE(off);
 
 /* Counters of the dsp heap's mapper, for checks (defined in c_api_heaps.cpp). */
 size_t dsp_mapped_bytes(void);
 void dsp_fail_next_map(void);
+/* The lean heap's metadata as C++ reports it, and that of the same heap with statistics. */
+size_t lean_metadata_cpp(void);
+size_t lean_metadata_with_stats(void);
+size_t lean_mapped_bytes(void);
 /* The range behind the ram heap. */
 void *ram_window(void);
 size_t ram_window_size(void);

@@ -1,6 +1,7 @@
-/* The C API from C11: two heaps declared with VMH_C_DECLARE and defined in c_api_heaps.cpp.
+/* The C API from C11: heaps declared with VMH_C_DECLARE and defined in c_api_heaps.cpp.
  * Prints one line per failed check and a closing "N passed, N failed" line; exits non-zero on
  * any failure. */
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -57,8 +58,8 @@ static void test_aligned_and_errors(void) {
   CHECK(g.ptr == NULL && g.status == VMH_INVALID_SIZE);
   g = dsp_try_alloc(1u << 30, 0);
   CHECK(g.status == VMH_INVALID_SIZE);
-  g = dsp_try_alloc(20000, 0); /* larger than the largest block */
-  CHECK(g.status == VMH_NO_BLOCK);
+  g = dsp_try_alloc(20000, 0); /* larger than the largest block: it never succeeds */
+  CHECK(g.status == VMH_NO_BUCKET);
 
   dsp_fail_next_map();
   g = dsp_try_alloc(5000, 0);
@@ -66,7 +67,7 @@ static void test_aligned_and_errors(void) {
   struct vmh_stats s;
   dsp_stats(&s);
   CHECK(s.failed_no_memory == 1);
-  CHECK(s.failed_no_block == 1);
+  CHECK(s.failed_no_block == 0);
   CHECK(strcmp(dsp_status_name(VMH_NO_MEMORY), "no physical memory") == 0);
   CHECK(dsp_free(p) == VMH_OK);
   CHECK(dsp_validate() == 0);
@@ -122,12 +123,131 @@ static void test_second_heap(void) {
   CHECK(ram_validate() == 0);
 }
 
+static void test_grow(void) {
+  /* 5000 B in a 16 KiB block: two pages mapped; grow maps the rest of the block. */
+  struct vmh_grant g;
+  void *p = dsp_alloc(5000);
+  size_t before = dsp_mapped_bytes();
+  CHECK(p != NULL && dsp_usable_size(p) == 8192);
+  g = dsp_grow(p, 12000, 4096); /* in 4 KiB steps: 8 KiB (never shrinks below 5000 B) */
+  CHECK(g.status == VMH_OK && g.ptr == p && g.size == 8192);
+  g = dsp_grow(p, 16384, 4096);
+  CHECK(g.status == VMH_OK && g.ptr == p && g.size == 16384);
+  CHECK(dsp_mapped_bytes() == before + 2 * 4096);
+  CHECK(dsp_usable_size(p) == 16384);
+  g = dsp_grow(p, 1000000, 0); /* at most its block */
+  CHECK(g.status == VMH_OK && g.size == 16384);
+  g = dsp_grow(p, 100, 0); /* never shrinks */
+  CHECK(g.status == VMH_OK && g.size == 16384 && dsp_usable_size(p) == 16384);
+
+  g = dsp_grow(p, 0, 0);
+  CHECK(g.ptr == NULL && g.size == 0 && g.status == VMH_INVALID_SIZE);
+  g = dsp_grow((char *)p + 64, 20000, 0);
+  CHECK(g.ptr == NULL && g.status == VMH_INTERIOR_POINTER);
+  g = dsp_grow(&g, 20000, 0);
+  CHECK(g.ptr == NULL && g.status == VMH_FOREIGN_POINTER);
+  CHECK(dsp_free(p) == VMH_OK);
+  g = dsp_grow(p, 20000, 0);
+  CHECK(g.ptr == NULL && g.status == VMH_DOUBLE_FREE);
+  CHECK(dsp_mapped_bytes() == before - 2 * 4096 && dsp_validate() == VMH_INVARIANT_OK);
+}
+
+static void test_without_statistics(void) {
+  /* The lean heap keeps no statistics: every call works, the statistics calls answer 0. */
+  struct vmh_stats s;
+  struct vmh_bucket_stats b;
+  void *p = lean_alloc(300);
+  CHECK(p != NULL && lean_usable_size(p) == 4096);
+  memset(&s, 0xff, sizeof s);
+  CHECK(lean_stats(&s) == 0);
+  CHECK(s.live_allocations == 0 && s.bytes_in_blocks == 0 && s.failed_no_memory == 0);
+  CHECK(lean_stats(NULL) == 0);
+  memset(&b, 0xff, sizeof b);
+  CHECK(lean_bucket_stats(0, &b) == 0 && b.block_size == 0 && b.block_count == 0);
+  CHECK(lean_bucket_count() == 3);
+  CHECK(lean_validate() == VMH_INVARIANT_OK);
+  CHECK(lean_free(p) == VMH_OK && lean_free(p) == VMH_DOUBLE_FREE);
+  /* A heap keeping statistics answers 1. */
+  CHECK(dsp_stats(&s) == 1 && dsp_stats(NULL) == 1);
+  CHECK(dsp_bucket_stats(0, NULL) == 1);
+}
+
+static void test_metadata_bytes(void) {
+  size_t lean = lean_metadata_bytes();
+  CHECK(lean == lean_metadata_cpp());
+  CHECK(lean > 0 && lean < lean_metadata_with_stats()); /* statistics cost RAM */
+  CHECK(dsp_metadata_bytes() > 0 && ram_metadata_bytes() > 0);
+  CHECK(ram_metadata_bytes() != dsp_metadata_bytes()); /* each prefix its own heap */
+}
+
+static void test_range_policy(void) {
+  struct vmh_range_policy p = lean_range_policy();
+  struct vmh_range_policy quarter = {VMH_RANGE_FIXED, 1, 4, 0};
+  struct vmh_range_policy greedy = {VMH_RANGE_FIXED, 1, 1, 0};
+  struct vmh_range_policy bad_kind = {VMH_RANGE_FIXED, 1, 2, 0};
+  struct vmh_grant g;
+  CHECK(p.kind == VMH_RANGE_RESERVE && p.share_num == 0 && p.share_den == 0 && p.reserve_mins == 0);
+
+  /* 64 KiB of pages free: a quarter of them is 16 KiB. */
+  CHECK(lean_set_range_policy(quarter) == 1);
+  p = lean_range_policy();
+  CHECK(p.kind == VMH_RANGE_FIXED && p.share_num == 1 && p.share_den == 4);
+  g = lean_alloc_range(4096, 65536, 0, 4096);
+  CHECK(g.status == VMH_OK && g.size == 16384 && lean_mapped_bytes() == 16384);
+  /* grow obeys the same rule: a quarter of the 48 KiB left. */
+  g = lean_grow(g.ptr, 65536, 4096);
+  CHECK(g.status == VMH_OK && g.size == 16384 + 12288);
+  CHECK(lean_free(g.ptr) == VMH_OK);
+
+  /* Greedy takes all 64 KiB. */
+  CHECK(lean_set_range_policy(greedy) == 1);
+  g = lean_alloc_range(4096, 65536, 0, 4096);
+  CHECK(g.status == VMH_OK && g.size == 65536);
+  CHECK(lean_free(g.ptr) == VMH_OK);
+
+  /* Refused, leaving greedy in force: an unknown rule, a number beyond 32 bits. */
+  bad_kind.kind = (enum vmh_range_rule)3;
+  CHECK(lean_set_range_policy(bad_kind) == 0);
+  bad_kind.kind = (enum vmh_range_rule)-1;
+  CHECK(lean_set_range_policy(bad_kind) == 0);
+#if ULONG_MAX > 0xffffffffUL
+  bad_kind.kind = VMH_RANGE_FIXED;
+  bad_kind.share_den = 0x100000000UL;
+  CHECK(lean_set_range_policy(bad_kind) == 0);
+#endif
+  p = lean_range_policy();
+  CHECK(p.kind == VMH_RANGE_FIXED && p.share_num == 1 && p.share_den == 1);
+  CHECK(lean_validate() == VMH_INVARIANT_OK);
+}
+
+static void test_names_and_unconfigured(void) {
+  struct vmh_grant g = off_try_alloc(64, 0);
+  CHECK(g.ptr == NULL && g.status == VMH_NOT_CONFIGURED);
+  CHECK(off_validate() == VMH_INVARIANT_NOT_CONFIGURED);
+  CHECK(strcmp(off_invariant_name(off_validate()), "heap not configured") == 0);
+  CHECK(strcmp(dsp_invariant_name(VMH_INVARIANT_OK), "ok") == 0);
+  CHECK(strcmp(dsp_invariant_name(VMH_INVARIANT_PAGE_REFS), "page reference count wrong") == 0);
+  CHECK(strcmp(dsp_invariant_name(VMH_INVARIANT_PACKED_REGION), "packed region inconsistent") == 0);
+  CHECK(strcmp(dsp_invariant_name((enum vmh_invariant)16), "unknown") == 0);
+  CHECK(strcmp(dsp_invariant_name((enum vmh_invariant)256), "unknown") == 0); /* not "ok" */
+  CHECK(strcmp(dsp_status_name((enum vmh_status)256), "unknown") == 0);
+  CHECK(strcmp(dsp_status_name((enum vmh_status)-1), "unknown") == 0);
+  CHECK(strcmp(dsp_status_name(VMH_NOT_CONFIGURED), "heap not configured") == 0);
+  CHECK(strcmp(dsp_status_name(VMH_NO_BUCKET), "unknown") != 0);
+  CHECK(strcmp(dsp_status_name((enum vmh_status)11), "unknown") == 0);
+}
+
 int main(void) {
   test_alloc_free();
   test_aligned_and_errors();
   test_range_and_resize();
   test_buckets();
   test_second_heap();
+  test_grow();
+  test_without_statistics();
+  test_metadata_bytes();
+  test_range_policy();
+  test_names_and_unconfigured();
   printf("c_api: %u passed, %u failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }

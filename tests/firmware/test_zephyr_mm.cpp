@@ -117,7 +117,7 @@ TEST_CASE("zephyr mm_mapper: a driver failure part-way through a region leaves n
   zephyr_heap h{range()};
   const vmh::grant g = h.try_allocate(20000);  // needs five
   CHECK(g.ptr == nullptr);
-  CHECK(g.result == vmh::status::no_memory);
+  CHECK(g.status == vmh::status::no_memory);
 
   const auto& calls = standin::state().calls;
   REQUIRE(!calls.empty());
@@ -190,7 +190,7 @@ TEST_CASE("zephyr budgeted_mm_mapper: range grants fit the budget, and a map pas
 
   const std::size_t calls_before = standin::state().calls.size();
   const vmh::grant big = h.try_allocate(6 * page);
-  CHECK(big.result == vmh::status::no_memory);
+  CHECK(big.status == vmh::status::no_memory);
   CHECK(standin::state().calls.size() == calls_before);
 
   REQUIRE(h.deallocate(g.ptr) == vmh::status::ok);
@@ -224,7 +224,7 @@ TEST_CASE("zephyr mm_mapper: under random churn the driver's pages are exactly t
       const std::size_t n = sizes[rng() % std::size(sizes)] - rng() % 8;
       const vmh::grant g = h.try_allocate(n);
       if (g) allocs.push_back({reinterpret_cast<std::uintptr_t>(g.ptr), n});
-      else failures += g.result == vmh::status::no_memory;
+      else failures += g.status == vmh::status::no_memory;
     } else if (action < 8) {
       const std::size_t i = rng() % allocs.size();
       REQUIRE(h.deallocate(reinterpret_cast<void*>(allocs[i].at)) == vmh::status::ok);

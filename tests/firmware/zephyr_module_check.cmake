@@ -1,6 +1,6 @@
 # Checks the Zephyr module files without Zephyr (cmake -DVMH_SOURCE_DIR=<repo> -P this file):
 # module.yml names existing CMake and Kconfig paths and the sample and test directories twister
-# runs, the Kconfig defines VMH under CPP and C++20,
+# runs, the Kconfig defines VMH under CPP and C++20 and the options of VMH_HEAP,
 # and zephyr/CMakeLists.txt, run with stand-ins of Zephyr's CMake functions, publishes the
 # include directory that holds the adapters only when CONFIG_VMH is set. Prints a closing
 # "N passed, N failed" line.
@@ -71,7 +71,9 @@ foreach(kind samples tests)
 endforeach()
 
 file(READ ${kconfig} kc)
-foreach(needle "config VMH\n" "depends on CPP\n" "depends on !STD_CPP98 && !STD_CPP11 && !STD_CPP14 && !STD_CPP17\n")
+foreach(needle "config VMH\n" "depends on CPP\n" "depends on !STD_CPP98 && !STD_CPP11 && !STD_CPP14 && !STD_CPP17\n"
+       "config VMH_HEAP\n" "config VMH_HEAP_PHYSICAL_SIZE\n" "config VMH_HEAP_VIRTUAL_SIZE\n" "config VMH_HEAP_PAGE_SIZE\n"
+       "config VMH_HEAP_LINE_SIZE\n" "config VMH_HEAP_LAYOUT_FILE\n")
   string(FIND "${kc}" "${needle}" at)
   if(at EQUAL -1)
     fail("Kconfig has '${needle}'")
@@ -109,7 +111,7 @@ if(n EQUAL 1)
 else()
   fail("one include directory with CONFIG_VMH (got '${zephyr_includes}')")
 endif()
-foreach(header vmh/vmh.hpp vmh/c_api.hpp vmh/c/vmh.h vmh/zephyr/mm_mapper.hpp vmh/zephyr/spinlock.hpp)
+foreach(header vmh/vmh.hpp vmh/c_api.hpp vmh/c/vmh.h vmh/zephyr/mm_mapper.hpp vmh/zephyr/spinlock.hpp vmh/zephyr/heap.h)
   if(EXISTS ${zephyr_includes}/${header})
     pass()
   else()

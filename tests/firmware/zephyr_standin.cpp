@@ -5,7 +5,10 @@
 #include <string>
 
 #include <zephyr/drivers/mm/system_mm.h>
+#include <zephyr/kernel.h>
 #include <zephyr/spinlock.h>
+
+struct vmh_standin_kernel_state vmh_standin_kernel = {};
 
 namespace standin {
 

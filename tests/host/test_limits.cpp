@@ -89,9 +89,9 @@ TEST_CASE("RLIMIT_AS: a reservation beyond the limit fails cleanly and the heap 
     constexpr auto big_table = vmh::make_table({{1 * mib, 64}});
     using big_layout = vmh::fixed_layout<big_table>;
     vmh::heap<big_layout, mmap_mapper, external_range> over_nothing{big.view(), mmap_mapper{}};
-    EXPECT(e, over_nothing.state() == vmh::layout_error::backing_too_small);
-    EXPECT(e, over_nothing.try_allocate(64).result == status::not_configured);
-    EXPECT(e, over_nothing.allocate_range(64, 4096).result == status::not_configured);
+    EXPECT(e, over_nothing.state() == vmh::layout_error::window_too_small);
+    EXPECT(e, over_nothing.try_allocate(64).status == status::not_configured);
+    EXPECT(e, over_nothing.allocate_range(64, 4096).status == status::not_configured);
     int local = 0;
     EXPECT(e, over_nothing.deallocate(&local) == status::not_configured);
     EXPECT(e, over_nothing.deallocate(nullptr) == status::ok);
@@ -100,8 +100,8 @@ TEST_CASE("RLIMIT_AS: a reservation beyond the limit fails cleanly and the heap 
     // A heap that owns its reservation (mmap_arena) fails the same way when constructed.
     {
       vmh::heap<big_layout, mmap_mapper, vmh::host::mmap_arena<big_layout::virtual_size>> owning{mmap_mapper{}};
-      EXPECT(e, owning.state() == vmh::layout_error::backing_too_small);
-      EXPECT(e, owning.try_allocate(64).result == status::not_configured);
+      EXPECT(e, owning.state() == vmh::layout_error::window_too_small);
+      EXPECT(e, owning.try_allocate(64).status == status::not_configured);
     }
 
     // Within the limit a heap works: the limit is on address space, and committing pages of a
@@ -119,7 +119,7 @@ TEST_CASE("RLIMIT_AS: a reservation beyond the limit fails cleanly and the heap 
       std::memset(p, static_cast<int>(i + 1), 64 * kib);
       held.push_back(p);
     }
-    EXPECT(e, h.try_allocate(64 * kib).result == status::no_block);  // the bucket is full, not the system
+    EXPECT(e, h.try_allocate(64 * kib).status == status::no_block);  // the bucket is full, not the system
     for (std::size_t i = 0; i < held.size(); ++i) EXPECT(e, filled(held[i], 64 * kib, static_cast<unsigned char>(i + 1)));
     for (void* p : held) EXPECT(e, h.deallocate(p) == status::ok);
     EXPECT(e, empty(h));
@@ -159,7 +159,7 @@ TEST_CASE("RLIMIT_DATA: commits beyond the limit are failed allocations, and not
         const vmh::grant g = h.try_allocate(64 * kib);
         EXPECT(e, errno == 777);
         if (!g) {
-          EXPECT(e, g.result == status::no_memory);
+          EXPECT(e, g.status == status::no_memory);
           break;
         }
         std::memset(g.ptr, static_cast<int>(n + 1), 64 * kib);
@@ -182,7 +182,7 @@ TEST_CASE("RLIMIT_DATA: commits beyond the limit are failed allocations, and not
     EXPECT(e, h.usable_size(grow) == 8 * kib);
     EXPECT(e, filled(grow, 8 * kib, 0x5a));
     const vmh::grant range = h.allocate_range(16 * kib, 64 * kib);
-    EXPECT(e, range.result == status::no_memory);
+    EXPECT(e, range.status == status::no_memory);
     EXPECT(e, h.mapper().mapped() == mapped);
     EXPECT(e, h.stats().failed_no_memory == 3);
     EXPECT(e, static_cast<bool>(h.validate()));

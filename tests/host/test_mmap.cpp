@@ -70,7 +70,7 @@ TEST_CASE("mmap_range reserves address space without memory or access", "[host][
   CHECK_FALSE(readable(r.base()));
   CHECK_FALSE(readable(r.base() + r.size() - 1));
   const external_range v = r.view();
-  CHECK(const_cast<external_range&>(v).base() == r.base());
+  CHECK(v.base() == r.base());
   CHECK(v.size() == r.size());
 }
 
@@ -142,10 +142,10 @@ TEST_CASE("a reservation that fails leaves an empty range and an unconfigured he
   CHECK_FALSE(zero);
 
   heap_type h{huge.view(), mmap_mapper{}};
-  CHECK(h.state() == vmh::layout_error::backing_too_small);
+  CHECK(h.state() == vmh::layout_error::window_too_small);
   const vmh::grant g = h.try_allocate(64);
   CHECK(g.ptr == nullptr);
-  CHECK(g.result == status::not_configured);
+  CHECK(g.status == status::not_configured);
 }
 
 TEST_CASE("mmap_mapper commits, decommits and counts pages", "[host][mmap]") {
@@ -342,7 +342,7 @@ TEST_CASE("a failed system call is a failed allocation", "[host][mmap][heap]") {
   const vmh::heap_stats before = h.stats();
   const vmh::grant g = h.try_allocate(64 * kib);
   CHECK(g.ptr == nullptr);
-  CHECK(g.result == status::no_memory);
+  CHECK(g.status == status::no_memory);
   CHECK(h.stats().failed_no_memory == 1);
   CHECK(h.stats().live_allocations == before.live_allocations);
   CHECK(h.stats().pages_mapped == before.pages_mapped);
@@ -350,7 +350,7 @@ TEST_CASE("a failed system call is a failed allocation", "[host][mmap][heap]") {
   CHECK_FALSE(readable(third));
   CHECK(h.validate());
   // A range request meets the same block and fails the same way.
-  CHECK(h.allocate_range(32 * kib, 64 * kib).result == status::no_memory);
+  CHECK(h.allocate_range(32 * kib, 64 * kib).status == status::no_memory);
   // The rest of the heap is unaffected.
   void* small = h.allocate(100);
   CHECK(small != nullptr);
@@ -369,7 +369,7 @@ TEST_CASE("a heap page smaller than the system page fails allocations instead of
   vmh::heap<small_layout, mmap_mapper, external_range> h{r.view(), mmap_mapper{}};
   REQUIRE(h.state() == vmh::layout_error::none);
   const vmh::grant g = h.try_allocate(64);
-  CHECK(g.result == status::no_memory);
+  CHECK(g.status == status::no_memory);
   CHECK(h.mapper().last_error() == EINVAL);
   CHECK(h.validate());
 }
@@ -377,14 +377,14 @@ TEST_CASE("a heap page smaller than the system page fails allocations instead of
 TEST_CASE("the mapper's budget is the heap's physical memory", "[host][mmap][heap]") {
   mmap_heap f{16 * kib};
   heap_type& h = f.heap;
-  CHECK(h.try_allocate(20 * kib).result == status::no_memory);
+  CHECK(h.try_allocate(20 * kib).status == status::no_memory);
   h.set_range_policy(vmh::range_policy::greedy());
   // The range grant is limited to the four pages the budget allows.
   const vmh::grant g = h.allocate_range(4 * kib, 64 * kib);
   REQUIRE(g);
   CHECK(g.size == 16 * kib);
   CHECK(h.mapper().available() == 0);
-  CHECK(h.try_allocate(64).result == status::no_memory);
+  CHECK(h.try_allocate(64).status == status::no_memory);
   touch(g.ptr, g.size);
   CHECK(resident(g.ptr, 64 * kib) == 16 * kib);
   CHECK(h.validate());

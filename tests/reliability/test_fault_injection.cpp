@@ -9,7 +9,9 @@
 // With a packed region, a request the region cannot map goes to the buckets: when they take it,
 // the operation succeeds outside the region. That allocation is freed at once, the heap must then
 // be as it was before the operation (but for peaks and the mapper's calls), and the operation is
-// repeated: it lands in the region as in the clean run.
+// repeated: it lands in the region as in the clean run. grow never fails for want of pages: a
+// refused map call makes it ask for fewer, it succeeds (perhaps growing less), and repeated it
+// reaches what the clean run reached.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
@@ -62,8 +64,9 @@ class sequence {
     std::size_t refused_in[4] = {};   // refusals met by allocate, allocate_range, resize, grow
     std::size_t refused_region[4] = {};  // of those, map calls of the packed region
     std::size_t fallbacks = 0;        // refused in the region, taken by the buckets
-    std::size_t extra_calls = 0;      // map calls the buckets made for those
+    std::size_t extra_calls = 0;      // map calls beyond the clean run's and the refused one
     std::vector<std::uint8_t> in_region;  // per operation: it placed or changed an allocation of the region
+    std::vector<std::size_t> calls;   // per operation: its map calls (the clean run)
     std::string problem;              // the first thing that went wrong
   };
 
@@ -84,6 +87,8 @@ class sequence {
       alloc_slot& s = slot[rng() % slots];
       const std::uint64_t choice = rng();
       const std::size_t a = rng(), b = rng(), c = rng();
+      const std::size_t size_before = s.size, calls_at_start = h->mapper().map_calls();
+      bool refused_op = false;
       // Repeat the operation while it fails because of the injected refusal.
       for (int attempt = 0; attempt < 2; ++attempt) {
         const std::size_t calls_before = h->mapper().map_calls();
@@ -93,14 +98,18 @@ class sequence {
         std::optional<vmh_test::heap_state<Heap>> before;
         if (near) before.emplace(*h, base_);
         const bool region_before = in_region(*h, s.ptr);
-        const status result = apply(*h, s, choice, a, b, c, out);
+        const status result = apply(*h, s, choice, a, b, c, size_before, out);
         const std::size_t calls_after = h->mapper().map_calls();
         const bool refused_here = pending && fail_at <= calls_after;
         if (!refused_here) {
           if (result == status::no_memory) out.problem = "no_memory without a refused map call (operation " + std::to_string(n) + ")";
-          if (fail_at == 0) out.in_region.push_back(region_before || in_region(*h, s.ptr));
+          if (fail_at == 0) {
+            out.in_region.push_back(region_before || in_region(*h, s.ptr));
+            out.calls.push_back(calls_after - calls_before);
+          }
           break;
         }
+        refused_op = true;
         ++out.checks;
         if (!near) {
           out.problem = "one operation made more map calls than expected";
@@ -110,7 +119,6 @@ class sequence {
         if (result == status::ok && region_call && kind_ <= 1 && s.ptr != nullptr && !in_region(*h, s.ptr)) {
           // The region could not map, the buckets took the request: undo it and compare.
           ++out.fallbacks;
-          out.extra_calls += calls_after - calls_before - 1;
           if (h->deallocate(s.ptr) != status::ok) out.problem = "the buckets' allocation could not be freed";
           s = {};
           --allocations_;
@@ -120,6 +128,15 @@ class sequence {
           const std::string changed = vmh_test::changes(*before, vmh_test::heap_state<Heap>(*h, base_),
                                                         {.mapper_calls = true, .peaks = true});
           if (!changed.empty()) out.problem = "the region's refused request changed the heap: " + changed;
+          if (h->mapper().failures() != 1) out.problem = "the mapper refused another call";
+          if (!out.problem.empty()) break;
+          continue;
+        }
+        if (kind_ == 3) {  // grow: asked again for fewer pages, it succeeded; repeated, it grows as the clean run did
+          ++out.injected;
+          ++out.refused_in[kind_];
+          if (region_call) ++out.refused_region[kind_];
+          if (result != status::ok) out.problem = std::string("grow with a refused map call gave ") + vmh::to_string(result);
           if (h->mapper().failures() != 1) out.problem = "the mapper refused another call";
           if (!out.problem.empty()) break;
           continue;
@@ -141,6 +158,10 @@ class sequence {
         for (const alloc_slot& other : slot)
           if (!intact(other)) out.problem = "contents changed by the failed operation";
       }
+      // The refused operation's calls beyond the clean run's and the refused one (the buckets' for
+      // a request they took, the halving steps of a grow).
+      if (refused_op && clean != nullptr && n < clean->calls.size())
+        out.extra_calls += h->mapper().map_calls() - calls_at_start - 1 - clean->calls[n];
       if (out.problem.empty())
         if (const vmh::check k = h->validate(); !k) out.problem = std::string("validate: ") + vmh::to_string(k.broken);
     }
@@ -203,7 +224,10 @@ class sequence {
     return g.buckets[g.bucket_count - 1].block_size;
   }
 
-  status apply(Heap& h, alloc_slot& s, std::uint64_t choice, std::size_t a, std::size_t b, std::size_t c, outcome& out) {
+  // One operation on slot s; `size_before` is the slot's size when the operation first ran (a
+  // repeated grow asks for what the first asked for).
+  status apply(Heap& h, alloc_slot& s, std::uint64_t choice, std::size_t a, std::size_t b, std::size_t c,
+               std::size_t size_before, outcome& out) {
     if (s.ptr == nullptr) {
       vmh::grant g;
       if ((choice >> 8) % 4 == 0) {  // a range: min, preferred up to 8 times min, a granule
@@ -219,14 +243,14 @@ class sequence {
         kind_ = 0;
         g = h.try_allocate(pick_size(choice, a), align);
       }
-      if (g.result == status::ok) {
+      if (g.status == status::ok) {
         s.ptr = static_cast<std::byte*>(g.ptr);
         s.size = g.size;
         s.fill = static_cast<std::byte>(1 + (b & 0x7f));
         std::memset(s.ptr, static_cast<int>(s.fill), s.size);
         ++allocations_;
       }
-      return g.result;
+      return g.status;
     }
     if ((choice >> 8) % 3 == 0) {  // free
       if (!intact(s)) out.problem = "contents changed before free";
@@ -236,12 +260,12 @@ class sequence {
     }
     if ((choice >> 8) % 5 == 1) {  // grow towards a preferred size, in granules of 16 B or none
       kind_ = 3;
-      const vmh::grant g = h.grow(s.ptr, s.size + 1 + a % (2 * Heap::layout_type::page_size), b % 2 == 0 ? 0 : 16);
-      if (g.result == status::ok && g.size > s.size) {
+      const vmh::grant g = h.grow(s.ptr, size_before + 1 + a % (2 * Heap::layout_type::page_size), b % 2 == 0 ? 0 : 16);
+      if (g.status == status::ok && g.size > s.size) {
         std::memset(s.ptr + s.size, static_cast<int>(s.fill), g.size - s.size);
         s.size = g.size;
       }
-      return g.result;
+      return g.status;
     }
     // resize within (or just past) the allocation's blocks
     const std::size_t cap = capacity(h, s.ptr, s.size);

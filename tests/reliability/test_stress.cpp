@@ -123,9 +123,9 @@ void worker(Heap& h, mailbox& shared, const std::atomic<bool>& go, unsigned id, 
         const std::size_t size = k < 60 ? 1 + rng() % 192 : k < 85 ? 129 + rng() % 6016 : 4096 + rng() % 61440;
         g = h.try_allocate(size);
       }
-      if (g.result == status::no_block) ++t.no_block;
-      else if (g.result == status::no_memory) ++t.no_memory;
-      else if (g.result != status::ok) ++t.unexpected;
+      if (g.status == status::no_block) ++t.no_block;
+      else if (g.status == status::no_memory) ++t.no_memory;
+      else if (g.status != status::ok) ++t.unexpected;
       if (!g) continue;
       ++t.allocations;
       if (static_cast<std::size_t>(static_cast<std::byte*>(g.ptr) - h.base()) < h.geometry().packed.bytes) ++t.packed;
@@ -147,7 +147,7 @@ void worker(Heap& h, mailbox& shared, const std::atomic<bool>& go, unsigned id, 
       ++t.operations;
       ++t.grows;
       const vmh::grant g = h.grow(b.ptr, b.size + 1 + rng() % (2 * b.size));
-      if (g.result != status::ok) ++t.unexpected;
+      if (g.status != status::ok) ++t.unexpected;
       else if (g.size > b.size) {
         const std::size_t before = b.size;
         b.size = g.size;

@@ -274,7 +274,10 @@ class model {
         if (i < m.count) return {status::ok, b, i};
       }
     }
-    return {status::no_block};
+    // Full now, or never: no bucket aligned so could hold it even empty (no_bucket).
+    for (const bucket_model& m : buckets_)
+      if (m.align >= align && (m.size >= size || (runs && m.size * m.count >= size))) return {status::no_block};
+    return {status::no_bucket};
   }
 
   // The bucket whose full_failures a no_block failure of a request of `size` counts.
@@ -727,7 +730,7 @@ class differential {
   std::string judge_packed(const vmh::grant& g, std::size_t size, std::size_t align, const refusals& r, bool& placed) {
     placed = in_region(g.ptr);
     if (placed) {
-      if (g.result != status::ok) return "a grant in the region with an error";
+      if (g.status != status::ok) return "a grant in the region with an error";
       if (r.region || r.buckets) return "placed although a map call was refused";
       const std::size_t off = static_cast<std::size_t>(static_cast<std::byte*>(g.ptr) - base());
       if (std::string bad = shadow_.bad_placement(off, size, align); !bad.empty()) {
@@ -770,7 +773,7 @@ class differential {
     const bool packs = at.result != status::invalid_size && at.result != status::invalid_alignment && has_region() &&
                        size <= shadow_.region().limit && align <= shadow_.page();
     const vmh::grant g = h_->try_allocate(size, align);
-    note(g.result);
+    note(g.status);
     const refusals r = refused();
     if (packs) {
       bool placed = false;
@@ -791,8 +794,9 @@ class differential {
       if (bucket_pages == 0) return "a map call for a block whose pages were mapped";
       at.result = status::no_memory;  // the injected refusal
     }
+    if (packs && at.result == status::no_bucket) at.result = status::no_block;  // the region may take it later
     if (at.result == status::no_block && r.region) at.result = status::no_memory;
-    if (g.result != at.result) return describe("result", g.result, at.result);
+    if (g.status != at.result) return describe("result", g.status, at.result);
     if (at.result == status::no_block) shadow_.count_no_block(size, align);
     if (at.result == status::no_memory) shadow_.count_no_memory();
     if (at.result != status::ok) return g.ptr == nullptr && g.size == 0 ? "" : "a failed grant has a pointer";
@@ -867,12 +871,18 @@ class differential {
           most = bs[b].size / gran * gran;
         }
       }
-      if (at.result == status::ok) at.index = shadow_.first_free(bs[at.bucket]);
-      else expected = status::no_block;
+      if (at.result == status::ok) {
+        at.index = shadow_.first_free(bs[at.bucket]);
+      } else {
+        // Full now, or never: no block aligned so holds the minimum (range requests take no runs).
+        expected = status::no_bucket;
+        for (const auto& m : bs)
+          if (m.size >= lo && m.align >= a) expected = status::no_block;
+      }
     }
 
     const vmh::grant g = h_->allocate_range(min, preferred, align, granule);
-    note(g.result);
+    note(g.status);
     const refusals r = refused();
     if (packs) {
       bool placed = false;
@@ -889,15 +899,16 @@ class differential {
     } else if (map_calls_in_region() || in_region(g.ptr)) {
       return "a grant the region may not take went there";
     }
+    if (packs && expected == status::no_bucket) expected = status::no_block;  // the region may take it later
     if (expected == status::no_block && r.region) expected = status::no_memory;  // the region could not map
     if (expected != status::ok) {
-      if (g.result != expected) return describe("result", g.result, expected);
+      if (g.status != expected) return describe("result", g.status, expected);
       if (expected == status::no_block) shadow_.count_no_block(lo, align);
       if (expected == status::no_memory) shadow_.count_no_memory();
       return g.ptr == nullptr ? "" : "a failed grant has a pointer";
     }
     const std::size_t off = shadow_.offset_of(at.bucket, at.index);
-    if (g.result == status::no_memory) {
+    if (g.status == status::no_memory) {
       // Allowed only when the new pages of the smallest grant do not fit the budget, or the
       // block's map call was refused on purpose.
       if (!r.buckets && shadow_.fits_budget(shadow_.new_pages(off, lo))) return "no_memory although the smallest grant fits";
@@ -905,7 +916,7 @@ class differential {
       shadow_.count_no_memory();
       return {};
     }
-    if (g.result != status::ok) return describe("result", g.result, status::ok);
+    if (g.status != status::ok) return describe("result", g.status, status::ok);
     if (r.buckets) return "a refused map call, yet a grant";
     if (g.ptr != base() + off) {
       std::ostringstream e;
@@ -994,7 +1005,7 @@ class differential {
     if (h_->usable_size(p) != 0) return "usable_size of a bad pointer is not 0";
     if (h_->resize(p, 1) != expected) return "resize of a bad pointer gives another status than free";
     const vmh::grant g = h_->grow(p, 1 + src_.below(1024));
-    if (g.result != expected || g.ptr != nullptr || g.size != 0) return "grow of a bad pointer gives another answer than free";
+    if (g.status != expected || g.ptr != nullptr || g.size != 0) return "grow of a bad pointer gives another answer than free";
     return {};
   }
 
@@ -1057,31 +1068,27 @@ class differential {
     o << "grow(+" << off << ", " << preferred << ", " << granule_arg << ") from " << a.size;
     last_op_ = o.str();
     const vmh::grant g = h_->grow(base() + off, preferred, granule_arg);
-    note(g.result);
+    note(g.status);
     const refusals r = refused();
     if (preferred == 0) {
-      if (g.result != status::invalid_size || g.ptr != nullptr) return describe("grow", g.result, status::invalid_size);
+      if (g.status != status::invalid_size || g.ptr != nullptr) return describe("grow", g.status, status::invalid_size);
       return {};
     }
     const std::size_t step = granule_arg == 0 ? 1 : granule_arg;
-    if (g.result == status::no_memory) {
-      // Only a refused map call makes grow fail: the fairness rule caps it to the free memory.
-      if (!r.injected) return "grow failed with no_memory without a refused map call";
-      if (g.ptr != base() + off) return "a failed grow lost its pointer";
-      shadow_.count_no_memory();
-      return {};
-    }
-    if (g.result != status::ok) return describe("grow", g.result, status::ok);
+    // grow never fails for want of pages: it takes what the mapper maps (a refused map call makes
+    // it ask again for fewer pages).
+    if (g.status != status::ok) return describe("grow", g.status, status::ok);
     if (g.ptr != base() + off) return "grow moved the allocation";
-    if (r.region || r.buckets) return "a refused map call, yet grown";
     if (a.packed) {
-      const std::size_t expected = shadow_.expect_packed_grow(off, preferred, step);
-      if (g.size != expected) {
+      const std::size_t expected = shadow_.expect_packed_grow(off, preferred, step), size = a.granules * granule();
+      // Refused pages: less, in granules (or its size), never less than its size.
+      const bool fewer = (r.region || r.buckets) && g.size <= expected && g.size >= size && (g.size == size || g.size % step == 0);
+      if (g.size != expected && !fewer) {
         std::ostringstream e;
-        e << "packed grow to " << g.size << ", expected " << expected;
+        e << "packed grow to " << g.size << ", expected " << expected << (r.region || r.buckets ? " or less" : "");
         return e.str();
       }
-      if (g.size > a.granules * granule()) {
+      if (g.size > size) {
         if (shadow_.expect_resize(off, g.size) != status::ok) return "packed grow beyond what a resize may reach";
         shadow_.apply_resize(off, g.size);
         ++packed_resized_;

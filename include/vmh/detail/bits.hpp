@@ -14,6 +14,13 @@
 #define VMH_HOT inline
 #endif
 
+/// Keeps a failure-path helper out of line: one copy in flash, and none of its code in the hot paths.
+#if defined(__GNUC__)
+#define VMH_NOINLINE [[gnu::noinline]]
+#else
+#define VMH_NOINLINE
+#endif
+
 /// Inlines a small callee that several hot paths call, except when optimising for size, where
 /// one out-of-line copy is smaller than one per caller.
 #if defined(__GNUC__) && !defined(__OPTIMIZE_SIZE__)

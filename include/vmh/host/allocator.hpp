@@ -12,6 +12,8 @@
 // Host only: it throws.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <cstddef>
 #include <new>
 #include <type_traits>
@@ -61,7 +63,7 @@ class allocator {
     if (n > max_size()) throw std::bad_array_new_length();
     const std::size_t bytes = n == 0 ? 1 : n * sizeof(T);
     const auto g = heap_->try_allocate(bytes, alignof(T));
-    if (g.ptr == nullptr) throw allocation_failure(g.result);
+    if (g.ptr == nullptr) throw allocation_failure(g.status);
     return static_cast<T*>(g.ptr);
   }
 

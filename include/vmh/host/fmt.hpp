@@ -8,6 +8,8 @@
 // the start of the heap's virtual range (see inspect.hpp); without it they show "-".
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 /// @file
 /// fmt formatters (host only). `vmh::status`, `vmh::layout_error` and `vmh::invariant` print their
 /// names and `byte_size` its count, all formatted like strings (width, fill and alignment apply);
@@ -43,7 +45,7 @@ struct heap_map_view {
 /// A text map of `heap`, one row per bucket: block size, blocks in use / count, peak in use,
 /// requests failed while the bucket was full, the heap pages its live allocations map and how
 /// many of those are resident; then the heap's statistics. `base` is the start of the heap's
-/// virtual range (the backing range's base).
+/// virtual range (the window's base).
 template <class Heap>
 heap_map_view<Heap> heap_map(const Heap& heap, const void* base) noexcept {
   return {&heap, base};

@@ -3,11 +3,13 @@
 //
 // Built only on the heap's public queries (geometry, per-bucket statistics, usable_size), plus
 // mincore for residency. It needs the start of the heap's virtual range (`base`), which is the
-// backing range's base (for instance `mmap_range::base()`).
+// window's base (for instance `mmap_range::base()`).
 //
 // It takes the heap's lock once per live block it looks at, not once for the whole walk: with
 // other threads using the heap, the answer is a best-effort snapshot.
 #pragma once
+
+#include "../detail/standard.hpp"  // first: the C++20 check
 
 #include <cstddef>
 

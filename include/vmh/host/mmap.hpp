@@ -4,9 +4,9 @@
 //   mmap_range   owns a reservation made with mmap(PROT_NONE): address space only, no memory.
 //                Movable, not copyable; the destructor unmaps it. A failed reservation leaves
 //                an empty range (base() == nullptr, size() == 0), which a heap reports as
-//                `layout_error::backing_too_small` (allocations fail with `not_configured`).
+//                `layout_error::window_too_small` (allocations fail with `not_configured`).
 //   mmap_arena   an mmap_range of a size fixed at compile time that reserves when it is default
-//                constructed, so a heap can hold it as its own `Backing`.
+//                constructed, so a heap can hold it as its own `Window`.
 //   mmap_mapper  a `vmh::page_mapper`: map = mprotect(PROT_READ | PROT_WRITE), all or nothing;
 //                unmap = madvise(MADV_DONTNEED) then mprotect(PROT_NONE), so a freed page goes
 //                back to the system and touching it faults. It keeps a byte budget and reports
@@ -29,6 +29,8 @@
 // thread-safe on its own: the heap's lock policy serialises its calls.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -36,7 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "../backing.hpp"
+#include "../window.hpp"
 #include "../layout.hpp"
 #include "../mapper.hpp"
 
@@ -129,7 +131,7 @@ class mmap_range {
   /// The errno of a failed reservation (0 after a successful one).
   int error() const noexcept { return error_; }
 
-  /// A non-owning view for a heap whose `Backing` is `vmh::external_range`.
+  /// A non-owning view for a heap whose `Window` is `vmh::external_range`.
   external_range view() noexcept { return external_range{base_, size_}; }
 
   /// Unmaps the reservation (pages committed in it go back to the system); the range is empty after.
@@ -182,7 +184,7 @@ class mmap_range {
   int error_ = 0;
 };
 
-/// A reservation of `Bytes` aligned to `Align`, made when default constructed: the `Backing` of
+/// A reservation of `Bytes` aligned to `Align`, made when default constructed: the `Window` of
 /// a heap with a fixed layout, `vmh::heap<L, mmap_mapper, mmap_arena<L::virtual_size, L::page_size>>`.
 template <std::size_t Bytes, std::size_t Align = default_page_size>
 class mmap_arena : public mmap_range {
@@ -284,7 +286,7 @@ class mmap_mapper {
 };
 
 static_assert(page_mapper<mmap_mapper>);
-static_assert(backing_range<mmap_range>);
+static_assert(window_range<mmap_range>);
 static_assert(::vmh::detail::reports_available<mmap_mapper> && ::vmh::detail::reports_mapped<mmap_mapper>);
 
 }  // namespace vmh::host

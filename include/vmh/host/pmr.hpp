@@ -14,6 +14,8 @@
 // Host only: this header uses exceptions and RTTI, which firmware builds leave out.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <atomic>
 #include <cstddef>
 #include <memory_resource>
@@ -57,7 +59,7 @@ class memory_resource final : public std::pmr::memory_resource {
  private:
   void* do_allocate(std::size_t bytes, std::size_t alignment) override {
     const auto g = heap_->try_allocate(bytes == 0 ? 1 : bytes, alignment);
-    if (g.ptr == nullptr) throw allocation_failure(g.result);
+    if (g.ptr == nullptr) throw allocation_failure(g.status);
     return g.ptr;
   }
 

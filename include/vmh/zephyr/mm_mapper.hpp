@@ -20,6 +20,10 @@
 // Requires Zephyr's build (autoconf.h gives CONFIG_MM_DRV_PAGE_SIZE) and the driver API header.
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
+// The driver header's flags use BIT() without including the header that defines it (Zephyr 4.0).
+#include <zephyr/sys/util.h>
 #include <zephyr/drivers/mm/system_mm.h>
 
 #include <cstddef>

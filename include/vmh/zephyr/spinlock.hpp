@@ -9,6 +9,8 @@
 // context should wrap a mutex instead (any type with lock()/unlock() is a lock policy).
 #pragma once
 
+#include "../detail/standard.hpp"  // first: the C++20 check
+
 #include <zephyr/spinlock.h>
 
 namespace vmh::zephyr {
