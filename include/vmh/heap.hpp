@@ -733,7 +733,7 @@ class heap {
     }
   }
   /// grow() of a packed allocation: into the free run after it, as far as the fairness rule lets
-  /// it map new pages.
+  /// it map new pages and the mapper maps them (all at once, else in halving steps, as `extend`).
   grant grow_packed(const geometry_type& g, const where& w, void* ptr, std::size_t preferred, std::size_t granule) noexcept
     requires(packs)
   {
@@ -752,8 +752,29 @@ class heap {
       }
       const std::size_t want = (preferred < reach ? preferred : reach) / granule * granule;
       if (want <= size) return {ptr, size, status::ok};
-      const status s = resize_packed(g, w, want);
-      return {ptr, s == status::ok ? want : size, s};
+      // Up to the page want ends in, a step of pages at a time (each step to a page's end).
+      packed_pages pages{*this, g};
+      typename backing_heap::extent x = extent_of(w);
+      const std::size_t goal = ((w.offset + want - 1) >> g.page_shift) + 1;
+      std::size_t mapped = ((w.offset + size - 1) >> g.page_shift) + 1;  // one past its last mapped page
+      for (std::size_t step = goal > mapped ? goal - mapped : 0; step != 0 && mapped < goal;) {
+        const std::size_t n = step < goal - mapped ? step : goal - mapped;
+        const std::size_t to = mapped + n == goal ? want : ((mapped + n) << g.page_shift) - w.offset;
+        if (packed_.resize(g.packed, pages, x, to) == status::ok) {
+          mapped += n;
+          x.end = x.first + granules_of(g, to);
+        } else {
+          step /= 2;
+        }
+      }
+      std::size_t grown = want;
+      if (mapped < goal) {  // the bytes its pages cover, in granules (less than want)
+        grown = ((mapped << g.page_shift) - w.offset) / granule * granule;
+        if (grown < size) grown = size;
+      }
+      packed_.resize(g.packed, pages, x, grown);  // within its mapped pages: no map call
+      note_packed(g, w.bucket - w.index, granules_of(g, grown));
+      return {ptr, grown, status::ok};
     } else {
       return {};
     }

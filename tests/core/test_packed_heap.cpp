@@ -267,6 +267,55 @@ TEST_CASE("packed region: grow takes the free run after it as far as the fairnes
   }
 }
 
+namespace {
+// A mapper that cannot tell its free memory (no available()): the heap learns it by asking.
+struct silent_mapper {
+  std::size_t budget = 0, held = 0;
+  bool map(std::byte*, std::size_t n) {
+    if (n > budget - held) return false;
+    held += n;
+    return true;
+  }
+  void unmap(std::byte*, std::size_t n) { held -= n; }
+  std::size_t mapped() const { return held; }
+};
+}  // namespace
+
+TEST_CASE("packed region: grow takes the pages the mapper maps, in halving steps", "[packed][heap][grow]") {
+  SECTION("a refused map call of two pages: one page, then the other") {
+    fixture f;
+    void* x = f.h->allocate(100);
+    f.h->mapper().fail_map_call(1);
+    const vmh::grant g = f.h->grow(x, 3 * page);  // pages 1 and 2 in one call: refused
+    CHECK(g.status == status::ok);
+    CHECK(g.size == 3 * page);  // page 1, then page 2
+    CHECK(f.h->mapper().map_calls() == 1 + 3);
+    CHECK(f.h->stats().failed_no_memory == 0);
+    CHECK(f.h->validate());
+  }
+  SECTION("a refused map call of one page: it grows to the end of the page it has") {
+    fixture f;
+    void* x = f.h->allocate(100);
+    f.h->mapper().fail_map_call(1);
+    const vmh::grant g = f.h->grow(x, 5000);
+    CHECK(g.status == status::ok);
+    CHECK(g.size == page);
+    CHECK(f.h->usable_size(x) == page);
+    CHECK(f.h->grow(x, 5000, 8).size == 5000);  // asked again, it maps the page
+    CHECK(f.h->validate());
+  }
+  SECTION("a mapper without available(): as far as it maps") {
+    vmh_test::fixture<vmh_test::ext_heap<packed_layout, silent_mapper>, packed_size> f(silent_mapper{3 * page});
+    void* x = f.h->allocate(100);
+    // No fairness cap: it asks for pages 1-3 (refused), then page 1, page 2, page 3 (refused).
+    const vmh::grant g = f.h->grow(x, 4 * page);
+    CHECK(g.status == status::ok);
+    CHECK(g.size == 3 * page);
+    CHECK(f.h->mapper().held == 3 * page);
+    CHECK(f.h->validate());
+  }
+}
+
 TEST_CASE("packed region: every kind of bad pointer into it is refused and changes nothing",
           "[packed][heap][bad input]") {
   fixture f;

@@ -260,8 +260,10 @@ class sequence {
     }
     if ((choice >> 8) % 5 == 1) {  // grow towards a preferred size, in granules of 16 B or none
       kind_ = 3;
+      const std::size_t usable = h.usable_size(s.ptr);
       const vmh::grant g = h.grow(s.ptr, size_before + 1 + a % (2 * Heap::layout_type::page_size), b % 2 == 0 ? 0 : 16);
-      if (g.status == status::ok && g.size > s.size) {
+      // Kept only when it grew: a grow that cannot answers the whole granules or block it has.
+      if (g.status == status::ok && g.size > s.size && h.usable_size(s.ptr) > usable) {
         std::memset(s.ptr + s.size, static_cast<int>(s.fill), g.size - s.size);
         s.size = g.size;
       }
