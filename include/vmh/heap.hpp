@@ -431,17 +431,22 @@ class heap {
 
   /// The largest request the heap can ever grant at alignment `align` (0: min_align): its largest
   /// block so aligned or, with runs, its longest run of such blocks (`allocate_range` takes no
-  /// runs: its smallest grant must fit one block). A larger request fails with `no_bucket`.
-  /// 0 when no bucket has that alignment, it is not a power of two, or the heap cannot allocate.
+  /// runs: its smallest grant must fit one block), or the packed region's limit when `align` is
+  /// at most a page. A larger request fails with `no_bucket`. 0 when neither a bucket nor the
+  /// region has that alignment, it is not a power of two, or the heap cannot allocate.
   std::size_t max_size(std::size_t align = 0) const noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     mask allowed = 0;
     if (current_state() != layout_error::none || aligned_buckets(g, align, allowed) != status::ok) return 0;
-    return largest(g, allowed);
+    const std::size_t most = largest(g, allowed);
+    if constexpr (packs)
+      if (align <= g.page_size && g.packed.limit > most) return g.packed.limit;  // the packed region's
+    return most;
   }
-  /// The largest alignment the heap can ever honour: that of the most aligned bucket's blocks (at
-  /// most a page). A request for more fails with `no_bucket`. 0 when the heap cannot allocate.
+  /// The largest alignment the heap can ever honour: that of the most aligned bucket's blocks, or
+  /// a page with a packed region (at most a page). A request for more fails with `no_bucket`. 0
+  /// when the heap cannot allocate.
   std::size_t max_alignment() const noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
@@ -449,6 +454,8 @@ class heap {
     std::size_t most = 0;
     for (std::size_t b = 0; b < g.bucket_count; ++b)
       if (g.block_align(g.buckets[b]) > most) most = g.block_align(g.buckets[b]);
+    if constexpr (packs)
+      if (g.packed.bytes != 0) most = g.page_size;  // the packed region places at any alignment up to a page
     return most;
   }
 

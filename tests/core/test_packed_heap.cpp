@@ -122,6 +122,30 @@ TEST_CASE("packed region: range grants the rule sizes below a page go there", "[
   }
 }
 
+TEST_CASE("packed region: what it can ever hold is never no_bucket, and max_size and max_alignment count it",
+          "[packed][heap][bad input]") {
+  wide_fixture f;  // blocks of 64 B (64-aligned) and 1 KiB (1 KiB-aligned); fixed requests up to 8 KiB in the region
+  CHECK(f.h->max_size() == 8192);
+  CHECK(f.h->max_size(page) == 8192);  // no bucket is page aligned, the region is
+  CHECK(f.h->max_size(2 * page) == 0);
+  CHECK(f.h->max_alignment() == page);
+  CHECK(f.h->try_allocate(8193).status == status::no_bucket);  // beyond the limit and every block
+  CHECK(f.h->try_allocate(100, 2 * page).status == status::no_bucket);
+  void* aligned = f.h->allocate(100, page);
+  CHECK(aligned == f.at(0));
+  void* rest = f.h->allocate(8192);  // fixed requests fill the region
+  REQUIRE(rest == f.at(112));
+  REQUIRE(f.h->allocate(4 * page - 112 - 8192) == f.at(112 + 8192));
+  // Full now: it may succeed later, so no_block (counted), not no_bucket.
+  const auto before = f.state();
+  CHECK(f.h->try_allocate(5000).status == status::no_block);
+  CHECK(f.h->try_allocate(100, page).status == status::no_block);
+  CHECK(f.h->allocate_range(2000, 3000, 0, 1000).status == status::no_block);
+  vmh_test::check_unchanged(before, *f.h, f.base(), {.no_block = 3});
+  CHECK(f.h->deallocate(rest) == status::ok);
+  CHECK(f.h->allocate(5000) == f.at(112));
+}
+
 TEST_CASE("packed region: a page is mapped while a live byte touches it, neighbours share boundary pages",
           "[packed][heap][pages]") {
   fixture f;
