@@ -4,7 +4,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <new>
 
 #include <vmh/vmh.hpp>
 
@@ -26,17 +25,17 @@ constexpr std::size_t rt_bytes = 64 * page;
 
 constexpr bucket table[] = {{256, 16}, {4096, 4}, {16384, 2}};
 
-struct page_deleter {
-  void operator()(std::byte* p) const { ::operator delete(p, std::align_val_t{page}); }
+// A page-aligned window for a heap, and its start.
+template <std::size_t Bytes>
+struct window {
+  std::unique_ptr<vmh_test::arena<Bytes>> mem = std::make_unique<vmh_test::arena<Bytes>>();
+  std::byte* get() const { return mem->bytes; }
 };
-std::unique_ptr<std::byte, page_deleter> window(std::size_t bytes) {
-  return std::unique_ptr<std::byte, page_deleter>(static_cast<std::byte*>(::operator new(bytes, std::align_val_t{page})));
-}
 
 }  // namespace
 
 TEST_CASE("packed region: a runtime layout configured with and without one", "[packed][configure]") {
-  const auto mem = window(rt_bytes);
+  const window<rt_bytes> mem;
   auto h = std::make_unique<rt_heap>(vmh::external_range{mem.get(), rt_bytes});
   // 4 pages of 32-byte granules (512), fixed requests up to 2 KiB.
   REQUIRE(h->configure(table, 3, page, 64, false, packed_region{4 * page, 2048, 32}) == layout_error::none);
@@ -84,7 +83,7 @@ TEST_CASE("packed region: a runtime layout configured with and without one", "[p
 
 TEST_CASE("packed region: configure refuses a region that breaks a rule and keeps the old layout",
           "[packed][configure][bad input]") {
-  const auto mem = window(rt_bytes);
+  const window<rt_bytes> mem;
   auto h = std::make_unique<rt_heap>(vmh::external_range{mem.get(), rt_bytes});
   REQUIRE(h->configure(table, 3, page, 64, false, packed_region{page, 1024, 16}) == layout_error::none);
   struct bad {
@@ -153,7 +152,7 @@ TEST_CASE("packed region: its metadata is counted", "[packed][metadata]") {
   CHECK(backing::metadata_bytes(vmh::packed_geometry{}) == 0);
 
   // A heap with the region: the packed heap's metadata and a page count per region page more.
-  const auto mem = window(with_layout::virtual_size);
+  const window<with_layout::virtual_size> mem;
   const plain_heap<without_layout> without(vmh::external_range{mem.get(), without_layout::virtual_size});
   const plain_heap<with_layout> with(vmh::external_range{mem.get(), with_layout::virtual_size});
   CHECK(with.metadata_bytes() == without.metadata_bytes() + expected + 4 * sizeof(std::uint16_t));

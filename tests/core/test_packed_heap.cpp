@@ -2,8 +2,9 @@
 // the pages it maps and unmaps, its statistics and queries, bad pointers into it, and a mapper
 // that refuses. Offsets computed by hand from the rules of packed_heap.hpp and heap.hpp.
 //
-// The layout of most cases: a packed region of 4 pages (1024 granules of 16 B; fixed requests up
-// to 6 KiB), then 256 B x 16 at 16 KiB, 4 KiB x 4 at 20 KiB, 16 KiB x 2 at 36 KiB: 68 KiB, 17 pages.
+// The layout of most cases: heap_fixture.hpp's packed_table, a packed region of 4 pages (1024
+// granules of 16 B; fixed requests up to 6 KiB), then 256 B x 16 at 16 KiB, 4 KiB x 4 at 20 KiB,
+// 16 KiB x 2 at 36 KiB: 68 KiB, 17 pages.
 #include <cstddef>
 #include <cstdint>
 
@@ -18,11 +19,8 @@ using vmh::status;
 using vmh_test::check_unchanged;
 using vmh_test::page;
 
-// min_align is the granule: an allocation with no alignment asked is aligned to both.
-constexpr auto packed_table = vmh::with_packed(vmh::make_table({{256, 16}, {4096, 4}, {16384, 2}}, page, 16),
-                                               vmh::packed_region{4 * page, 6144, 16});
-using packed_layout = vmh::fixed_layout<packed_table>;
-constexpr std::size_t packed_size = packed_layout::virtual_size;
+using vmh_test::packed_layout;
+using vmh_test::packed_size;
 static_assert(packed_size == 69632);
 using packed_heap = vmh_test::ext_heap<packed_layout>;
 using fixture = vmh_test::fixture<packed_heap, packed_size>;

@@ -14,6 +14,7 @@
 //  - freeing merges with the free neighbours at once; a chunk that reaches the wilderness joins it.
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <vector>
 
 #include <vmh/vmh.hpp>
@@ -81,6 +82,21 @@ struct fixture {
   status resize(std::size_t first, std::size_t bytes) { return h.resize(g, pages, at(first), bytes); }
   // The end of the free run after the allocation at `first` (its own end when none).
   std::size_t run_end(std::size_t first) const { return h.grow_limit(g, at(first).end); }
+  // Takes runs of `lengths` granules from the start of an empty region, each followed by one
+  // granule that stays taken, then frees the runs `freed` names (indexes, in that order): holes of
+  // those lengths, kept apart. Returns where each run starts.
+  std::vector<std::size_t> holes(std::initializer_list<std::size_t> lengths, std::initializer_list<std::size_t> freed) {
+    std::vector<std::size_t> at;
+    std::size_t next = 0;
+    for (const std::size_t n : lengths) {
+      REQUIRE(take(n) == next);
+      REQUIRE(take(1) == next + n);
+      at.push_back(next);
+      next += n + 1;
+    }
+    for (const std::size_t i : freed) drop(at[i]);
+    return at;
+  }
   void consistent() const {
     const auto f = h.check(g);
     INFO("fault " << static_cast<int>(f.what) << " at " << f.where);
@@ -133,12 +149,7 @@ TEST_CASE("packed heap: a small request looks at its own class first, then takes
           "[packed][placement]") {
   fixture f;
   // [0, 8) a, [8, 9) s1, [9, 16) b, [16, 17) s2; freeing a and b leaves 8 (class 3) and 7 (class 2).
-  REQUIRE(f.take(8) == 0);
-  REQUIRE(f.take(1) == 8);
-  REQUIRE(f.take(7) == 9);
-  REQUIRE(f.take(1) == 16);
-  f.drop(0);
-  f.drop(9);
+  f.holes({8, 7}, {0, 1});
   f.consistent();
   // 5 granules: class 2 is its own; the look at its first chunk ([9, 16)) holds it, although
   // [0, 8) comes first by address.
@@ -154,16 +165,9 @@ TEST_CASE("packed heap: a small request looks at its own class first, then takes
 
 TEST_CASE("packed heap: big holes are taken from their class lists, newest first", "[packed][placement]") {
   fixture f;
-  // [0, 100) a, s, [101, 171) b, s, [172, 272) c, s.
-  REQUIRE(f.take(100) == 0);
-  REQUIRE(f.take(1) == 100);
-  REQUIRE(f.take(70) == 101);
-  REQUIRE(f.take(1) == 171);
-  REQUIRE(f.take(100) == 172);
-  REQUIRE(f.take(1) == 272);
-  f.drop(0);    // 100 granules: class [96, 112)
-  f.drop(172);  // 100 granules, the same class: now its list's head
-  f.drop(101);  // 70 granules: class [64, 80)
+  // [0, 100) a, s, [101, 171) b, s, [172, 272) c, s. Freed: a (100 granules, class [96, 112)),
+  // c (the same class: now its list's head), b (70 granules, class [64, 80)).
+  f.holes({100, 70, 100}, {0, 2, 1});
   f.consistent();
   // 64 granules: class [64, 80) holds it surely: its head, b.
   CHECK(f.take(64) == 101);  // [165, 171) stays: 6 granules, small
@@ -178,16 +182,8 @@ TEST_CASE("packed heap: big holes are taken from their class lists, newest first
 
 TEST_CASE("packed heap: a big request looks once at the head of its own class", "[packed][placement]") {
   fixture f;
-  // Two chunks of class [64, 80): 75 granules (older) and 66 (newer, the head), and one of 130.
-  REQUIRE(f.take(75) == 0);
-  REQUIRE(f.take(1) == 75);
-  REQUIRE(f.take(66) == 76);
-  REQUIRE(f.take(1) == 142);
-  REQUIRE(f.take(130) == 143);
-  REQUIRE(f.take(1) == 273);
-  f.drop(0);
-  f.drop(76);
-  f.drop(143);
+  // Two chunks of class [64, 80): [0, 75) (older) and [76, 142) (newer, the head), and [143, 273).
+  f.holes({75, 66, 130}, {0, 1, 2});
   // 66 granules: need 66, own class [64, 80), not sure; its head (66 long) holds it.
   CHECK(f.take(66) == 76);
   f.drop(76);  // the 66 is the head again
@@ -218,23 +214,17 @@ TEST_CASE("packed heap: freeing merges with the left, the right, both neighbours
     CHECK(f.take(12) == 4);  // class 3 holds 12 at one look: the merged chunk, exactly
     CHECK(f.take(1) == 20);
   }
-  SECTION("the left neighbour") {
-    fixture f;
-    five(f);
-    f.drop(4);
-    f.drop(8);
-    CHECK(f.run_end(0) == 12);
-    f.consistent();
-    CHECK(f.take(8) == 4);
-  }
-  SECTION("the right neighbour") {
-    fixture f;
-    five(f);
-    f.drop(8);
-    f.drop(4);
-    CHECK(f.run_end(0) == 12);
-    f.consistent();
-    CHECK(f.take(8) == 4);
+  SECTION("the left neighbour (b, then c), the right neighbour (c, then b)") {
+    for (const std::size_t first : {4, 8}) {
+      CAPTURE(first);
+      fixture f;
+      five(f);
+      f.drop(first);
+      f.drop(12 - first);
+      CHECK(f.run_end(0) == 12);
+      f.consistent();
+      CHECK(f.take(8) == 4);
+    }
   }
   SECTION("the wilderness, directly and through a free left neighbour") {
     fixture f;
@@ -396,10 +386,7 @@ TEST_CASE("packed heap: a request no free run holds is refused with no_block", "
 TEST_CASE("packed heap: a run that holds a request but not surely may be passed over", "[packed][placement]") {
   fixture f;
   // Two chunks of class 5 ([32, 64)): [0, 40) first by address, then [41, 91); the rest is used.
-  REQUIRE(f.take(40) == 0);
-  REQUIRE(f.take(1) == 40);
-  REQUIRE(f.take(50) == 41);
-  REQUIRE(f.take(1) == 91);
+  f.holes({40, 50}, {});
   REQUIRE(f.take(932) == 92);
   f.drop(0);
   f.drop(41);

@@ -6,7 +6,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <new>
 
 #include <vmh/vmh.hpp>
 
@@ -19,10 +18,8 @@ using vmh::invariant;
 using vmh::status;
 using vmh_test::page;
 
-// A region of 4 pages (1024 granules of 16 B) before three buckets.
-constexpr auto table = vmh::with_packed(vmh::make_table({{256, 16}, {4096, 4}, {16384, 2}}, page, 16),
-                                        vmh::packed_region{4 * page, 6144, 16});
-using layout = vmh::fixed_layout<table>;
+// heap_fixture.hpp's packed layout: a region of 4 pages (1024 granules of 16 B) before three buckets.
+using layout = vmh_test::packed_layout;
 using heap_type = vmh_test::ext_heap<layout>;
 using backing = vmh::packed_heap<1024>;
 using fault = backing::fault::kind;
@@ -151,13 +148,11 @@ VMH_TEST_EXPOSE(rt_packed_used, &rt_backing::used_);
 
 TEST_CASE("validate: a used bit past a runtime layout's region is found", "[packed][validate]") {
   constexpr std::size_t bytes = 32 * page;
-  std::unique_ptr<std::byte, void (*)(std::byte*)> mem(
-      static_cast<std::byte*>(::operator new(bytes, std::align_val_t{page})),
-      [](std::byte* p) { ::operator delete(p, std::align_val_t{page}); });
-  auto h = std::make_unique<rt_heap>(vmh::external_range{mem.get(), bytes});
+  const auto mem = std::make_unique<vmh_test::arena<bytes>>();
+  auto h = std::make_unique<rt_heap>(vmh::external_range{mem->bytes, bytes});
   const vmh::bucket buckets[] = {{256, 16}, {4096, 4}, {16384, 2}};
   REQUIRE(h->configure(buckets, 3, page, 64, false, vmh::packed_region{2 * page, 1024, 16}) == vmh::layout_error::none);
-  REQUIRE(h->allocate(100) == mem.get());
+  REQUIRE(h->allocate(100) == mem->bytes);
   vmh::detail::word& w = (((*h).*member(rt_heap_packed{})).*member(rt_packed_used{}))[600 / 64];
   w |= vmh::detail::word{1} << (600 % 64);
   const vmh::check c = h->validate();

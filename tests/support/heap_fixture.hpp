@@ -44,6 +44,14 @@ inline constexpr auto odd_table = vmh::make_table({{192, 2}, {1152, 5}, {6144, 4
 using odd_layout = vmh::fixed_layout<odd_table>;
 inline constexpr std::size_t odd_size = odd_layout::virtual_size;
 
+// A packed region of 4 pages (1024 granules of 16 B; fixed requests up to 6 KiB), then 256 B x 16
+// at 16 KiB, 4 KiB x 4 at 20 KiB, 16 KiB x 2 at 36 KiB: 68 KiB, 17 pages. min_align is the
+// granule: an allocation with no alignment asked is aligned to both.
+inline constexpr auto packed_table = vmh::with_packed(vmh::make_table({{256, 16}, {4096, 4}, {16384, 2}}, page, 16),
+                                                     vmh::packed_region{4 * page, 6144, 16});
+using packed_layout = vmh::fixed_layout<packed_table>;
+inline constexpr std::size_t packed_size = packed_layout::virtual_size;
+
 template <class Layout, class Mapper = vmh::counting_mapper, vmh::heap_options Options = vmh::heap_options{}>
 using ext_heap = vmh::heap<Layout, Mapper, vmh::external_range, vmh::no_lock, Options>;
 inline constexpr vmh::heap_options with_runs{.runs = true};

@@ -724,38 +724,35 @@ class differential {
            static_cast<std::size_t>(static_cast<const std::byte*>(p) - base()) < region_bytes();
   }
 
-  // A request the packed region was asked to place (`size` bytes at `align`) and the heap's
-  // answer: "" when it placed it, or when it could not and was allowed not to (`refused` then
-  // says so); else the broken rule.
-  std::string judge_packed(const vmh::grant& g, std::size_t size, std::size_t align, const refusals& r, bool& placed) {
+  // The packed region's part of a request: when it `packs` (the API sends the request there
+  // first) the region placed `size` bytes at `align` (`placed` is set and the model keeps them)
+  // or was allowed not to: a map call of the region was refused, or no free run surely holds
+  // them. A request it does not pack must leave it alone. Returns the broken rule, or "".
+  std::string region_part(bool packs, const vmh::grant& g, std::size_t size, std::size_t align, const refusals& r,
+                          bool& placed) {
     placed = in_region(g.ptr);
+    if (!packs) return placed || map_calls_in_region() ? "a request the region may not take went there" : "";
+    std::ostringstream o;
     if (placed) {
+      const std::size_t off = static_cast<std::size_t>(static_cast<std::byte*>(g.ptr) - base());
       if (g.status != status::ok) return "a grant in the region with an error";
       if (r.region || r.buckets) return "placed although a map call was refused";
-      const std::size_t off = static_cast<std::size_t>(static_cast<std::byte*>(g.ptr) - base());
-      if (std::string bad = shadow_.bad_placement(off, size, align); !bad.empty()) {
-        std::ostringstream o;
+      if (std::string bad = shadow_.bad_placement(off, size, align); !bad.empty())
         o << "packed placement at +" << off << " of " << size << " bytes: " << bad;
-        return o.str();
-      }
+      else if (g.size != size)
+        o << "packed grant of " << g.size << " bytes, expected " << size;
+      if (!o.str().empty()) return o.str();
+      const std::uint64_t id = next_id_++;
+      shadow_.place_packed(off, size, id);
+      fill(off, 0, size, id);
+      ++packed_placed_;
       return {};
     }
     ++packed_refused_;
     const std::size_t n = shadow_.granules_for(size), a = shadow_.align_granules(align);
-    if (!r.region && shadow_.surely_fits(n, a)) {
-      std::ostringstream o;
+    if (!r.region && shadow_.surely_fits(n, a))
       o << "the region refused " << n << " granules at alignment " << a << " although a free run surely holds them";
-      return o.str();
-    }
-    return {};
-  }
-
-  void keep_packed(const vmh::grant& g, std::size_t size) {
-    const std::size_t off = static_cast<std::size_t>(static_cast<std::byte*>(g.ptr) - base());
-    const std::uint64_t id = next_id_++;
-    shadow_.place_packed(off, size, id);
-    fill(off, 0, size, id);
-    ++packed_placed_;
+    return o.str();
   }
 
   std::string op_allocate() {
@@ -775,19 +772,8 @@ class differential {
     const vmh::grant g = h_->try_allocate(size, align);
     note(g.status);
     const refusals r = refused();
-    if (packs) {
-      bool placed = false;
-      if (std::string p = judge_packed(g, size, align, r, placed); !p.empty()) return p;
-      if (placed) {
-        if (g.size != size) return "grant size differs from the request";
-        keep_packed(g, size);
-        return {};
-      }
-    } else if (map_calls_in_region()) {
-      return "a request the region may not take mapped pages there";
-    } else if (in_region(g.ptr)) {
-      return "a request the region may not take was placed there";
-    }
+    bool placed = false;
+    if (std::string p = region_part(packs, g, size, align, r, placed); !p.empty() || placed) return p;
     // The buckets, after the region (if any) refused. No block after the region could not map
     // its pages is a failure for memory.
     if (at.result == status::ok && r.buckets) {
@@ -884,21 +870,8 @@ class differential {
     const vmh::grant g = h_->allocate_range(min, preferred, align, granule);
     note(g.status);
     const refusals r = refused();
-    if (packs) {
-      bool placed = false;
-      if (std::string p = judge_packed(g, want, align, r, placed); !p.empty()) return p;
-      if (placed) {
-        if (g.size != want) {
-          std::ostringstream e;
-          e << "packed range grant " << g.size << ", expected " << want;
-          return e.str();
-        }
-        keep_packed(g, want);
-        return {};
-      }
-    } else if (map_calls_in_region() || in_region(g.ptr)) {
-      return "a grant the region may not take went there";
-    }
+    bool placed = false;
+    if (std::string p = region_part(packs, g, want, align, r, placed); !p.empty() || placed) return p;
     if (packs && expected == status::no_bucket) expected = status::no_block;  // the region may take it later
     if (expected == status::no_block && r.region) expected = status::no_memory;  // the region could not map
     if (expected != status::ok) {
