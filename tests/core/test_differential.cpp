@@ -127,8 +127,9 @@ TEST_CASE("differential: random runtime layouts with and without a packed region
       vmh_test::differential<seeded, vmh::heap_options{.runs = true}, vmh_test::shadow_packed_layout> d(source, c);
       drive(d, source, 1500, pages + 2);
       placed += d.packed_placed(), refused += d.packed_refused(), resized += d.packed_resized();
-    } else if (layout % 3 == 1) {  // poison on (free sub-page blocks are filled and checked)
-      vmh_test::differential<seeded, vmh::heap_options{.poison = true}, vmh_test::shadow_packed_layout> d(source, c);
+    } else if (layout % 3 == 1) {  // runs and poison on (free sub-page blocks are filled and checked)
+      vmh_test::differential<seeded, vmh::heap_options{.runs = true, .poison = true}, vmh_test::shadow_packed_layout> d(
+          source, c);
       drive(d, source, 1500, pages + 2);
       placed += d.packed_placed(), refused += d.packed_refused(), resized += d.packed_resized();
     } else {
@@ -142,9 +143,9 @@ TEST_CASE("differential: random runtime layouts with and without a packed region
   CHECK(resized > 1000);
 }
 
-TEST_CASE("differential: large regions, whose list nodes take 63 bits", "[differential][packed]") {
-  // A layout type of up to 1.5 x 2^20 granules: 21-bit node fields, the packed heap's most.
-  // Regions of 2^19 granules of 8 B and 3 x 2^17 of 16 B.
+TEST_CASE("differential: a layout type whose list nodes take 63 bits", "[differential][packed]") {
+  // A layout type of up to 1.5 x 2^20 granules: 21-bit node fields, the packed heap's most (the
+  // capacity decides them). Regions of 2^15 granules of 8 B and 3 x 2^13 of 16 B.
   using large_layout = vmh::runtime_layout<8, 512, 2048, (3u << 19)>;
   auto config = [](std::size_t pages, std::size_t granule) {
     vmh_test::shadow_config c;
@@ -155,7 +156,7 @@ TEST_CASE("differential: large regions, whose list nodes take 63 bits", "[differ
     c.inject = true;
     return c;
   };
-  const std::size_t pages[] = {1024, 1536}, granules[] = {8, 16};
+  const std::size_t pages[] = {64, 96}, granules[] = {8, 16};
   for (int k = 0; k < 2; ++k) {
     seeded source{std::mt19937_64(0x5eed0007 + k)};
     vmh_test::differential<seeded, vmh::heap_options{}, large_layout> d(source, config(pages[k], granules[k]));

@@ -554,10 +554,11 @@ class differential {
       : src_(source),
         config_(config),
         shadow_(config),
-        mem_(std::max<std::size_t>(shadow_.virtual_size(), 1), config.page),
-        h_(std::make_unique<heap_type>(vmh::external_range{mem_.data(), shadow_.virtual_size()},
-                                       page_set_mapper{config.budget})) {
-    h_->mapper().watch(mem_.data(), shadow_.virtual_size(), config.page);
+        // The window holds whole pages: the heap maps (and with poison fills) the last page whole
+        // even where the layout ends inside it.
+        mem_(std::max<std::size_t>(window_bytes(), 1), config.page),
+        h_(std::make_unique<heap_type>(vmh::external_range{mem_.data(), window_bytes()}, page_set_mapper{config.budget})) {
+    h_->mapper().watch(mem_.data(), window_bytes(), config.page);
     smallest_ = config.table.empty() ? 64 : config.table.front().block_size;
     largest_ = config.table.empty() ? 64 : config.table.back().block_size;
     for (std::size_t p = config.page; p > 1; p >>= 1) ++page_log2_;
@@ -648,6 +649,7 @@ class differential {
 
  private:
   std::byte* base() const { return mem_.data(); }
+  std::size_t window_bytes() const { return ceil_div(shadow_.virtual_size(), config_.page) * config_.page; }
   std::size_t region_bytes() const { return shadow_.region().bytes; }
   bool has_region() const { return region_bytes() != 0; }
   std::size_t granule() const { return shadow_.region().granule; }
