@@ -25,7 +25,16 @@ vmh::heap<ram_layout, vmh::null_mapper, vmh::external_range, vmh::spin_lock> ram
 }  // namespace
 VMH_C_API(ram, ram_heap);
 
+namespace {
+// The C test frees bad pointers on purpose: count what reaches the misuse handler, from start-up
+// on (the default handler would stop a debug build at the first one).
+std::size_t misuse_count = 0;
+const vmh::misuse_handler default_handler =
+    vmh::set_misuse_handler([](vmh::status, const void*) noexcept { ++misuse_count; });
+}  // namespace
+
 extern "C" {
+size_t misuse_reports(void) { return misuse_count; }
 size_t dsp_mapped_bytes(void) { return dsp_vmh_heap.mapper().mapped(); }
 void dsp_fail_next_map(void) { dsp_vmh_heap.mapper().fail_map_call(1); }
 void* ram_window(void) { return ram_bytes; }

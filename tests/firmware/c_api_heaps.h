@@ -16,6 +16,9 @@ VMH_C_DECLARE(ram);
 /* Counters of the dsp heap's mapper, for checks (defined in c_api_heaps.cpp). */
 size_t dsp_mapped_bytes(void);
 void dsp_fail_next_map(void);
+/* Pointers the heaps refused as misused (foreign, interior, freed): the test counts the reports
+   of vmh's misuse handler instead of stopping at them (defined in c_api_heaps.cpp). */
+size_t misuse_reports(void);
 /* The range behind the ram heap. */
 void *ram_window(void);
 size_t ram_window_size(void);

@@ -10,6 +10,10 @@ using layout = vmh::fixed_layout<table>;
 using heap_type = vmh::heap<layout, vmh::null_mapper, vmh::static_arena<layout::virtual_size, layout::page_size>,
                             vmh::zephyr::spinlock>;
 heap_type heap;
+
+// What reached the misuse handler (the default one would stop a debug build at a bad free).
+vmh::status last_misuse = vmh::status::ok;
+void record_misuse(vmh::status what, const void*) noexcept { last_misuse = what; }
 }  // namespace
 
 ZTEST_SUITE(vmh, NULL, NULL, NULL, NULL, NULL);
@@ -34,7 +38,10 @@ ZTEST(vmh, test_bad_input_is_reported) {
   void* p = heap.allocate(64);
   zassert_not_null(p);
   zassert_equal(heap.deallocate(p), vmh::status::ok);
+  const vmh::misuse_handler previous = vmh::set_misuse_handler(record_misuse);
   zassert_equal(heap.deallocate(p), vmh::status::double_free);
+  zassert_equal(last_misuse, vmh::status::double_free);  // and reported to the misuse handler
+  vmh::set_misuse_handler(previous);
   zassert_is_null(heap.allocate(0));
   zassert_equal(heap.stats().live_allocations, 0u);
   zassert_true(static_cast<bool>(heap.validate()));
