@@ -43,6 +43,7 @@ static void test_alloc_free(void) {
   CHECK(dsp_free(a) == VMH_DOUBLE_FREE);
   CHECK(dsp_free((char *)b + 8) == VMH_INTERIOR_POINTER);
   CHECK(dsp_free(&s) == VMH_FOREIGN_POINTER);
+  CHECK(misuse_reports() == 3); /* each refused pointer also reached the misuse handler */
   CHECK(dsp_free(NULL) == VMH_OK);
   CHECK(dsp_free(b) == VMH_OK);
   CHECK(dsp_mapped_bytes() == 0);
@@ -115,6 +116,7 @@ static void test_second_heap(void) {
   CHECK((char *)r[0] >= (char *)ram_window() && (char *)r[9] < (char *)ram_window() + ram_window_size());
   CHECK(!dsp_owns(r[0]) && ram_owns(r[0]));
   CHECK(dsp_free(r[0]) == VMH_FOREIGN_POINTER);
+  CHECK(misuse_reports() == 4);
   struct vmh_stats s;
   ram_stats(&s);
   CHECK(s.live_allocations == 10);

@@ -24,6 +24,8 @@
 
 #include <vmh/vmh.hpp>
 
+#include "misuse_log.hpp"
+
 namespace vmh_test {
 
 using vmh::status;
@@ -523,6 +525,7 @@ class differential {
     const status s = h_->deallocate(base() + off);
     note(s);
     if (s != status::ok) return describe("free", s, status::ok);
+    if (!misuse_log::reported(s, base() + off)) return "a good free reached the misuse handler";
     shadow_.release(off);
     recently_freed_.push_back(off);
     if (recently_freed_.size() > 16) recently_freed_.erase(recently_freed_.begin());
@@ -565,8 +568,10 @@ class differential {
     const status s = h_->deallocate(p);
     note(s);
     if (s != expected) return describe("bad free", s, expected);
+    if (!misuse_log::reported(s, p)) return "a bad free was not reported to the misuse handler once, as it was";
     if (h_->usable_size(p) != 0) return "usable_size of a bad pointer is not 0";
     if (h_->resize(p, 1) != expected) return "resize of a bad pointer gives another status than free";
+    if (!misuse_log::reported(expected, p)) return "a bad resize was not reported to the misuse handler once, as it was";
     return {};
   }
 
@@ -587,6 +592,7 @@ class differential {
     const status s = h_->resize(base() + off, n);
     note(s);
     if (s != expected) return describe("resize", s, expected);
+    if (!misuse_log::reported(s, base() + off)) return "a resize of a live block reached the misuse handler";
     if (s == status::ok && n > a.size) fill(off, a.size, n, a.id);
     if (!intact(off, std::min(a.size, n == 0 ? a.size : n), a.id)) return "contents changed by resize";
     return {};
@@ -650,6 +656,7 @@ class differential {
     return {};
   }
 
+  misuse_log misuse_;  // every report of a misused pointer is checked against the call that made it
   Source& src_;
   shadow_config config_;
   model shadow_;

@@ -25,6 +25,27 @@ namespace {
 std::byte* at(void* p, std::size_t off) { return static_cast<std::byte*>(p) + off; }
 std::uintptr_t addr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
+// Tests hand the heaps bad pointers on purpose (the Kconfig heap's too): what reaches the misuse
+// handler is recorded instead of stopping the image (the default handler asserts where NDEBUG is
+// not defined), and the bad-pointer tests check it.
+vmh::status last_misuse = status::ok;
+int misuse_reports = 0;
+void record_misuse(status what, const void*) noexcept {
+  last_misuse = what;
+  ++misuse_reports;
+}
+void record_misuse_from_start(const ztest_unit_test*, void*) {
+  vmh::set_misuse_handler(record_misuse);
+  last_misuse = status::ok;
+  misuse_reports = 0;
+}
+// Whether the calls since the last check made `n` reports, the last of them `what`.
+bool reported(int n, status what) {
+  const bool ok = misuse_reports == n && (n == 0 || last_misuse == what);
+  misuse_reports = 0;
+  return ok;
+}
+
 // Each test starts from the defaults: the reserve rule and the full page pool.
 void before_each(void*) {
   api_heap.set_range_policy(vmh::range_policy{});
@@ -32,6 +53,7 @@ void before_each(void*) {
 }
 }  // namespace
 
+ZTEST_RULE(vmh_misuse_recorded, record_misuse_from_start, NULL);
 ZTEST_SUITE(vmh_api, NULL, NULL, before_each, after_each, NULL);
 
 ZTEST(vmh_api, test_allocate_takes_the_smallest_block_and_spills_upward) {
@@ -97,6 +119,7 @@ ZTEST(vmh_api, test_deallocate_reports_bad_pointers) {
   zassert_equal(api_heap.deallocate(api_window), status::double_free, "a block start never allocated");
   zassert_equal(api_heap.deallocate(p), status::ok);
   zassert_equal(api_heap.deallocate(p), status::double_free);
+  zassert_true(reported(5, status::double_free), "each refused pointer reached the misuse handler");
   zassert_equal(api_heap.stats().live_allocations, 0u);
 }
 
@@ -119,6 +142,7 @@ ZTEST(vmh_api, test_resize_in_place_and_its_errors) {
   zassert_equal(api_heap.resize(api_window + sizeof api_window, 10), status::foreign_pointer);
   zassert_equal(api_heap.deallocate(q), status::ok);
   zassert_equal(api_heap.resize(q, 10), status::double_free);
+  zassert_true(reported(3, status::double_free), "each refused pointer reached the misuse handler");
   zassert_equal(api_heap.deallocate(p), status::ok);
 }
 
