@@ -37,11 +37,6 @@ lean_type<false> lean_heap{vmh::external_range{lean_bytes, sizeof lean_bytes}, v
 constexpr lean_type<true> lean_with_stats{};
 // A heap whose window is null: it never becomes usable.
 vmh::heap<lean_layout, vmh::null_mapper, vmh::external_range> off_heap{};
-// The C test frees bad pointers on purpose: count what reaches the misuse handler, from start-up
-// on (the default handler would stop a debug build at the first one).
-std::size_t misuse_count = 0;
-const vmh::misuse_handler default_handler =
-    vmh::set_misuse_handler([](vmh::status, const void*) noexcept { ++misuse_count; });
 }  // namespace
 VMH_C_API(lean, lean_heap);
 VMH_C_API(off, off_heap);
@@ -50,7 +45,6 @@ extern "C" {
 size_t lean_metadata_with_stats(void) { return lean_with_stats.metadata_bytes(); }
 size_t lean_metadata_cpp(void) { return lean_heap.metadata_bytes(); }
 size_t lean_mapped_bytes(void) { return lean_heap.mapper().mapped(); }
-size_t misuse_reports(void) { return misuse_count; }
 size_t dsp_mapped_bytes(void) { return dsp_vmh_heap.mapper().mapped(); }
 void dsp_fail_next_map(void) { dsp_vmh_heap.mapper().fail_map_call(1); }
 void* ram_window(void) { return ram_bytes; }

@@ -24,9 +24,6 @@ void dsp_fail_next_map(void);
 size_t lean_metadata_cpp(void);
 size_t lean_metadata_with_stats(void);
 size_t lean_mapped_bytes(void);
-/* Pointers the heaps refused as misused (foreign, interior, freed): the test counts the reports
-   of vmh's misuse handler instead of stopping at them (defined in c_api_heaps.cpp). */
-size_t misuse_reports(void);
 /* The range behind the ram heap. */
 void *ram_window(void);
 size_t ram_window_size(void);
