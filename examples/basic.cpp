@@ -30,7 +30,12 @@ int main() {
   if (heap.resize(dma.ptr, 64 * 1024) != vmh::status::ok) return 1;
   std::printf("after resize: %zu usable bytes, %zu pages mapped\n", heap.usable_size(dma.ptr), heap.stats().pages_mapped);
 
-  // Bad input is reported, never fatal: a second free of the same pointer is a double free.
+  // Bad input is refused, never corrupting: a second free of the same pointer is a double free.
+  // It is a bug of the caller, so a debug build also reports it to the misuse handler, whose
+  // default stops the program at the call (an assert); here it prints instead.
+  vmh::set_misuse_handler([](vmh::status what, const void* p) noexcept {
+    std::printf("misuse handler: %s at %p\n", vmh::to_string(what), p);
+  });
   heap.deallocate(dma.ptr);
   std::printf("double free -> %s\n", vmh::to_string(heap.deallocate(dma.ptr)));
   heap.deallocate(state);

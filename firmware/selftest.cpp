@@ -28,6 +28,11 @@ test_heap heap{vmh::external_range{arena, sizeof arena}, vmh::counting_mapper{bu
 
 std::uintptr_t addr(const void* p) { return reinterpret_cast<std::uintptr_t>(p); }
 
+// The test hands the heaps bad pointers on purpose: it counts the misuse reports they make
+// (the default handler would trap in a debug build).
+std::size_t misuse_reports = 0;
+void count_misuse(vmh::status, const void*) noexcept { ++misuse_reports; }
+
 void fill(void* p, std::size_t n, std::uint8_t seed) {
   auto* b = static_cast<volatile std::uint8_t*>(p);
   for (std::size_t i = 0; i < n; ++i) b[i] = static_cast<std::uint8_t>(seed + i * 7);
@@ -72,10 +77,12 @@ void test_allocate_free() {
   FW_CHECK(heap.try_allocate(0).status == vmh::status::invalid_size);
   FW_CHECK(heap.try_allocate(100000).status == vmh::status::no_bucket);  // larger than any block
 
+  const std::size_t reports = misuse_reports;
   FW_CHECK(heap.deallocate(static_cast<std::byte*>(mid) + 64) == vmh::status::interior_pointer);
   FW_CHECK(heap.deallocate(&heap) == vmh::status::foreign_pointer);
   FW_CHECK(heap.deallocate(small) == vmh::status::ok);
   FW_CHECK(heap.deallocate(small) == vmh::status::double_free);
+  FW_CHECK(misuse_reports == reports + 3);  // each refused pointer reported once
   FW_CHECK(intact(mid, 700, 2) && intact(big, 10000, 3));
   FW_CHECK(heap.deallocate(mid) == vmh::status::ok);
   FW_CHECK(heap.deallocate(big) == vmh::status::ok);
@@ -254,6 +261,7 @@ int main() {
   fw_print(", core " VMH_FW_CORE);
 #endif
   fw_print("\n");
+  vmh::set_misuse_handler(count_misuse);
   test_allocate_free();
   test_spill_and_map_failure();
   test_range_and_resize();

@@ -21,7 +21,7 @@
 // `_bucket_stats` answer 0).
 //
 // Locking (what vmh/c/vmh.h promises): every function but prefix_metadata_bytes,
-// prefix_status_name and prefix_invariant_name makes exactly one call of a locked member
+// prefix_status_name, prefix_invariant_name and prefix_set_misuse_handler makes exactly one call of a locked member
 // (allocate, try_allocate, allocate_range, resize, grow, deallocate, usable_size, owns, stats(),
 // stats(b), bucket_count, set_range_policy, get_range_policy, validate), so each C call is atomic
 // with respect to every other C call and to the locked members called from C++.
@@ -31,6 +31,7 @@
 
 #include "detail/standard.hpp"  // first: the C++20 check
 
+#include <atomic>
 #include <bit>
 #include <concepts>
 #include <cstddef>
@@ -39,6 +40,7 @@
 
 #include "c/vmh.h"
 #include "heap.hpp"
+#include "misuse.hpp"
 #include "range_policy.hpp"
 #include "status.hpp"
 #include "validate.hpp"
@@ -204,6 +206,17 @@ inline const char* invariant_name(const vmh_invariant& i) noexcept {
                                                                       : "unknown";
 }
 
+// The C handler behind vmh's misuse handler: C code's function takes enum vmh_status, so a
+// C++ handler forwards to it.
+inline std::atomic<vmh_misuse_handler> c_misuse_handler{nullptr};
+inline void forward_misuse(status what, const void* ptr) noexcept {
+  if (const vmh_misuse_handler h = c_misuse_handler.load(std::memory_order_relaxed)) h(to_c(what), ptr);
+}
+inline void set_misuse_handler(vmh_misuse_handler handler) noexcept {
+  c_misuse_handler.store(handler, std::memory_order_relaxed);
+  vmh::set_misuse_handler(handler != nullptr ? forward_misuse : nullptr);  // null: the default
+}
+
 }  // namespace detail
 }  // namespace vmh::c_api
 
@@ -250,6 +263,9 @@ inline const char* invariant_name(const vmh_invariant& i) noexcept {
   const char* prefix##_status_name(vmh_status status) { return ::vmh::c_api::detail::status_name(status); } \
   const char* prefix##_invariant_name(vmh_invariant invariant) {                                          \
     return ::vmh::c_api::detail::invariant_name(invariant);                                               \
+  }                                                                                                       \
+  void prefix##_set_misuse_handler(vmh_misuse_handler handler) {                                         \
+    ::vmh::c_api::detail::set_misuse_handler(handler);                                                    \
   }                                                                                                       \
   }                                                                                                       \
   static_assert(true, "")

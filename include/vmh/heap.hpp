@@ -37,6 +37,7 @@
 #include "layout.hpp"
 #include "lock.hpp"
 #include "mapper.hpp"
+#include "misuse.hpp"
 #include "range_policy.hpp"
 #include "status.hpp"
 
@@ -306,13 +307,14 @@ class heap {
   }
 
   /// Frees the allocation that starts at `ptr`. Null is a no-op (`ok`). Errors, each leaving
-  /// the heap unchanged: not_configured, foreign_pointer, interior_pointer, double_free.
+  /// the heap unchanged: not_configured, foreign_pointer, interior_pointer, double_free (the last
+  /// three also go to the misuse handler in debug builds, misuse.hpp).
   status deallocate(void* ptr) noexcept {
     if (ptr == nullptr) return status::ok;
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
-    if (w.result != status::ok) return w.result;
+    if (w.result != status::ok) return detail::misused(w.result, ptr);
     if constexpr (packs)
       if (w.packed) {
         packed_pages pages{*this, g};
@@ -336,12 +338,13 @@ class heap {
   /// Grows or shrinks the allocation at `ptr` in place to `new_size` bytes, mapping or
   /// unmapping pages; the pointer never moves. A run may shrink (releasing its tail blocks) but
   /// grows only within its blocks. Errors, each leaving the allocation as it was: not_configured,
-  /// invalid_size (0), exceeds_block, no_memory, foreign_pointer, interior_pointer, double_free.
+  /// invalid_size (0), exceeds_block, no_memory, foreign_pointer, interior_pointer, double_free
+  /// (the last three also go to the misuse handler).
   [[nodiscard]] status resize(void* ptr, std::size_t new_size) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
-    if (w.result != status::ok) return w.result;
+    if (w.result != status::ok) return detail::misused(w.result, ptr);
     if (new_size == 0) return status::invalid_size;
     if constexpr (packs)
       if (w.packed) return resize_packed(g, w, new_size);
@@ -356,12 +359,12 @@ class heap {
   /// that refuses what it reported, is asked in halving steps (O(log pages) map calls).
   /// Returns the allocation, its new size and `ok`. Errors, each with a null pointer and leaving
   /// the allocation as it was: not_configured, invalid_size (preferred 0), foreign_pointer,
-  /// interior_pointer, double_free.
+  /// interior_pointer, double_free (the last three also go to the misuse handler).
   [[nodiscard]] grant grow(void* ptr, std::size_t preferred, std::size_t granule = 0) noexcept {
     detail::lock_guard guard(lock_);
     const geometry_type& g = layout_.geo();
     const where w = locate(g, ptr);
-    if (w.result != status::ok) return {nullptr, 0, w.result};
+    if (w.result != status::ok) return {nullptr, 0, detail::misused(w.result, ptr)};
     if (preferred == 0) return {nullptr, 0, status::invalid_size};
     if (granule == 0) granule = 1;
     if constexpr (packs)

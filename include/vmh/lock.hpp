@@ -29,7 +29,12 @@ struct no_lock {
   constexpr void unlock() noexcept {}
 };
 
-/// A test-and-test-and-set spinlock on std::atomic (lock-free on every target we build for).
+/// A test-and-test-and-set spinlock on std::atomic (lock-free on every target we build for), for
+/// threads and cores. It does not mask interrupts: an interrupt handler that calls the heap while
+/// the thread it interrupted holds the lock spins forever on that core (a deadlock). A heap that
+/// interrupt handlers use needs a lock that masks interrupts while held: on Zephyr
+/// `vmh::zephyr::spinlock` (k_spin_lock), elsewhere any lock policy that disables interrupts
+/// around the section.
 class spin_lock {
  public:
   constexpr spin_lock() noexcept = default;

@@ -140,8 +140,9 @@ class packed_heap {
  public:
   /// Where an allocation lies, in granules from the region's start, or why there is none.
   struct extent {
-    status result = status::ok;
-    std::size_t first = 0, end = 0;  ///< granules [first, end)
+    status result = status::ok;  ///< ok, or why `locate` found no allocation there
+    std::size_t first = 0;       ///< the allocation's first granule
+    std::size_t end = 0;         ///< one past its last granule
   };
 
   /// Places `size` (1 .. g.limit) bytes aligned to `align` (a power of two up to a page) and
@@ -286,8 +287,8 @@ class packed_heap {
       big_list,        ///< a big class's list does not hold exactly its chunks, or a link is wrong
       counters,        ///< the live allocation or granule count differs from the bitmaps
     };
-    kind what = kind::none;
-    std::size_t where = 0;  ///< the granule, group or class
+    kind what = kind::none;  ///< the first broken invariant found, or none
+    std::size_t where = 0;   ///< the granule, group or class
   };
 
   /// Checks every invariant of the bitmaps, the index and the counters against each other.

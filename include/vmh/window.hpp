@@ -46,9 +46,6 @@ struct static_arena {
   static constexpr bool is_static = true;
 };
 
-/// A range supplied by the user: a linker-defined region, an mmap reservation, a DSP's virtual
-/// window. The heap does not own it. A null base is refused (`layout_error::window_null`): the
-/// block at offset 0 would be the null pointer, which callers read as a failure.
 /// A window named at compile time: `Window` is an array of static storage (a global, or a
 /// linker-placed section), and `Bytes` its size (by default the array's). The type holds
 /// nothing, so a `constinit` heap over it keeps no pointer in its object: with a mapper with no
@@ -65,6 +62,9 @@ struct static_window {
   constexpr std::size_t size() const noexcept { return Bytes; }
 };
 
+/// A range supplied by the user: a linker-defined region, an mmap reservation, a DSP's virtual
+/// window. The heap does not own it. A null base is refused (`layout_error::window_null`): the
+/// block at offset 0 would be the null pointer, which callers read as a failure.
 class external_range {
  public:
   constexpr external_range() noexcept = default;

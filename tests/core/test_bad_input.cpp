@@ -10,6 +10,7 @@
 
 #include "catch.hpp"
 #include "support/heap_fixture.hpp"
+#include "support/misuse_log.hpp"
 #include "support/layout_rules.hpp"
 
 using vmh_test::arena;
@@ -38,6 +39,7 @@ struct fixture : vmh_test::fixture<heap_type, range, page> {
   std::byte* huge = nullptr;    // 48 KiB in a 64 KiB block
   std::byte* freed = nullptr;   // a 64-byte block allocated and freed
   heap_state<heap_type> before;
+  vmh_test::misuse_log misuse;  // bad pointers are the point here: each report is checked
 
   fixture() : before(state()) {
     small = static_cast<std::byte*>(h->allocate(10));
@@ -53,6 +55,19 @@ struct fixture : vmh_test::fixture<heap_type, range, page> {
     REQUIRE(h->deallocate(freed) == status::ok);
     REQUIRE(h->validate());
     before = state();
+  }
+
+  // deallocate and resize through the heap, checking that a misused pointer was reported to the
+  // misuse handler once, with the status and the pointer, and nothing else was.
+  status free(void* p) {
+    const status s = h->deallocate(p);
+    CHECK(vmh_test::misuse_log::reported(s, p));
+    return s;
+  }
+  status resize(void* p, std::size_t n) {
+    const status s = h->resize(p, n);
+    CHECK(vmh_test::misuse_log::reported(s, p));
+    return s;
   }
 
   // Nothing changed but the given failure counters.
@@ -84,7 +99,7 @@ void fails_range(fixture& f, std::size_t min, std::size_t preferred, std::size_t
 
 TEST_CASE("bad input: free(nullptr) is a no-op", "[bad-input]") {
   fixture f;
-  CHECK(f.h->deallocate(nullptr) == status::ok);
+  CHECK(f.free(nullptr) == status::ok);
   f.unchanged();
 }
 
@@ -92,9 +107,9 @@ TEST_CASE("bad input: free of a stack address is a foreign pointer", "[bad-input
   fixture f;
   int local = 0;
   std::byte buffer[64]{};
-  CHECK(f.h->deallocate(&local) == status::foreign_pointer);
-  CHECK(f.h->deallocate(buffer) == status::foreign_pointer);
-  CHECK(f.h->resize(&local, 10) == status::foreign_pointer);
+  CHECK(f.free(&local) == status::foreign_pointer);
+  CHECK(f.free(buffer) == status::foreign_pointer);
+  CHECK(f.resize(&local, 10) == status::foreign_pointer);
   CHECK(f.h->usable_size(&local) == 0);
   f.unchanged();
 }
@@ -102,9 +117,9 @@ TEST_CASE("bad input: free of a stack address is a foreign pointer", "[bad-input
 TEST_CASE("bad input: free one past the end of the range is a foreign pointer", "[bad-input]") {
   fixture f;
   // The window has a page more than the layout: the byte after the layout is real memory.
-  CHECK(f.h->deallocate(f.base() + range) == status::foreign_pointer);
-  CHECK(f.h->deallocate(f.base() + range + 64) == status::foreign_pointer);
-  CHECK(f.h->resize(f.base() + range, 10) == status::foreign_pointer);
+  CHECK(f.free(f.base() + range) == status::foreign_pointer);
+  CHECK(f.free(f.base() + range + 64) == status::foreign_pointer);
+  CHECK(f.resize(f.base() + range, 10) == status::foreign_pointer);
   f.unchanged();
 }
 
@@ -112,34 +127,34 @@ TEST_CASE("bad input: free just before the start of the range is a foreign point
   fixture f;
   std::byte* before_start = reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(f.base()) - 1);
   std::byte* block_before = reinterpret_cast<std::byte*>(reinterpret_cast<std::uintptr_t>(f.base()) - 64);
-  CHECK(f.h->deallocate(before_start) == status::foreign_pointer);
-  CHECK(f.h->deallocate(block_before) == status::foreign_pointer);
+  CHECK(f.free(before_start) == status::foreign_pointer);
+  CHECK(f.free(block_before) == status::foreign_pointer);
   f.unchanged();
 }
 
 TEST_CASE("bad input: free of an interior pointer", "[bad-input]") {
   fixture f;
-  CHECK(f.h->deallocate(f.small + 1) == status::interior_pointer);
-  CHECK(f.h->deallocate(f.large + 64) == status::interior_pointer);
-  CHECK(f.h->deallocate(f.huge + 4096) == status::interior_pointer);
-  CHECK(f.h->deallocate(f.huge + 60000) == status::interior_pointer);  // past the request, inside the block
-  CHECK(f.h->deallocate(f.block(3, 1) + 8) == status::interior_pointer);  // inside a free block
-  CHECK(f.h->resize(f.medium + 4, 10) == status::interior_pointer);
+  CHECK(f.free(f.small + 1) == status::interior_pointer);
+  CHECK(f.free(f.large + 64) == status::interior_pointer);
+  CHECK(f.free(f.huge + 4096) == status::interior_pointer);
+  CHECK(f.free(f.huge + 60000) == status::interior_pointer);  // past the request, inside the block
+  CHECK(f.free(f.block(3, 1) + 8) == status::interior_pointer);  // inside a free block
+  CHECK(f.resize(f.medium + 4, 10) == status::interior_pointer);
   f.unchanged();
 }
 
 TEST_CASE("bad input: double free", "[bad-input]") {
   fixture f;
-  CHECK(f.h->deallocate(f.freed) == status::double_free);
-  CHECK(f.h->deallocate(f.freed) == status::double_free);
+  CHECK(f.free(f.freed) == status::double_free);
+  CHECK(f.free(f.freed) == status::double_free);
   f.unchanged();
 }
 
 TEST_CASE("bad input: free of a block start that was never allocated", "[bad-input]") {
   fixture f;
-  CHECK(f.h->deallocate(f.block(3, 2)) == status::double_free);
-  CHECK(f.h->deallocate(f.block(5, 1)) == status::double_free);
-  CHECK(f.h->deallocate(f.block(0, 63)) == status::double_free);
+  CHECK(f.free(f.block(3, 2)) == status::double_free);
+  CHECK(f.free(f.block(5, 1)) == status::double_free);
+  CHECK(f.free(f.block(0, 63)) == status::double_free);
   f.unchanged();
 }
 
@@ -222,25 +237,25 @@ TEST_CASE("bad input: allocate_range with SIZE_MAX preferred and a huge granule"
 
 TEST_CASE("bad input: resize of a freed block", "[bad-input]") {
   fixture f;
-  CHECK(f.h->resize(f.freed, 10) == status::double_free);
-  CHECK(f.h->resize(f.freed, 0) == status::double_free);
-  CHECK(f.h->resize(f.block(4, 1), 10) == status::double_free);
+  CHECK(f.resize(f.freed, 10) == status::double_free);
+  CHECK(f.resize(f.freed, 0) == status::double_free);
+  CHECK(f.resize(f.block(4, 1), 10) == status::double_free);
   f.unchanged();
 }
 
 TEST_CASE("bad input: resize to 0 bytes", "[bad-input]") {
   fixture f;
-  CHECK(f.h->resize(f.small, 0) == status::invalid_size);
-  CHECK(f.h->resize(f.huge, 0) == status::invalid_size);
-  CHECK(f.h->resize(nullptr, 0) == status::foreign_pointer);
+  CHECK(f.resize(f.small, 0) == status::invalid_size);
+  CHECK(f.resize(f.huge, 0) == status::invalid_size);
+  CHECK(f.resize(nullptr, 0) == status::foreign_pointer);
   f.unchanged();
 }
 
 TEST_CASE("bad input: resize past the block", "[bad-input]") {
   fixture f;
-  CHECK(f.h->resize(f.small, 65) == status::exceeds_block);
-  CHECK(f.h->resize(f.large, 16385) == status::exceeds_block);
-  CHECK(f.h->resize(f.huge, SIZE_MAX) == status::exceeds_block);
+  CHECK(f.resize(f.small, 65) == status::exceeds_block);
+  CHECK(f.resize(f.large, 16385) == status::exceeds_block);
+  CHECK(f.resize(f.huge, SIZE_MAX) == status::exceeds_block);
   f.unchanged();
 }
 

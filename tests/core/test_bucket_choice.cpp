@@ -165,3 +165,32 @@ TEST_CASE("alignment up to the page size is honoured where a bucket has it", "[h
     CHECK(h.try_allocate(10, 3).status == status::invalid_alignment);
   }
 }
+
+TEST_CASE("with the default min_align no two blocks share a cache line (SOF invalidated a neighbour's line on free)",
+          "[heap][alloc][sof-defect]") {
+  // vmh does no cache maintenance; what keeps a DMA buffer's line its own is the layout: with the
+  // default min_align (64, a DSP cache line) every block starts and ends on a line.
+  auto lines_own = [](const auto& g) {
+    for (std::size_t b = 0; b < g.bucket_count; ++b) {
+      const vmh::bucket_geometry& bg = g.buckets[b];
+      CAPTURE(b, bg.block_size);
+      CHECK(bg.offset % 64 == 0);
+      CHECK(bg.stride % 64 == 0);
+    }
+  };
+  lines_own(vmh::fixed_layout<vmh::presets::sof_table>::geometry);
+  lines_own(basic_layout::geometry);
+  STATIC_REQUIRE(vmh::default_min_align == 64);
+  // A free touches no byte of its neighbours (the differential test checks this on every free).
+  fixture<ext_heap<basic_layout>, basic_size> f;
+  auto& h = *f.h;
+  void* left = h.allocate(64);
+  void* mid = h.allocate(64);
+  void* right = h.allocate(64);
+  REQUIRE((left && mid && right));
+  fill(left, 64, 1);
+  fill(right, 64, 3);
+  CHECK(h.deallocate(mid) == status::ok);
+  CHECK(intact(left, 64, 1));
+  CHECK(intact(right, 64, 3));
+}

@@ -9,6 +9,7 @@
 
 #include "catch.hpp"
 #include "support/heap_fixture.hpp"
+#include "support/misuse_log.hpp"
 
 using namespace vmh_test;
 using vmh::bucket;
@@ -178,4 +179,27 @@ TEST_CASE("check_table names the bucket that breaks a rule, at run time and at c
   // In a constant expression, as a fixed layout checks its table.
   constexpr bucket late[] = {{64, 64}, {4096, 2}, {1024, 4}};
   STATIC_REQUIRE(vmh::check_table(late, 3).bucket == 2);
+}
+
+TEST_CASE("a pointer past the configured buckets is foreign (SOF dereferenced unused table slots on free)",
+          "[heap][configure][sof-defect]") {
+  // Capacity for 8 buckets, 2 configured; the backing goes on past the layout's range.
+  using layout = vmh::runtime_layout<8, 256, 64>;
+  auto mem = std::make_unique<arena<32 * page>>();
+  auto h = std::make_unique<ext_heap<layout>>(external_range{mem->bytes, 32 * page});
+  const bucket t[] = {{64, 64}, {4096, 4}};
+  REQUIRE(h->configure(t, 2) == layout_error::none);
+  const std::size_t end = h->geometry().virtual_size;  // 5 pages
+  void* a = h->allocate(4096);
+  REQUIRE(a != nullptr);
+  vmh_test::misuse_log misuse;
+  for (std::size_t off = end; off < 32 * page; off += 64) {
+    CAPTURE(off);
+    CHECK(h->deallocate(mem->bytes + off) == status::foreign_pointer);
+    CHECK(h->usable_size(mem->bytes + off) == 0);
+  }
+  CHECK(vmh_test::misuse_log::take() == (32 * page - end) / 64);
+  CHECK(h->stats().live_allocations == 1);
+  CHECK(h->deallocate(a) == status::ok);
+  CHECK(h->validate());
 }

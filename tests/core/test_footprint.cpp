@@ -20,6 +20,12 @@ constinit counting_heap counting{};
 constinit ram_heap ram{};
 constinit lean_heap lean{};
 
+// A heap over the policies with no state: budget_mapper and static_window.
+using auto_layout = vmh::fixed_layout<vmh::presets::geometric<vmh::presets::auto_params(64 * 1024)>()>;
+alignas(4096) std::byte window[auto_layout::virtual_size];
+using zero_heap = vmh::heap<auto_layout, vmh::budget_mapper<64 * 1024>, vmh::static_window<window>>;
+constinit zero_heap zero{};
+
 template <class H>
 bool all_zero(const H& h) {
   const auto* bytes = reinterpret_cast<const unsigned char*>(&h);
@@ -66,4 +72,20 @@ TEST_CASE("size records exist only where an allocation's pages depend on its siz
   STATIC_REQUIRE_FALSE(g.buckets[2].owned);
   // Page counts cover the pages up to the end of the last bucket that is not owned.
   STATIC_REQUIRE(g.ref_pages == (64 * 64 + 1024 * 8 + 6144 * 4 + 4095) / 4096);
+}
+
+TEST_CASE("a constinit heap over budget_mapper and static_window is all zero until used", "[heap][footprint]") {
+  STATIC_REQUIRE(sizeof(vmh::static_window<window>) == 1);  // an empty class
+  STATIC_REQUIRE(sizeof(vmh::budget_mapper<4096>) == sizeof(vmh::counting_mapper) - sizeof(std::size_t));
+  CHECK(all_zero(zero));
+  CHECK(zero.base() == window);
+  CHECK(zero.mapper().budget() == 64 * 1024);
+  void* small = zero.allocate(100);
+  REQUIRE(small != nullptr);
+  CHECK(zero.owns(small));
+  CHECK(zero.mapper().mapped() == 4096);
+  CHECK_FALSE(all_zero(zero));
+  CHECK(zero.deallocate(small) == vmh::status::ok);
+  CHECK(zero.mapper().mapped() == 0);
+  CHECK(zero.validate());
 }

@@ -6,6 +6,7 @@
 
 #include "catch.hpp"
 #include "support/heap_fixture.hpp"
+#include "support/misuse_log.hpp"
 
 using namespace vmh_test;
 using vmh::counting_mapper;
@@ -64,12 +65,18 @@ TEST_CASE("grow deepens a grant when memory frees, within the fairness rule", "[
     CHECK(g.size <= 128 * kib);                 // its block
     CHECK(h.validate());
   }
-  SECTION("bad pointers and sizes are refused and change nothing") {
+  SECTION("bad pointers and sizes are refused, reported and change nothing") {
     const auto state = f.state();
+    misuse_log misuse;
+    std::byte* inside = static_cast<std::byte*>(a.ptr) + 64;
     CHECK(h.grow(nullptr, preferred).status == status::foreign_pointer);
-    CHECK(h.grow(static_cast<std::byte*>(a.ptr) + 64, preferred).status == status::interior_pointer);
+    CHECK(misuse_log::reported(status::foreign_pointer, nullptr));
+    CHECK(h.grow(inside, preferred).status == status::interior_pointer);
+    CHECK(misuse_log::reported(status::interior_pointer, inside));
     CHECK(h.grow(a.ptr, 0).status == status::invalid_size);
+    CHECK(misuse_log::reported(status::invalid_size, a.ptr));  // not a misused pointer: no report
     CHECK(h.grow(f.block(0, 3), preferred).status == status::double_free);
+    CHECK(misuse_log::reported(status::double_free, f.block(0, 3)));
     check_unchanged(state, h, f.base());
   }
 }
@@ -145,6 +152,7 @@ TEST_CASE("a failed grant is falsy, whatever its pointer", "[heap][grow]") {
   CHECK_FALSE(static_cast<bool>(vmh::grant{}));
   CHECK(static_cast<bool>(vmh::grant{&x, 8, status::ok}));
   // Every failure of grow is falsy.
+  misuse_log misuse;
   fixture<ext_heap<grow_layout>, grow_layout::virtual_size> f(counting_mapper{96 * kib});
   void* a = f.h->allocate(1000);
   REQUIRE(a != nullptr);

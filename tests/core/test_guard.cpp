@@ -6,6 +6,7 @@
 
 #include "catch.hpp"
 #include "support/heap_fixture.hpp"
+#include "support/misuse_log.hpp"
 
 using namespace vmh_test;
 using vmh::counting_mapper;
@@ -58,9 +59,12 @@ TEST_CASE("guard pages: blocks are placed by stride and guard pages are never ma
   CHECK(f.off(odd) == g.buckets[2].offset);
   CHECK(h.mapper().mapped() == 2 * 4 * page + 2 * page);
   CHECK(h.usable_size(odd) == 6144);
-  // A pointer into a guard page is inside no block.
+  // A pointer into a guard page is inside no block: refused, and reported as a misuse.
+  misuse_log misuse;
   CHECK(h.deallocate(f.at(g.buckets[3].offset + 4 * page)) == status::interior_pointer);
+  CHECK(misuse_log::reported(status::interior_pointer, f.at(g.buckets[3].offset + 4 * page)));
   CHECK(h.deallocate(f.at(g.buckets[2].offset + 2 * page)) == status::interior_pointer);
+  CHECK(misuse_log::reported(status::interior_pointer, f.at(g.buckets[2].offset + 2 * page)));
   // Resize never reaches the guard: the block ends first.
   CHECK(h.resize(odd, 6145) == status::exceeds_block);
   CHECK(h.resize(odd, 6144) == status::ok);

@@ -15,6 +15,7 @@
 
 #include "catch.hpp"
 #include "support/layout_rules.hpp"
+#include "support/misuse_log.hpp"
 
 namespace {
 
@@ -864,12 +865,14 @@ std::string unused_heap_answers(window_heap& h) {
       << h.usable_size(p) << '|' << vmh::to_string(h.deallocate(p)) << '|' << vmh::to_string(h.resize(p, 8)) << '|'
       << vmh::to_string(h.grow(p, 8).status) << '|' << vmh::to_string(h.try_allocate(0).status) << '|'
       << vmh::to_string(h.try_allocate(64, 3).status) << '|' << vmh::to_string(h.allocate_range(0, 8).status) << '|'
-      << h.stats().live_allocations << '|' << h.stats().failed_no_block << '|' << h.mapper().map_calls();
+      << h.stats().live_allocations << '|' << h.stats().failed_no_block << '|' << h.mapper().map_calls() << '|'
+      << vmh_test::misuse_log::take();  // the bad pointers reported to the misuse handler
   return out.str();
 }
 }  // namespace
 
 TEST_CASE("a constinit heap checks its window at first use, as a heap built at run time does", "[layout][constinit]") {
+  vmh_test::misuse_log misuse;
   struct expected {
     window_heap* constant;
     std::byte* base;

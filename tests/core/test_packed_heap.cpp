@@ -12,6 +12,7 @@
 
 #include "catch.hpp"
 #include "support/heap_fixture.hpp"
+#include "support/misuse_log.hpp"
 
 namespace {
 
@@ -341,6 +342,7 @@ TEST_CASE("packed region: grow takes the pages the mapper maps, in halving steps
 TEST_CASE("packed region: every kind of bad pointer into it is refused and changes nothing",
           "[packed][heap][bad input]") {
   fixture f;
+  vmh_test::misuse_log misuse;  // bad pointers are the point here: each report is checked
   void* a = f.h->allocate(100);  // [0, 112)
   void* b = f.h->allocate(20);   // [112, 144)
   void* c = f.h->allocate(300);  // [144, 448)
@@ -368,15 +370,19 @@ TEST_CASE("packed region: every kind of bad pointer into it is refused and chang
     void* p = f.at(x.offset);
     CHECK(f.h->owns(p));
     CHECK(f.h->deallocate(p) == x.expected);
+    CHECK(vmh_test::misuse_log::reported(x.expected, p));
     CHECK(f.h->resize(p, 16) == x.expected);
+    CHECK(vmh_test::misuse_log::reported(x.expected, p));
     const vmh::grant g = f.h->grow(p, 1000);
     CHECK(g.status == x.expected);
+    CHECK(vmh_test::misuse_log::reported(x.expected, p));
     CHECK(g.ptr == nullptr);
     CHECK(f.h->usable_size(p) == 0);
     check_unchanged(before, *f.h, f.base());
   }
   CHECK(f.h->deallocate(a) == status::ok);
   CHECK(f.h->deallocate(a) == status::double_free);  // twice
+  CHECK(vmh_test::misuse_log::reported(status::double_free, a));
   CHECK(f.h->deallocate(b) == status::ok);
   CHECK(f.h->mapper().mapped() == 0);
   CHECK(f.h->validate());

@@ -5,6 +5,7 @@
 
 #include "catch.hpp"
 #include "support/heap_fixture.hpp"
+#include "support/misuse_log.hpp"
 
 using namespace vmh_test;
 using vmh::counting_mapper;
@@ -24,10 +25,12 @@ TEST_CASE("runs: a request larger than any block takes adjacent blocks", "[heap]
 
   SECTION("interior pointers into the run are rejected") {
     const auto before = f.state();
+    misuse_log misuse;
     CHECK(h.deallocate(p + 65536) == status::interior_pointer);
     CHECK(h.deallocate(p + 1) == status::interior_pointer);
     CHECK(h.deallocate(p + 70000) == status::interior_pointer);
     CHECK(h.resize(p + 65536, 10) == status::interior_pointer);
+    CHECK(misuse_log::all().size() == 4);  // each refusal reported once
     CHECK(h.usable_size(p + 65536) == 0);
     check_unchanged(before, h, f.base());
     CHECK(intact(p, 100000, 3));

@@ -21,6 +21,23 @@ static unsigned passed, failed;
     }                                                                \
   } while (0)
 
+/* The test frees bad pointers on purpose: its misuse handler counts the reports (the default one
+   would stop a debug build at the first), and remembers the last. */
+static size_t misuse_reports;
+static enum vmh_status last_misuse;
+static const void *last_misused;
+static void count_misuse(enum vmh_status what, const void *ptr) {
+  ++misuse_reports;
+  last_misuse = what;
+  last_misused = ptr;
+}
+static size_t other_reports;
+static void count_elsewhere(enum vmh_status what, const void *ptr) {
+  (void)what;
+  (void)ptr;
+  ++other_reports;
+}
+
 static void test_alloc_free(void) {
   void *a = dsp_alloc(100);
   void *b = dsp_alloc(3000);
@@ -43,6 +60,8 @@ static void test_alloc_free(void) {
   CHECK(dsp_free(a) == VMH_DOUBLE_FREE);
   CHECK(dsp_free((char *)b + 8) == VMH_INTERIOR_POINTER);
   CHECK(dsp_free(&s) == VMH_FOREIGN_POINTER);
+  CHECK(misuse_reports == 3); /* each refused pointer also reached the misuse handler */
+  CHECK(last_misuse == VMH_FOREIGN_POINTER && last_misused == &s);
   CHECK(dsp_free(NULL) == VMH_OK);
   CHECK(dsp_free(b) == VMH_OK);
   CHECK(dsp_mapped_bytes() == 0);
@@ -115,6 +134,12 @@ static void test_second_heap(void) {
   CHECK((char *)r[0] >= (char *)ram_window() && (char *)r[9] < (char *)ram_window() + ram_window_size());
   CHECK(!dsp_owns(r[0]) && ram_owns(r[0]));
   CHECK(dsp_free(r[0]) == VMH_FOREIGN_POINTER);
+  CHECK(misuse_reports == 4);
+  /* One handler serves every heap, whichever prefix set it. */
+  ram_set_misuse_handler(count_elsewhere);
+  CHECK(dsp_free(r[1]) == VMH_FOREIGN_POINTER);
+  CHECK(misuse_reports == 4 && other_reports == 1);
+  dsp_set_misuse_handler(count_misuse);
   struct vmh_stats s;
   ram_stats(&s);
   CHECK(s.live_allocations == 10);
@@ -238,6 +263,7 @@ static void test_names_and_unconfigured(void) {
 }
 
 int main(void) {
+  dsp_set_misuse_handler(count_misuse);
   test_alloc_free();
   test_aligned_and_errors();
   test_range_and_resize();

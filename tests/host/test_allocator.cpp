@@ -17,7 +17,9 @@
 #include <vmh/vmh.hpp>
 
 #include "catch.hpp"
+#include "child_process.hpp"
 #include "host_heaps.hpp"
+#include "support/misuse_log.hpp"
 
 namespace {
 
@@ -146,4 +148,42 @@ TEST_CASE("allocator: over-aligned types get their alignment", "[host][allocator
   };
   alloc<too_aligned> t{f.heap};
   CHECK_THROWS_AS(t.allocate(1), std::bad_alloc);  // no block is aligned beyond a page
+}
+
+TEST_CASE("allocator: a pointer the heap did not hand out is refused and reported, not dropped", "[host][allocator]") {
+  mmap_heap f;
+  alloc<int> a{f.heap};
+  vmh_test::misuse_log misuse;
+  int* p = a.allocate(4);
+  a.deallocate(p, 4);
+  CHECK(vmh_test::misuse_log::take() == 0);
+  a.deallocate(p, 4);  // a second free
+  CHECK(vmh_test::misuse_log::reported(vmh::status::double_free, p));
+  int local = 0;
+  a.deallocate(&local, 1);  // never the heap's
+  CHECK(vmh_test::misuse_log::reported(vmh::status::foreign_pointer, &local));
+  CHECK(f.heap.stats().live_allocations == 0);
+  CHECK(f.heap.validate());
+}
+
+TEST_CASE("allocator: with the default misuse handler a bad free stops a debug build, and nothing else",
+          "[host][allocator]") {
+  // In a child process: the default handler asserts where NDEBUG is not defined.
+  const child_end end = run_in_child([] {
+    ::signal(SIGABRT, SIG_DFL);  // the test framework's handler would report the abort as its own
+    mmap_heap f;
+    alloc<int> a{f.heap};
+    int* p = a.allocate(1);
+    a.deallocate(p, 1);
+    a.deallocate(p, 1);  // a double free, dropped by the Allocator interface
+    ::_exit(f.heap.validate() && f.heap.stats().live_allocations == 0 ? 3 : 4);
+  });
+  INFO("signal " << end.signal << ", exit code " << end.exit_code);
+#ifdef NDEBUG
+  CHECK_FALSE(end.signaled);  // release: refused (the heap is unchanged) and nothing more
+  CHECK(end.exit_code == 3);
+#else
+  CHECK(end.signaled);  // debug: the assert stops the program at the bad free
+  CHECK(end.signal == SIGABRT);
+#endif
 }

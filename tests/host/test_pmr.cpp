@@ -18,6 +18,7 @@
 #include "catch.hpp"
 #include "host_heaps.hpp"
 #include "support/heap_state.hpp"
+#include "support/misuse_log.hpp"
 
 namespace {
 
@@ -190,10 +191,14 @@ TEST_CASE("pmr zero-byte requests and rejected deallocations", "[host][pmr]") {
   res.deallocate(z1, 0);
   res.deallocate(z2, 0);
   CHECK(res.rejected_deallocations() == 0);
-  // Freeing twice is undefined for a memory_resource; the heap detects it and changes nothing.
+  // Freeing twice is undefined for a memory_resource; the heap detects it, changes nothing and
+  // reports it to the misuse handler (by default an assert in debug builds).
+  vmh_test::misuse_log misuse;
   res.deallocate(z1, 0);
+  CHECK(vmh_test::misuse_log::reported(status::double_free, z1));
   int local = 0;
   res.deallocate(&local, sizeof local);
+  CHECK(vmh_test::misuse_log::reported(status::foreign_pointer, &local));
   CHECK(res.rejected_deallocations() == 2);
   CHECK(empty(h));
 }
@@ -235,12 +240,14 @@ TEST_CASE("pmr bad input: deallocations the heap rejects are counted and change 
   auto* p = static_cast<std::byte*>(res.allocate(100));
   auto* q = static_cast<std::byte*>(res.allocate(5000));
   const vmh_test::heap_state<heap_type> before(h, f.range.base());
+  vmh_test::misuse_log misuse;
   int local = 0;
   res.deallocate(p + 8, 92);                    // an interior pointer
   res.deallocate(q + 4096, 904);                // inside the mapped pages of a live block
   res.deallocate(&local, sizeof local);         // not the heap's
   res.deallocate(f.range.base() + 64 * 63, 64);  // a block start never allocated
   CHECK(res.rejected_deallocations() == 4);
+  CHECK(vmh_test::misuse_log::take() == 4);  // and each went to the misuse handler
   const std::string changed = vmh_test::changes(before, vmh_test::heap_state<heap_type>(h, f.range.base()));
   INFO("changed: " << changed);
   CHECK(changed.empty());
@@ -267,7 +274,7 @@ TEST_CASE("pmr bad input: a resource over an unconfigured heap throws and reject
   CHECK_THROWS_AS(v.push_back(1), std::bad_alloc);
   CHECK(v.empty());
   int local = 0;
-  res.deallocate(&local, sizeof local);
+  res.deallocate(&local, sizeof local);  // refused as not_configured: no misused pointer to report
   CHECK(res.rejected_deallocations() == 1);
   CHECK(h.stats().live_allocations == 0);
 }

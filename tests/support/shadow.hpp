@@ -45,6 +45,7 @@
 
 #include <vmh/vmh.hpp>
 
+#include "support/misuse_log.hpp"
 #include "support/page_set_mapper.hpp"
 
 namespace vmh_test {
@@ -922,6 +923,7 @@ class differential {
     const status s = h_->deallocate(base() + off);
     note(s);
     if (s != status::ok) return describe("free", s, status::ok);
+    if (!misuse_log::reported(s, base() + off)) return "a good free reached the misuse handler";
     shadow_.release(off);
     recently_freed_.push_back(off);
     if (recently_freed_.size() > 16) recently_freed_.erase(recently_freed_.begin());
@@ -977,10 +979,13 @@ class differential {
     const status s = h_->deallocate(p);
     note(s);
     if (s != expected) return describe("bad free", s, expected);
+    if (!misuse_log::reported(s, p)) return "a bad free was not reported to the misuse handler once, as it was";
     if (h_->usable_size(p) != 0) return "usable_size of a bad pointer is not 0";
     if (h_->resize(p, 1) != expected) return "resize of a bad pointer gives another status than free";
+    if (!misuse_log::reported(expected, p)) return "a bad resize was not reported to the misuse handler once, as it was";
     const vmh::grant g = h_->grow(p, 1 + src_.below(1024));
     if (g.status != expected || g.ptr != nullptr || g.size != 0) return "grow of a bad pointer gives another answer than free";
+    if (!misuse_log::reported(expected, p)) return "a bad grow was not reported to the misuse handler once, as it was";
     return {};
   }
 
@@ -1012,6 +1017,7 @@ class differential {
     const refusals r = refused();
     if (r.injected && expected == status::ok) expected = status::no_memory;
     if (s != expected) return describe("resize", s, expected);
+    if (!misuse_log::reported(s, base() + off)) return "a resize of a live block reached the misuse handler";
     if (s == status::no_memory) shadow_.count_no_memory();
     if (s == status::ok) {
       shadow_.apply_resize(off, n);
@@ -1044,6 +1050,7 @@ class differential {
     last_op_ = o.str();
     const vmh::grant g = h_->grow(base() + off, preferred, granule_arg);
     note(g.status);
+    if (!misuse_log::reported(g.status, base() + off)) return "a grow of a live allocation reached the misuse handler";
     const refusals r = refused();
     if (preferred == 0) {
       if (g.status != status::invalid_size || g.ptr != nullptr) return describe("grow", g.status, status::invalid_size);
@@ -1165,6 +1172,7 @@ class differential {
     return {};
   }
 
+  misuse_log misuse_;  // every report of a misused pointer is checked against the call that made it
   Source& src_;
   shadow_config config_;
   model shadow_;

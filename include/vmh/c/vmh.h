@@ -10,10 +10,11 @@
  * and one C++ file defines the heap and the functions (see vmh/c_api.hpp). C code then calls
  * fw_alloc, fw_aligned_alloc, fw_try_alloc, fw_alloc_range, fw_resize, fw_grow, fw_free,
  * fw_usable_size, fw_owns, fw_stats, fw_bucket_count, fw_bucket_stats, fw_metadata_bytes,
- * fw_set_range_policy, fw_range_policy, fw_validate, fw_status_name and fw_invariant_name.
+ * fw_set_range_policy, fw_range_policy, fw_validate, fw_status_name, fw_invariant_name and
+ * fw_set_misuse_handler.
  *
- * Concurrency. Every function but fw_metadata_bytes, fw_status_name and fw_invariant_name
- * takes the heap's lock for the whole call (fw_free(NULL) returns at once, touching nothing),
+ * Concurrency. Every function but fw_metadata_bytes, fw_status_name, fw_invariant_name and
+ * fw_set_misuse_handler takes the heap's lock for the whole call (fw_free(NULL) returns at once, touching nothing),
  * so with a real lock policy
  * (vmh::spin_lock, vmh::zephyr::spinlock) any of them may run at the same time as any other on
  * the same heap, from any core or thread, and each call sees the heap either before or after
@@ -106,6 +107,11 @@ struct vmh_stats {
   size_t failed_no_memory;     /**< requests that failed because pages could not be mapped */
 };
 
+/** A misuse handler (vmh::misuse_handler): called with what a heap refused (VMH_FOREIGN_POINTER,
+ * VMH_INTERIOR_POINTER or VMH_DOUBLE_FREE) and the pointer it was given, with the heap's lock
+ * held: it must not call that heap. */
+typedef void (*vmh_misuse_handler)(enum vmh_status what, const void *ptr);
+
 /** Statistics of one bucket (vmh::bucket_stats), one snapshot. */
 struct vmh_bucket_stats {
   size_t block_size;    /**< bytes per block */
@@ -146,7 +152,12 @@ struct vmh_bucket_stats {
  *  - `_range_policy`: the policy in force;
  *  - `_validate`: VMH_INVARIANT_OK (0) when every invariant holds, else the first broken one;
  *  - `_status_name`, `_invariant_name`: a static string naming the value ("unknown" for a value
- *    outside the enum). */
+ *    outside the enum);
+ *  - `_set_misuse_handler`: nothing. It sets the handler that every heap of the program calls on
+ *    a refused pointer (one handler serves all heaps, as vmh::set_misuse_handler; NULL restores
+ *    the default, an assert). The heaps call it where the C++ file that defines them reports
+ *    misuse: NDEBUG not defined there, or VMH_REPORT_MISUSE=1 (vmh/misuse.hpp). Set it before
+ *    the heaps are used. */
 #define VMH_C_DECLARE(prefix)                                                                                   \
   VMH_C_LINKAGE void *prefix##_alloc(size_t size);                                                              \
   VMH_C_LINKAGE void *prefix##_aligned_alloc(size_t align, size_t size);                                        \
@@ -165,7 +176,8 @@ struct vmh_bucket_stats {
   VMH_C_LINKAGE struct vmh_range_policy prefix##_range_policy(void);                                            \
   VMH_C_LINKAGE enum vmh_invariant prefix##_validate(void);                                                     \
   VMH_C_LINKAGE const char *prefix##_status_name(enum vmh_status status);                                       \
-  VMH_C_LINKAGE const char *prefix##_invariant_name(enum vmh_invariant invariant)
+  VMH_C_LINKAGE const char *prefix##_invariant_name(enum vmh_invariant invariant);                              \
+  VMH_C_LINKAGE void prefix##_set_misuse_handler(vmh_misuse_handler handler)
 
 #ifdef __cplusplus
 }

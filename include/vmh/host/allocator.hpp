@@ -67,7 +67,8 @@ class allocator {
     return static_cast<T*>(g.ptr);
   }
 
-  /// Frees `p` through the heap (the count is not needed). A pointer the heap rejects leaves it unchanged.
+  /// Frees `p` through the heap (the count is not needed). A pointer the heap rejects leaves it
+  /// unchanged and goes to the misuse handler (vmh/misuse.hpp: by default an assert in debug builds).
   void deallocate(T* p, std::size_t) noexcept { heap_->deallocate(p); }
 
   /// The largest count whose size in bytes does not overflow.

@@ -53,7 +53,8 @@ class memory_resource final : public std::pmr::memory_resource {
   Heap& heap() const noexcept { return *heap_; }
 
   /// Deallocations the heap rejected (a pointer it did not allocate, or a second free). The
-  /// standard makes them undefined; the heap detects them and leaves itself unchanged.
+  /// standard makes them undefined; the heap detects them, leaves itself unchanged and reports
+  /// each to the misuse handler (vmh/misuse.hpp: by default an assert in debug builds).
   std::size_t rejected_deallocations() const noexcept { return rejected_.load(std::memory_order_relaxed); }
 
  private:

@@ -10,7 +10,7 @@
  *    vmh_heap_resize, vmh_heap_grow, vmh_heap_free, vmh_heap_usable_size, vmh_heap_owns,
  *    vmh_heap_stats, vmh_heap_bucket_count, vmh_heap_bucket_stats, vmh_heap_metadata_bytes,
  *    vmh_heap_set_range_policy, vmh_heap_range_policy, vmh_heap_validate,
- *    vmh_heap_status_name and vmh_heap_invariant_name;
+ *    vmh_heap_status_name, vmh_heap_invariant_name and vmh_heap_set_misuse_handler;
  *  - the calls a k_heap user expects, declared below: vmh_heap_calloc, vmh_heap_realloc, and
  *    vmh_heap_alloc_wait / vmh_heap_aligned_alloc_wait, which wait up to a timeout for memory
  *    another thread frees, as k_heap_alloc does.
