@@ -72,7 +72,7 @@ layout_error vmh_allocator::configure(std::span<const bucket> layout) {
     range_ = std::make_unique<virtual_reservation>(want, range_align(page_));
     heap_ = std::make_unique<sim_heap>(external_range{range_->data(), range_->size()}, counting_mapper{physical_});
   }
-  error_ = heap_->configure(layout.data(), layout.size(), page_, min_align_of(layout), false, packed);
+  error_ = heap_->configure(layout.data(), layout.size(), page_, min_align_of(layout, packed), false, packed);
   if (error_ != layout_error::none) return error_;
   heap_->set_range_policy(opt_.policy);
   const std::size_t budget =

@@ -17,16 +17,17 @@ std::vector<bucket> auto_layout(std::size_t physical, std::size_t page, bool pac
   return geometric_layout(presets::auto_params(physical, page, packed));
 }
 
-std::size_t min_align_of(std::span<const bucket> layout) {
+std::size_t min_align_of(std::span<const bucket> layout, packed_region packed) {
   std::size_t align = default_min_align;
   for (const bucket& b : layout)
     while (align > 8 && b.block_size % align != 0) align /= 2;
+  while (packed.bytes != 0 && align > 8 && packed.granule % align != 0) align /= 2;
   return align;
 }
 
 layout_check check_layout(std::span<const bucket> layout, std::size_t page, packed_region packed) {
   const auto g = std::make_unique<layout_geometry<max_buckets>>(derive_geometry<max_buckets>(
-      layout.data(), layout.size(), page, min_align_of(layout), SIZE_MAX, SIZE_MAX, SIZE_MAX, false, 1, packed));
+      layout.data(), layout.size(), page, min_align_of(layout, packed), SIZE_MAX, SIZE_MAX, SIZE_MAX, false, 1, packed));
   layout_check c;
   c.error = g->error;
   if (c.error != layout_error::none) return c;

@@ -700,11 +700,12 @@ class heap {
     void release(std::size_t first, std::size_t end) noexcept { h.release_shared(g, first, end); }
   };
 
-  /// Places `size` bytes aligned to `align` in the packed region.
+  /// Places `size` bytes aligned to `align`, and at least to min_align, in the packed region.
   VMH_HOT_SMALL grant take_packed(const geometry_type& g, std::size_t size, std::size_t align) noexcept
     requires(packs)
   {
     if constexpr (packs) {  // (clang checks the body of a constrained member)
+      if (align < g.min_align) align = g.min_align;  // as every block: no two allocations share a min_align line
       packed_pages pages{*this, g};
       status why = status::ok;
       const std::size_t offset = packed_.allocate(g.packed, pages, size, align, why);

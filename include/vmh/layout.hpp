@@ -126,7 +126,9 @@ struct packed_region {
   std::size_t bytes = 0;
   /// the largest fixed request placed in the region
   std::size_t limit = 16384;
-  /// the unit of placement: a request takes a whole number of granules
+  /// the unit of placement: a request takes a whole number of granules. Each allocation starts
+  /// at a multiple of the layout's min_align (as every block does) or of its own alignment; a
+  /// granule below min_align packs only requests that are not multiples of min_align tighter.
   std::size_t granule = 16;
   /// Equal when every field is equal.
   friend constexpr bool operator==(const packed_region&, const packed_region&) noexcept = default;
@@ -472,7 +474,8 @@ struct bucket_table {
   bucket buckets[N];
   /// bytes of a page (a power of two)
   std::size_t page_size = default_page_size;
-  /// alignment of every block (a power of two in [8, page size]); block sizes are multiples of it
+  /// alignment of every block and of every packed allocation (a power of two in [8, page
+  /// size]); block sizes are multiples of it
   std::size_t min_align = default_min_align;
   /// Leave an unmapped guard page after every block of a page or more (see `with_guard_pages`).
   bool guard_pages = false;

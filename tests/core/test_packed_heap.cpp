@@ -33,7 +33,33 @@ constexpr auto wide_table =
 using wide_layout = vmh::fixed_layout<wide_table>;
 using wide_fixture = vmh_test::fixture<vmh_test::ext_heap<wide_layout>, wide_layout::virtual_size>;
 
+// A table with the default min_align (64, a cache line) over a region of 16 B granules.
+constexpr auto line_table = vmh::with_packed(vmh::make_table({{64, 64}, {1024, 8}}), vmh::packed_region{4 * page, 1024, 16});
+using line_layout = vmh::fixed_layout<line_table>;
+using line_fixture = vmh_test::fixture<vmh_test::ext_heap<line_layout>, line_layout::virtual_size>;
+
 }  // namespace
+
+TEST_CASE("packed region: every allocation starts at a multiple of min_align, as every block does",
+          "[packed][heap][align]") {
+  line_fixture f;
+  REQUIRE(f.h->geometry().min_align == 64);
+  void* a = f.h->allocate(1);  // one granule at 0
+  void* b = f.h->allocate(1);  // not at 16: the next line
+  void* c = f.h->allocate(70, 16);  // an alignment below min_align is min_align
+  void* d = f.h->allocate(10, 256);
+  CHECK(a == f.at(0));
+  CHECK(b == f.at(64));
+  CHECK(c == f.at(128));
+  CHECK(d == f.at(256));
+  CHECK(f.h->usable_size(b) == 16);  // sizes still take granules
+  CHECK(f.h->usable_size(c) == 80);
+  // No two allocations share a 64-byte line, so a cache invalidate of one spares the others.
+  void* e = f.h->allocate(48);  // [128, 208) is c: the next free line is at 320 (d takes [256, 272))
+  CHECK(e == f.at(320));
+  for (void* p : {a, b, c, d, e}) CHECK(f.h->deallocate(p) == status::ok);
+  CHECK(f.h->validate());
+}
 
 TEST_CASE("packed region: fixed requests up to the limit are placed there, larger ones in buckets",
           "[packed][heap]") {

@@ -8,8 +8,8 @@
 // heap's placement policy, so it checks properties exactly instead of predicting an offset:
 //  - a request goes to the region first when the API says so (a fixed request up to the
 //    region's limit, a range grant the fairness rule sizes below a page), then to the buckets;
-//  - a placement in the region lies inside it, is aligned, takes granules that were free and
-//    overlaps no live allocation;
+//  - a placement in the region lies inside it, is aligned (to min_align at least), takes
+//    granules that were free and overlaps no live allocation;
 //  - the region refuses a request only for a reason: one of its map calls was refused, or no
 //    free run could surely hold it. "Surely": the free run that reaches the region's end (the
 //    wilderness) holds the request at its alignment, or another free run is at least
@@ -734,6 +734,7 @@ class differential {
   std::string region_part(bool packs, const vmh::grant& g, std::size_t size, std::size_t align, const refusals& r,
                           bool& placed) {
     placed = in_region(g.ptr);
+    align = std::max(align, shadow_.min_align());  // the region, as every block, aligns to min_align at least
     if (!packs) return placed || map_calls_in_region() ? "a request the region may not take went there" : "";
     std::ostringstream o;
     if (placed) {
