@@ -248,9 +248,9 @@ class heap {
     auto down = [granule](std::size_t x) { return x / granule * granule; };  // to a multiple of granule
     // The smallest and largest grants: multiples of granule inside [min, preferred] and the range.
     const std::size_t low = detail::ceil_div(min, granule);
-    if (low > g.virtual_size / granule) return {nullptr, 0, status::invalid_size};
+    if (low > g.blocks_end / granule) return {nullptr, 0, status::invalid_size};
     const std::size_t lo = low * granule;
-    const std::size_t hi = down(preferred < g.virtual_size ? preferred : g.virtual_size);
+    const std::size_t hi = down(preferred < g.blocks_end ? preferred : g.blocks_end);
     if (lo > hi) return {nullptr, 0, status::invalid_size};
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, s};
@@ -665,7 +665,7 @@ class heap {
   /// Takes a block for `size` bytes aligned to `align` (as `try_allocate`): from the smallest
   /// bucket that fits and has a free block (or, with runs, a run of blocks).
   VMH_HOT grant take(const geometry_type& g, std::size_t size, std::size_t align) noexcept {
-    if (size - 1 >= g.virtual_size) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
+    if (size - 1 >= g.blocks_end) return {nullptr, 0, refused(status::invalid_size)};  // 0 wraps to SIZE_MAX
     mask allowed = 0;
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
     status packed = status::no_bucket;  // why the packed region did not take it (no_bucket: it did not try)
@@ -844,7 +844,7 @@ class heap {
 
   bool inside(const geometry_type& g, const void* ptr) const noexcept {
     const std::uintptr_t rel = reinterpret_cast<std::uintptr_t>(ptr) - reinterpret_cast<std::uintptr_t>(base());
-    return rel < g.virtual_size;  // below base wraps to a large value
+    return rel < g.blocks_end;  // below base wraps to a large value
   }
 
   /// Locates the live allocation that starts at `ptr`.

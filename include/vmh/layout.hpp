@@ -206,7 +206,11 @@ struct layout_geometry {
   unsigned page_shift = 12;
   /// alignment every block has; every block size is a multiple of it
   std::size_t min_align = default_min_align;
-  std::size_t virtual_size = 0;  ///< bytes of the packed region and of all buckets
+  /// bytes of window the layout needs: the packed region and all buckets, rounded up to a whole
+  /// page (the heap maps, unmaps and poisons whole pages, so a window ends on a page boundary)
+  std::size_t virtual_size = 0;
+  /// bytes of the packed region and of all buckets: an offset at or past it is in no block
+  std::size_t blocks_end = 0;
   /// the packed region, at offset 0 (its `bytes` is 0 when there is none); the buckets follow it
   packed_geometry packed{};
   std::size_t block_total = 0;   ///< blocks of all buckets
@@ -377,7 +381,8 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   if (offset > max_virtual_size - page_size) return fail(layout_error::range_too_large, count - 1);
   for (std::size_t i = 0; i < layout_geometry<MaxBuckets>::search_size; ++i)
     g.starts[i] = i < count ? static_cast<std::uint32_t>(g.buckets[i].offset) : UINT32_MAX;
-  g.virtual_size = offset;
+  g.virtual_size = ceil_div(offset, page_size) * page_size;
+  g.blocks_end = offset;
   g.block_total = blocks;
   g.record_total = records;
   g.page_total = ceil_div(offset, page_size);

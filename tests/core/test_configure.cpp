@@ -1,6 +1,7 @@
 // Runtime configuration: configure, reconfigure when empty, other page sizes, and fixed layouts
 // over a bad external range.
 #include <cstddef>
+#include <cstring>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -138,6 +139,40 @@ TEST_CASE("a fixed layout over a bad external range is not configured", "[heap][
   auto good = std::make_unique<ext_heap<basic_layout>>(external_range{mem->bytes, basic_size + page});
   CHECK(good->state() == layout_error::none);
   CHECK(good->allocate(64) == mem->bytes);
+}
+
+TEST_CASE("a window is whole pages: one that ends inside its last page is refused, and nothing past it is written",
+          "[heap][configure][bad-input]") {
+  // 10 blocks of 48 B end at 480 B, inside the first page; the heap maps and poisons whole pages.
+  constexpr auto table = vmh::make_table({{48, 10}}, page, 16);
+  using layout = vmh::fixed_layout<table>;
+  using poison_heap = ext_heap<layout, counting_mapper, vmh::heap_options{.poison = true}>;
+  STATIC_REQUIRE(layout::geometry.blocks_end == 480);
+  STATIC_REQUIRE(layout::virtual_size == page);
+  auto mem = std::make_unique<arena<2 * page>>();
+  for (const std::size_t bytes : {std::size_t{480}, page - 1}) {
+    CAPTURE(bytes);
+    auto h = std::make_unique<poison_heap>(external_range{mem->bytes, bytes});
+    CHECK(h->state() == layout_error::window_too_small);
+    CHECK(h->allocate(16) == nullptr);
+  }
+  // A whole page: the tail past the blocks is the window's (mapped and poisoned with its page),
+  // in no block.
+  std::memset(mem->bytes, 0x11, sizeof mem->bytes);
+  auto h = std::make_unique<poison_heap>(external_range{mem->bytes, page});
+  REQUIRE(h->state() == layout_error::none);
+  std::vector<void*> held;
+  while (void* p = h->allocate(48)) held.push_back(p);
+  CHECK(held.size() == 10);
+  CHECK(h->try_allocate(48).status == status::no_block);
+  CHECK(h->try_allocate(481).status == status::invalid_size);  // more than every block together
+  for (void* p : held) CHECK(h->deallocate(p) == status::ok);
+  vmh_test::misuse_log misuse;
+  CHECK(h->deallocate(mem->bytes + 480) == status::foreign_pointer);
+  CHECK(vmh_test::misuse_log::take() == 1);
+  for (std::size_t i = page; i < sizeof mem->bytes; ++i)
+    if (std::to_integer<int>(mem->bytes[i]) != 0x11) FAIL("byte " << i << " past the window was written");
+  CHECK(h->validate());
 }
 
 TEST_CASE("check_table names the bucket that breaks a rule, at run time and at compile time", "[heap][configure]") {

@@ -234,7 +234,8 @@ TEST_CASE("every bucket's bitmap has the levels its largest bucket needs", "[lay
   STATIC_REQUIRE(g.word_total == 3 + 4 + 65 + 2 + 1);
 #endif
   STATIC_REQUIRE(g.buckets[2].offset == 64 * 64 + 128 * 66);
-  STATIC_REQUIRE(g.virtual_size == bytes_of(level_table));
+  STATIC_REQUIRE(g.blocks_end == bytes_of(level_table));
+  STATIC_REQUIRE(g.virtual_size == ceil_div(bytes_of(level_table), page) * page);  // the window is whole pages
 }
 
 TEST_CASE("SOF's production table is a 1 MiB fixed layout", "[layout][presets]") {
@@ -338,7 +339,8 @@ TEST_CASE("a layout that ends in the last page below 4 GiB is refused; one page 
   constexpr std::size_t offset = (std::size_t{1} << 31) - 128 - page;
   constexpr auto table = vmh::make_table({{offset, 1}, {size, 1}});
   using layout = vmh::fixed_layout<table>;
-  STATIC_REQUIRE(layout::virtual_size == 0xffffffc0u - page);
+  STATIC_REQUIRE(layout::geometry.blocks_end == 0xffffffc0u - page);
+  STATIC_REQUIRE(layout::virtual_size == 0xfffff000u);  // rounded up to a whole page, still below 4 GiB
   using heap_type = vmh::heap<layout, vmh::counting_mapper, vmh::external_range>;
   // A counting mapper never touches the range, so a page-aligned address stands in for 4 GiB.
   auto h = std::make_unique<heap_type>(vmh::external_range{reinterpret_cast<std::byte*>(std::uintptr_t{page}), layout::virtual_size});
@@ -438,8 +440,9 @@ TEST_CASE("non-power-of-two block sizes derive a valid layout", "[layout]") {
   STATIC_REQUIRE(g.buckets[2].offset == 2 * 192 + 5 * 1152);
   STATIC_REQUIRE(g.buckets[2].offset % 2048 == 0);
   STATIC_REQUIRE(g.block_align(g.buckets[2]) == 2048);
-  STATIC_REQUIRE(g.virtual_size == 2 * 192 + 5 * 1152 + 4 * 6144);
-  STATIC_REQUIRE(g.page_total == ceil_div(g.virtual_size, page));
+  STATIC_REQUIRE(g.blocks_end == 2 * 192 + 5 * 1152 + 4 * 6144);
+  STATIC_REQUIRE(g.virtual_size == g.page_total * page);
+  STATIC_REQUIRE(g.page_total == ceil_div(g.blocks_end, page));
   STATIC_REQUIRE(g.first_fit(193) == 1);
   STATIC_REQUIRE(g.first_fit(1153) == 2);
   STATIC_REQUIRE(g.aligned_buckets(7) == 0b110);

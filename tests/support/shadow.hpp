@@ -572,7 +572,8 @@ class differential {
       if (e != vmh::layout_error::none) return std::string("configure: ") + vmh::to_string(e);
     }
     if (h_->state() != vmh::layout_error::none) return std::string("state: ") + vmh::to_string(h_->state());
-    if (h_->geometry().virtual_size != shadow_.virtual_size()) return "virtual size differs";
+    if (h_->geometry().blocks_end != shadow_.virtual_size()) return "end of the blocks differs";
+    if (h_->geometry().virtual_size != window_bytes()) return "virtual size is not the whole pages of the blocks";
     if (h_->geometry().packed.bytes != shadow_.region().bytes) return "packed region differs";
     h_->set_range_policy(config_.policy);
     return {};
