@@ -41,7 +41,21 @@ vmh::heap<lean_layout, vmh::null_mapper, vmh::external_range> off_heap{};
 VMH_C_API(lean, lean_heap);
 VMH_C_API(off, off_heap);
 
+namespace {
+// Two pages of 16 B granules for requests up to 2 KiB, before 4 KiB and 16 KiB buckets.
+inline constexpr auto packed_table =
+    vmh::with_packed(vmh::make_table({{4096, 8}, {16384, 4}}), vmh::packed_region{2 * 4096, 2048, 16});
+}  // namespace
+using packed_heap_type = vmh::heap<vmh::fixed_layout<packed_table>, vmh::counting_mapper>;
+VMH_C_API_DEFINE(pk, packed_heap_type);
+
 extern "C" {
+int pk_in_region(const void* ptr) {
+  const auto* p = static_cast<const std::byte*>(ptr);
+  const std::byte* base = pk_vmh_heap.base();
+  return p >= base && p < base + pk_vmh_heap.geometry().packed.bytes;
+}
+size_t pk_mapped_bytes(void) { return pk_vmh_heap.mapper().mapped(); }
 size_t lean_metadata_with_stats(void) { return lean_with_stats.metadata_bytes(); }
 size_t lean_metadata_cpp(void) { return lean_heap.metadata_bytes(); }
 size_t lean_mapped_bytes(void) { return lean_heap.mapper().mapped(); }

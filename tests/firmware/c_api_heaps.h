@@ -1,4 +1,4 @@
-/* The two heaps the C11 test uses, as a C firmware would declare them. */
+/* The heaps the C11 test uses, as a C firmware would declare them. */
 #ifndef VMH_TEST_C_API_HEAPS_H
 #define VMH_TEST_C_API_HEAPS_H
 
@@ -16,6 +16,11 @@ VMH_C_DECLARE(ram);
 VMH_C_DECLARE(lean);
 /* "off": a heap whose window is null, so never configured. */
 VMH_C_DECLARE(off);
+/* "pk": a packed region (the backing heap) of two pages before the buckets. */
+VMH_C_DECLARE(pk);
+/* Whether ptr lies in the pk heap's packed region, and the bytes its mapper has mapped. */
+int pk_in_region(const void *ptr);
+size_t pk_mapped_bytes(void);
 
 /* Counters of the dsp heap's mapper, for checks (defined in c_api_heaps.cpp). */
 size_t dsp_mapped_bytes(void);

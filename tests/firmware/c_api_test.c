@@ -262,6 +262,33 @@ static void test_names_and_unconfigured(void) {
   CHECK(strcmp(dsp_status_name((enum vmh_status)11), "unknown") == 0);
 }
 
+static void test_packed_region(void) {
+  /* Small requests share pages in the region, each at a multiple of min_align (64 B). */
+  size_t reports = misuse_reports;
+  void *p = pk_alloc(100), *q = pk_alloc(100);
+  CHECK(pk_in_region(p) && pk_in_region(q));
+  CHECK((char *)q - (char *)p == 128 && (uintptr_t)p % 64 == 0);
+  CHECK(pk_usable_size(p) == 112); /* seven 16 B granules */
+  CHECK(pk_mapped_bytes() == 4096);
+  CHECK(pk_resize(p, 128) == VMH_OK && pk_usable_size(p) == 128);
+  CHECK(pk_resize(p, 129) == VMH_EXCEEDS_BLOCK); /* q follows */
+  struct vmh_grant g = pk_grow(q, 1000, 16);
+  CHECK(g.status == VMH_OK && g.ptr == q && g.size >= 112 && g.size <= 1000 && g.size % 16 == 0);
+  CHECK(pk_usable_size(q) == g.size);
+  g = pk_alloc_range(64, 1024, 0, 64); /* a grant below a page goes to the region first */
+  CHECK(g.status == VMH_OK && pk_in_region(g.ptr) && g.size >= 64 && g.size <= 1024 && g.size % 64 == 0);
+  void *big = pk_alloc(3000); /* above the region's limit: a 4 KiB block */
+  CHECK(big != NULL && !pk_in_region(big) && pk_usable_size(big) == 4096);
+  CHECK(pk_free((char *)p + 16) == VMH_INTERIOR_POINTER);
+  struct vmh_stats s;
+  pk_stats(&s);
+  CHECK(s.live_allocations == 4);
+  CHECK(pk_free(p) == VMH_OK && pk_free(q) == VMH_OK && pk_free(g.ptr) == VMH_OK && pk_free(big) == VMH_OK);
+  CHECK(pk_free(p) == VMH_DOUBLE_FREE);
+  CHECK(misuse_reports == reports + 2);
+  CHECK(pk_mapped_bytes() == 0 && pk_validate() == VMH_INVARIANT_OK);
+}
+
 int main(void) {
   dsp_set_misuse_handler(count_misuse);
   test_alloc_free();
@@ -274,6 +301,7 @@ int main(void) {
   test_metadata_bytes();
   test_range_policy();
   test_names_and_unconfigured();
+  test_packed_region();
   printf("c_api: %u passed, %u failed\n", passed, failed);
   return failed == 0 ? 0 : 1;
 }
