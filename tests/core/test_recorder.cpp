@@ -15,6 +15,7 @@
 
 #include "catch.hpp"
 #include "support/heap_fixture.hpp"
+#include "support/misuse_log.hpp"
 
 using namespace vmh_test;
 
@@ -94,6 +95,7 @@ TEST_CASE("the recorder writes each call as its trace line", "[recorder]") {
 
 TEST_CASE("calls the format cannot express are counted, never written", "[recorder]") {
   fixture<heap_type, basic_size> f(vmh::counting_mapper{64 * kib});
+  const vmh_test::misuse_log misuse;  // the bad pointers below are reported, not stopped
   text_sink sink;
   vmh::recorder rec{*f.h, sink};
   void* a = rec.allocate(100);
@@ -118,6 +120,7 @@ TEST_CASE("calls the format cannot express are counted, never written", "[record
   CHECK(sink.text == after_first + "f " + id(a) + "\n");
   CHECK(rec.record_stats().unrecorded == 12);
   CHECK(rec.record_stats().failed == 0);  // refused calls are not failed requests: no id was spent
+  CHECK(vmh_test::misuse_log::take() == 4);  // two foreign pointers, an interior one, a double free
 
   // A range request with a granule of its own: written (the line has no granule), counted inexact.
   const vmh::grant r = rec.allocate_range(1000, 8000, 0, 512);

@@ -14,6 +14,7 @@
 #include <vmh/zephyr/heap.h>
 
 #include "catch.hpp"
+#include "support/misuse_log.hpp"
 #include "zephyr_standin.hpp"
 
 namespace {
@@ -49,6 +50,7 @@ struct empty_after {
 
 TEST_CASE("kconfig heap: the C calls and their errors") {
   const empty_after check;
+  const vmh_test::misuse_log misuse;  // the bad frees below are reported, not stopped
   const vmh_bucket_stats top = largest();
   char* a = static_cast<char*>(vmh_heap_alloc(100));
   REQUIRE(a != nullptr);
@@ -67,6 +69,7 @@ TEST_CASE("kconfig heap: the C calls and their errors") {
   CHECK(vmh_heap_free(a) == VMH_DOUBLE_FREE);
   CHECK(vmh_heap_free(g.ptr) == VMH_OK);
   CHECK(vmh_heap_metadata_bytes() > 0);
+  CHECK(vmh_test::misuse_log::take() == 2);
 }
 
 TEST_CASE("kconfig heap: calloc zeroes and refuses an overflowing size") {
@@ -85,6 +88,7 @@ TEST_CASE("kconfig heap: calloc zeroes and refuses an overflowing size") {
 
 TEST_CASE("kconfig heap: realloc resizes in place, moves with the bytes, or leaves the old one") {
   const empty_after check;
+  const vmh_test::misuse_log misuse;
   int local = 0;
   auto* p = static_cast<char*>(vmh_heap_realloc(nullptr, 40));
   REQUIRE(p != nullptr);
@@ -105,6 +109,7 @@ TEST_CASE("kconfig heap: realloc resizes in place, moves with the bytes, or leav
   CHECK(vmh_heap_realloc(q, 0) == nullptr);
   CHECK(vmh_heap_free(q) == VMH_DOUBLE_FREE);
   CHECK(vmh_heap_free(neighbour) == VMH_OK);
+  CHECK(vmh_test::misuse_log::take() == 3);  // two double frees and the foreign realloc
 }
 
 TEST_CASE("kconfig heap: a waiting allocation times out, and never waits for the impossible or in an ISR") {

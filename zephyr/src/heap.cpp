@@ -200,9 +200,12 @@ void* vmh_heap_realloc(void* ptr, size_t bytes) {
     (void)heap.deallocate(ptr);
     return nullptr;
   }
-  const std::size_t old = heap.usable_size(ptr);  // 0: not a live allocation of this heap
-  if (old == 0) return nullptr;
-  if (heap.resize(ptr, bytes) == vmh::status::ok) return ptr;
+  const vmh::status s = heap.resize(ptr, bytes);
+  if (s == vmh::status::ok) return ptr;
+  // Not a live allocation of this heap: resize refused it (and reported the misuse); nothing moves.
+  if (s == vmh::status::foreign_pointer || s == vmh::status::interior_pointer || s == vmh::status::double_free)
+    return nullptr;
+  const std::size_t old = heap.usable_size(ptr);
   void* moved = heap.allocate(bytes);
   if (moved == nullptr) return nullptr;
   std::memcpy(moved, ptr, old < bytes ? old : bytes);

@@ -49,7 +49,8 @@ void *vmh_heap_calloc(size_t num, size_t size);
 /** k_realloc: resizes the allocation at `ptr` to `bytes`, in place when its block allows, else
  * into a new allocation (the first min(old, new) bytes copied, the old one freed). `ptr` NULL:
  * vmh_heap_alloc(bytes). `bytes` 0: frees `ptr` and returns NULL. Returns NULL, leaving `ptr` as it
- * was, when no memory is left or `ptr` is not a live allocation of this heap. */
+ * was, when no memory is left or `ptr` is not a live allocation of this heap (that misuse is
+ * reported to the misuse handler, as a bad vmh_heap_free is). */
 void *vmh_heap_realloc(void *ptr, size_t bytes);
 
 /** k_heap_alloc: vmh_heap_alloc(bytes), waiting up to `timeout` (K_NO_WAIT, K_FOREVER, K_MSEC(n)...)
