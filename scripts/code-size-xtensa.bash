@@ -78,7 +78,7 @@ xtensa_report() {
   echo "divide and atomics, so these figures show the trend on Xtensa, not ACE's exact bytes."
   echo
   echo "vmh: the Cortex-M4 table's configuration (SOF's production table as a constant layout, 9 buckets,"
-  echo "1 MiB, \`counting_mapper\`, \`external_range\`, \`no_lock\`)."
+  echo "1 MiB, a \`constinit\` heap over a \`static_window\` with a \`budget_mapper\`, \`no_lock\`)."
   echo
   echo "| vmh operation | .text | .rodata | .data | flash total | routines outside the image |"
   echo "| --- | ---: | ---: | ---: | ---: | --- |"

@@ -53,8 +53,12 @@ for w in "${workloads[@]}"; do
   name=${w%%|*}
   read -r -a opts <<<"${w#*|}"
   out=$("$sim" compare "${opts[@]}" --memory) || exit 1
-  vmh_rows+=$(rows "vmh (auto layout)" "$name" <<<"$out")$'\n'
-  sys_rows+=$(rows "sys_heap + SOF loop" "$name" <<<"$out")$'\n'
+  for who in "vmh (auto layout)" "sys_heap + SOF loop (model)"; do
+    got=$(rows "$who" "$name" <<<"$out")
+    # A renamed row would leave its table silently empty: stop instead.
+    [ -n "$got" ] || { echo "sram-split.sh: no '$who' rows in compare's output for $name" >&2; exit 1; }
+    if [ "$who" = "vmh (auto layout)" ]; then vmh_rows+=$got$'\n'; else sys_rows+=$got$'\n'; fi
+  done
 done
 
 echo "vmh (auto layout, default policy):"
