@@ -126,15 +126,11 @@ class vmh_adapter_for {
 
   void* allocate(std::size_t n, std::size_t align) { return h_.allocate(n, align); }
   void deallocate(void* p, std::size_t, std::size_t) { h_.deallocate(p); }
-  /// Mapped bytes; on plain RAM the bytes of the blocks in use (O(buckets): setup only).
+  /// Mapped bytes; on plain RAM the bytes held by live allocations, in buckets' blocks and in
+  /// the packed region alike (the statistics' `bytes_in_blocks`).
   std::size_t physical_used() const {
-    if constexpr (maps_pages) {
-      return h_.mapper().mapped();
-    } else {
-      std::size_t bytes = 0;
-      for (std::size_t b = 0; b < h_.bucket_count(); ++b) bytes += h_.stats(b).in_use * h_.stats(b).block_size;
-      return bytes;
-    }
+    if constexpr (maps_pages) return h_.mapper().mapped();
+    else return h_.stats().bytes_in_blocks;
   }
 
   range_result allocate_range(std::size_t min, std::size_t preferred, std::size_t align) {
