@@ -496,13 +496,15 @@ TEST_CASE("compare takes trace files: the means over them are those over the sam
   REQUIRE(seeds.end.exit_code == 0);
   CHECK(json_lines(files.out));
   // The same figures, line by line, but for how the traces were named.
+  // Every allocator's line: the models', and the real code's when the build has it.
   std::string expected = seeds.out;
-  for (const char* allocator : {"sys_heap", "sof_vmh", "sof_today", "sof_vpage", "vmh"}) {
-    const std::string from = std::string("{\"allocator\":\"") + allocator + "\",\"family\":\"sof\",\"seeds\":2,";
-    const std::string to = std::string("{\"allocator\":\"") + allocator + "\",\"family\":null,\"seeds\":null,";
-    REQUIRE(expected.find(from) != std::string::npos);
-    expected.replace(expected.find(from), from.size(), to);
-  }
+  const std::string from = "\",\"family\":\"sof\",\"seeds\":2,", to = "\",\"family\":null,\"seeds\":null,";
+  std::size_t lines = 0;
+  for (std::size_t at = expected.find(from); at != std::string::npos; at = expected.find(from, at + to.size()), ++lines)
+    expected.replace(at, from.size(), to);
+  for (const char* allocator : {"sys_heap", "sof_vmh", "sof_today", "sof_vpage", "vmh"})
+    CHECK(expected.find(std::string("{\"allocator\":\"") + allocator + to) != std::string::npos);
+  CHECK(lines >= 5);
   CHECK(files.out == expected);
   const tool_end table = run_tool({"compare", "--trace", one.path, "--physical", "256K", "--memory"});
   REQUIRE(table.end.exit_code == 0);
