@@ -453,6 +453,11 @@ class packed_heap {
   VMH_HOT_SMALL std::uint64_t load(std::size_t at, unsigned n) const noexcept {
     std::size_t k = at >> ws;
     unsigned b = static_cast<unsigned>(at % wb);
+    if constexpr (wb == 64) {  // n <= 63 bits lie in at most two words: no loop
+      std::uint64_t v = start_[k] >> b;
+      if (b + n > wb) v |= static_cast<std::uint64_t>(start_[k + 1]) << (wb - b);  // (b >= 2 here)
+      return v & ((std::uint64_t{1} << n) - 1);
+    }
     std::uint64_t v = 0;
     for (unsigned got = 0; got < n; got += static_cast<unsigned>(wb) - b, b = 0, ++k)
       v |= static_cast<std::uint64_t>(start_[k] >> b) << got;
@@ -462,6 +467,16 @@ class packed_heap {
   VMH_HOT_SMALL void store(std::size_t at, unsigned n, std::uint64_t v) noexcept {
     std::size_t k = at >> ws;
     unsigned b = static_cast<unsigned>(at % wb);
+    if constexpr (wb == 64) {  // as load: at most two words
+      const std::uint64_t m = (std::uint64_t{1} << n) - 1;
+      v &= m;
+      start_[k] = (start_[k] & ~(m << b)) | (v << b);
+      if (b + n > wb) {  // the high bits spill into the next word (b >= 2: the shift is below 64)
+        const unsigned r = static_cast<unsigned>(wb) - b;
+        start_[k + 1] = (start_[k + 1] & ~(m >> r)) | (v >> r);
+      }
+      return;
+    }
     for (unsigned done = 0; done < n; done += static_cast<unsigned>(wb) - b, b = 0, ++k) {
       const unsigned take = n - done < wb - b ? n - done : static_cast<unsigned>(wb) - b;
       const word mask = detail::low_mask(take) << b;
