@@ -319,7 +319,7 @@ class heap {
       if (w.packed) {
         packed_pages pages{*this, g};
         packed_.deallocate(g.packed, pages, extent_of(w));
-        note_packed(g, w.bucket - w.index, 0);
+        if constexpr (keeps_stats) totals_.bytes -= (w.bucket - w.index) << g.packed.granule_shift;  // a fall: no peak to update
         --live_;
         return status::ok;
       }
