@@ -319,7 +319,7 @@ class heap {
       if (w.packed) {
         packed_pages pages{*this, g};
         packed_.deallocate(g.packed, pages, extent_of(w));
-        note_packed(g, w.bucket - w.index, 0);
+        if constexpr (keeps_stats) totals_.bytes -= (w.bucket - w.index) << g.packed.granule_shift;  // a fall: no peak to update
         --live_;
         return status::ok;
       }
@@ -696,8 +696,8 @@ class heap {
   struct packed_pages {
     heap& h;
     const geometry_type& g;
-    bool commit(std::size_t first, std::size_t end) noexcept { return h.commit_shared(g, first, end); }
-    void release(std::size_t first, std::size_t end) noexcept { h.release_shared(g, first, end); }
+    VMH_HOT_SMALL bool commit(std::size_t first, std::size_t end) noexcept { return h.commit_shared(g, first, end); }
+    VMH_HOT_SMALL void release(std::size_t first, std::size_t end) noexcept { h.release_shared(g, first, end); }
   };
 
   /// Places `size` bytes aligned to `align`, and at least to min_align, in the packed region.

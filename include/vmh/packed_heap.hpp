@@ -453,6 +453,11 @@ class packed_heap {
   VMH_HOT_SMALL std::uint64_t load(std::size_t at, unsigned n) const noexcept {
     std::size_t k = at >> ws;
     unsigned b = static_cast<unsigned>(at % wb);
+    if constexpr (wb == 64) {  // n <= 63 bits lie in at most two words: no loop
+      std::uint64_t v = start_[k] >> b;
+      if (b + n > wb) v |= static_cast<std::uint64_t>(start_[k + 1]) << (wb - b);  // (b >= 2 here)
+      return v & ((std::uint64_t{1} << n) - 1);
+    }
     std::uint64_t v = 0;
     for (unsigned got = 0; got < n; got += static_cast<unsigned>(wb) - b, b = 0, ++k)
       v |= static_cast<std::uint64_t>(start_[k] >> b) << got;
@@ -462,6 +467,16 @@ class packed_heap {
   VMH_HOT_SMALL void store(std::size_t at, unsigned n, std::uint64_t v) noexcept {
     std::size_t k = at >> ws;
     unsigned b = static_cast<unsigned>(at % wb);
+    if constexpr (wb == 64) {  // as load: at most two words
+      const std::uint64_t m = (std::uint64_t{1} << n) - 1;
+      v &= m;
+      start_[k] = (start_[k] & ~(m << b)) | (v << b);
+      if (b + n > wb) {  // the high bits spill into the next word (b >= 2: the shift is below 64)
+        const unsigned r = static_cast<unsigned>(wb) - b;
+        start_[k + 1] = (start_[k + 1] & ~(m >> r)) | (v >> r);
+      }
+      return;
+    }
     for (unsigned done = 0; done < n; done += static_cast<unsigned>(wb) - b, b = 0, ++k) {
       const unsigned take = n - done < wb - b ? n - done : static_cast<unsigned>(wb) - b;
       const word mask = detail::low_mask(take) << b;
@@ -567,6 +582,22 @@ class packed_heap {
     if (length >= tagged) store(first + length - index_bits, index_bits, 0);
   }
 
+  /// The bits of `free` followed by at least 2^c - 1 more set bits (c < 6): c doubling steps.
+  VMH_HOT_SMALL static word run_starts(word free, std::size_t c) noexcept {
+#if defined(__OPTIMIZE_SIZE__)
+    for (std::size_t step = 0; step < c; ++step) free &= free >> (std::size_t{1} << step);  // the smallest code
+#else
+    switch (c) {  // no loop: the steps commute, so the largest comes first and falls through
+      case 5: free &= free >> 16; [[fallthrough]];
+      case 4: free &= free >> 8; [[fallthrough]];
+      case 3: free &= free >> 4; [[fallthrough]];
+      case 2: free &= free >> 2; [[fallthrough]];
+      case 1: free &= free >> 1; break;
+      default: break;  // class 0: every free granule
+    }
+#endif
+    return free;
+  }
   /// The first small chunk of class c in group k (which has one). Runs that end inside a word
   /// are classed all at once: `lo` marks the free granules followed by 2^c free ones, `hi` by
   /// 2^(c+1) (c doubling steps); only the run reaching the word's end is measured on its own.
@@ -575,8 +606,7 @@ class packed_heap {
       const word u = used_[w];
       const word before = w == 0 ? 1 : used_[w - 1] >> (wb - 1);  // granule 0 starts a run
       const word starts = ~u & ((u << 1) | before);
-      word lo = ~u;
-      for (std::size_t step = 0; step < c; ++step) lo &= lo >> (std::size_t{1} << step);
+      const word lo = run_starts(~u, c);
       const word hi = (std::size_t{1} << c) < wb ? lo & (lo >> (std::size_t{1} << c)) : 0;
       // The run that reaches the word's end starts at `reach` (wb: no run does).
       const std::size_t reach = (u >> (wb - 1)) != 0 ? wb : u == 0 ? 0 : detail::highest_bit_index(u) + 1u;
