@@ -462,7 +462,13 @@ result planner::run(const progress_handler& on_progress) {
                      [this](const candidate& x, const candidate& y) { return better(x.eval.s, y.eval.s, opt_.goal); });
     if (ranked.size() > opt_.starts) ranked.pop_back();
   }
-  if (ranked.empty()) throw std::runtime_error("no usable layout within the limits (--max-buckets, --virtual)");
+  if (ranked.empty())
+    throw std::runtime_error(
+        ev_.packed().bytes == 0
+            ? std::string("no usable layout within the limits (--max-buckets, --virtual)")
+            : fmt::format("no usable layout within the limits (--max-buckets, --virtual; the packed region takes {} bytes "
+                          "of the virtual size, see --packed)",
+                          ev_.packed().bytes));
   candidate best = ranked.front();
 
   // Local search from each start in turn, then from the best with a random kick.

@@ -127,6 +127,7 @@ TEST_CASE("bad command lines give one line and exit code 2") {
       {{"plan", "--trace", t, "--physical", "448K", "--packed", "lots"}, "--packed: 'lots' is not a number"},
       {{"plan", "--trace", t, "--physical", "448K", "--packed", "64K:2K:3:4"}, "--packed must be auto, none or BYTES"},
       {{"plan", "--trace", t, "--physical", "448K", "--packed", "1000"}, "packed region's bytes must be a multiple of the page size"},
+      {{"plan", "--trace", t, "--physical", "448K", "--virtual", "448K"}, "the packed region takes 458752 bytes of the virtual size"},
       {{"curve", "--trace", t, "--from", "1M", "--to", "64K"}, "at least one budget"},
       {{"auto-study", "--grid", "huge"}, "--grid must be small or full"},
       // reserve:K:N/D with K = 0: range_policy reads 0 as 4, so the tool refuses it (once read as 4).
