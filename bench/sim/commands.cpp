@@ -68,6 +68,12 @@ vmh_options vmh_options_of(const args& a, metadata_charge charge) {
   return opt;
 }
 
+/// The packed region as --packed names it: `auto (BYTES:LIMIT:GRANULE)`, `none` or `BYTES:LIMIT:GRANULE`.
+std::string packed_text(const vmh_options& opt, packed_region r) {
+  const std::string region = r.bytes == 0 ? "none" : fmt::format("{}:{}:{}", r.bytes, r.limit, r.granule);
+  return opt.packed_auto ? "auto (" + region + ")" : region;
+}
+
 /// The traces of `--<trace_key> FILE...` or, failing that, of `--family F --<seeds_key> LIST`
 /// (`default_seeds` when that option is absent).
 std::vector<named_trace> load_traces(const args& a, std::size_t physical, const std::string& trace_key = "trace",
@@ -354,7 +360,8 @@ int layout_command(const args& a) {
     const vmh_allocator v(layout, physical, page);
     out = fmt::format("{{\"physical_bytes\":{},\"page_size\":{},\"buckets\":{},\"virtual_bytes\":{},\"metadata_bytes\":{},"
                       "\"page_budget_bytes\":{}}}\n",
-                      physical, page, layout_json(layout), check_layout(layout, page).virtual_bytes, v.metadata_bytes(),
+                      physical, page, layout_json(layout), check_layout(layout, page, packed_for({}, physical, page)).virtual_bytes,
+                      v.metadata_bytes(),
                       v.page_budget());
   } else {
     for (const bucket& b : layout) out += fmt::format("{} {}\n", b.block_size, b.block_count);
@@ -468,11 +475,11 @@ struct plan_references {
   bool has_holdout = false;
 };
 
-plan_references plan_references_of(const args& a, std::size_t physical, std::size_t page) {
+plan_references plan_references_of(const args& a, std::size_t physical, std::size_t page, bool packed) {
   plan_references refs;
   for (const std::string& arg : a.all("compare")) {
     const named_path np = parse_named_path(arg, "vmh ");
-    refs.layouts.emplace_back(np.name, load_layout(np.path, physical, page));
+    refs.layouts.emplace_back(np.name, load_layout(np.path, physical, page, packed));
   }
   refs.has_holdout = a.has("holdout") || a.has("holdout-trace");
   if (refs.has_holdout) refs.holdout = cases_of(load_traces(a, physical, "holdout-trace", "holdout"));
@@ -483,9 +490,9 @@ plan_references plan_references_of(const args& a, std::size_t physical, std::siz
 /// baselines, on the training and held-out traces; `missing` names the baselines that cannot
 /// exist with this budget or page.
 std::vector<comparison_row> plan_comparison(const plan_references& refs, const plan::result& res, plan::evaluator& ev,
-                                            std::size_t physical, std::size_t page, range_policy policy,
+                                            std::size_t physical, std::size_t page, const vmh_options& opt,
                                             std::string& missing) {
-  plan::evaluator test_ev(refs.holdout, physical, page, policy);
+  plan::evaluator test_ev(refs.holdout, physical, page, opt);
   const std::vector<bucket> sof_layout(presets::sof_table.buckets, presets::sof_table.buckets + presets::sof_table.size());
   std::vector<std::pair<std::string, std::vector<bucket>>> layouts = {
       {"vmh (planned)", res.best.layout}, {"vmh (auto)", res.automatic.layout}};
@@ -545,8 +552,8 @@ std::string score_json(const plan::score& s) {
 
 /// The planner's result as one line of JSON: the budget, the traces, the search, the planned
 /// and auto layouts with their scores, and the comparison's rows.
-std::string plan_json(const plan::result& res, const plan::options& opt, const std::vector<named_trace>& traces,
-                      const std::vector<comparison_row>& rows) {
+std::string plan_json(const plan::result& res, const plan::options& opt, const vmh_options& vopt, packed_region packed,
+                      const std::vector<named_trace>& traces, const std::vector<comparison_row>& rows) {
   std::string names, table;
   for (const named_trace& t : traces) names += (names.empty() ? "" : ",") + json_string(t.name);
   for (const comparison_row& r : rows)
@@ -555,18 +562,22 @@ std::string plan_json(const plan::result& res, const plan::options& opt, const s
                          table.empty() ? "" : ",", json_string(r.name), r.buckets, r.virtual_bytes, r.metadata_bytes,
                          totals_json(r.train), r.has_test ? totals_json(r.test) : "null");
   return fmt::format(
-      "{{\"physical_bytes\":{},\"page_size\":{},\"traces\":[{}],\"objective\":\"{}\",\"rng\":{},\"evaluations\":{},"
+      "{{\"physical_bytes\":{},\"page_size\":{},\"packed\":{{\"auto\":{},\"bytes\":{},\"limit\":{},\"granule\":{}}},"
+      "\"traces\":[{}],\"objective\":\"{}\",\"rng\":{},\"evaluations\":{},"
       "\"seeds\":{},\"pruned\":{},\"seconds\":{:.3f},\"planned\":{{\"origin\":{},\"layout\":{},\"score\":{}}},"
       "\"auto\":{{\"layout\":{},\"score\":{}}},\"comparison\":[{}]}}\n",
-      opt.physical, opt.page, names, opt.goal == plan::objective::bytes ? "bytes" : "requests", opt.rng_seed,
+      opt.physical, opt.page, vopt.packed_auto, packed.bytes, packed.limit, packed.granule, names, opt.goal == plan::objective::bytes ? "bytes" : "requests", opt.rng_seed,
       res.evaluations, res.seeds, res.pruned, res.seconds, json_string(res.best.origin), layout_json(res.best.layout),
       score_json(res.best.eval.s), layout_json(res.automatic.layout), score_json(res.automatic.eval.s), table);
 }
 
 int plan_command(const args& a) {
   const std::size_t physical = physical_of(a), page = a.page();
-  require_auto_layout(physical, page);  // the budget, checked as every command checks it: before the search
-  const range_policy policy = parse_policy(a.text("policy", "default"));
+  // vmh as replay and compare run it (--policy, --packed, default auto); the budget and the
+  // packed region are checked as they check them, before the search.
+  const vmh_options vopt = vmh_options_of(a, metadata_charge::charged);
+  const packed_region packed = packed_for(vopt, physical, page);
+  make_allocator("vmh", require_auto_layout(physical, page, packed.bytes != 0), physical, page, vopt);
   const plan::options opt = plan_options_of(a, physical, page);
   const bool json = a.has("json");
   // With --json the JSON has standard output and the layout file is written only to --out FILE.
@@ -578,11 +589,11 @@ int plan_command(const args& a) {
   for (const std::string& path : {out_path, cxx_path})  // refused now, not after the search
     if (!path.empty()) check_writable(path);
   const std::vector<named_trace> traces = load_traces(a, physical);
-  const plan_references refs = plan_references_of(a, physical, page);
+  const plan_references refs = plan_references_of(a, physical, page, packed.bytes != 0);
   std::string names;
   for (const named_trace& t : traces) names += (names.empty() ? "" : ", ") + t.name;
 
-  plan::evaluator ev(cases_of(traces), physical, page, policy);
+  plan::evaluator ev(cases_of(traces), physical, page, vopt);
   plan::planner planner(ev, opt);
   const plan::progress_handler progress = progress_line();
   const plan::result res = planner.run(progress);
@@ -593,18 +604,20 @@ int plan_command(const args& a) {
   const std::vector<std::string> comments = {
       fmt::format("vmh-sim plan: {} of SRAM (metadata charged), {}-byte pages, {} trace(s): {}",
                   svg::bytes_text(physical), page, traces.size(), names),
+      fmt::format("vmh: --packed {}; replay this layout with the same --physical and --packed to get these figures",
+                  packed_text(vopt, packed)),
       fmt::format("planned: {}", plan::describe(best)),
       fmt::format("auto:    {}", plan::describe(res.automatic.eval.s)),
       fmt::format("search: {} layouts replayed ({} seeds, {} stopped early), --objective {}, --rng {}; best from {}",
                   res.evaluations, res.seeds, res.pruned, opt.goal == plan::objective::bytes ? "bytes" : "requests",
                   opt.rng_seed, res.best.origin)};
   std::string missing;
-  const std::vector<comparison_row> rows = plan_comparison(refs, res, ev, physical, page, policy, missing);
+  const std::vector<comparison_row> rows = plan_comparison(refs, res, ev, physical, page, vopt, missing);
   // The outputs first: a failed write is the one error line, after no other.
   if (!out_path.empty()) write_file(out_path, plan::layout_file(res.best.layout, comments));
   if (!cxx_path.empty())
-    write_file(cxx_path, plan::cxx_declaration(res.best.layout, a.text("name", "planned_table"), page, comments));
-  if (json) write_file("-", plan_json(res, opt, traces, rows));
+    write_file(cxx_path, plan::cxx_declaration(res.best.layout, a.text("name", "planned_table"), page, comments, packed));
+  if (json) write_file("-", plan_json(res, opt, vopt, packed, traces, rows));
   for (std::size_t i = 1; i < comments.size(); ++i) std::fprintf(stderr, "%s\n", comments[i].c_str());
   std::fprintf(stderr, "time: %.1f s, %.0f layouts replayed per second (%zu requests each)\n", res.seconds, res.rate(),
                ev.requests());
@@ -643,7 +656,7 @@ int map_command(const args& a) {
   const std::size_t index = pick_operation(ops, at, layout, physical, page, opt);
   heap_snapshot snap = snapshot_at(ops, index, layout, physical, page, opt);
   snap.picture.max_cells = a.number_in("max-cells", snap.picture.max_cells, 1, 100000);
-  const layout_check facts = check_layout(layout, page);
+  const layout_check facts = check_layout(layout, page, packed_for(opt, physical, page));
   snap.picture.title = fmt::format("vmh heap: {} after operation {} of {}{}", name, index, ops.size(),
                                    at == "peak" ? " (peak physical)" : at == "fail" ? " (first failure)" : "");
   snap.picture.subtitle = fmt::format(
@@ -710,10 +723,11 @@ int curve(const args& a) {
   if (budgets.front() == 0) throw cli_error("--budgets: a budget of 0 bytes");
   const std::size_t page = a.page();
   std::vector<std::vector<bucket>> automatic;  // every budget checked before any replay
-  for (const std::size_t budget : budgets) automatic.push_back(require_auto_layout(budget, page));
-  const std::string svg_path = json_output(a);
-  const range_policy policy = parse_policy(a.text("policy", "default"));
   const metadata_charge charge = charge_of(a);
+  const vmh_options opt = vmh_options_of(a, charge);
+  for (const std::size_t budget : budgets)
+    automatic.push_back(require_auto_layout(budget, page, packed_for(opt, budget, page).bytes != 0));
+  const std::string svg_path = json_output(a);
   // The stress family's fill target is relative to a budget of its own (not the replayed one).
   const std::vector<named_trace> traces = load_traces(a, a.number_in("fill-budget", stress_default_physical, 1, SIZE_MAX));
   const std::vector<plan::trace_case> cases = cases_of(traces);
@@ -729,7 +743,7 @@ int curve(const args& a) {
   for (std::size_t i = 0; i < extras.size(); ++i) lines.push_back({extras[i].first, svg::palette(3 + i), {}, {}});
   for (std::size_t i = 0; i < budgets.size(); ++i) {
     const std::size_t budget = budgets[i];
-    plan::evaluator ev(cases, budget, page, policy, charge);
+    plan::evaluator ev(cases, budget, page, opt);
     auto push = [&](std::size_t k, double success, double granted) {
       lines[k].success.push_back(success);
       lines[k].granted.push_back(granted);
@@ -806,7 +820,10 @@ struct study_variant {
 
 std::vector<study_variant> study_variants(std::size_t page, bool full_grid) {
   std::vector<study_variant> variants;
-  variants.push_back({"auto_params (the auto rule: 2/1, x1, cap 1024, from 16 B)", presets::auto_params(1u << 20, page), false, {}});
+  const presets::geometric_params rule = presets::auto_params(1u << 20, page);
+  variants.push_back({fmt::format("auto_params (the auto rule: {}/{}, x{}/{}, cap {}, from {} B)", rule.ratio_num,
+                                  rule.ratio_den, rule.overcommit_num, rule.overcommit_den, rule.max_count, rule.min_block),
+                      rule, false, {}});
   const std::size_t ratios[][2] = {{5, 4}, {4, 3}, {3, 2}, {2, 1}};
   const std::size_t overcommits[][2] = {{1, 4}, {1, 2}, {1, 1}, {2, 1}};
   for (const auto& r : ratios)
@@ -1027,11 +1044,11 @@ const std::vector<command>& commands() {
        "  as one JSON line with its virtual size, its metadata and the page budget it leaves.\n"},
       {"plan", plan_command,
        {{"physical"}, {"page"}, {"max-buckets"}, {"virtual"}, {"evals"}, {"headroom"}, {"rng"}, {"policy"},
-        {"objective"}, {"out"}, {"cxx"}, {"name"}, {"holdout"}, {"holdout-trace", false, true},
+        {"objective"}, {"packed"}, {"out"}, {"cxx"}, {"name"}, {"holdout"}, {"holdout-trace", false, true},
         {"compare", false, true}, {"json", true}},
        true,
        "vmh-sim plan TRACES --physical BYTES [--page BYTES] [--max-buckets N] [--virtual BYTES] [--evals N]\n"
-       "             [--headroom PCT] [--rng N] [--policy P] [--objective bytes|requests] [--out FILE]\n"
+       "             [--headroom PCT] [--rng N] [--policy P] [--packed R] [--objective bytes|requests] [--out FILE]\n"
        "             [--cxx FILE [--name ID]] [--holdout LIST | --holdout-trace FILE...] [--compare [NAME=]FILE...]\n"
        "             [--json]\n"
        "  Searches the layout that serves the traces best with BYTES of SRAM (its metadata charged) and\n"
@@ -1039,7 +1056,10 @@ const std::vector<command>& commands() {
        "  for vmh::fixed_layout (`-` for standard output, then give --out). --objective bytes (default)\n"
        "  weighs each request by its size, requests counts them. Progress on a terminal; the comparison\n"
        "  table on standard error. --json: one JSON line on standard output (the planned and auto\n"
-       "  layouts, their scores, the search, the comparison), the layout file only to --out FILE.\n"},
+       "  layouts, their scores, the search, the comparison), the layout file only to --out FILE.\n"
+       "  It plans for vmh as replay runs it: --policy and --packed as there (default: auto, the packed\n"
+       "  region in front of the buckets); every figure includes the region, and replay or compare with\n"
+       "  the same --physical and --packed give the figures plan reports.\n"},
       {"map", map_command,
        {{"trace"}, {"family"}, {"seed"}, {"steps"}, {"target"}, {"max-size"}, {"max-live"}, {"grow"}, {"physical"},
         {"page"}, {"layout"}, {"policy"}, {"packed"}, {"at"}, {"out"}, {"max-cells"}, {"json", true}},
@@ -1052,11 +1072,12 @@ const std::vector<command>& commands() {
        "  SRAM. --json: the same state as one JSON line on standard output (each bucket's allocations\n"
        "  and mapped bytes, the failed request), the SVG only to --out FILE.\n"},
       {"curve", curve,
-       {{"from"}, {"to"}, {"step"}, {"budgets"}, {"page"}, {"policy"}, {"fill-budget"}, {"layout", false, true},
+       {{"from"}, {"to"}, {"step"}, {"budgets"}, {"page"}, {"policy"}, {"packed"}, {"fill-budget"}, {"layout", false, true},
         {"out"}, {"uncharged", true}, {"json", true}},
        true,
        "vmh-sim curve TRACES [--from BYTES] [--to BYTES] [--step BYTES | --budgets LIST]\n"
-       "              [--layout [NAME=]FILE...] [--page BYTES] [--policy P] [--uncharged] [--out FILE] [--json]\n"
+       "              [--layout [NAME=]FILE...] [--page BYTES] [--policy P] [--packed R] [--uncharged] [--out FILE]\n"
+       "              [--json]\n"
        "  Draws success and granted/preferred against the budget as SVG, for the baselines, vmh's auto\n"
        "  layout and each --layout; the same figures as a Markdown table. --json: the figures as one\n"
        "  JSON line per series and budget on standard output, the SVG only to --out FILE.\n"},

@@ -150,22 +150,23 @@ class request_log final : public allocator {
   std::vector<void*> by_request_;
 };
 
-evaluator::evaluator(std::vector<trace_case> cases, std::size_t physical, std::size_t page, range_policy policy,
-                     metadata_charge charge)
+evaluator::evaluator(std::vector<trace_case> cases, std::size_t physical, std::size_t page, vmh_options opt)
     : cases_(std::move(cases)),
       physical_(physical),
       page_(page),
-      vmh_(physical, page, vmh_options{policy, charge, false}),
+      packed_(packed_for(opt, physical, page)),
+      vmh_(physical, page, opt),
       log_(std::make_unique<request_log>(vmh_)) {
   for (const trace_case& c : cases_) requests_ += c.requests;
 }
+
+std::vector<bucket> evaluator::auto_layout() const { return sim::auto_layout(physical_, page_, packed_.bytes != 0); }
 
 evaluator::~evaluator() = default;
 
 evaluation evaluator::evaluate(std::span<const bucket> layout, std::size_t max_failed, bool validate, objective o) {
   evaluation e;
-  const layout_check f = check_layout(layout, page_);
-  e.s.virtual_bytes = f.virtual_bytes;
+  e.s.virtual_bytes = check(layout).virtual_bytes;
   e.error = vmh_.configure(layout);
   if (e.error != layout_error::none) return e;
   e.s.metadata_bytes = vmh_.metadata_bytes();
@@ -379,7 +380,7 @@ planner::planner(evaluator& ev, options opt) : ev_(ev), opt_(opt), demand_(analy
 
 bool planner::feasible(const std::vector<bucket>& l) const {
   if (l.empty() || l.size() > opt_.max_buckets) return false;
-  const layout_check f = check_layout(l, opt_.page);
+  const layout_check f = ev_.check(l);
   return f.error == layout_error::none && f.virtual_bytes <= opt_.max_virtual && f.blocks <= sim_layout::block_capacity &&
          f.pages <= sim_layout::page_capacity;
 }
@@ -397,7 +398,7 @@ std::vector<candidate> planner::seeds() const {
       if (same(c.layout, l)) return;
     out.push_back({std::move(l), {}, std::move(origin)});
   };
-  add(auto_layout(opt_.physical, opt_.page), "auto", false);
+  add(ev_.auto_layout(), "auto", false);
   if (opt_.page == presets::sof_table.page_size)
     add({presets::sof_table.buckets, presets::sof_table.buckets + presets::sof_table.size()}, "sof", false);
   const std::size_t top = presets::round_block_up(std::max<std::size_t>(demand_.largest, 64), opt_.page, plan_min_align);
@@ -415,7 +416,7 @@ std::vector<candidate> planner::seeds() const {
                 true);
           }
   for (const auto& r : ratios) {
-    presets::geometric_params p = presets::auto_params(opt_.physical, opt_.page);
+    presets::geometric_params p = presets::auto_params(opt_.physical, opt_.page, ev_.packed().bytes != 0);
     p.ratio_num = r[0];
     p.ratio_den = r[1];
     p.max_block = top;
@@ -430,7 +431,7 @@ result planner::run(const progress_handler& on_progress) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::size_t e0 = ev_.evaluations(), p0 = ev_.pruned();
   result res;
-  res.automatic.layout = auto_layout(opt_.physical, opt_.page);
+  res.automatic.layout = ev_.auto_layout();
   res.automatic.origin = "auto";
   res.automatic.eval = ev_.evaluate(res.automatic.layout, SIZE_MAX, true);
 
@@ -461,7 +462,13 @@ result planner::run(const progress_handler& on_progress) {
                      [this](const candidate& x, const candidate& y) { return better(x.eval.s, y.eval.s, opt_.goal); });
     if (ranked.size() > opt_.starts) ranked.pop_back();
   }
-  if (ranked.empty()) throw std::runtime_error("no usable layout within the limits (--max-buckets, --virtual)");
+  if (ranked.empty())
+    throw std::runtime_error(
+        ev_.packed().bytes == 0
+            ? std::string("no usable layout within the limits (--max-buckets, --virtual)")
+            : fmt::format("no usable layout within the limits (--max-buckets, --virtual; the packed region takes {} bytes "
+                          "of the virtual size, see --packed)",
+                          ev_.packed().bytes));
   candidate best = ranked.front();
 
   // Local search from each start in turn, then from the best with a random kick.
@@ -528,7 +535,7 @@ void planner::fit_bucket_limit(std::vector<bucket>& l) const {
 void planner::fit_virtual_limit(std::vector<bucket>& l) const {
   // Scales the counts down (at least one block each) until the layout fits the virtual limit.
   for (int round = 0; round < 16; ++round) {
-    const layout_check f = check_layout(l, opt_.page);
+    const layout_check f = ev_.check(l);
     if (f.error != layout_error::none || f.virtual_bytes <= opt_.max_virtual) return;
     const double scale = double(opt_.max_virtual) / double(f.virtual_bytes) * 0.97;
     for (bucket& b : l) b.block_count = std::max<std::size_t>(1, static_cast<std::size_t>(double(b.block_count) * scale));
@@ -591,18 +598,22 @@ std::string layout_file(std::span<const bucket> layout, const std::vector<std::s
 }
 
 std::string cxx_declaration(std::span<const bucket> layout, const std::string& name, std::size_t page,
-                            const std::vector<std::string>& comments) {
+                            const std::vector<std::string>& comments, packed_region packed) {
   std::string out;
   for (const std::string& c : comments) out += "// " + c + "\n";
   out += "#pragma once\n\n#include <vmh/vmh.hpp>\n\n";
-  const std::string head = fmt::format("inline constexpr auto {} = vmh::make_table({{", name);
+  const bool with_packed = packed.bytes != 0;
+  const std::string head =
+      fmt::format("inline constexpr auto {} = {}vmh::make_table({{", name, with_packed ? "vmh::with_packed(" : "");
   const std::string indent(head.size(), ' ');
   for (std::size_t i = 0; i < layout.size(); ++i) {
     out += i == 0 ? head : indent;
     out += fmt::format("{{{}, {}}}", layout[i].block_size, layout[i].block_count);
     out += i + 1 < layout.size() ? ",\n" : "},\n";
   }
-  out += fmt::format("{}{}, {});\n", std::string(head.size() - 1, ' '), page, min_align_of(layout));
+  out += fmt::format("{}{}, {})", std::string(head.size() - 1, ' '), page, min_align_of(layout, packed));
+  if (with_packed) out += fmt::format(", vmh::packed_region{{{}, {}, {}}})", packed.bytes, packed.limit, packed.granule);
+  out += ";\n";
   out += fmt::format("using {}_layout = vmh::fixed_layout<{}>;\n", name, name);
   return out;
 }

@@ -2,6 +2,12 @@
 // SRAM budget. The heap's metadata is charged to that budget (sim/allocators.hpp), so a layout
 // with larger tables has fewer pages for its buffers.
 //
+// It plans for the heap that replays its layout: vmh with the options of the replay tool
+// (vmh_options: the range policy, the charge and the packed region, by default auto_packed of
+// the budget, as `replay` and `compare` have it). Every candidate is replayed with that packed
+// region in front of its buckets, and its virtual size and metadata include the region's; so
+// what a plan reports for its layout is what `replay --layout` gives with the same options.
+//
 // Score, compared in this order (see `better`):
 //   1. requests satisfied, summed over the traces (objective::requests), or the bytes they asked
 //      for (objective::bytes, the tool's default: a fixed request counts its size, a range request
@@ -117,11 +123,11 @@ trace_case make_case(std::string name, std::vector<trace::op> ops);
 
 class request_log;
 
-/// Replays a fixed set of traces on candidate layouts, reusing one heap.
+/// Replays a fixed set of traces on candidate layouts, reusing one heap: vmh with `opt` (its
+/// range policy, metadata charge and packed region).
 class evaluator {
  public:
-  evaluator(std::vector<trace_case> cases, std::size_t physical, std::size_t page, range_policy policy = range_policy{},
-            metadata_charge charge = metadata_charge::charged);
+  evaluator(std::vector<trace_case> cases, std::size_t physical, std::size_t page, vmh_options opt = {});
   ~evaluator();
   evaluator(const evaluator&) = delete;
   evaluator& operator=(const evaluator&) = delete;
@@ -138,6 +144,12 @@ class evaluator {
   std::size_t requests() const { return requests_; }
   std::size_t physical() const { return physical_; }
   std::size_t page() const { return page_; }
+  /// The packed region every candidate is replayed with (packed_for the options; bytes 0: none).
+  packed_region packed() const { return packed_; }
+  /// The auto layout of the heap it replays: with a packed region, or without one.
+  std::vector<bucket> auto_layout() const;
+  /// The layout's geometry in that heap: its virtual size includes the packed region.
+  layout_check check(std::span<const bucket> layout) const { return check_layout(layout, page_, packed_); }
   const std::vector<trace_case>& cases() const { return cases_; }
   /// The heap (for tests: it must be empty between evaluations).
   const sim_heap* heap() const { return &vmh_.heap(); }
@@ -145,6 +157,7 @@ class evaluator {
  private:
   std::vector<trace_case> cases_;
   std::size_t physical_, page_;
+  packed_region packed_;
   std::size_t requests_ = 0, evaluations_ = 0, pruned_ = 0;
   vmh_allocator vmh_;
   std::unique_ptr<request_log> log_;
@@ -240,8 +253,9 @@ std::string describe(const score& s);
 std::string layout_file(std::span<const bucket> layout, const std::vector<std::string>& comments);
 
 /// The layout as a header for `vmh::fixed_layout`: comments, `#pragma once`, its `#include`, the
-/// constexpr table and the layout type.
+/// constexpr table and the layout type. With a packed region (bytes != 0) the table is
+/// `vmh::with_packed(table, region)`; its min_align is the one the heap has (min_align_of).
 std::string cxx_declaration(std::span<const bucket> layout, const std::string& name, std::size_t page,
-                            const std::vector<std::string>& comments);
+                            const std::vector<std::string>& comments, packed_region packed = {});
 
 }  // namespace vmh::sim::plan

@@ -124,6 +124,10 @@ TEST_CASE("bad command lines give one line and exit code 2") {
       {{"plan", "--trace", t, "--physical", "448K", "--holdout-trace", t + ".missing"}, "cannot open"},
       {{"plan", "--trace", t, "--physical", "448K", "--cxx", "/nonexistent/planned.hpp"}, "cannot write"},
       {{"plan", "--trace", t, "--physical", "448K", "--compare", t}, "expected '<block_size> <count>'"},
+      {{"plan", "--trace", t, "--physical", "448K", "--packed", "lots"}, "--packed: 'lots' is not a number"},
+      {{"plan", "--trace", t, "--physical", "448K", "--packed", "64K:2K:3:4"}, "--packed must be auto, none or BYTES"},
+      {{"plan", "--trace", t, "--physical", "448K", "--packed", "1000"}, "packed region's bytes must be a multiple of the page size"},
+      {{"plan", "--trace", t, "--physical", "448K", "--virtual", "448K"}, "the packed region takes 458752 bytes of the virtual size"},
       {{"curve", "--trace", t, "--from", "1M", "--to", "64K"}, "at least one budget"},
       {{"auto-study", "--grid", "huge"}, "--grid must be small or full"},
       // reserve:K:N/D with K = 0: range_policy reads 0 as 4, so the tool refuses it (once read as 4).
@@ -485,6 +489,59 @@ TEST_CASE("a layout file's broken rule is named by its file, line and bucket") {
   // SOF's table is checked for the page size as well.
   check_refused({"replay", "--trace", t, "--allocator", "vmh", "--physical", "448K", "--layout", "sof", "--page", "1G"},
                 "--layout sof: bucket");
+}
+
+namespace {
+
+/// The number after `"key":` in `json`, searched from `from` on (SIZE_MAX when absent).
+std::size_t json_number(const std::string& json, const std::string& key, std::size_t from = 0) {
+  const std::size_t at = json.find("\"" + key + "\":", from);
+  if (at == std::string::npos) return SIZE_MAX;
+  return std::strtoull(json.c_str() + at + key.size() + 3, nullptr, 10);
+}
+
+}  // namespace
+
+// The planner plans for the heap that replays its layout: with the same options, what `plan`
+// reports for its layout (failures, metadata, virtual size) is what `compare` and `map` give
+// for the layout file it wrote; by default all of them run vmh with its packed region (auto).
+TEST_CASE("a plan's figures are those of a replay of its layout with the same options") {
+  const temp_file a("plan-a", vmh::trace::to_text(vmh::workloads::sof_family(1, 400)));
+  const temp_file b("plan-b", vmh::trace::to_text(vmh::workloads::sof_family(2, 400)));
+  const temp_file planned("planned.layout", "");
+  const temp_file picture("planned.svg", "");
+  for (const std::vector<std::string>& packed :
+       {std::vector<std::string>{}, {"--packed", "auto"}, {"--packed", "none"}, {"--packed", "64K:2K:32"}}) {
+    INFO("options:" << joined(packed));
+    auto with = [&](std::vector<std::string> words) {
+      words.insert(words.end(), packed.begin(), packed.end());
+      return words;
+    };
+    const tool_end plan = run_tool(with({"plan", "--trace", a.path, "--trace", b.path, "--physical", "256K", "--evals",
+                                         "20", "--json", "--out", planned.path}));
+    CAPTURE(plan.err());
+    REQUIRE(plan.end.exit_code == 0);
+    const std::size_t score = plan.out.find("\"score\":", plan.out.find("\"planned\":"));
+    REQUIRE(score != std::string::npos);
+    const std::size_t requests = json_number(plan.out, "requests", score), satisfied = json_number(plan.out, "satisfied", score);
+    const std::size_t metadata = json_number(plan.out, "metadata_bytes", score), virt = json_number(plan.out, "virtual_bytes", score);
+    REQUIRE(satisfied <= requests);
+
+    const tool_end replayed = run_tool(with({"compare", "--trace", a.path, "--trace", b.path, "--physical", "256K",
+                                             "--layout", planned.path, "--json"}));
+    REQUIRE(replayed.end.exit_code == 0);
+    const std::size_t vmh_row = replayed.out.find("{\"allocator\":\"vmh\",");
+    REQUIRE(vmh_row != std::string::npos);
+    CHECK(json_number(replayed.out, "requests", vmh_row) == requests);
+    CHECK(json_number(replayed.out, "failed", vmh_row) == requests - satisfied);
+    CHECK(json_number(replayed.out, "metadata_bytes", vmh_row) == metadata);  // the same for every trace: the mean is it
+
+    const tool_end map = run_tool(with({"map", "--trace", a.path, "--physical", "256K", "--layout", planned.path,
+                                        "--json", "--out", picture.path}));
+    REQUIRE(map.end.exit_code == 0);
+    CHECK(json_number(map.out, "metadata_bytes") == metadata);
+    CHECK(json_number(map.out, "virtual_bytes") == virt);
+  }
 }
 
 TEST_CASE("compare takes trace files: the means over them are those over the same traces as seeds") {

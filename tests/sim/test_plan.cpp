@@ -260,9 +260,12 @@ TEST_CASE("evaluations on one reused heap give the figures of a fresh replay") {
   CHECK(a1.s.satisfied_bytes == fresh.satisfied_bytes);
   CHECK(a1.s.satisfied_bytes < a1.s.requested_bytes);
 
-  // The cost figures are the heap's, and its metadata is charged to the budget.
-  CHECK(a1.s.virtual_bytes == vmh::sim::check_layout(automatic, page).virtual_bytes);
+  // The cost figures are the heap's (its packed region included), and its metadata is charged
+  // to the budget.
   vmh::sim::vmh_allocator v(automatic, physical, page);
+  REQUIRE(v.heap().geometry().packed.bytes != 0);  // the default options: the auto packed region
+  CHECK(a1.s.virtual_bytes == v.heap().geometry().virtual_size);
+  CHECK(ev.packed() == vmh::sim::packed_for({}, physical, page));
   CHECK(a1.s.metadata_bytes == v.heap().metadata_bytes());
   CHECK(v.page_budget() == (physical - v.heap().metadata_bytes()) / page * page);
 }
@@ -379,6 +382,49 @@ TEST_CASE("the planner respects the virtual limit") {
   const plan::result r = p.run();
   REQUIRE(r.best.eval.s.valid);
   CHECK(r.best.eval.s.virtual_bytes <= opt.max_virtual);
+  // The limit is on the window the heap spans: its packed region and its buckets.
+  const vmh::sim::vmh_allocator v(r.best.layout, physical, 4096);
+  REQUIRE(v.valid());
+  CHECK(v.heap().geometry().virtual_size == r.best.eval.s.virtual_bytes);
+  CHECK(v.heap().geometry().virtual_size <= opt.max_virtual);
+}
+
+TEST_CASE("the planner plans for the packed region it is given") {
+  const std::size_t physical = 256 * KiB, page = 4096;
+  for (const bool packed : {true, false}) {
+    INFO((packed ? "auto packed region" : "no packed region"));
+    vmh::sim::vmh_options o;
+    o.packed_auto = packed;
+    plan::evaluator ev(sof_cases({1}, 400), physical, page, o);
+    CHECK(ev.packed().bytes == (packed ? physical : 0));
+    plan::options opt;
+    opt.physical = physical;
+    opt.evaluations = 60;
+    opt.patience = 30;
+    plan::planner p(ev, opt);
+    const plan::result r = p.run();
+    REQUIRE(r.best.eval.s.valid);
+    // The auto layout it starts from is the one vmh has with that region (or without one).
+    const std::vector<bucket> automatic = vmh::sim::auto_layout(physical, page, packed);
+    REQUIRE(r.automatic.layout.size() == automatic.size());
+    for (std::size_t i = 0; i < automatic.size(); ++i) {
+      CHECK(r.automatic.layout[i].block_size == automatic[i].block_size);
+      CHECK(r.automatic.layout[i].block_count == automatic[i].block_count);
+    }
+    // Its figures are those of vmh with the same options, one fresh heap per trace.
+    vmh::sim::totals fresh;
+    std::size_t metadata = 0, virt = 0;
+    for (const plan::trace_case& c : ev.cases()) {
+      vmh::sim::vmh_allocator v(r.best.layout, physical, page, o);
+      REQUIRE(v.valid());
+      metadata = v.metadata_bytes();
+      virt = v.heap().geometry().virtual_size;
+      vmh::sim::replay_into(fresh, c.ops, v);
+    }
+    CHECK(r.best.eval.s.failed() == fresh.failed);
+    CHECK(r.best.eval.s.metadata_bytes == metadata);
+    CHECK(r.best.eval.s.virtual_bytes == virt);
+  }
 }
 
 TEST_CASE("the planned layout is printed as a layout file and as C++") {
@@ -397,7 +443,20 @@ TEST_CASE("the planned layout is printed as a layout file and as C++") {
   CHECK(code.find("{303104, 2}},") != std::string::npos);
   CHECK(code.find("4096, 64);") != std::string::npos);
   CHECK(code.find("using my_table_layout = vmh::fixed_layout<my_table>;") != std::string::npos);
+  // Planned with a packed region, the table has it (and the min_align the heap had with it).
+  const std::string with = plan::cxx_declaration(l, "my_table", 4096, {"planned"}, {458752, 16384, 16});
+  CHECK(with.find("inline constexpr auto my_table = vmh::with_packed(vmh::make_table({{64, 64},") != std::string::npos);
+  CHECK(with.find("4096, 16), vmh::packed_region{458752, 16384, 16});") != std::string::npos);
 }
+
+// The same, with its packed region: a valid fixed layout whose window starts with the region.
+inline constexpr auto pasted_packed = vmh::with_packed(vmh::make_table({{64, 64},
+                                                                        {768, 16},
+                                                                        {4096, 6},
+                                                                        {303104, 2}},
+                                                                       4096, 16), vmh::packed_region{458752, 16384, 16});
+using pasted_packed_layout = vmh::fixed_layout<pasted_packed>;
+static_assert(pasted_packed_layout::virtual_size == 458752 + 64 * 64 + 768 * 16 + 4096 * 6 + 303104 * 2);
 
 // The table of the C++ output, pasted: it must be a valid fixed layout.
 inline constexpr auto pasted_table = vmh::make_table({{64, 64},
