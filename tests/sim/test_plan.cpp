@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catch.hpp"
+#include "../../docs/plan-sof-448k.hpp"
 #include "sim/allocators.hpp"
 #include "sim/layouts.hpp"
 #include "sim/options.hpp"
@@ -466,6 +467,24 @@ inline constexpr auto pasted_table = vmh::make_table({{64, 64},
                                                      4096, 64);
 using pasted_table_layout = vmh::fixed_layout<pasted_table>;
 static_assert(pasted_table_layout::virtual_size == 64 * 64 + 768 * 16 + 4096 * 6 + 303104 * 2);
+
+TEST_CASE("the planned layout in docs/ is one heap: its header and its file give the same buckets and region") {
+  // docs/planner.md regenerates both with one plan command; the pictures replay the file.
+  const std::vector<vmh::bucket> file = vmh::sim::load_layout(VMH_DOCS_DIR "/plan-sof-448k.layout", 448 * 1024, 4096);
+  REQUIRE(file.size() == sof_448k.size());
+  for (std::size_t i = 0; i < file.size(); ++i) {
+    CAPTURE(i);
+    CHECK(file[i].block_size == sof_448k.buckets[i].block_size);
+    CHECK(file[i].block_count == sof_448k.buckets[i].block_count);
+  }
+  // The header's region is the one a replay at 448 KiB adds (--packed auto), and the heap it
+  // declares is the one replayed.
+  vmh::sim::vmh_allocator replayed(file, 448 * 1024, 4096);
+  REQUIRE(replayed.valid());
+  CHECK(sof_448k.packed == vmh::sim::packed_for(vmh::sim::vmh_options{}, 448 * 1024, 4096));
+  CHECK(sof_448k_layout::virtual_size == replayed.heap().geometry().virtual_size);
+  CHECK(sof_448k_layout::geometry.min_align == replayed.heap().geometry().min_align);
+}
 
 TEST_CASE("the heap map is well-formed and shows what the heap maps") {
   const std::size_t physical = 448 * KiB, page = 4096;
