@@ -83,20 +83,24 @@ inline std::uint32_t run_mask(std::size_t first, std::size_t n) {
 
 namespace bit_array {
 
-/// The words a region [offset, offset + n) spans (n >= 1) and the masks of its first and last
-/// word; a region in one word has the two masks combined in `first_mask`.
+/// Where a region [offset, offset + n) lies (n >= 1): its first and last word, the bit it starts
+/// at in the first and ends at in the last, and the masks of those two words; a region in one
+/// word has the two masks combined in `first_mask`.
 struct region {
   std::size_t first, last;
+  std::size_t first_bit, last_bit;
   std::uint32_t first_mask, last_mask;
 };
 
-inline region region_of(std::size_t offset, std::size_t n) {
+inline void region_of(region& r, std::size_t offset, std::size_t n) {
   const std::size_t end = offset + n - 1;
-  region r{offset / bit_array_word_bits, end / bit_array_word_bits,
-           ~std::uint32_t{0} << (offset % bit_array_word_bits),
-           ~std::uint32_t{0} >> (bit_array_word_bits - 1 - end % bit_array_word_bits)};
+  r.first = offset / bit_array_word_bits;
+  r.first_bit = offset % bit_array_word_bits;
+  r.last = end / bit_array_word_bits;
+  r.last_bit = end % bit_array_word_bits;
+  r.first_mask = ~std::uint32_t{0} << r.first_bit;
+  r.last_mask = ~std::uint32_t{0} >> (bit_array_word_bits - 1 - r.last_bit);
   if (r.first == r.last) r.first_mask &= r.last_mask;
-  return r;
 }
 
 /// Whether every bit of [offset, offset + n) is `set` (true) or clear (false); its words and
@@ -104,7 +108,7 @@ inline region region_of(std::size_t offset, std::size_t n) {
 /// bit of the first wrong word found, the words being checked first, last, then those between.
 VMH_BIT_ARRAY_CALL inline bool region_is(const std::uint32_t* words, std::size_t offset, std::size_t n, bool set,
                                          region& r, std::size_t* mismatch) {
-  r = region_of(offset, n);
+  region_of(r, offset, n);
   const std::uint32_t flip = set ? ~std::uint32_t{0} : 0;  // wrong bits: those equal to ~set
   std::size_t at = r.first;
   std::uint32_t wrong = (words[at] ^ flip) & r.first_mask;
@@ -127,7 +131,7 @@ VMH_BIT_ARRAY_CALL inline void set_region(std::uint32_t* words, std::size_t offs
                                           const region* r) {
   region own;
   if (r == nullptr) {
-    own = region_of(offset, n);
+    region_of(own, offset, n);
     r = &own;
   }
   if (r->first == r->last) {

@@ -490,14 +490,18 @@ class sof_vmh_model {
     return top - offset;
   }
 
-  // The page driver (its real counterpart is another translation unit): pages
-  // are mapped and unmapped one at a time, each looked up in the page table.
+  // The page driver (its real counterpart is another translation unit): a range
+  // must be page-aligned and inside the window; its pages are mapped and unmapped
+  // one at a time, each looked up in the page table (mapping a mapped page is
+  // refused, as the driver refuses it; the model never asks).
   VMH_BIT_ARRAY_CALL bool map_pages(std::size_t offset, std::size_t bytes) {
-    if (offset > region_bytes_ || bytes > region_bytes_ - offset) return false;
+    if (offset > region_bytes_ || bytes > region_bytes_ - offset || (offset & (page_size_ - 1)) != 0 ||
+        (bytes & (page_size_ - 1)) != 0)
+      return false;
     for (std::size_t at = offset; at < offset + bytes; at += page_size_) {
       const std::size_t q = at / page_size_;
-      if (mapped_ == budget_) {
-        peak_mapped_ = budget_ > peak_mapped_ ? budget_ : peak_mapped_;
+      if (q >= page_mapped_.size() || page_mapped_[q] != 0 || mapped_ == budget_) {
+        if (mapped_ == budget_ && budget_ > peak_mapped_) peak_mapped_ = budget_;
         unmap_pages(offset, at - offset);
         return false;
       }
