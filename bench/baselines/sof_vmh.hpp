@@ -181,15 +181,19 @@ class sof_vmh_model {
   void* alloc(std::size_t size, std::size_t align = 0, bool contiguous = false) {
     (void)align;
     if (!valid_ || size == 0) return nullptr;
-    bool any_full = false;
-    for (bundle& b : bundles_) {
+    // The bundles found full on the way (bit i: bundles_[i]); as SOF counts its
+    // "out of blocks" in this loop. Every eligible bundle the loop reaches is full
+    // or serves the request, so a failed request's full bundles are its eligible ones.
+    std::uint32_t full = 0;
+    for (std::size_t bi = 0; bi < bundles_.size(); ++bi) {
+      bundle& b = bundles_[bi];
       const std::size_t n = blocks_needed(b, size);
       if (b.block_size < size && !contiguous) continue;
       if (n > b.block_count) continue;
       const std::size_t max_used = b.max_used;
       std::size_t offset = 0;  // of the first block in the window
       if (!(contiguous ? blocks_alloc_contiguous(b, n, offset) : blocks_alloc(b, n, &offset))) {
-        any_full = true;
+        full |= std::uint32_t{1} << bi;
         continue;
       }
       // SOF's size bits: the run's position from its address.
@@ -206,12 +210,7 @@ class sof_vmh_model {
       }
       return reinterpret_cast<void*>(base_ + offset);
     }
-    if (any_full) {
-      for (bundle& b : bundles_) {
-        const std::size_t n = blocks_needed(b, size);
-        if ((b.block_size >= size || contiguous) && n <= b.block_count) ++b.full_failures;
-      }
-    }
+    for (; full != 0; full &= full - 1) ++bundles_[static_cast<std::size_t>(std::countr_zero(full))].full_failures;
     return nullptr;
   }
 
