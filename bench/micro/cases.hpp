@@ -37,6 +37,13 @@
 #include "baselines/sys_heap.hpp"
 #include "workloads/generators.hpp"
 
+#ifndef VMH_HAVE_SOF_VMH
+#define VMH_HAVE_SOF_VMH 0
+#endif
+#if VMH_HAVE_SOF_VMH
+#include "real/sof_real.h"
+#endif
+
 namespace vmh::bench {
 
 inline constexpr std::size_t physical_bytes = std::size_t{1} << 20;
@@ -196,13 +203,30 @@ class sys_heap_adapter_for {
 using sys_heap_adapter = sys_heap_adapter_for<baseline::sys_heap_big_nostats>;
 using sys_heap_stats_adapter = sys_heap_adapter_for<baseline::sys_heap_big>;
 
+/// The bit array's rule of the sof_vmh rows: SOF's pin (baseline::sof_bit_array_fit); in a build
+/// with SOF's real VMH (VMH_HAVE_SOF_VMH, micro/real_heap.hpp) the rule of the Zephyr tree that
+/// is built from, so that the model does the work the real code of the row beside it does
+/// (`scripts/instructions.sh --fidelity` compares the two). On an empty bundle the rules take
+/// the same block.
+inline baseline::bit_array_fit sof_vmh_rows_fit() {
+#if VMH_HAVE_SOF_VMH
+  static const baseline::bit_array_fit fit =
+      vmh_real_bit_array_gap_rule() != 0 ? baseline::bit_array_fit::gap : baseline::bit_array_fit::lowest;
+  return fit;
+#else
+  return baseline::sof_bit_array_fit;
+#endif
+}
+
 /// The SOF VMH model with SOF's default table (1.25 MiB of virtual blocks) and 1 MiB of pages.
 /// Like SOF it ignores the alignment argument: a block is aligned by its position.
 class sof_vmh_adapter {
  public:
   static constexpr const char* name = "sof_vmh";
 
-  sof_vmh_adapter() : h_(baseline::sof_default_table, page_bytes, physical_bytes / page_bytes) {}
+  sof_vmh_adapter()
+      : h_(baseline::sof_default_table, page_bytes, physical_bytes / page_bytes, baseline::sof_vmh_model::default_base,
+           sof_vmh_rows_fit()) {}
   bool empty() const { return h_.valid() && h_.mapped_pages() == 0; }
 
   void* allocate(std::size_t n, std::size_t align) { return h_.alloc(n, align); }
