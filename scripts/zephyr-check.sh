@@ -3,9 +3,12 @@
 # (zephyr/tests/heap) and the C and C++ samples (zephyr/samples) on native_sim/native/64 (the
 # host's gcc) and on qemu_cortex_m3 (Debian's arm-none-eabi with picolibc, under QEMU), then
 # builds three configurations that must fail with their messages (bad CONFIG_VMH_HEAP values).
-# First it checks every sample.yaml and testcase.yaml against the tree's twister schema.
+# First it checks every sample.yaml and testcase.yaml against the tree's twister schema. The C
+# sample records a trace of its heap (CONFIG_VMH_HEAP_TRACE) and prints it: on native_sim the
+# lines are taken from its output and replayed with `vmh-sim compare --trace` (when vmh-sim is
+# built), and the heap's shell command (`vmh trace`) is compiled with CONFIG_SHELL.
 #
-#   scripts/zephyr-check.sh [--zephyr DIR] [--modules DIR] [--work DIR] [--board B]
+#   scripts/zephyr-check.sh [--zephyr DIR] [--modules DIR] [--work DIR] [--board B] [--vmh-sim PATH]
 #
 #   --zephyr DIR   a Zephyr tree (ZEPHYR_BASE), e.g. the zephyr folder of a west workspace.
 #                  Default: the Zephyr archive of VMH_THIRD_PARTY (../shared/third_party beside
@@ -15,6 +18,8 @@
 #   --work DIR     where the trees are unpacked and the builds go (kept). Default: a scratch
 #                  folder, removed at the end.
 #   --board B      only this board (native_sim/native/64 or qemu_cortex_m3; repeatable).
+#   --vmh-sim PATH the host tool that replays the C sample's trace. Default: build/bench/vmh-sim
+#                  of the repository when it exists; without it that step is skipped (one line).
 #
 # Prints one line per build and run with its time; a failure also prints the end of its log.
 # Exit status: 0 when every check passed, 1 when one failed, 2 on a bad argument or when there
@@ -28,6 +33,7 @@ zephyr=""
 modules=""
 work=""
 boards=()
+vmh_sim=""
 need_value() { [ "$2" -ge 2 ] || vmh_bad_usage "$1 needs a value"; }
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -36,10 +42,12 @@ while [ $# -gt 0 ]; do
     --modules) need_value "$1" $#; modules=$2; shift ;;
     --work) need_value "$1" $#; work=$2; shift ;;
     --board) need_value "$1" $#; boards+=("$2"); shift ;;
+    --vmh-sim) need_value "$1" $#; vmh_sim=$2; shift ;;
     *) vmh_bad_usage "unknown argument '$1'" ;;
   esac
   shift
 done
+[ -n "$vmh_sim" ] || vmh_sim=$root/build/bench/vmh-sim
 [ ${#boards[@]} -gt 0 ] || boards=(native_sim/native/64 qemu_cortex_m3)
 for b in "${boards[@]}"; do
   case "$b" in
@@ -102,10 +110,11 @@ fi
 printf 'CONFIG_PICOLIBC=y\nCONFIG_PICOLIBC_USE_TOOLCHAIN=y\n' >"$work/debian-picolibc.conf"
 
 failures=0
-# result NAME SECONDS STATUS LOG: one line; the end of the log on failure.
+# result NAME SECONDS STATUS LOG: one line; the end of the log on failure (a status that starts
+# with "skipped" is none).
 result() {
   printf '%-58s %5ss  %s\n' "$1" "$2" "$3"
-  if [ "$3" != ok ]; then
+  if [ "$3" != ok ] && [[ "$3" != skipped* ]]; then
     failures=$((failures + 1))
     [ -f "$4" ] && tail -n 25 "$4" | sed 's/^/    /'
   fi
@@ -162,6 +171,25 @@ run() {
   return "$status"
 }
 
+# replay_trace DIR: the trace the C sample printed in DIR's run log, between its marker lines,
+# replayed by vmh-sim compare --trace with the sample's physical memory (its .config).
+replay_trace() {
+  local dir=$1 start=$SECONDS trace=$1.trace log=$1.compare.log physical
+  if [ ! -x "$vmh_sim" ]; then
+    result "$board: replay samples/heap's trace" 0 "skipped: no $vmh_sim (build it, or --vmh-sim PATH)" ""
+    return
+  fi
+  tr -d '\r' <"$dir.run.log" | sed -n '/^--- vmh trace begin ---$/,/^--- vmh trace end ---$/p' | sed '1d;$d' >"$trace"
+  physical=$(sed -n 's/^CONFIG_VMH_HEAP_PHYSICAL_SIZE=//p' "$dir/zephyr/.config")
+  if [ -s "$trace" ] && [ -n "$physical" ] &&
+    "$vmh_sim" compare --trace "$trace" --physical "$physical" >"$log" 2>&1; then
+    result "$board: replay samples/heap's trace ($(grep -vc '^#' "$trace") lines)" $((SECONDS - start)) ok ""
+  else
+    { echo "trace ($trace):"; cat "$trace"; } >>"$log"
+    result "$board: replay samples/heap's trace" $((SECONDS - start)) FAILED "$log"
+  fi
+}
+
 # twister's own schema (scripts/schemas/twister) accepts every sample.yaml and testcase.yaml.
 check_twister_yaml() {
   local f start=$SECONDS log=$work/build/twister-yaml.log
@@ -201,11 +229,26 @@ for board in "${boards[@]}"; do
     start=$SECONDS
     if run "$board" "$dir" "${app#*:}"; then
       result "$board: run $name" $((SECONDS - start)) ok ""
+      if [ "$name" = samples/heap ] && [[ "$board" == native_sim/* ]]; then replay_trace "$dir"; fi
     else
       result "$board: run $name" $((SECONDS - start)) FAILED "$dir.run.log"
     fi
   done
 done
+
+# The heap's shell command (zephyr/src/heap_shell.c, CONFIG_VMH_HEAP_TRACE with CONFIG_SHELL)
+# compiles: the module's library of the C sample with the shell on. The Zephyr archive of
+# VMH_THIRD_PARTY is a subset without the shell's sources: then the step says it is skipped.
+board=${boards[0]}
+dir=$work/build/shell-${board//\//_}
+start=$SECONDS
+if [ ! -f "$zephyr/subsys/shell/shell.c" ]; then
+  result "$board: build the heap's shell command (vmh trace)" 0 "skipped: the Zephyr tree has no shell sources" ""
+elif build_target=vmh_heap build samples/heap "$board" "$dir" -DCONFIG_SHELL=y; then
+  result "$board: build the heap's shell command (vmh trace)" $((SECONDS - start)) ok ""
+else
+  result "$board: build the heap's shell command (vmh trace)" $((SECONDS - start)) FAILED "$dir.log"
+fi
 
 # Bad CONFIG_VMH_HEAP values stop the build with a message that names them (one board is enough:
 # the checks are the module's, not the board's).

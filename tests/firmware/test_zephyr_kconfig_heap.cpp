@@ -1,12 +1,16 @@
 // The heap of CONFIG_VMH_HEAP (zephyr/src/heap.cpp) built on the host against the stand-ins of
-// zephyr_standin/, twice (tests/firmware/CMakeLists.txt): over plain RAM, and with CONFIG_MM_DRV,
+// zephyr_standin/, three times (tests/firmware/CMakeLists.txt): over plain RAM, with CONFIG_MM_DRV,
 // where its pages come from the recording stand-in of the sys_mm_drv driver within the physical
-// budget. The Zephyr build of the same file runs in the ztest suite on two boards
+// budget, and with CONFIG_MM_DRV and CONFIG_VMH_HEAP_TRACE, where every C call goes through the
+// trace recorder (the other tests then run through it too) and the trace it dumps replays in
+// vmh-sim. The Zephyr build of the same file runs in the ztest suite on two boards
 // (scripts/zephyr-check.sh); this one also reaches the CONFIG_MM_DRV branch, which no board
 // there has.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include <zephyr/drivers/mm/system_mm.h>
@@ -16,6 +20,14 @@
 #include "catch.hpp"
 #include "support/misuse_log.hpp"
 #include "zephyr_standin.hpp"
+
+#ifdef VMH_TRACE_REPLAY
+#include "sim/allocators.hpp"
+#include "sim/layouts.hpp"
+#include "sim/replay.hpp"
+#include "sim/tool.hpp"
+#include "sim/traces.hpp"
+#endif
 
 namespace {
 
@@ -180,5 +192,114 @@ TEST_CASE("kconfig heap over plain RAM: the layout fits the RAM it was given") {
   CHECK(vmh_heap_stats(&s) == 1);
   CHECK(s.pages_mapped == 0);
   CHECK(vmh_heap_free(p) == VMH_OK);
+}
+#endif
+
+#ifdef CONFIG_VMH_HEAP_TRACE
+namespace {
+
+void append_line(void* ctx, const char* line, std::size_t n) {
+  CHECK(n <= VMH_TRACE_LINE_MAX);
+  CHECK(line[n - 1] == '\n');
+  static_cast<std::string*>(ctx)->append(line, n);
+}
+
+// The lines of `text` that start with `kind` (a letter and a space).
+std::vector<std::string> lines_of(const std::string& text, char kind) {
+  std::vector<std::string> out;
+  for (std::size_t at = 0; at < text.size();) {
+    const std::size_t end = text.find('\n', at);
+    if (text[at] == kind && text[at + 1] == ' ') out.push_back(text.substr(at, end - at));
+    at = end + 1;
+  }
+  return out;
+}
+
+// The requests written with a failure's odd id.
+std::size_t failed_requests(const std::string& text) {
+  std::size_t n = 0;
+  for (const char kind : {'a', 'r'})
+    for (const std::string& line : lines_of(text, kind)) n += std::stoull(line.substr(2)) % 2;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("kconfig heap with CONFIG_VMH_HEAP_TRACE: the C calls' trace, dumped, replays in vmh-sim") {
+  const empty_after check;
+  const vmh_test::misuse_log misuse;
+  std::string earlier;
+  (void)vmh_heap_trace_dump(append_line, &earlier);  // whatever ran before: the trace starts here
+  CHECK(vmh_heap_trace_dump(nullptr, nullptr) == 0);
+
+  // A firmware's calls: requests that fail (the budget, no bucket), ranges, resizes, grows, the
+  // k_heap-like calls, and calls the format cannot express (not written).
+  std::vector<void*> held;
+  std::size_t failures = 0;
+  for (vmh_grant g = vmh_heap_try_alloc(16384, 0);; g = vmh_heap_try_alloc(16384, 0)) {
+    if (g.ptr == nullptr) {
+      ++failures;
+      break;
+    }
+    held.push_back(g.ptr);
+  }
+  CHECK(vmh_heap_alloc(largest().block_size + 1) == nullptr);
+  ++failures;
+  free_all(held);
+  void* small = vmh_heap_aligned_alloc(64, 100);
+  REQUIRE(small != nullptr);
+  const vmh_grant range = vmh_heap_alloc_range(1024, 8192, 64, 1024);
+  REQUIRE(range.status == VMH_OK);
+  CHECK(vmh_heap_resize(range.ptr, 1024) == VMH_OK);
+  CHECK(vmh_heap_grow(range.ptr, 4096, 1024).status == VMH_OK);
+  void* zeroed = vmh_heap_calloc(8, 16);
+  REQUIRE(zeroed != nullptr);
+  void* waited = vmh_heap_alloc_wait(256, K_NO_WAIT);  // also a neighbour: the realloc moves
+  REQUIRE(waited != nullptr);
+  void* moved = vmh_heap_realloc(zeroed, largest().block_size / 2);
+  REQUIRE(moved != nullptr);
+  CHECK(moved != zeroed);
+  CHECK(vmh_heap_try_alloc(0, 0).status == VMH_INVALID_SIZE);        // not written
+  CHECK(vmh_heap_try_alloc(16, 3).status == VMH_INVALID_ALIGNMENT);  // not written
+  for (void* p : {small, range.ptr, moved, waited}) CHECK(vmh_heap_free(p) == VMH_OK);
+  CHECK(vmh_heap_free(small) == VMH_DOUBLE_FREE);  // not written: it changed nothing
+  CHECK(vmh_test::misuse_log::take() == 1);
+
+  std::string text;
+  const std::size_t dumped = vmh_heap_trace_dump(append_line, &text);
+  CHECK(vmh_heap_trace_dropped() == 0);
+  CHECK(vmh_heap_trace_dump(append_line, &text) == 0);  // the ring is empty now
+  // Each line is one call; the first of a run names the format (here, when nothing ran before).
+  CHECK(dumped == static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')));
+  if (earlier.empty()) CHECK(text.rfind("# vmh trace v1: recorded by vmh::recorder", 0) == 0);
+  CHECK(failed_requests(text) == failures);
+  CHECK(lines_of(text, 'r').size() == 1);
+  CHECK(lines_of(text, 'g').size() == 1);
+  CHECK(lines_of(text, 'e').size() == 2);  // the resize and the realloc's try in place
+  CHECK(lines_of(text, 'f').size() == held.size() + 5);  // the realloc's free of the old block too
+  CHECK(lines_of(text, 'a').size() == held.size() + failures + 4);
+
+#ifdef VMH_TRACE_REPLAY
+  // vmh-sim reads it, and a replay on the same heap (the auto layout of the physical memory, the
+  // metadata not charged to the budget, as the driver's budget does not) fails where it failed.
+  const vmh_sim_test::temp_file file("kconfig-heap-trace", text);
+  const std::vector<vmh::trace::op> ops = vmh::sim::load_trace(file.path);
+  CHECK(ops.size() == lines_of(text, 'a').size() + 1 + 1 + 2 + lines_of(text, 'f').size());
+  vmh::sim::vmh_options opt;
+  opt.charge = vmh::sim::metadata_charge::uncharged;
+  vmh::sim::vmh_allocator again(vmh::sim::auto_layout(CONFIG_VMH_HEAP_PHYSICAL_SIZE, CONFIG_VMH_HEAP_PAGE_SIZE),
+                                CONFIG_VMH_HEAP_PHYSICAL_SIZE, CONFIG_VMH_HEAP_PAGE_SIZE, opt);
+  REQUIRE(again.valid());
+  const vmh::sim::report r = vmh::sim::replay(ops, again);
+  CHECK(r.failed == failures);
+  CHECK(r.resizes_failed == 1);  // the realloc's try in place
+  CHECK(r.skipped == 0);
+  CHECK(r.valid_after);
+  // And vmh-sim compare --trace takes it, as a trace saved from the device's console.
+  const vmh_sim_test::tool_end compared = vmh_sim_test::run_tool(
+      {"compare", "--trace", file.path, "--physical", std::to_string(CONFIG_VMH_HEAP_PHYSICAL_SIZE), "--json"});
+  CHECK(compared.end.exit_code == 0);
+  CHECK(compared.out.find("{\"allocator\":\"vmh\"") != std::string::npos);
+#endif
 }
 #endif

@@ -93,6 +93,9 @@ vmh_case(layout TRUE "definitions: VMH_HEAP_HAS_LAYOUT_FILE.*vmh_heap_buckets\\[
          CONFIG_VMH_HEAP_LAYOUT_FILE=good.layout)
 vmh_case(mm_drv_window TRUE "library: vmh_heap" CONFIG_MM_DRV=y CONFIG_VMH_HEAP_VIRTUAL_SIZE=1048576)
 vmh_case(no_heap TRUE "^$" CONFIG_VMH_HEAP=)
+vmh_case(trace TRUE "sources: .*/zephyr/src/heap.cpp" CONFIG_VMH_HEAP_TRACE=y CONFIG_VMH_HEAP_TRACE_BYTES=4096)
+vmh_case(trace_shell TRUE "sources: .*/zephyr/src/heap.cpp.*sources: .*/zephyr/src/heap_shell.c" CONFIG_VMH_HEAP_TRACE=y
+         CONFIG_VMH_HEAP_TRACE_BYTES=4096 CONFIG_SHELL=y)
 
 # Bad values: one message each, naming the option.
 vmh_case(page FALSE "CONFIG_VMH_HEAP_PAGE_SIZE=3000 is not a power of two" CONFIG_VMH_HEAP_PAGE_SIZE=3000)
@@ -108,6 +111,8 @@ vmh_case(ram_window FALSE "without CONFIG_MM_DRV the window is RAM: CONFIG_VMH_H
 vmh_case(layout_missing FALSE "CONFIG_VMH_HEAP_LAYOUT_FILE: no such file: .*/missing.layout"
          CONFIG_VMH_HEAP_LAYOUT_FILE=missing.layout)
 vmh_case(layout_line FALSE "bad.layout:2: count 'eight' is not a number" CONFIG_VMH_HEAP_LAYOUT_FILE=bad.layout)
+vmh_case(trace_bytes FALSE "CONFIG_VMH_HEAP_TRACE_BYTES=50 must be at least 96" CONFIG_VMH_HEAP_TRACE=y
+         CONFIG_VMH_HEAP_TRACE_BYTES=50)
 
 file(REMOVE_RECURSE ${VMH_WORK_DIR})
 message("zephyr heap options: ${passed} passed, ${failed} failed")

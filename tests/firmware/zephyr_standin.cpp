@@ -104,13 +104,17 @@ k_spinlock_key_t k_spin_lock(struct k_spinlock* l) {
   l->locked = 1;
   ++s.held;
   ++s.locks;
-  return k_spinlock_key_t{++s.last_key};
+  s.keys.push_back(++s.last_key);
+  return k_spinlock_key_t{s.last_key};
 }
 
 void k_spin_unlock(struct k_spinlock* l, k_spinlock_key_t key) {
   auto& s = standin::state();
   if (l->locked == 0) standin::misuse("spinlock released while free", reinterpret_cast<std::uintptr_t>(l));
-  if (key.key != s.last_key) standin::misuse("spinlock released with another key", reinterpret_cast<std::uintptr_t>(l));
+  // Nested spinlocks (the trace recorder's around the heap's) release innermost first.
+  if (s.keys.empty() || key.key != s.keys.back())
+    standin::misuse("spinlock released with another key", reinterpret_cast<std::uintptr_t>(l));
+  if (!s.keys.empty()) s.keys.pop_back();
   l->locked = 0;
   --s.held;
   ++s.unlocks;

@@ -36,6 +36,7 @@ struct driver_state {
   std::size_t locks = 0;
   std::size_t unlocks = 0;
   int last_key = 0;
+  std::vector<int> keys;  ///< the keys of the spinlocks held, innermost last (nested locks release in LIFO order)
 
   std::vector<call> of(op kind) const {
     std::vector<call> out;

@@ -1,7 +1,7 @@
 # CONFIG_VMH_HEAP's build-time part (included by zephyr/CMakeLists.txt; the layout-file reader
 # also runs alone in cmake -P, for tests/firmware/zephyr_heap_options_check.cmake):
 #  - vmh_heap_check_options(): each scalar Kconfig value that Kconfig's ranges cannot check
-#    (powers of two, multiples of the page) stops the configuration with one line naming it;
+#    (powers of two, multiples of the page, a trace ring too small for a line) stops the configuration with one line naming it;
 #  - vmh_heap_layout_table(FILE OUT): reads a vmh-sim layout file into the initializer of a
 #    bucket array, or stops with "FILE:LINE: what is wrong";
 #  - vmh_heap_generate(DIR): writes vmh_heap_window.ld (the window's NOLOAD section) and, for a
@@ -38,6 +38,12 @@ function(vmh_heap_check_options)
       vmh_heap_fail("CONFIG_${option}=${CONFIG_${option}} is not a multiple of CONFIG_VMH_HEAP_PAGE_SIZE=${page}")
     endif()
   endforeach()
+  if(CONFIG_VMH_HEAP_TRACE)
+    # At least one trace line (VMH_TRACE_LINE_MAX, vmh/c/trace.h).
+    if(NOT CONFIG_VMH_HEAP_TRACE_BYTES MATCHES "^[0-9]+$" OR CONFIG_VMH_HEAP_TRACE_BYTES LESS 96)
+      vmh_heap_fail("CONFIG_VMH_HEAP_TRACE_BYTES=${CONFIG_VMH_HEAP_TRACE_BYTES} must be at least 96 (one trace line)")
+    endif()
+  endif()
   if(NOT CONFIG_MM_DRV AND CONFIG_VMH_HEAP_VIRTUAL_SIZE GREATER CONFIG_VMH_HEAP_PHYSICAL_SIZE)
     vmh_heap_fail("without CONFIG_MM_DRV the window is RAM: CONFIG_VMH_HEAP_VIRTUAL_SIZE=${CONFIG_VMH_HEAP_VIRTUAL_SIZE} exceeds CONFIG_VMH_HEAP_PHYSICAL_SIZE=${CONFIG_VMH_HEAP_PHYSICAL_SIZE}")
   endif()

@@ -22,6 +22,9 @@
 #ifdef CONFIG_MM_DRV
 #include <vmh/zephyr/mm_mapper.hpp>
 #endif
+#ifdef CONFIG_VMH_HEAP_TRACE
+#include <vmh/recorder.hpp>
+#endif
 #ifdef VMH_HEAP_HAS_LAYOUT_FILE
 #include "vmh_heap_layout.h"
 #endif
@@ -155,6 +158,20 @@ constinit kconfig_heap heap{vmh::external_range{window, sizeof window}, mapper_t
 constinit kconfig_heap heap{vmh::external_range{window, sizeof window}};
 #endif
 
+#ifdef CONFIG_VMH_HEAP_TRACE
+// CONFIG_VMH_HEAP_TRACE: every C call goes through a recorder, which writes the calls the trace
+// format can express into a RAM ring (vmh_heap_trace_dump drains it). The recorder's spinlock is
+// held across each heap call and its line, so that the lines keep the order in which the heap ran
+// the calls; the ring has its own, for a dump from another thread or core.
+static_assert(CONFIG_VMH_HEAP_TRACE_BYTES >= vmh::trace_line_max,
+              "CONFIG_VMH_HEAP_TRACE_BYTES must hold at least one trace line (VMH_TRACE_LINE_MAX bytes)");
+using trace_ring_type = vmh::trace_ring<CONFIG_VMH_HEAP_TRACE_BYTES, vmh::zephyr::spinlock>;
+constinit trace_ring_type trace;
+constinit vmh::recorder<kconfig_heap, trace_ring_type, vmh::zephyr::spinlock> calls{heap, trace};
+#else
+constexpr kconfig_heap& calls = heap;  // the C calls reach the heap itself
+#endif
+
 // Whether some bucket could ever hold `size` bytes aligned to `align`, whatever is allocated:
 // only then is waiting for a free worth it.
 bool servable(std::size_t size, std::size_t align) {
@@ -168,48 +185,51 @@ bool servable(std::size_t size, std::size_t align) {
 void* alloc_wait(std::size_t align, std::size_t bytes, k_timeout_t timeout) {
   const k_timepoint_t end = sys_timepoint_calc(timeout);
   for (;;) {
-    const vmh::grant g = heap.try_allocate(bytes, align);
+    const vmh::grant g = calls.try_allocate(bytes, align);
     if (g) return g.ptr;
     if (k_is_in_isr() || K_TIMEOUT_EQ(timeout, K_NO_WAIT) || !servable(bytes, align)) return nullptr;
     atomic_inc(&vmh_heap_waiters);
     // A free between the try above and this registration woke nobody: try once more.
-    void* p = heap.try_allocate(bytes, align).ptr;
+    void* p = calls.try_allocate(bytes, align).ptr;
     if (p == nullptr) (void)k_sem_take(&vmh_heap_freed, sys_timepoint_timeout(end));
     atomic_dec(&vmh_heap_waiters);
     if (p != nullptr) return p;
-    if (sys_timepoint_expired(end)) return heap.try_allocate(bytes, align).ptr;
+    if (sys_timepoint_expired(end)) return calls.try_allocate(bytes, align).ptr;
   }
 }
 
 }  // namespace
 
-VMH_C_API(vmh_heap, heap);
+VMH_C_API(vmh_heap, calls);
+#ifdef CONFIG_VMH_HEAP_TRACE
+VMH_C_TRACE_RING(vmh_heap, trace);
+#endif
 
 extern "C" {
 
 void* vmh_heap_calloc(size_t num, size_t size) {
   if (num == 0 || size == 0 || num > SIZE_MAX / size) return nullptr;
-  void* p = heap.allocate(num * size);
+  void* p = calls.allocate(num * size);
   if (p != nullptr) std::memset(p, 0, num * size);
   return p;
 }
 
 void* vmh_heap_realloc(void* ptr, size_t bytes) {
-  if (ptr == nullptr) return bytes == 0 ? nullptr : heap.allocate(bytes);
+  if (ptr == nullptr) return bytes == 0 ? nullptr : calls.allocate(bytes);
   if (bytes == 0) {
-    (void)heap.deallocate(ptr);
+    (void)calls.deallocate(ptr);
     return nullptr;
   }
-  const vmh::status s = heap.resize(ptr, bytes);
+  const vmh::status s = calls.resize(ptr, bytes);
   if (s == vmh::status::ok) return ptr;
   // Not a live allocation of this heap: resize refused it (and reported the misuse); nothing moves.
   if (s == vmh::status::foreign_pointer || s == vmh::status::interior_pointer || s == vmh::status::double_free)
     return nullptr;
-  const std::size_t old = heap.usable_size(ptr);
-  void* moved = heap.allocate(bytes);
+  const std::size_t old = calls.usable_size(ptr);
+  void* moved = calls.allocate(bytes);
   if (moved == nullptr) return nullptr;
   std::memcpy(moved, ptr, old < bytes ? old : bytes);
-  (void)heap.deallocate(ptr);
+  (void)calls.deallocate(ptr);
   return moved;
 }
 

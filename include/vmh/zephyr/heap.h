@@ -25,6 +25,12 @@
  *     struct vmh_grant dma = vmh_heap_alloc_range(4096, 48 * 1024, 64, 0);
  *     vmh_heap_free(dma.ptr);
  *     vmh_heap_free(buf);
+ *
+ * With CONFIG_VMH_HEAP_TRACE=y every call above goes through a vmh::recorder (vmh/recorder.hpp)
+ * into a RAM ring of CONFIG_VMH_HEAP_TRACE_BYTES bytes, one line of vmh-sim's trace format per
+ * call the format can express, and vmh_heap_trace_dump / vmh_heap_trace_dropped (below) read it
+ * out; with CONFIG_SHELL=y too, the shell command `vmh trace` prints it (docs/firmware.md,
+ * "Recording a trace").
  */
 #ifndef VMH_ZEPHYR_HEAP_H
 #define VMH_ZEPHYR_HEAP_H
@@ -34,6 +40,9 @@
 #include <zephyr/kernel.h>
 
 #include "../c/vmh.h"
+#ifdef CONFIG_VMH_HEAP_TRACE
+#include "../c/trace.h"
+#endif
 
 /** The heap's functions of vmh's C API, with the prefix vmh_heap (vmh/c/vmh.h documents them). */
 VMH_C_DECLARE(vmh_heap);
@@ -61,6 +70,20 @@ void *vmh_heap_alloc_wait(size_t bytes, k_timeout_t timeout);
 /** k_heap_aligned_alloc: as vmh_heap_alloc_wait, aligned to `align` (a power of two; 0: the
  * layout's minimum). An alignment that is not a power of two returns NULL at once. */
 void *vmh_heap_aligned_alloc_wait(size_t align, size_t bytes, k_timeout_t timeout);
+
+#ifdef CONFIG_VMH_HEAP_TRACE
+/** CONFIG_VMH_HEAP_TRACE: hands every whole line of the heap's trace now in the ring to
+ * `fn(ctx, line, n)`, oldest first, removing each (the dumps, concatenated, are the trace); then,
+ * once the ring has dropped lines because it was full, a comment line saying how many (the trace
+ * stops at the first dropped line, so that what was dumped stays a valid trace). Each line ends
+ * in its newline, is at most VMH_TRACE_LINE_MAX bytes and is not NUL-terminated. `fn` is called
+ * without the heap's or the ring's lock held, so it may print and block. Returns the lines handed out; 0 when `fn` is NULL. */
+size_t vmh_heap_trace_dump(vmh_trace_line_fn fn, void *ctx);
+
+/** CONFIG_VMH_HEAP_TRACE: the trace lines dropped so far because the ring was full (dump more
+ * often, or raise CONFIG_VMH_HEAP_TRACE_BYTES). */
+size_t vmh_heap_trace_dropped(void);
+#endif
 
 #ifdef __cplusplus
 }
