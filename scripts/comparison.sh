@@ -31,7 +31,7 @@ echo "| workload | sys_heap + SOF's loop | SOF today | SOF page runs | **vmh** |
 echo "|---|---:|---:|---:|---:|"
 row() {  # LABEL, then compare's arguments
   local label=$1; shift
-  "$sim" compare "$@" --json 2>/dev/null | python3 -c '
+  "$sim" compare "$@" --models --json 2>/dev/null | python3 -c '
 import json, sys
 rows = {r["allocator"]: r for r in map(json.loads, sys.stdin)}
 cells = []

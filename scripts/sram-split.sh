@@ -52,7 +52,7 @@ vmh_rows="" sys_rows=""
 for w in "${workloads[@]}"; do
   name=${w%%|*}
   read -r -a opts <<<"${w#*|}"
-  out=$("$sim" compare "${opts[@]}" --memory) || exit 1
+  out=$("$sim" compare "${opts[@]}" --memory --models) || exit 1
   for who in "vmh (auto layout)" "sys_heap + SOF loop (model)"; do
     got=$(rows "$who" "$name" <<<"$out")
     # A renamed row would leave its table silently empty: stop instead.

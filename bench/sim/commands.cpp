@@ -226,7 +226,8 @@ int compare(const args& a) {
   // The baselines as models, each followed by the real code it models when the build has it
   // (cmake/third_party.cmake), then vmh.
   std::vector<row> rows;
-  const std::vector<std::string> real = real_allocator_names();
+  const bool models_only = a.has("models");  // the real code's rows cost a process call per operation
+  const std::vector<std::string> real = models_only ? std::vector<std::string>{} : real_allocator_names();
   auto with_real = [&](const char* name, const char* model, const char* real_name, const char* real_allocator) {
     rows.push_back({name, model});
     if (std::find(real.begin(), real.end(), real_allocator) != real.end()) rows.push_back({real_name, real_allocator});
@@ -244,7 +245,7 @@ int compare(const args& a) {
   // Notes about the rows go to standard error after the output is written (an output that
   // cannot be written is the one line an error gives).
   std::vector<std::string> notes;
-  if (const std::string note = real_allocators_note(); !note.empty()) notes.push_back(note);
+  if (const std::string note = real_allocators_note(); !note.empty() && !models_only) notes.push_back(note);
   // A baseline that cannot take this budget at all (SOF's two heaps need a system heap large
   // enough for the VMH's bookkeeping) is left out with one line, the others are compared.
   std::erase_if(rows, [&](const row& w) {
@@ -1024,10 +1025,11 @@ const std::vector<command>& commands() {
        "  (docs/vmh-sim.md); grow = what the trace's grow lines (g) got.\n"
        "  Exit 1 if the allocator's own validation fails afterwards.\n"},
       {"compare", compare,
-       {{"physical"}, {"layout"}, {"page"}, {"policy"}, {"packed"}, {"uncharged", true}, {"json", true}, {"memory", true}},
+       {{"physical"}, {"layout"}, {"page"}, {"policy"}, {"packed"}, {"uncharged", true}, {"json", true}, {"memory", true},
+        {"models", true}},
        true,
        "vmh-sim compare TRACES --physical BYTES [--layout L] [--page BYTES] [--policy P] [--packed R]\n"
-       "                [--uncharged] [--memory] [--json]\n"
+       "                [--uncharged] [--memory] [--models] [--json]\n"
        "  Replays the traces (--trace FILE..., or the seeds of a family, default 1-3) on sys_heap + SOF's\n"
        "  loop, SOF's VMH, what SOF runs today (sof_today), SOF's page runs (sof_vpage), each with its\n"
        "  real code when the build has it, and vmh at one budget, metadata charged; prints a Markdown table of the means\n"
@@ -1035,7 +1037,8 @@ const std::vector<command>& commands() {
        "  mean over the operations and a peak, and their floor, the fewest banks that could hold the\n"
        "  mapped pages; \"(approx.)\" when the page model lost track of the heap; then the SRAM split at\n"
        "  the first failure and at the peak; traces with grow lines: and one of what the grow requests\n"
-       "  got), or one JSON line per allocator.\n"},
+       "  got), or one JSON line per allocator. --models: the models only, without the real code's rows\n"
+       "  (each of their operations is a call into a separate 32-bit process: far slower).\n"},
       {"layout", layout_command,
        {{"physical"}, {"page"}, {"json", true}},
        false,

@@ -544,6 +544,24 @@ TEST_CASE("a plan's figures are those of a replay of its layout with the same op
   }
 }
 
+TEST_CASE("compare --models gives the models' lines alone, the same as without it") {
+  const std::vector<std::string> words = {"compare", "--family", "sof", "--seeds", "1", "--steps", "300", "--physical", "256K", "--json"};
+  std::vector<std::string> models = words;
+  models.push_back("--models");
+  const tool_end all = run_tool(words), only = run_tool(models);
+  REQUIRE(all.end.exit_code == 0);
+  REQUIRE(only.end.exit_code == 0);
+  std::vector<std::string> lines;
+  for (std::size_t at = 0, end; (end = only.out.find('\n', at)) != std::string::npos; at = end + 1) {
+    const std::string line = only.out.substr(at, end - at);
+    const std::size_t from = line.find("\"allocator\":\"") + 13;
+    lines.push_back(line.substr(from, line.find('"', from) - from));
+    CHECK(all.out.find(line) != std::string::npos);  // the same figures as among all the rows
+  }
+  CHECK(lines == std::vector<std::string>{"sys_heap", "sof_vmh", "sof_today", "sof_vpage", "vmh"});
+  CHECK(only.err().find("real") == std::string::npos);  // no note about the real code
+}
+
 TEST_CASE("compare takes trace files: the means over them are those over the same traces as seeds") {
   const temp_file one("one", vmh::trace::to_text(vmh::workloads::sof_family(1, 300)));
   const temp_file two("two", vmh::trace::to_text(vmh::workloads::sof_family(2, 300)));
