@@ -529,7 +529,8 @@ class heap {
   static auto extent_of(const where& w) noexcept
     requires(packs)
   {
-    return typename backing_heap::extent{status::ok, w.index, w.bucket};
+    if constexpr (packs)  // (clang checks the body of a constrained member)
+      return typename backing_heap::extent{status::ok, w.index, w.bucket};
   }
 
   template <class T>
