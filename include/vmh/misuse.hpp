@@ -57,7 +57,7 @@ inline std::atomic<misuse_handler> misuse_handler_now{stop_on_misuse};
 /// Reports `what` for `ptr` to the handler if it is a misused pointer and reports are on;
 /// returns `what`.
 VMH_NOINLINE inline status report_misuse(status what, const void* ptr) noexcept {
-  if (what == status::foreign_pointer || what == status::interior_pointer || what == status::double_free)
+  if (is_misused_pointer(what))
     misuse_handler_now.load(std::memory_order_relaxed)(what, ptr);
   return what;
 }

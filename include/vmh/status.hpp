@@ -42,6 +42,13 @@ constexpr const char* to_string(status s) noexcept {
   return "unknown";
 }
 
+/// Whether `s` says the pointer a call was given is not a live allocation of the heap
+/// (`foreign_pointer`, `interior_pointer`, `double_free`): a bug of the caller, which the heaps
+/// also report to the misuse handler (misuse.hpp).
+constexpr bool is_misused_pointer(status s) noexcept {
+  return s == status::foreign_pointer || s == status::interior_pointer || s == status::double_free;
+}
+
 /// The result of an allocation: the pointer (null on failure), the bytes granted and why (`status`).
 struct grant {
   /// the allocation, or null on failure

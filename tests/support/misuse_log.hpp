@@ -32,8 +32,7 @@ class misuse_log {
   // Whether the call that returned `s` for `ptr` was reported as it must be: once, with `s` and
   // `ptr`, when `s` is a misused pointer, and not at all otherwise. Forgets what it checked.
   static bool reported(vmh::status s, const void* ptr) {
-    const bool misuse = s == vmh::status::foreign_pointer || s == vmh::status::interior_pointer ||
-                        s == vmh::status::double_free;
+    const bool misuse = vmh::is_misused_pointer(s);
     std::vector<report>& r = reports();
     const bool ok = misuse ? r.size() == 1 && r[0].what == s && r[0].ptr == ptr : r.empty();
     r.clear();

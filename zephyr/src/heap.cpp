@@ -223,7 +223,7 @@ void* vmh_heap_realloc(void* ptr, size_t bytes) {
   const vmh::status s = calls.resize(ptr, bytes);
   if (s == vmh::status::ok) return ptr;
   // Not a live allocation of this heap: resize refused it (and reported the misuse); nothing moves.
-  if (s == vmh::status::foreign_pointer || s == vmh::status::interior_pointer || s == vmh::status::double_free)
+  if (vmh::is_misused_pointer(s))
     return nullptr;
   const std::size_t old = calls.usable_size(ptr);
   void* moved = calls.allocate(bytes);
