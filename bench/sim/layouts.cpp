@@ -18,11 +18,7 @@ std::vector<bucket> auto_layout(std::size_t physical, std::size_t page, bool pac
 }
 
 std::size_t min_align_of(std::span<const bucket> layout, packed_region packed) {
-  std::size_t align = default_min_align;
-  for (const bucket& b : layout)
-    while (align > 8 && b.block_size % align != 0) align /= 2;
-  while (packed.bytes != 0 && align > 8 && packed.granule % align != 0) align /= 2;
-  return align;
+  return widest_min_align(layout.data(), layout.size(), packed);
 }
 
 layout_check check_layout(std::span<const bucket> layout, std::size_t page, packed_region packed) {

@@ -19,9 +19,9 @@ std::vector<bucket> geometric_layout(const presets::geometric_params& p);
 /// The library's zero-tuning layout for a physical budget (presets::auto_params).
 std::vector<bucket> auto_layout(std::size_t physical, std::size_t page, bool packed = true);
 
-/// The layout's minimum alignment: the largest power of two dividing every block size and, with
-/// a packed region, its granule; at most a cache line (64), at least 8. (With the zero-tuning
-/// layout that is the preset's own 16.)
+/// The layout's minimum alignment: vmh::widest_min_align, the largest power of two dividing
+/// every block size and, with a packed region, its granule; at most a cache line (64), at least
+/// 8. (With the zero-tuning layout that is the preset's own 16.)
 std::size_t min_align_of(std::span<const bucket> layout, packed_region packed = {});
 
 /// The layout's geometry as the heap derives it (its virtual size, or the rule it breaks).

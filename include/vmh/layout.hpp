@@ -490,6 +490,18 @@ struct bucket_table {
   static constexpr std::size_t size() noexcept { return N; }
 };
 
+/// The largest min_align a table of `count` buckets (and a packed region with `packed.bytes` != 0)
+/// can have: the largest power of two from 8 up to `default_min_align` that divides every block
+/// size (and the region's granule); 8 when none larger does. The tools and the Kconfig heap's
+/// layout file take this one, so a table read from a file gets the same heap everywhere.
+constexpr std::size_t widest_min_align(const bucket* buckets, std::size_t count, packed_region packed = {}) noexcept {
+  std::size_t align = default_min_align;
+  for (std::size_t i = 0; i < count; ++i)
+    while (align > 8 && buckets[i].block_size % align != 0) align /= 2;
+  while (packed.bytes != 0 && align > 8 && packed.granule % align != 0) align /= 2;
+  return align;
+}
+
 /// Builds a table from a braced list: `vmh::make_table({{64, 32}, {256, 16}})`.
 template <std::size_t N>
 constexpr bucket_table<N> make_table(const bucket (&buckets)[N], std::size_t page_size = default_page_size,

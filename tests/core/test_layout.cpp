@@ -648,6 +648,26 @@ TEST_CASE("the geometric generator rejects unusable parameters", "[layout][prese
   CHECK(vmh::presets::geometric_bucket_count(P{.physical_bytes = 0}) == 0);
 }
 
+TEST_CASE("widest_min_align: the largest power of two from 8 to 64 dividing every block size and the granule",
+          "[layout]") {
+  const bucket pow2[] = {{128, 4}, {4096, 2}};
+  CHECK(vmh::widest_min_align(pow2, 2) == 64);  // capped at the cache line
+  static constexpr bucket mixed[] = {{96, 4}, {160, 2}};
+  CHECK(vmh::widest_min_align(mixed, 2) == 32);
+  const bucket odd[] = {{24, 4}, {4096, 2}};
+  CHECK(vmh::widest_min_align(odd, 2) == 8);
+  const bucket tiny[] = {{12, 4}};
+  CHECK(vmh::widest_min_align(tiny, 1) == 8);  // never below 8, even when 8 does not divide
+  CHECK(vmh::widest_min_align(pow2, 2, vmh::packed_region{65536, 16384, 16}) == 16);  // the granule counts
+  CHECK(vmh::widest_min_align(pow2, 2, vmh::packed_region{0, 16384, 16}) == 64);      // no region: it does not
+  CHECK(vmh::widest_min_align(pow2, 0) == 64);
+  static_assert(vmh::widest_min_align(mixed, 2) == 32, "a constant expression");
+  // The table it gives is accepted: every block size is a multiple of it.
+  constexpr auto g = vmh::derive_geometry<2>(mixed, 2, page, vmh::widest_min_align(mixed, 2), SIZE_MAX, SIZE_MAX, SIZE_MAX, false);
+  CHECK(g.error == layout_error::none);
+  CHECK(g.min_align == 32);
+}
+
 TEST_CASE("block sizes round to their granule: min_align, then the cache line, then the page", "[layout][presets]") {
   using vmh::presets::block_granule;
   using vmh::presets::round_block_nearest;

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 
 #include <vmh/c_api.hpp>
 #include <vmh/vmh.hpp>
@@ -50,15 +51,9 @@ constexpr std::size_t window_limit = CONFIG_VMH_HEAP_VIRTUAL_SIZE != 0 ? CONFIG_
                                                                          : physical;
 
 #ifdef VMH_HEAP_HAS_LAYOUT_FILE
-// min_align of a layout file: the largest power of two up to 64 that divides every block size,
-// as vmh-sim reads the same file.
-constexpr std::size_t file_min_align() {
-  std::size_t align = vmh::default_min_align;
-  for (const vmh::bucket& b : vmh_heap_buckets)
-    while (align > 8 && b.block_size % align != 0) align /= 2;
-  return align;
-}
-constexpr auto table = vmh::make_table(vmh_heap_buckets, page, file_min_align());
+// A layout file's min_align is the widest its block sizes allow, as vmh-sim reads the same file.
+constexpr auto table = vmh::make_table(vmh_heap_buckets, page,
+                                       vmh::widest_min_align(vmh_heap_buckets, std::size(vmh_heap_buckets)));
 constexpr auto file_geometry = vmh::derive_geometry<table.size()>(table.buckets, table.size(), page, table.min_align,
                                                                   SIZE_MAX, SIZE_MAX, SIZE_MAX, false);
 static_assert(file_geometry.error != vmh::layout_error::none || file_geometry.virtual_size <= window_limit,
