@@ -67,10 +67,13 @@ void add_all() {
     (add<alloc_free_fixed<As>>(name("AllocFreeAlign64", As::name, std::to_string(size)), size, std::size_t{64}), ...);
   (add<alloc_free_random<As>>(name("AllocFreeRandom", As::name, "16-64K")), ...);
   (add<alloc_free_random<As, small_max>>(name("AllocFreeRandom", As::name, "16-4K")), ...);
+  (add<alloc_free_random<As, packed_max>>(name("AllocFreeRandom", As::name, "16-16K")), ...);
   for (unsigned fill : {10u, 50u, 95u})
     (add<steady<As>>(name("Steady", As::name, "16-64K/fill:" + std::to_string(fill)), fill), ...);
   for (unsigned fill : {50u, 90u})
     (add<steady<As, small_max>>(name("Steady", As::name, "16-4K/fill:" + std::to_string(fill)), fill), ...);
+  for (unsigned fill : {50u, 90u})
+    (add<steady<As, packed_max>>(name("Steady", As::name, "16-16K/fill:" + std::to_string(fill)), fill), ...);
   auto range = [&]<class A>() {
     if constexpr (has_range<A>) add<range_pressure<A>>(name("RangePressure", A::name, "fill:90"), 90u);
   };

@@ -62,6 +62,10 @@ inline constexpr std::uint32_t min_size = 16;
 // power-of-two classes of the steady cases stay inside the law.
 inline constexpr std::uint32_t wide_max = 65535;  ///< 16 B .. 64 KiB
 inline constexpr std::uint32_t small_max = 4095;  ///< 16 B .. 4 KiB
+/// 16 B .. 16 KiB: every request of this law goes to vmh's backing heap (the auto layout's packed
+/// region takes fixed requests up to its limit, 16 KiB).
+inline constexpr std::uint32_t packed_max = 16383;
+static_assert(packed_max < vmh_layout::geometry.packed.limit, "vmh bench: the 16 B-16 KiB law is the backing heap's");
 
 /// The random choices of one size law (log-uniform in [min_size, MaxSize]); the seed is the
 /// same for every law, so a law's sequence does not depend on which other laws are in use.

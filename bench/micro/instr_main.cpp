@@ -126,6 +126,10 @@ template <class A>
 using steady_small = steady<A, small_max>;
 template <class A>
 using steady_wide = steady<A, wide_max>;
+template <class A>
+using random_packed = alloc_free_random<A, packed_max>;
+template <class A>
+using steady_packed = steady<A, packed_max>;
 
 constexpr std::size_t bytes_64 = 64, bytes_4096 = 4096, default_align = 0;
 
@@ -154,8 +158,11 @@ std::vector<entry> all_entries() {
   every::add<alloc_free_fixed, bytes_4096, default_align>(e, "alloc_free/4096");
   every::add<random_small>(e, "alloc_free_random/16-4K");
   every::add<random_wide>(e, "alloc_free_random/16-64K");
+  every::add<random_packed>(e, "alloc_free_random/16-16K");
   general::add<steady_small, 50u>(e, "steady/16-4K/fill:50");
   general::add<steady_small, 90u>(e, "steady/16-4K/fill:90");
+  general::add<steady_packed, 50u>(e, "steady/16-16K/fill:50");
+  general::add<steady_packed, 90u>(e, "steady/16-16K/fill:90");
   general::add<steady_wide, 10u>(e, "steady/16-64K/fill:10");
   general::add<steady_wide, 95u>(e, "steady/16-64K/fill:95");
   rows<vmh_adapter, sys_heap_adapter, sof_vmh_adapter VMH_REAL_HEAP_ROW VMH_REAL_VMH_ROW>::add<range_pressure, 90u>(
