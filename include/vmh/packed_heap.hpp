@@ -409,7 +409,7 @@ class packed_heap {
   std::size_t next_used(std::size_t i) const noexcept {
     for (std::size_t k = i >> ws; k < leaf_words; ++k) {
       const word u = k == (i >> ws) ? used_[k] & (detail::all_ones << (i % wb)) : used_[k];
-      if (u != 0) return (k << ws) + static_cast<std::size_t>(std::countr_zero(u));
+      if (u != 0) return (k << ws) + static_cast<std::size_t>(detail::trailing_zeros(u));
     }
     return leaf_words << ws;
   }
@@ -426,7 +426,7 @@ class packed_heap {
       const std::size_t k = i >> ws;
       const word m = (start_[k] | ~used_[k]) & (detail::all_ones << (i % wb));
       if (m != 0) {
-        const std::size_t e = (k << ws) + static_cast<std::size_t>(std::countr_zero(m));
+        const std::size_t e = (k << ws) + static_cast<std::size_t>(detail::trailing_zeros(m));
         return e < g.granules ? e : g.granules;
       }
     }
@@ -493,12 +493,12 @@ class packed_heap {
   VMH_HOT_SMALL std::size_t run_at(std::size_t i) const noexcept {
     std::size_t k = i >> ws;
     word u = used_[k] >> (i % wb);
-    if (u != 0) return static_cast<std::size_t>(std::countr_zero(u));
+    if (u != 0) return static_cast<std::size_t>(detail::trailing_zeros(u));
     std::size_t length = wb - i % wb;
     while (length < big) {
       u = used_[++k];
       if (u != 0) {
-        length += static_cast<std::size_t>(std::countr_zero(u));
+        length += static_cast<std::size_t>(detail::trailing_zeros(u));
         return length < big ? length : field(i);
       }
       length += wb;
@@ -601,8 +601,8 @@ class packed_heap {
       const std::size_t reach = (u >> (wb - 1)) != 0 ? wb : u == 0 ? 0 : detail::highest_bit_index(u) + 1u;
       const std::size_t base = w << ws;
       if (const word hit = starts & lo & ~hi & detail::low_mask(reach); hit != 0) {
-        const unsigned bit = static_cast<unsigned>(std::countr_zero(hit));
-        return {base + bit, static_cast<std::size_t>(std::countr_zero(u >> bit))};
+        const unsigned bit = detail::trailing_zeros(hit);
+        return {base + bit, static_cast<std::size_t>(detail::trailing_zeros(u >> bit))};
       }
       if (reach < wb && ((starts >> reach) & 1u) != 0 && base + reach < top_) {
         const std::size_t length = run_at(base + reach);
@@ -619,12 +619,12 @@ class packed_heap {
       const std::size_t sure = detail::log2_floor(need) + (detail::is_pow2(need) ? 0 : 1);
       const word own = small_classes_ & ~detail::low_mask(class_of(n));
       if (const word maybe = own & detail::low_mask(sure < 6 ? sure : 6); maybe != 0) {  // one look
-        const std::size_t c = static_cast<std::size_t>(std::countr_zero(maybe));
+        const std::size_t c = static_cast<std::size_t>(detail::trailing_zeros(maybe));
         const chunk look = first_small(c, small_avail_[c].first());
         if (detail::align_up(look.first, a) + n <= look.first + look.length) return look;
       }
       if (const word surely = own & ~detail::low_mask(sure); surely != 0) {
-        const std::size_t c = static_cast<std::size_t>(std::countr_zero(surely));
+        const std::size_t c = static_cast<std::size_t>(detail::trailing_zeros(surely));
         return first_small(c, small_avail_[c].first());
       }
     }
@@ -643,7 +643,7 @@ class packed_heap {
       }
       if (sure < big_classes) {
         if (const std::uint64_t surely = big_classes_ & (~std::uint64_t{0} << sure); surely != 0) {
-          const std::size_t c = static_cast<std::size_t>(std::countr_zero(surely)), first = heads_[c] - 1;
+          const std::size_t c = static_cast<std::size_t>(detail::trailing_zeros(surely)), first = heads_[c] - 1;
           return {first, field(first)};
         }
       }
