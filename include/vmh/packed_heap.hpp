@@ -183,7 +183,7 @@ class packed_heap {
     const std::size_t s = offset >> g.granule_shift;
     if ((offset & ((std::size_t{1} << g.granule_shift) - 1)) != 0 || !is_used(s) || !is_start(s))
       return {is_used(s) ? status::interior_pointer : status::double_free};
-    return {status::ok, s, end_of(g, s)};
+    return {status::ok, s, end_of(s)};
   }
 
   /// Frees the located allocation `x` and unmaps the pages no allocation touches any more.
@@ -318,7 +318,7 @@ class packed_heap {
     for (std::size_t i = 0; i < g.granules;) {
       if (is_used(i)) {
         if (!is_start(i)) return {fault::kind::orphan_granule, i};
-        const std::size_t end = end_of(g, i);
+        const std::size_t end = end_of(i);
         ++live;
         granules += end - i;
         i = end;
@@ -366,7 +366,7 @@ class packed_heap {
   template <class Visit>
   bool for_each(const packed_geometry& g, Visit&& visit) const noexcept {
     for (std::size_t i = next_used(0); i < g.granules;) {
-      const std::size_t end = end_of(g, i);
+      const std::size_t end = end_of(i);
       if (!visit(i, end)) return false;
       i = next_used(end);
     }
@@ -421,16 +421,14 @@ class packed_heap {
   }
 
   /// One past the last granule of the allocation starting at s: the next start or free granule.
-  VMH_HOT_SMALL std::size_t end_of(const packed_geometry& g, std::size_t s) const noexcept {
-    for (std::size_t i = s + 1; i < g.granules; i = (i | (wb - 1)) + 1) {
-      const std::size_t k = i >> ws;
-      const word m = (start_[k] | ~used_[k]) & (detail::all_ones << (i % wb));
-      if (m != 0) {
-        const std::size_t e = (k << ws) + static_cast<std::size_t>(detail::trailing_zeros(m));
-        return e < g.granules ? e : g.granules;
-      }
-    }
-    return g.granules;
+  /// The bits past the region are clear (`check`: padding), so a free granule there ends the
+  /// scan too: no bound but the arrays'.
+  VMH_HOT_SMALL std::size_t end_of(std::size_t s) const noexcept {
+    std::size_t k = (s + 1) >> ws;
+    word m = detail::all_ones << ((s + 1) % wb);
+    for (; k < leaf_words; ++k, m = detail::all_ones)
+      if (const word stop = (start_[k] | ~used_[k]) & m; stop != 0) return (k << ws) + detail::trailing_zeros(stop);
+    return leaf_words << ws;  // it reaches the last word's end, which is the region's
   }
 
   // ---- nodes, kept in the start bits of a big free chunk ---------------------------------------
@@ -596,7 +594,7 @@ class packed_heap {
       const word before = w == 0 ? 1 : used_[w - 1] >> (wb - 1);  // granule 0 starts a run
       const word starts = ~u & ((u << 1) | before);
       const word lo = run_starts(~u, c);
-      const word hi = (std::size_t{1} << c) < wb ? lo & (lo >> (std::size_t{1} << c)) : 0;
+      const word hi = wb == 64 || c < 5 ? lo & (lo >> (std::size_t{1} << c)) : 0;  // (2^c < wb)
       // The run that reaches the word's end starts at `reach` (wb: no run does).
       const std::size_t reach = (u >> (wb - 1)) != 0 ? wb : u == 0 ? 0 : detail::highest_bit_index(u) + 1u;
       const std::size_t base = w << ws;
