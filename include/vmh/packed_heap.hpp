@@ -402,7 +402,7 @@ class packed_heap {
     const std::size_t last = (b - 1) >> ws;
     word m = detail::all_ones << (a % wb);
     for (; k < last; ++k, m = detail::all_ones) used_[k] = Used ? used_[k] | m : used_[k] & ~m;
-    m &= detail::all_ones >> (wb - 1 - (b - 1) % wb);
+    m &= detail::all_ones >> ((wb - b % wb) % wb);  // up to granule b - 1
     used_[last] = Used ? used_[last] | m : used_[last] & ~m;
   }
   /// The first used granule at or after i (the region's capacity when none).
@@ -629,11 +629,10 @@ class packed_heap {
     if (big_classes_ != 0) {
       std::size_t sure = 0;
       if (need >= big) {
-        const unsigned p = detail::log2_floor(need);
-        const std::size_t up = need + (std::size_t{1} << (p - 2)) - 1;  // the next class boundary
-        if (up >> index_bits == 0) sure = big_class_of(up);
-        else sure = big_classes;
         const std::size_t own = big_class_of(need);
+        // The class of need rounded up to the next class boundary: own, or the one after.
+        sure = own + ((need & ((std::size_t{1} << (detail::log2_floor(need) - 2)) - 1)) != 0);
+        if (sure > big_classes) sure = big_classes;
         if (own < sure && ((big_classes_ >> own) & 1u) != 0) {  // one look at the head of its own class
           const std::size_t first = heads_[own] - 1, length = field(first);
           if (detail::align_up(first, a) + n <= first + length) return {first, length};
