@@ -508,7 +508,7 @@ class packed_heap {
   VMH_HOT_SMALL std::size_t run_before(std::size_t s) const noexcept {
     std::size_t k = (s - 1) >> ws;
     const unsigned b = static_cast<unsigned>((s - 1) % wb);
-    word u = used_[k] & detail::low_mask(b + 1u);
+    word u = used_[k] & (detail::all_ones >> (wb - 1 - b));  // up to granule s - 1
     if (u != 0) return b - detail::highest_bit_index(u);
     std::size_t length = b + 1u;
     while (length < tagged) {
@@ -615,13 +615,14 @@ class packed_heap {
     const std::size_t need = n + a - 1;  // holds n at any alignment
     if (n < big && small_classes_ != 0) {
       const std::size_t sure = detail::log2_floor(need) + (detail::is_pow2(need) ? 0 : 1);
-      const word own = small_classes_ & ~detail::low_mask(class_of(n));
-      if (const word maybe = own & detail::low_mask(sure < 6 ? sure : 6); maybe != 0) {  // one look
+      const word below_sure = (word{1} << (sure < 6 ? sure : 6)) - 1;  // (of the 6 small classes)
+      const word own = small_classes_ & ~((word{1} << class_of(n)) - 1);
+      if (const word maybe = own & below_sure; maybe != 0) {  // one look
         const std::size_t c = static_cast<std::size_t>(detail::trailing_zeros(maybe));
         const chunk look = first_small(c, small_avail_[c].first());
         if (detail::align_up(look.first, a) + n <= look.first + look.length) return look;
       }
-      if (const word surely = own & ~detail::low_mask(sure); surely != 0) {
+      if (const word surely = own & ~below_sure; surely != 0) {
         const std::size_t c = static_cast<std::size_t>(detail::trailing_zeros(surely));
         return first_small(c, small_avail_[c].first());
       }
