@@ -380,7 +380,7 @@ class packed_heap {
   };
 
   VMH_HOT static constexpr std::size_t granules_for(const packed_geometry& g, std::size_t size) noexcept {
-    return (size >> g.granule_shift) + ((size & ((std::size_t{1} << g.granule_shift) - 1)) != 0);
+    return (size + (std::size_t{1} << g.granule_shift) - 1) >> g.granule_shift;  // (size is at most the region's bytes)
   }
   VMH_HOT bool is_used(std::size_t i) const noexcept { return (used_[i >> ws] >> (i % wb)) & 1u; }
   VMH_HOT bool is_start(std::size_t i) const noexcept { return (start_[i >> ws] >> (i % wb)) & 1u; }
