@@ -720,7 +720,7 @@ class heap {
   }
   /// Granules that `size` bytes take in the packed region.
   static constexpr std::size_t granules_of(const geometry_type& g, std::size_t size) noexcept {
-    return (size >> g.packed.granule_shift) + ((size & ((std::size_t{1} << g.packed.granule_shift) - 1)) != 0);
+    return (size + (std::size_t{1} << g.packed.granule_shift) - 1) >> g.packed.granule_shift;  // as packed_heap's
   }
   /// Counts a packed allocation that went from `from` to `to` granules.
   void note_packed(const geometry_type& g, std::size_t from, std::size_t to) noexcept {

@@ -183,7 +183,7 @@ class packed_heap {
     const std::size_t s = offset >> g.granule_shift;
     if ((offset & ((std::size_t{1} << g.granule_shift) - 1)) != 0 || !is_used(s) || !is_start(s))
       return {is_used(s) ? status::interior_pointer : status::double_free};
-    return {status::ok, s, end_of(g, s)};
+    return {status::ok, s, end_of(s)};
   }
 
   /// Frees the located allocation `x` and unmaps the pages no allocation touches any more.
@@ -318,7 +318,7 @@ class packed_heap {
     for (std::size_t i = 0; i < g.granules;) {
       if (is_used(i)) {
         if (!is_start(i)) return {fault::kind::orphan_granule, i};
-        const std::size_t end = end_of(g, i);
+        const std::size_t end = end_of(i);
         ++live;
         granules += end - i;
         i = end;
@@ -366,7 +366,7 @@ class packed_heap {
   template <class Visit>
   bool for_each(const packed_geometry& g, Visit&& visit) const noexcept {
     for (std::size_t i = next_used(0); i < g.granules;) {
-      const std::size_t end = end_of(g, i);
+      const std::size_t end = end_of(i);
       if (!visit(i, end)) return false;
       i = next_used(end);
     }
@@ -380,7 +380,7 @@ class packed_heap {
   };
 
   VMH_HOT static constexpr std::size_t granules_for(const packed_geometry& g, std::size_t size) noexcept {
-    return (size >> g.granule_shift) + ((size & ((std::size_t{1} << g.granule_shift) - 1)) != 0);
+    return (size + (std::size_t{1} << g.granule_shift) - 1) >> g.granule_shift;  // (size is at most the region's bytes)
   }
   VMH_HOT bool is_used(std::size_t i) const noexcept { return (used_[i >> ws] >> (i % wb)) & 1u; }
   VMH_HOT bool is_start(std::size_t i) const noexcept { return (start_[i >> ws] >> (i % wb)) & 1u; }
@@ -391,36 +391,25 @@ class packed_heap {
     return ((p - group_shift) << 2) + ((length >> (p - 2)) & 3);
   }
 
-  /// Marks granules [a, b) used (or free): the words between in full.
-  VMH_HOT_SMALL void set_used(std::size_t a, std::size_t b) noexcept {
+  /// Marks granules [a, b) used (or free). An allocation spans a few words (4 KiB: 4 at 64 bits):
+  /// a masked write per word, which the compiler keeps a loop (a fill of the words between
+  /// became a memset call).
+  VMH_HOT_SMALL void set_used(std::size_t a, std::size_t b) noexcept { mark<true>(a, b); }
+  VMH_HOT_SMALL void clear_used(std::size_t a, std::size_t b) noexcept { mark<false>(a, b); }
+  template <bool Used>
+  VMH_HOT_SMALL void mark(std::size_t a, std::size_t b) noexcept {
     std::size_t k = a >> ws;
     const std::size_t last = (b - 1) >> ws;
-    const word head = detail::all_ones << (a % wb), tail = detail::all_ones >> (wb - 1 - (b - 1) % wb);
-    if (k == last) {
-      used_[k] |= head & tail;
-      return;
-    }
-    used_[k] |= head;
-    while (++k < last) used_[k] = detail::all_ones;
-    used_[last] |= tail;
-  }
-  VMH_HOT_SMALL void clear_used(std::size_t a, std::size_t b) noexcept {
-    std::size_t k = a >> ws;
-    const std::size_t last = (b - 1) >> ws;
-    const word head = detail::all_ones << (a % wb), tail = detail::all_ones >> (wb - 1 - (b - 1) % wb);
-    if (k == last) {
-      used_[k] &= ~(head & tail);
-      return;
-    }
-    used_[k] &= ~head;
-    while (++k < last) used_[k] = 0;
-    used_[last] &= ~tail;
+    word m = detail::all_ones << (a % wb);
+    for (; k < last; ++k, m = detail::all_ones) used_[k] = Used ? used_[k] | m : used_[k] & ~m;
+    m &= detail::all_ones >> ((wb - b % wb) % wb);  // up to granule b - 1
+    used_[last] = Used ? used_[last] | m : used_[last] & ~m;
   }
   /// The first used granule at or after i (the region's capacity when none).
   std::size_t next_used(std::size_t i) const noexcept {
     for (std::size_t k = i >> ws; k < leaf_words; ++k) {
       const word u = k == (i >> ws) ? used_[k] & (detail::all_ones << (i % wb)) : used_[k];
-      if (u != 0) return (k << ws) + static_cast<std::size_t>(std::countr_zero(u));
+      if (u != 0) return (k << ws) + static_cast<std::size_t>(detail::trailing_zeros(u));
     }
     return leaf_words << ws;
   }
@@ -432,16 +421,14 @@ class packed_heap {
   }
 
   /// One past the last granule of the allocation starting at s: the next start or free granule.
-  VMH_HOT_SMALL std::size_t end_of(const packed_geometry& g, std::size_t s) const noexcept {
-    for (std::size_t i = s + 1; i < g.granules; i = (i | (wb - 1)) + 1) {
-      const std::size_t k = i >> ws;
-      const word m = (start_[k] | ~used_[k]) & (detail::all_ones << (i % wb));
-      if (m != 0) {
-        const std::size_t e = (k << ws) + static_cast<std::size_t>(std::countr_zero(m));
-        return e < g.granules ? e : g.granules;
-      }
-    }
-    return g.granules;
+  /// The bits past the region are clear (`check`: padding), so a free granule there ends the
+  /// scan too: no bound but the arrays'.
+  VMH_HOT_SMALL std::size_t end_of(std::size_t s) const noexcept {
+    std::size_t k = (s + 1) >> ws;
+    word m = detail::all_ones << ((s + 1) % wb);
+    for (; k < leaf_words; ++k, m = detail::all_ones)
+      if (const word stop = (start_[k] | ~used_[k]) & m; stop != 0) return (k << ws) + detail::trailing_zeros(stop);
+    return leaf_words << ws;  // it reaches the last word's end, which is the region's
   }
 
   // ---- nodes, kept in the start bits of a big free chunk ---------------------------------------
@@ -504,12 +491,12 @@ class packed_heap {
   VMH_HOT_SMALL std::size_t run_at(std::size_t i) const noexcept {
     std::size_t k = i >> ws;
     word u = used_[k] >> (i % wb);
-    if (u != 0) return static_cast<std::size_t>(std::countr_zero(u));
+    if (u != 0) return static_cast<std::size_t>(detail::trailing_zeros(u));
     std::size_t length = wb - i % wb;
     while (length < big) {
       u = used_[++k];
       if (u != 0) {
-        length += static_cast<std::size_t>(std::countr_zero(u));
+        length += static_cast<std::size_t>(detail::trailing_zeros(u));
         return length < big ? length : field(i);
       }
       length += wb;
@@ -521,7 +508,7 @@ class packed_heap {
   VMH_HOT_SMALL std::size_t run_before(std::size_t s) const noexcept {
     std::size_t k = (s - 1) >> ws;
     const unsigned b = static_cast<unsigned>((s - 1) % wb);
-    word u = used_[k] & detail::low_mask(b + 1u);
+    word u = used_[k] & (detail::all_ones >> (wb - 1 - b));  // up to granule s - 1
     if (u != 0) return b - detail::highest_bit_index(u);
     std::size_t length = b + 1u;
     while (length < tagged) {
@@ -607,13 +594,13 @@ class packed_heap {
       const word before = w == 0 ? 1 : used_[w - 1] >> (wb - 1);  // granule 0 starts a run
       const word starts = ~u & ((u << 1) | before);
       const word lo = run_starts(~u, c);
-      const word hi = (std::size_t{1} << c) < wb ? lo & (lo >> (std::size_t{1} << c)) : 0;
+      const word hi = wb == 64 || c < 5 ? lo & (lo >> (std::size_t{1} << c)) : 0;  // (2^c < wb)
       // The run that reaches the word's end starts at `reach` (wb: no run does).
       const std::size_t reach = (u >> (wb - 1)) != 0 ? wb : u == 0 ? 0 : detail::highest_bit_index(u) + 1u;
       const std::size_t base = w << ws;
       if (const word hit = starts & lo & ~hi & detail::low_mask(reach); hit != 0) {
-        const unsigned bit = static_cast<unsigned>(std::countr_zero(hit));
-        return {base + bit, static_cast<std::size_t>(std::countr_zero(u >> bit))};
+        const unsigned bit = detail::trailing_zeros(hit);
+        return {base + bit, static_cast<std::size_t>(detail::trailing_zeros(u >> bit))};
       }
       if (reach < wb && ((starts >> reach) & 1u) != 0 && base + reach < top_) {
         const std::size_t length = run_at(base + reach);
@@ -628,25 +615,25 @@ class packed_heap {
     const std::size_t need = n + a - 1;  // holds n at any alignment
     if (n < big && small_classes_ != 0) {
       const std::size_t sure = detail::log2_floor(need) + (detail::is_pow2(need) ? 0 : 1);
-      const word own = small_classes_ & ~detail::low_mask(class_of(n));
-      if (const word maybe = own & detail::low_mask(sure < 6 ? sure : 6); maybe != 0) {  // one look
-        const std::size_t c = static_cast<std::size_t>(std::countr_zero(maybe));
+      const word below_sure = (word{1} << (sure < 6 ? sure : 6)) - 1;  // (of the 6 small classes)
+      const word own = small_classes_ & ~((word{1} << class_of(n)) - 1);
+      if (const word maybe = own & below_sure; maybe != 0) {  // one look
+        const std::size_t c = static_cast<std::size_t>(detail::trailing_zeros(maybe));
         const chunk look = first_small(c, small_avail_[c].first());
         if (detail::align_up(look.first, a) + n <= look.first + look.length) return look;
       }
-      if (const word surely = own & ~detail::low_mask(sure); surely != 0) {
-        const std::size_t c = static_cast<std::size_t>(std::countr_zero(surely));
+      if (const word surely = own & ~below_sure; surely != 0) {
+        const std::size_t c = static_cast<std::size_t>(detail::trailing_zeros(surely));
         return first_small(c, small_avail_[c].first());
       }
     }
     if (big_classes_ != 0) {
       std::size_t sure = 0;
       if (need >= big) {
-        const unsigned p = detail::log2_floor(need);
-        const std::size_t up = need + (std::size_t{1} << (p - 2)) - 1;  // the next class boundary
-        if (up >> index_bits == 0) sure = big_class_of(up);
-        else sure = big_classes;
         const std::size_t own = big_class_of(need);
+        // The class of need rounded up to the next class boundary: own, or the one after.
+        sure = own + ((need & ((std::size_t{1} << (detail::log2_floor(need) - 2)) - 1)) != 0);
+        if (sure > big_classes) sure = big_classes;
         if (own < sure && ((big_classes_ >> own) & 1u) != 0) {  // one look at the head of its own class
           const std::size_t first = heads_[own] - 1, length = field(first);
           if (detail::align_up(first, a) + n <= first + length) return {first, length};
@@ -654,7 +641,7 @@ class packed_heap {
       }
       if (sure < big_classes) {
         if (const std::uint64_t surely = big_classes_ & (~std::uint64_t{0} << sure); surely != 0) {
-          const std::size_t c = static_cast<std::size_t>(std::countr_zero(surely)), first = heads_[c] - 1;
+          const std::size_t c = static_cast<std::size_t>(detail::trailing_zeros(surely)), first = heads_[c] - 1;
           return {first, field(first)};
         }
       }

@@ -56,6 +56,13 @@ struct page_counts {
 };
 static_assert(vmh::packed_pages<page_counts>);
 
+// The bit counts the scans and class computations use (of a nonzero value), at every width.
+static_assert(vmh::detail::leading_zeros(std::uint8_t{1}) == 7 && vmh::detail::leading_zeros(std::uint16_t{0x8000}) == 0);
+static_assert(vmh::detail::leading_zeros(std::uint32_t{1}) == 31 && vmh::detail::leading_zeros(std::uint64_t{1}) == 63);
+static_assert(vmh::detail::trailing_zeros(std::uint16_t{0x8000}) == 15 && vmh::detail::trailing_zeros(std::uint64_t{1} << 63) == 63);
+static_assert(vmh::detail::highest_bit_index(std::uint8_t{0x90}) == 7 && vmh::detail::log2_floor(SIZE_MAX) == vmh::detail::size_bits - 1);
+static_assert(vmh::detail::log2_floor(1) == 0 && vmh::detail::log2_floor(1023) == 9 && vmh::detail::log2_floor(1024) == 10);
+
 using heap_type = vmh::packed_heap<region / granule>;
 
 // A packed heap with its geometry and pages; sizes and offsets in granules.
@@ -434,4 +441,31 @@ TEST_CASE("packed heap: an empty heap is all zero and constant-initialized", "[p
   f.h.reset();
   f.consistent();
   CHECK(f.take(1) == 0);
+}
+
+TEST_CASE("packed heap: an allocation that reaches the region's end is found whole", "[packed][placement]") {
+  // The end of an allocation is the next start or free granule; past the region's last granule
+  // there is none: the arrays end there (a region of the heap's capacity) or their clear padding
+  // bits do (a smaller region).
+  for (const std::size_t bytes : {region, region / 2}) {
+    INFO("region of " << bytes << " bytes");
+    fixture f;
+    f.g = geometry(bytes);
+    const std::size_t granules = bytes / granule;
+    REQUIRE(f.take(100) == 0);
+    REQUIRE(f.take(granules - 100) == 100);  // the rest, to the last granule
+    CHECK(f.at(100).end == granules);
+    f.consistent();
+    f.drop(100);
+    REQUIRE(f.take(granules - 101) == 100);
+    REQUIRE(f.take(1) == granules - 1);  // the last granule alone
+    CHECK(f.at(100).end == granules - 1);
+    CHECK(f.at(granules - 1).end == granules);
+    f.drop(granules - 1);
+    CHECK(f.run_end(100) == granules);
+    f.consistent();
+    f.drop(100);
+    f.drop(0);
+    f.consistent();
+  }
 }

@@ -49,9 +49,32 @@ inline constexpr unsigned size_bits = std::numeric_limits<std::size_t>::digits;
 
 constexpr bool is_pow2(std::size_t x) noexcept { return x != 0 && (x & (x - 1)) == 0; }
 
+/// Leading (trailing) zeros of x > 0: std::countl_zero tests for zero first where the target's
+/// count instruction is undefined for it (x86-64 without lzcnt), a branch in every hot path.
+template <class T>
+VMH_HOT constexpr unsigned leading_zeros(T x) noexcept {
+#if defined(__GNUC__)
+  if constexpr (sizeof(T) <= sizeof(unsigned)) return static_cast<unsigned>(__builtin_clz(x)) - (std::numeric_limits<unsigned>::digits - std::numeric_limits<T>::digits);
+  else if constexpr (sizeof(T) == sizeof(unsigned long)) return static_cast<unsigned>(__builtin_clzl(x));
+  else return static_cast<unsigned>(__builtin_clzll(x));
+#else
+  return static_cast<unsigned>(std::countl_zero(x));
+#endif
+}
+template <class T>
+VMH_HOT constexpr unsigned trailing_zeros(T x) noexcept {
+#if defined(__GNUC__)
+  if constexpr (sizeof(T) <= sizeof(unsigned)) return static_cast<unsigned>(__builtin_ctz(x));
+  else if constexpr (sizeof(T) == sizeof(unsigned long)) return static_cast<unsigned>(__builtin_ctzl(x));
+  else return static_cast<unsigned>(__builtin_ctzll(x));
+#else
+  return static_cast<unsigned>(std::countr_zero(x));
+#endif
+}
+
 /// floor(log2(x)) for x > 0.
 VMH_HOT constexpr unsigned log2_floor(std::size_t x) noexcept {
-  return static_cast<unsigned>(std::numeric_limits<std::size_t>::digits - 1 - std::countl_zero(x));
+  return static_cast<unsigned>(std::numeric_limits<std::size_t>::digits - 1) - leading_zeros(x);
 }
 
 /// Lowest set bit of x (its largest power-of-two divisor); 0 for x == 0.
@@ -69,7 +92,7 @@ constexpr bool fits_align_up(std::size_t a, std::size_t p) noexcept { return a <
 /// Index of the highest set bit of x > 0.
 template <class T>
 constexpr unsigned highest_bit_index(T x) noexcept {
-  return static_cast<unsigned>(std::numeric_limits<T>::digits - 1 - std::countl_zero(x));
+  return static_cast<unsigned>(std::numeric_limits<T>::digits - 1) - leading_zeros(x);
 }
 
 /// The lowest clear bit of a word that has one (no test for an all-ones word).

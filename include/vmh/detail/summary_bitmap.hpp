@@ -77,7 +77,7 @@ class summary_bitmap {
     std::size_t i = 0;
     VMH_UNROLL
     for (std::size_t step = 0; step < levels; ++step)
-      i = (i << word_shift) + static_cast<std::size_t>(std::countr_zero(w_[start(levels - 1 - step) + i]));
+      i = (i << word_shift) + static_cast<std::size_t>(trailing_zeros(w_[start(levels - 1 - step) + i]));
     return i;
   }
 
