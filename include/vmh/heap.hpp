@@ -288,7 +288,7 @@ class heap {
     }
     const bucket_type& bg = index_of(g).buckets[b];
     const std::size_t index = detail::bitmap_find_free<levels>(words_, bg);
-    const std::size_t offset = index_type::block_offset(bg, index);
+    const std::size_t offset = index_of(g).block_offset(b, index);
     if constexpr (tracks_pages && detail::reports_available<Mapper>) {
       // The fairness rule caps the new physical memory a grant takes; pages that neighbours map
       // already cost nothing. The smallest grant is never refused while its pages are free.
@@ -601,7 +601,8 @@ class heap {
     std::size_t most = 0;
     for (; m != 0; m &= static_cast<mask>(m - 1)) {
       const bucket_type& bg = index_of(g).buckets[std::countr_zero(m)];
-      const std::size_t n = Options.runs && bg.stride == bg.block_size ? bg.block_size * bg.block_count : bg.block_size;
+      const std::size_t n =
+          Options.runs && index_type::stride_of(bg) == bg.block_size ? bg.block_size * bg.block_count : bg.block_size;
       if (n > most) most = n;
     }
     return most;
@@ -804,7 +805,7 @@ class heap {
   /// pages they touch; all or nothing.
   VMH_HOT grant place(const geometry_type& g, std::size_t b, std::size_t index, std::size_t size) noexcept {
     const bucket_type& bg = index_of(g).buckets[b];
-    const std::size_t offset = index_type::block_offset(bg, index);
+    const std::size_t offset = index_of(g).block_offset(b, index);
     const std::size_t n = run_length(bg, size);
     if constexpr (Options.poison)
       if (poisoned(bg)) {
@@ -844,7 +845,7 @@ class heap {
       m &= static_cast<mask>(~(mask{1} << b));
       const bucket_type& bg = index_of(g).buckets[b];
       const std::size_t n = detail::ceil_div(size, bg.block_size);
-      if (n > bg.block_count - in_use_[b] || bg.stride != bg.block_size) continue;  // guarded blocks are not adjacent
+      if (n > bg.block_count - in_use_[b] || index_type::stride_of(bg) != bg.block_size) continue;  // guarded blocks are not adjacent
       const std::size_t index = detail::bitmap_find_run(words_, bg, n);
       if (index < bg.block_count) return place(g, b, index, size);
     }
@@ -875,9 +876,9 @@ class heap {
       }
     const std::size_t b = index_of(g).bucket_at(offset);
     const bucket_type& bg = index_of(g).buckets[b];
-    const std::size_t rel = offset - bg.offset;
+    const std::size_t rel = offset - index_of(g).bucket_start(b);
     const std::size_t index = index_type::block_index(bg, rel);
-    if (rel != index * bg.stride) return {status::interior_pointer};  // inside a block, or a guard page
+    if (rel != index * index_type::stride_of(bg)) return {status::interior_pointer};  // inside a block, or a guard page
     if (!detail::bitmap_test(words_, bg, index)) return {status::double_free};
     if constexpr (records_all)
       if (records_[bg.first_block + index] == 0) return {status::interior_pointer};  // inside a run

@@ -149,6 +149,12 @@ constexpr std::size_t block_alignment(std::size_t block_size, std::size_t page_s
   return low < page_size ? low : page_size;
 }
 
+/// Where a bucket lies in the virtual range (part of `bucket_geometry`).
+struct bucket_span {
+  std::size_t offset = 0;  ///< byte offset of block 0 from the start of the virtual range
+  std::size_t stride = 0;  ///< bytes from one block to the next: block_size, plus a guard page when guarded
+};
+
 /// Everything the heap needs to know about one bucket, derived from the table.
 ///
 /// How its allocations use pages (see docs/design.md, "Pages"):
@@ -159,15 +165,18 @@ constexpr std::size_t block_alignment(std::size_t block_size, std::size_t page_s
 ///    touches exactly the one page that holds its block, and nothing per block is kept.
 ///
 /// `Levels`: the bitmap levels it has room for; `Index`: the type of its block, record and word
-/// indices. The defaults (`bucket_geometry`) hold any bucket; a fixed layout's compact table
-/// (`fixed_layout::index`) uses its own levels and, on 32-bit targets, 16-bit indices when its
-/// totals fit, so that the table kept in flash is small.
-template <std::size_t Levels = max_bitmap_levels, class Index = std::uint32_t>
-struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) basic_bucket_geometry {  // 64 B: one shift to index
+/// indices; `Spans`: whether it keeps its offset and stride (`bucket_span`). The defaults
+/// (`bucket_geometry`) hold any bucket; a fixed layout's compact table (`fixed_layout::index`)
+/// uses its own levels and, on 32-bit targets, 16-bit indices when its totals fit and no span
+/// when it has no guard pages (its `bucket_index` then reads a bucket's offset from its starts,
+/// and its stride is its block size), so that the table kept in flash is small.
+template <std::size_t Levels = max_bitmap_levels, class Index = std::uint32_t, bool Spans = true>
+struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) basic_bucket_geometry  // 64 B: one shift to index
+    : std::conditional_t<Spans, bucket_span, detail::empty> {
+  /// Whether it keeps its offset and stride.
+  static constexpr bool spans = Spans;
   /// bytes of each block
   std::size_t block_size = 0;
-  std::size_t offset = 0;       ///< byte offset of block 0 from the start of the virtual range
-  std::size_t stride = 0;       ///< bytes from one block to the next: block_size, plus a guard page when guarded
 #if defined(__SIZEOF_INT128__)
   std::uint64_t reciprocal = 0; ///< ceil(2^64 / stride): offset / stride as a multiply
 #endif
@@ -184,14 +193,16 @@ struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) basic_bucket_geom
   /// an allocation's pages depend on its size, so its size is recorded
   bool variable = false;
 
-  /// The same bucket with room for `L` levels and indices of type `I` (the caller checks that its
-  /// levels and indices fit).
-  template <std::size_t L, class I>
-  constexpr basic_bucket_geometry<L, I> narrowed() const noexcept {
-    basic_bucket_geometry<L, I> n{};
+  /// The same bucket with room for `L` levels, indices of type `I` and a span if `S` (the caller
+  /// checks that its levels and indices fit, and that a bucket without a span has no guard page).
+  template <std::size_t L, class I, bool S>
+  constexpr basic_bucket_geometry<L, I, S> narrowed() const noexcept {
+    basic_bucket_geometry<L, I, S> n{};
     n.block_size = block_size;
-    n.offset = offset;
-    n.stride = stride;
+    if constexpr (S && Spans) {
+      n.offset = this->offset;
+      n.stride = this->stride;
+    }
 #if defined(__SIZEOF_INT128__)
     n.reciprocal = reciprocal;
 #endif
@@ -223,12 +234,12 @@ struct bucket_kinds {
 /// `layout_geometry`; a fixed layout also keeps a compact copy of it (`fixed_layout::index`)
 /// that the heap indexes instead, so that only that copy is kept in flash and every other field
 /// of the geometry folds into the code.
-template <std::size_t MaxBuckets, std::size_t Levels = max_bitmap_levels, class Index = std::uint32_t>
+template <std::size_t MaxBuckets, std::size_t Levels = max_bitmap_levels, class Index = std::uint32_t, bool Spans = true>
 struct bucket_index {
   /// One bit per bucket: 32 bits when the layout has at most 32 buckets.
   using mask = std::conditional_t<(MaxBuckets <= 32), std::uint32_t, std::uint64_t>;
   /// The geometry of one bucket.
-  using bucket_type = basic_bucket_geometry<Levels, Index>;
+  using bucket_type = basic_bucket_geometry<Levels, Index, Spans>;
 
   /// buckets of the layout (0 when its `error` is set: nothing can be allocated)
   std::size_t bucket_count = 0;
@@ -274,8 +285,27 @@ struct bucket_index {
     return b;
   }
 
-  /// Byte offset of block i of bucket bg from the start of the virtual range.
-  static constexpr std::size_t block_offset(const bucket_type& bg, std::size_t i) noexcept { return bg.offset + i * bg.stride; }
+  /// Bytes from one block of bucket bg to the next: its stride, or its block size for a bucket
+  /// that keeps no span (it has no guard page).
+  static constexpr std::size_t stride_of(const bucket_type& bg) noexcept {
+    if constexpr (Spans) return bg.stride;
+    else return bg.block_size;
+  }
+  /// Byte offset of bucket b's block 0 from the start of the virtual range.
+  constexpr std::size_t bucket_start(std::size_t b) const noexcept {
+    if constexpr (Spans) return buckets[b].offset;
+    else return starts[b];
+  }
+  /// Byte offset of block i of bucket b from the start of the virtual range.
+  constexpr std::size_t block_offset(std::size_t b, std::size_t i) const noexcept {
+    return bucket_start(b) + i * stride_of(buckets[b]);
+  }
+  /// Byte offset of block i of bucket bg (which keeps its span) from the start of the virtual range.
+  static constexpr std::size_t block_offset(const bucket_type& bg, std::size_t i) noexcept
+    requires(Spans)
+  {
+    return bg.offset + i * bg.stride;
+  }
 
   /// The block of bucket `bg` whose stride contains `rel` bytes from the bucket's start (rel < 2^32).
   static constexpr std::size_t block_index(const bucket_type& bg, std::size_t rel) noexcept {
@@ -285,18 +315,18 @@ struct bucket_index {
     __extension__ using wide = unsigned __int128;  // __extension__: not ISO C++, on purpose
     return static_cast<std::size_t>((static_cast<wide>(bg.reciprocal) * rel) >> 64);
 #else
-    return rel / bg.stride;
+    return rel / stride_of(bg);
 #endif
   }
 
-  /// The same table with room for `L` levels and indices of type `I` (the caller checks that the
-  /// layout's levels and totals fit).
-  template <std::size_t L, class I>
-  constexpr bucket_index<MaxBuckets, L, I> narrowed() const noexcept {
-    bucket_index<MaxBuckets, L, I> n{};
+  /// The same table with room for `L` levels, indices of type `I` and spans if `S` (the caller
+  /// checks that the layout's levels and totals fit, and that it has no guard page if not `S`).
+  template <std::size_t L, class I, bool S>
+  constexpr bucket_index<MaxBuckets, L, I, S> narrowed() const noexcept {
+    bucket_index<MaxBuckets, L, I, S> n{};
     n.bucket_count = bucket_count;
     for (std::size_t b = 0; b < MaxBuckets; ++b) {
-      n.buckets[b] = buckets[b].template narrowed<L, I>();
+      n.buckets[b] = buckets[b].template narrowed<L, I, S>();
       n.starts[b] = starts[b];
     }
     for (std::size_t k = 0; k < detail::size_bits; ++k) n.first_at_least[k] = first_at_least[k];
@@ -614,11 +644,14 @@ struct fixed_layout {
   /// fit (a 64-bit host's bucket is one 64-byte line whatever their width).
   using index_int = std::conditional_t<sizeof(void*) < 8 && geometry.block_total <= 0xffff && geometry.word_total <= 0xffff,
                                        std::uint16_t, std::uint32_t>;
+  /// Whether the compact table's buckets keep their offset and stride: on a 32-bit target only
+  /// with guard pages (else the offset is the bucket's start and the stride its block size).
+  static constexpr bool index_spans = sizeof(void*) == 8 || Table.guard_pages;
   /// What the hot paths index at run time, apart from the rest of the geometry (whose fields
   /// they read fold into the code): only this is kept in flash, its buckets with the table's own
-  /// bitmap levels and narrow indices.
-  static constexpr bucket_index<Table.size(), index_levels, index_int> index =
-      geometry.template narrowed<index_levels, index_int>();
+  /// bitmap levels, narrow indices and no span where they can do without.
+  static constexpr bucket_index<Table.size(), index_levels, index_int, index_spans> index =
+      geometry.template narrowed<index_levels, index_int, index_spans>();
   /// The kinds of bucket the table has.
   static constexpr bucket_kinds kinds = [] {
     bucket_kinds k{false, false, false, false};

@@ -188,7 +188,7 @@ check heap<Layout, Mapper, Window, Lock, Options>::validate() const noexcept {
       if (n > bg.block_count - i || (!records_all && size > bg.block_size)) return {invariant::run_overflow, b, i};
       run_left = n - 1;
       ++live;
-      const std::size_t offset = index_type::block_offset(bg, i);
+      const std::size_t offset = detail::index_of<Layout>(g).block_offset(b, i);
       const std::size_t first = offset >> g.page_shift, end = page_end_of(g, bg, offset, recorded(bg, i));
       if constexpr (tracks_pages) {
         if (bg.owned) owned_pages += end - first;
