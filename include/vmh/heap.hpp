@@ -955,6 +955,7 @@ class heap {
       if (!is_owned(bg)) {
         if (!shared_spans_pages || end == first + 1) {  // one shared page
           if (--refs_[first] != 0) return;
+          freed.end = first + 1;  // (it is; said so, this path needs no size-dependent end)
         } else {
           return release_shared(g, first, end);
         }
