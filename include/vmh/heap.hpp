@@ -618,8 +618,11 @@ class heap {
   VMH_HOT static constexpr bool is_owned(const bucket_type& bg) noexcept {
     return kinds.owned && (!kinds.shared || bg.owned);
   }
-  /// Whether an allocation's pages in bucket bg depend on its size (`bucket_geometry::variable`).
-  VMH_HOT static constexpr bool is_variable(const bucket_type& bg) noexcept { return kinds.variable && bg.variable; }
+  /// Whether an allocation's pages in bucket bg depend on its size (`bucket_geometry::variable`),
+  /// as far as the layout's kinds tell: without straddling buckets only an owned one is.
+  VMH_HOT static constexpr bool is_variable(const bucket_type& bg) noexcept {
+    return kinds.variable && bg.variable && (kinds.straddling || is_owned(bg));  // (tells the compiler so)
+  }
 
   /// Whether bucket bg's blocks keep a size record: every block with runs (a run's length), else
   /// the blocks of variable buckets (their size decides their pages) when pages are tracked.
