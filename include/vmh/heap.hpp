@@ -140,6 +140,10 @@ class heap {
   using geometry_type = layout_geometry<Layout::bucket_capacity>;
   /// One bit per bucket.
   using mask = typename geometry_type::mask;
+  /// The table the hot paths index at run time (`index_of`).
+  using index_type = std::remove_cvref_t<decltype(detail::index_of<Layout>(std::declval<const geometry_type&>()))>;
+  /// The geometry of one bucket, as `index_type` keeps it.
+  using bucket_type = typename index_type::bucket_type;
 
   /// A heap over a default-constructed window.
   constexpr heap() noexcept { start(); }
@@ -280,11 +284,11 @@ class heap {
       const mask fits = usable & holds;
       if (fits == 0) return no_block(holds, packed);
       b = static_cast<std::size_t>(detail::highest_bit_index(fits));
-      want = down(g.buckets[b].block_size);
+      want = down(index_of(g).buckets[b].block_size);
     }
-    const bucket_geometry& bg = g.buckets[b];
+    const bucket_type& bg = index_of(g).buckets[b];
     const std::size_t index = detail::bitmap_find_free<levels>(words_, bg);
-    const std::size_t offset = g.block_offset(bg, index);
+    const std::size_t offset = index_of(g).block_offset(b, index);
     if constexpr (tracks_pages && detail::reports_available<Mapper>) {
       // The fairness rule caps the new physical memory a grant takes; pages that neighbours map
       // already cost nothing. The smallest grant is never refused while its pages are free.
@@ -323,7 +327,7 @@ class heap {
         --live_;
         return status::ok;
       }
-    const bucket_geometry& bg = g.buckets[w.bucket];
+    const bucket_type& bg = index_of(g).buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     release_pages(g, bg, w.offset >> g.page_shift, page_end_of(g, bg, w.offset, size));
     const std::size_t blocks = run_length(bg, size);
@@ -348,7 +352,7 @@ class heap {
     if (new_size == 0) return status::invalid_size;
     if constexpr (packs)
       if (w.packed) return resize_packed(g, w, new_size);
-    return resize_at(g, w, recorded(g.buckets[w.bucket], w.index), new_size);
+    return resize_at(g, w, recorded(index_of(g).buckets[w.bucket], w.index), new_size);
   }
 
   /// Grows the allocation at `ptr` in place towards `preferred` bytes, as far as its block(s),
@@ -369,7 +373,7 @@ class heap {
     if (granule == 0) granule = 1;
     if constexpr (packs)
       if (w.packed) return grow_packed(g, w, ptr, preferred, granule);
-    const bucket_geometry& bg = g.buckets[w.bucket];
+    const bucket_type& bg = index_of(g).buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     const std::size_t span = run_length(bg, size) * bg.block_size;
     std::size_t want = (preferred < span ? preferred : span) / granule * granule;
@@ -399,7 +403,7 @@ class heap {
     if (w.result != status::ok) return 0;
     if constexpr (packs)
       if (w.packed) return (w.bucket - w.index) << g.packed.granule_shift;
-    const bucket_geometry& bg = g.buckets[w.bucket];
+    const bucket_type& bg = index_of(g).buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     const std::size_t slot_end = w.offset + run_length(bg, size) * bg.block_size;
     if constexpr (!tracks_pages) return slot_end - w.offset;
@@ -580,10 +584,14 @@ class heap {
     return open_ == 0 && current_state() != layout_error::none ? status::not_configured : s;
   }
 
+  /// The table the hot paths index at run time: a fixed layout's compact one, else the geometry's
+  /// own (`detail::index_of`).
+  VMH_HOT static constexpr const index_type& index_of(const geometry_type& g) noexcept { return detail::index_of<Layout>(g); }
+
   /// The buckets whose blocks have alignment `align` (0: the layout's min_align, which all have).
   VMH_HOT static status aligned_buckets(const geometry_type& g, std::size_t align, mask& out) noexcept {
     if ((align & (align - 1)) != 0) return status::invalid_alignment;
-    out = align <= g.min_align ? g.all_buckets() : g.aligned_buckets(detail::log2_floor(align));
+    out = align <= g.min_align ? g.all_buckets() : index_of(g).aligned_buckets(detail::log2_floor(align));
     return status::ok;
   }
 
@@ -592,8 +600,9 @@ class heap {
   static std::size_t largest(const geometry_type& g, mask m) noexcept {
     std::size_t most = 0;
     for (; m != 0; m &= static_cast<mask>(m - 1)) {
-      const bucket_geometry& bg = g.buckets[std::countr_zero(m)];
-      const std::size_t n = Options.runs && bg.stride == bg.block_size ? bg.block_size * bg.block_count : bg.block_size;
+      const bucket_type& bg = index_of(g).buckets[std::countr_zero(m)];
+      const std::size_t n =
+          Options.runs && index_type::stride_of(bg) == bg.block_size ? bg.block_size * bg.block_count : bg.block_size;
       if (n > most) most = n;
     }
     return most;
@@ -601,43 +610,46 @@ class heap {
 
   /// Buckets whose blocks hold `size` bytes.
   VMH_HOT static mask fit_mask(const geometry_type& g, std::size_t size) noexcept {
-    const std::size_t first = g.first_fit(size);
+    const std::size_t first = index_of(g).first_fit(size);
     return first >= g.bucket_count ? mask{0} : static_cast<mask>(g.all_buckets() & (~mask{0} << first));
   }
 
   /// Whether no page of bucket bg is shared (`bucket_geometry::owned`), as far as the layout's kinds tell.
-  VMH_HOT static constexpr bool is_owned(const bucket_geometry& bg) noexcept {
+  VMH_HOT static constexpr bool is_owned(const bucket_type& bg) noexcept {
     return kinds.owned && (!kinds.shared || bg.owned);
   }
-  /// Whether an allocation's pages in bucket bg depend on its size (`bucket_geometry::variable`).
-  VMH_HOT static constexpr bool is_variable(const bucket_geometry& bg) noexcept { return kinds.variable && bg.variable; }
+  /// Whether an allocation's pages in bucket bg depend on its size (`bucket_geometry::variable`),
+  /// as far as the layout's kinds tell: without straddling buckets only an owned one is.
+  VMH_HOT static constexpr bool is_variable(const bucket_type& bg) noexcept {
+    return kinds.variable && bg.variable && (kinds.straddling || is_owned(bg));  // (tells the compiler so)
+  }
 
   /// Whether bucket bg's blocks keep a size record: every block with runs (a run's length), else
   /// the blocks of variable buckets (their size decides their pages) when pages are tracked.
-  static constexpr bool has_record(const bucket_geometry& bg) noexcept {
+  static constexpr bool has_record(const bucket_type& bg) noexcept {
     return records_all || (records_some && is_variable(bg));
   }
   /// Where block i of bucket bg keeps its record (has_record(bg) only).
-  static constexpr std::size_t record_index(const bucket_geometry& bg, std::size_t i) noexcept {
+  static constexpr std::size_t record_index(const bucket_type& bg, std::size_t i) noexcept {
     return (records_all ? bg.first_block : bg.first_record) + i;
   }
   /// The size record of block i of bucket bg (its size, 0 when free or inside a run).
-  std::uint32_t& record(const bucket_geometry& bg, std::size_t i) noexcept { return records_[record_index(bg, i)]; }
+  std::uint32_t& record(const bucket_type& bg, std::size_t i) noexcept { return records_[record_index(bg, i)]; }
   /// The bytes of the allocation at block i as far as the heap knows them: the record where one
   /// is kept, else the whole block (whose single page the allocation touches anyway).
-  VMH_HOT std::size_t recorded(const bucket_geometry& bg, std::size_t i) const noexcept {
+  VMH_HOT std::size_t recorded(const bucket_type& bg, std::size_t i) const noexcept {
     return has_record(bg) ? records_[record_index(bg, i)] : bg.block_size;
   }
 
   /// One past the last page touched by `size` bytes at `offset` in bucket bg.
-  VMH_HOT static std::size_t page_end_of(const geometry_type& g, const bucket_geometry& bg, std::size_t offset,
+  VMH_HOT static std::size_t page_end_of(const geometry_type& g, const bucket_type& bg, std::size_t offset,
                                  std::size_t size) noexcept {
     if (!records_all && !is_variable(bg)) return (offset >> g.page_shift) + 1;  // the block's one page
     return (offset + size + g.page_size - 1) >> g.page_shift;
   }
 
   /// Blocks taken by an allocation of `size` bytes starting in a block of `bg`.
-  static std::size_t run_length(const bucket_geometry& bg, std::size_t size) noexcept {
+  static std::size_t run_length(const bucket_type& bg, std::size_t size) noexcept {
     if constexpr (!Options.runs) return 1;
     return size <= bg.block_size ? 1 : detail::ceil_div(size, bg.block_size);
   }
@@ -681,7 +693,7 @@ class heap {
     if (usable == 0 && open_ == 0 && open()) usable = fits & open_;  // a constant-initialized heap's first request
     if (usable != 0) {
       const std::size_t b = static_cast<std::size_t>(std::countr_zero(usable));
-      return place(g, b, detail::bitmap_find_free<levels>(words_, g.buckets[b]), size);
+      return place(g, b, detail::bitmap_find_free<levels>(words_, index_of(g).buckets[b]), size);
     }
     if (state_ != layout_error::none) return {nullptr, 0, status::not_configured};
     if (fits == 0 && packed == status::no_bucket && (!Options.runs || size > largest(g, allowed)))
@@ -795,8 +807,8 @@ class heap {
   /// Takes blocks [index, index + run_length(size)) of bucket b for `size` bytes and maps the
   /// pages they touch; all or nothing.
   VMH_HOT grant place(const geometry_type& g, std::size_t b, std::size_t index, std::size_t size) noexcept {
-    const bucket_geometry& bg = g.buckets[b];
-    const std::size_t offset = g.block_offset(bg, index);
+    const bucket_type& bg = index_of(g).buckets[b];
+    const std::size_t offset = index_of(g).block_offset(b, index);
     const std::size_t n = run_length(bg, size);
     if constexpr (Options.poison)
       if (poisoned(bg)) {
@@ -822,7 +834,7 @@ class heap {
   }
 
   /// Returns blocks [index, index + n) of bucket b to the free bitmap.
-  VMH_HOT void release_blocks(const bucket_geometry& bg, std::size_t b, std::size_t index, std::size_t n) noexcept {
+  VMH_HOT void release_blocks(const bucket_type& bg, std::size_t b, std::size_t index, std::size_t n) noexcept {
     for (std::size_t i = index; i < index + n; ++i) detail::bitmap_clear<levels>(words_, bg, i);
     in_use_[b] -= static_cast<std::uint32_t>(n);
     open_ |= static_cast<mask>(mask{1} << b);
@@ -834,9 +846,9 @@ class heap {
     for (mask m = allowed & open_; m != 0;) {
       const std::size_t b = static_cast<std::size_t>(detail::highest_bit_index(m));
       m &= static_cast<mask>(~(mask{1} << b));
-      const bucket_geometry& bg = g.buckets[b];
+      const bucket_type& bg = index_of(g).buckets[b];
       const std::size_t n = detail::ceil_div(size, bg.block_size);
-      if (n > bg.block_count - in_use_[b] || bg.stride != bg.block_size) continue;  // guarded blocks are not adjacent
+      if (n > bg.block_count - in_use_[b] || index_type::stride_of(bg) != bg.block_size) continue;  // guarded blocks are not adjacent
       const std::size_t index = detail::bitmap_find_run(words_, bg, n);
       if (index < bg.block_count) return place(g, b, index, size);
     }
@@ -865,11 +877,11 @@ class heap {
         const auto x = packed_.locate(g.packed, offset);
         return {x.result, x.end, x.first, offset, true};
       }
-    const std::size_t b = g.bucket_at(offset);
-    const bucket_geometry& bg = g.buckets[b];
-    const std::size_t rel = offset - bg.offset;
-    const std::size_t index = g.block_index(bg, rel);
-    if (rel != index * bg.stride) return {status::interior_pointer};  // inside a block, or a guard page
+    const std::size_t b = index_of(g).bucket_at(offset);
+    const bucket_type& bg = index_of(g).buckets[b];
+    const std::size_t rel = offset - index_of(g).bucket_start(b);
+    const std::size_t index = index_type::block_index(bg, rel);
+    if (rel != index * index_type::stride_of(bg)) return {status::interior_pointer};  // inside a block, or a guard page
     if (!detail::bitmap_test(words_, bg, index)) return {status::double_free};
     if constexpr (records_all)
       if (records_[bg.first_block + index] == 0) return {status::interior_pointer};  // inside a run
@@ -885,7 +897,7 @@ class heap {
   };
 
   /// The pages of [first, end) that no allocation references (all but a shared first or last page).
-  page_run unshared(const bucket_geometry& bg, std::size_t first, std::size_t end) const noexcept {
+  page_run unshared(const bucket_type& bg, std::size_t first, std::size_t end) const noexcept {
     if (is_owned(bg)) return {first, end};
     return unshared(first, end);
   }
@@ -897,7 +909,7 @@ class heap {
   }
 
   /// Adds a reference to pages [first, end) of bucket bg, mapping those that had none. All or nothing.
-  VMH_HOT bool commit_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT bool commit_pages(const geometry_type& g, const bucket_type& bg, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
       if (is_owned(bg)) {  // no neighbour: the run is the allocation's own
         if (first < end && !mapper_.map(page_ptr(g, first), (end - first) << g.page_shift)) return false;
@@ -940,12 +952,13 @@ class heap {
   }
 
   /// Drops a reference to pages [first, end) of bucket bg and unmaps those left with none.
-  VMH_HOT void release_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t first, std::size_t end) noexcept {
+  VMH_HOT void release_pages(const geometry_type& g, const bucket_type& bg, std::size_t first, std::size_t end) noexcept {
     if constexpr (tracks_pages) {
       page_run freed{first, end};  // owned: the allocation's own run
       if (!is_owned(bg)) {
         if (!shared_spans_pages || end == first + 1) {  // one shared page
           if (--refs_[first] != 0) return;
+          freed.end = first + 1;  // (it is; said so, this path needs no size-dependent end)
         } else {
           return release_shared(g, first, end);
         }
@@ -973,7 +986,7 @@ class heap {
 
   /// Resizes the located allocation from `old_size` to `new_size` (> 0) bytes in place.
   status resize_at(const geometry_type& g, const where& w, std::size_t old_size, std::size_t new_size) noexcept {
-    const bucket_geometry& bg = g.buckets[w.bucket];
+    const bucket_type& bg = index_of(g).buckets[w.bucket];
     const std::size_t blocks = run_length(bg, old_size);
     if (new_size > blocks * bg.block_size) return status::exceeds_block;
     const std::size_t old_end = page_end_of(g, bg, w.offset, old_size), new_end = page_end_of(g, bg, w.offset, new_size);
@@ -994,7 +1007,7 @@ class heap {
   /// pages past it, and returns the new size.
   std::size_t extend(const geometry_type& g, const where& w, std::size_t size, std::size_t want,
                      std::size_t granule) noexcept {
-    const bucket_geometry& bg = g.buckets[w.bucket];
+    const bucket_type& bg = index_of(g).buckets[w.bucket];
     const std::size_t goal = page_end_of(g, bg, w.offset, want);
     std::size_t reach = page_end_of(g, bg, w.offset, size);
     for (std::size_t step = goal - reach; step != 0 && reach < goal;) {
@@ -1028,21 +1041,21 @@ class heap {
   }
 
   /// Pages an allocation of `size` bytes at `offset` in bucket bg would have to map.
-  std::size_t new_pages(const geometry_type& g, const bucket_geometry& bg, std::size_t offset, std::size_t size) const noexcept {
+  std::size_t new_pages(const geometry_type& g, const bucket_type& bg, std::size_t offset, std::size_t size) const noexcept {
     const page_run fresh = unshared(bg, offset >> g.page_shift, page_end_of(g, bg, offset, size));
     return fresh.end - fresh.first;
   }
 
   /// The most bytes an allocation at `offset` in bucket bg can cover with `fresh` new pages: the
   /// page it starts in is free when a neighbour maps it already, and so is the block's last page.
-  std::size_t range_room(const geometry_type& g, const bucket_geometry& bg, std::size_t offset,
+  std::size_t range_room(const geometry_type& g, const bucket_type& bg, std::size_t offset,
                          std::size_t fresh) const noexcept {
     const std::size_t first = offset >> g.page_shift;
     return room_from(g, bg, offset, bg.block_size, first + (!is_owned(bg) && refs_[first] != 0 ? 1 : 0), fresh);
   }
   /// The most bytes from `offset` (at most `span`) that pages below `end` (mapped already) and
   /// `fresh` more pages cover, the last page of the span counting as free when a neighbour maps it.
-  std::size_t room_from(const geometry_type& g, const bucket_geometry& bg, std::size_t offset, std::size_t span,
+  std::size_t room_from(const geometry_type& g, const bucket_type& bg, std::size_t offset, std::size_t span,
                         std::size_t end, std::size_t fresh) const noexcept {
     if (fresh >= g.page_total) return span;  // "unlimited"
     end += fresh;
@@ -1058,7 +1071,7 @@ class heap {
   std::byte* page_ptr(const geometry_type& g, std::size_t page) noexcept { return base() + (page << g.page_shift); }
 
   /// Buckets whose free blocks carry poison: sub-page blocks, one page each (a run of them may span pages).
-  static constexpr bool poisoned(const bucket_geometry& bg) noexcept { return !is_owned(bg) && !is_variable(bg); }
+  static constexpr bool poisoned(const bucket_type& bg) noexcept { return !is_owned(bg) && !is_variable(bg); }
   /// Calls f(ptr, bytes) on each piece of [offset, offset + bytes) whose page is mapped, in a
   /// bucket whose pages keep counts: free blocks on an unmapped page hold nothing.
   template <class F>

@@ -12,7 +12,9 @@
 // Two implementations share one derivation (`derive_geometry`), so the heap runs one algorithm
 // whichever way it is configured:
 //  - `fixed_layout<Table>`: the table is a template argument; the geometry is a constant
-//    expression, checked with `static_assert`, and the metadata is sized exactly.
+//    expression, checked with `static_assert`, and the metadata is sized exactly. Its heap
+//    indexes a compact copy of the geometry's `bucket_index` (`fixed_layout::index`), so that
+//    only that copy is kept in flash.
 //  - `runtime_layout<MaxBuckets, MaxBlocks, MaxPages>`: the table is given at run time
 //    (`heap::configure`), checked the same way, and the metadata is sized for the maxima.
 //
@@ -147,6 +149,12 @@ constexpr std::size_t block_alignment(std::size_t block_size, std::size_t page_s
   return low < page_size ? low : page_size;
 }
 
+/// Where a bucket lies in the virtual range (part of `bucket_geometry`).
+struct bucket_span {
+  std::size_t offset = 0;  ///< byte offset of block 0 from the start of the virtual range
+  std::size_t stride = 0;  ///< bytes from one block to the next: block_size, plus a guard page when guarded
+};
+
 /// Everything the heap needs to know about one bucket, derived from the table.
 ///
 /// How its allocations use pages (see docs/design.md, "Pages"):
@@ -155,27 +163,61 @@ constexpr std::size_t block_alignment(std::size_t block_size, std::size_t page_s
 ///  - `variable`: an allocation's pages depend on its size (blocks larger than a page, or blocks
 ///    that may straddle a page boundary), so its size is recorded; otherwise every allocation
 ///    touches exactly the one page that holds its block, and nothing per block is kept.
-struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) bucket_geometry {  // 64 B: one shift to index
+///
+/// `Levels`: the bitmap levels it has room for; `Index`: the type of its block, record and word
+/// indices; `Spans`: whether it keeps its offset and stride (`bucket_span`). The defaults
+/// (`bucket_geometry`) hold any bucket; a fixed layout's compact table (`fixed_layout::index`)
+/// uses its own levels and, on 32-bit targets, 16-bit indices when its totals fit and no span
+/// when it has no guard pages (its `bucket_index` then reads a bucket's offset from its starts,
+/// and its stride is its block size), so that the table kept in flash is small.
+template <std::size_t Levels = max_bitmap_levels, class Index = std::uint32_t, bool Spans = true>
+struct alignas(sizeof(void*) == 8 ? 64 : alignof(std::size_t)) basic_bucket_geometry  // 64 B: one shift to index
+    : std::conditional_t<Spans, bucket_span, detail::empty> {
+  /// Whether it keeps its offset and stride.
+  static constexpr bool spans = Spans;
   /// bytes of each block
   std::size_t block_size = 0;
-  std::size_t offset = 0;       ///< byte offset of block 0 from the start of the virtual range
-  std::size_t stride = 0;       ///< bytes from one block to the next: block_size, plus a guard page when guarded
 #if defined(__SIZEOF_INT128__)
   std::uint64_t reciprocal = 0; ///< ceil(2^64 / stride): offset / stride as a multiply
 #endif
   /// blocks in the bucket
-  std::uint32_t block_count = 0;
-  std::uint32_t first_block = 0;   ///< index of block 0 among all blocks (the record of a run-capable heap)
-  std::uint32_t first_record = 0;  ///< index of block 0's size record (variable buckets only)
+  Index block_count = 0;
+  Index first_block = 0;   ///< index of block 0 among all blocks (the record of a run-capable heap)
+  Index first_record = 0;  ///< index of block 0's size record (variable buckets only)
   /// first word of each bitmap level in the word table (leaf = level 0; the layout's `levels` are used)
-  std::uint32_t level_word[max_bitmap_levels] = {};
+  Index level_word[Levels] = {};
   /// log2 of the power of two every block of the bucket is aligned to (at most the page's)
   std::uint8_t align_shift = 0;
   /// no page is shared: blocks are whole pages and start on a page
   bool owned = false;
   /// an allocation's pages depend on its size, so its size is recorded
   bool variable = false;
+
+  /// The same bucket with room for `L` levels, indices of type `I` and a span if `S` (the caller
+  /// checks that its levels and indices fit, and that a bucket without a span has no guard page).
+  template <std::size_t L, class I, bool S>
+  constexpr basic_bucket_geometry<L, I, S> narrowed() const noexcept {
+    basic_bucket_geometry<L, I, S> n{};
+    n.block_size = block_size;
+    if constexpr (S && Spans) {
+      n.offset = this->offset;
+      n.stride = this->stride;
+    }
+#if defined(__SIZEOF_INT128__)
+    n.reciprocal = reciprocal;
+#endif
+    n.block_count = static_cast<I>(block_count);
+    n.first_block = static_cast<I>(first_block);
+    n.first_record = static_cast<I>(first_record);
+    for (std::size_t level = 0; level < L && level < Levels; ++level) n.level_word[level] = static_cast<I>(level_word[level]);
+    n.align_shift = align_shift;
+    n.owned = owned;
+    n.variable = variable;
+    return n;
+  }
 };
+/// A bucket's geometry with room for any bucket: the one `layout_geometry` keeps.
+using bucket_geometry = basic_bucket_geometry<>;
 static_assert(sizeof(void*) != 8 || sizeof(bucket_geometry) == 64, "vmh: one bucket's geometry is one 64-byte line on 64-bit hosts");
 
 /// Which kinds of bucket a layout may have (see `bucket_geometry`). A fixed layout knows its
@@ -187,19 +229,120 @@ struct bucket_kinds {
   bool straddling = true;  ///< some bucket is `variable` and not `owned`: an allocation may span pages it shares
 };
 
-/// The derived geometry of a layout. All of it is computed by `derive_geometry`, in a constant
-/// expression for fixed layouts.
-template <std::size_t MaxBuckets>
-struct layout_geometry {
+/// What the hot paths index at run time: the buckets, and the tables that find a request's
+/// bucket (`first_fit`) and a pointer's (`bucket_at`). It is the first part of every
+/// `layout_geometry`; a fixed layout also keeps a compact copy of it (`fixed_layout::index`)
+/// that the heap indexes instead, so that only that copy is kept in flash and every other field
+/// of the geometry folds into the code.
+template <std::size_t MaxBuckets, std::size_t Levels = max_bitmap_levels, class Index = std::uint32_t, bool Spans = true>
+struct bucket_index {
   /// One bit per bucket: 32 bits when the layout has at most 32 buckets.
   using mask = std::conditional_t<(MaxBuckets <= 32), std::uint32_t, std::uint64_t>;
+  /// The geometry of one bucket.
+  using bucket_type = basic_bucket_geometry<Levels, Index, Spans>;
 
+  /// buckets of the layout (0 when its `error` is set: nothing can be allocated)
+  std::size_t bucket_count = 0;
+  /// the buckets in ascending block size; the first `bucket_count` are used
+  bucket_type buckets[MaxBuckets] = {};
+  /// first_at_least[k]: the first bucket whose block size is >= 2^k (bucket_count if none).
+  std::uint8_t first_at_least[detail::size_bits] = {};
+  /// offset of each bucket's block 0, for `bucket_at`; UINT32_MAX past the last bucket
+  std::uint32_t starts[MaxBuckets] = {};
+
+  /// Bit b set when bucket b's blocks are aligned to 2^k. O(buckets): only a request for more
+  /// than min_align asks (every block has min_align), so no table is kept for it.
+  constexpr mask aligned_buckets(unsigned k) const noexcept {
+    mask m = 0;
+    for (std::size_t b = 0; b < bucket_count; ++b)
+      if (buckets[b].align_shift >= k) m |= static_cast<mask>(mask{1} << b);
+    return m;
+  }
+  /// The power of two every block of bucket bg is aligned to (at most a page).
+  static constexpr std::size_t block_align(const bucket_type& bg) noexcept { return std::size_t{1} << bg.align_shift; }
+
+  /// Bit mask with one bit per bucket.
+  VMH_HOT constexpr mask all_buckets() const noexcept { return static_cast<mask>(detail::low_mask_of<mask>(bucket_count)); }
+
+  /// The first bucket whose blocks hold `size` > 0 bytes, or bucket_count. O(buckets sharing a power of two).
+  VMH_HOT constexpr std::size_t first_fit(std::size_t size) const noexcept {
+    std::size_t b = first_at_least[detail::log2_floor(size)];
+    while (b < bucket_count && buckets[b].block_size < size) ++b;
+    return b;
+  }
+
+  /// The bucket containing virtual offset `off` (at or past the first bucket's start, below
+  /// virtual_size): a branch-free binary search over the start offsets, ceil(log2 MaxBuckets)
+  /// steps. A capacity that is not a power of two first narrows the candidates to its first or
+  /// its last bit_floor(MaxBuckets) starts (the two overlap), then halves them.
+  VMH_HOT constexpr std::size_t bucket_at(std::size_t off) const noexcept {
+    constexpr std::size_t half = std::bit_floor(MaxBuckets);
+    std::size_t b = 0;
+    if constexpr (half != MaxBuckets) b = starts[MaxBuckets - half] <= off ? MaxBuckets - half : 0;
+    VMH_UNROLL
+    for (std::size_t step = half / 2; step != 0; step /= 2)
+      b = starts[b + step] <= off ? b + step : b;
+    return b;
+  }
+
+  /// Bytes from one block of bucket bg to the next: its stride, or its block size for a bucket
+  /// that keeps no span (it has no guard page).
+  static constexpr std::size_t stride_of(const bucket_type& bg) noexcept {
+    if constexpr (Spans) return bg.stride;
+    else return bg.block_size;
+  }
+  /// Byte offset of bucket b's block 0 from the start of the virtual range.
+  constexpr std::size_t bucket_start(std::size_t b) const noexcept {
+    if constexpr (Spans) return buckets[b].offset;
+    else return starts[b];
+  }
+  /// Byte offset of block i of bucket b from the start of the virtual range.
+  constexpr std::size_t block_offset(std::size_t b, std::size_t i) const noexcept {
+    return bucket_start(b) + i * stride_of(buckets[b]);
+  }
+  /// Byte offset of block i of bucket bg (which keeps its span) from the start of the virtual range.
+  static constexpr std::size_t block_offset(const bucket_type& bg, std::size_t i) noexcept
+    requires(Spans)
+  {
+    return bg.offset + i * bg.stride;
+  }
+
+  /// The block of bucket `bg` whose stride contains `rel` bytes from the bucket's start (rel < 2^32).
+  static constexpr std::size_t block_index(const bucket_type& bg, std::size_t rel) noexcept {
+#if defined(__SIZEOF_INT128__)
+    // Exact for 32-bit numerators and divisors (Lemire, Kaser, Kurz 2019), and cheaper than a
+    // 64-bit division on hosts; 32-bit targets divide in hardware.
+    __extension__ using wide = unsigned __int128;  // __extension__: not ISO C++, on purpose
+    return static_cast<std::size_t>((static_cast<wide>(bg.reciprocal) * rel) >> 64);
+#else
+    return rel / stride_of(bg);
+#endif
+  }
+
+  /// The same table with room for `L` levels, indices of type `I` and spans if `S` (the caller
+  /// checks that the layout's levels and totals fit, and that it has no guard page if not `S`).
+  template <std::size_t L, class I, bool S>
+  constexpr bucket_index<MaxBuckets, L, I, S> narrowed() const noexcept {
+    bucket_index<MaxBuckets, L, I, S> n{};
+    n.bucket_count = bucket_count;
+    for (std::size_t b = 0; b < MaxBuckets; ++b) {
+      n.buckets[b] = buckets[b].template narrowed<L, I, S>();
+      n.starts[b] = starts[b];
+    }
+    for (std::size_t k = 0; k < detail::size_bits; ++k) n.first_at_least[k] = first_at_least[k];
+    return n;
+  }
+};
+
+/// The derived geometry of a layout: its `bucket_index` (the buckets, what the hot paths index)
+/// and the rest. All of it is computed by `derive_geometry`, in a constant expression for fixed
+/// layouts.
+template <std::size_t MaxBuckets>
+struct layout_geometry : bucket_index<MaxBuckets> {
   /// the first rule the table breaks, or `layout_error::none`
   layout_error error = layout_error::no_buckets;
   /// the bucket that breaks it (`table_wide`: the table as a whole); in the padding after `error`
   std::uint8_t error_bucket = 0;
-  /// buckets of the layout (0 when `error` is set: nothing can be allocated)
-  std::size_t bucket_count = 0;
   /// bytes of a page (a power of two)
   std::size_t page_size = default_page_size;
   /// log2 of `page_size`
@@ -222,59 +365,6 @@ struct layout_geometry {
   /// Bitmap levels of every bucket: those its largest bucket needs (or the runtime layout's
   /// maximum), so that a search is a fixed number of steps with no loop over levels.
   std::size_t levels = 0;
-  /// the buckets in ascending block size; the first `bucket_count` are used
-  bucket_geometry buckets[MaxBuckets] = {};
-  /// first_at_least[k]: the first bucket whose block size is >= 2^k (bucket_count if none).
-  std::uint8_t first_at_least[detail::size_bits] = {};
-  /// Bit b set when bucket b's blocks are aligned to 2^k. O(buckets): only a request for more
-  /// than min_align asks (every block has min_align), so no table is kept for it.
-  constexpr mask aligned_buckets(unsigned k) const noexcept {
-    mask m = 0;
-    for (std::size_t b = 0; b < bucket_count; ++b)
-      if (buckets[b].align_shift >= k) m |= static_cast<mask>(mask{1} << b);
-    return m;
-  }
-  /// The power of two every block of bucket bg is aligned to (at most a page).
-  static constexpr std::size_t block_align(const bucket_geometry& bg) noexcept { return std::size_t{1} << bg.align_shift; }
-  /// Bucket start offsets for `bucket_at`, padded to a power of two with offsets past any byte.
-  static constexpr std::size_t search_size = std::bit_ceil(MaxBuckets);
-  /// offset of each bucket's block 0; UINT32_MAX past the last bucket
-  std::uint32_t starts[search_size] = {};
-
-  /// Bit mask with one bit per bucket.
-  VMH_HOT constexpr mask all_buckets() const noexcept { return static_cast<mask>(detail::low_mask_of<mask>(bucket_count)); }
-
-  /// The first bucket whose blocks hold `size` > 0 bytes, or bucket_count. O(buckets sharing a power of two).
-  VMH_HOT constexpr std::size_t first_fit(std::size_t size) const noexcept {
-    std::size_t b = first_at_least[detail::log2_floor(size)];
-    while (b < bucket_count && buckets[b].block_size < size) ++b;
-    return b;
-  }
-
-  /// The bucket containing virtual offset `off` < virtual_size: a branch-free binary search over
-  /// the packed start offsets, log2 of the bucket capacity steps.
-  VMH_HOT constexpr std::size_t bucket_at(std::size_t off) const noexcept {
-    std::size_t b = 0;
-    VMH_UNROLL
-    for (std::size_t step = search_size / 2; step != 0; step /= 2)
-      b = starts[b + step] <= off ? b + step : b;
-    return b;
-  }
-
-  /// Byte offset of block i of bucket bg from the start of the virtual range.
-  static constexpr std::size_t block_offset(const bucket_geometry& bg, std::size_t i) noexcept { return bg.offset + i * bg.stride; }
-
-  /// The block of bucket `bg` whose stride contains `rel` bytes from the bucket's start (rel < 2^32).
-  static constexpr std::size_t block_index(const bucket_geometry& bg, std::size_t rel) noexcept {
-#if defined(__SIZEOF_INT128__)
-    // Exact for 32-bit numerators and divisors (Lemire, Kaser, Kurz 2019), and cheaper than a
-    // 64-bit division on hosts; 32-bit targets divide in hardware.
-    __extension__ using wide = unsigned __int128;  // __extension__: not ISO C++, on purpose
-    return static_cast<std::size_t>((static_cast<wide>(bg.reciprocal) * rel) >> 64);
-#else
-    return rel / bg.stride;
-#endif
-  }
 };
 
 /// Bitmap levels that `blocks` blocks need: one bit per block at the leaf, one bit per word of
@@ -379,7 +469,7 @@ constexpr layout_geometry<MaxBuckets> derive_geometry(const bucket* table, std::
   }
   // Page arithmetic (an allocation's end rounded up to a page) must not wrap where size_t has 32 bits.
   if (offset > max_virtual_size - page_size) return fail(layout_error::range_too_large, count - 1);
-  for (std::size_t i = 0; i < layout_geometry<MaxBuckets>::search_size; ++i)
+  for (std::size_t i = 0; i < MaxBuckets; ++i)
     g.starts[i] = i < count ? static_cast<std::uint32_t>(g.buckets[i].offset) : UINT32_MAX;
   g.virtual_size = ceil_div(offset, page_size) * page_size;
   g.blocks_end = offset;
@@ -560,6 +650,20 @@ struct fixed_layout {
   static constexpr std::size_t bitmap_levels = geometry.levels;
   /// Granules of the packed region (0: none).
   static constexpr std::size_t packed_granule_capacity = geometry.packed.granules;
+  /// Bitmap levels of the compact table's buckets (at least one, for a table that breaks a rule).
+  static constexpr std::size_t index_levels = geometry.levels != 0 ? geometry.levels : 1;
+  /// Indices of the compact table: 16 bits on a 32-bit target when the layout's blocks and words
+  /// fit (a 64-bit host's bucket is one 64-byte line whatever their width).
+  using index_int = std::conditional_t<sizeof(void*) < 8 && geometry.block_total <= 0xffff && geometry.word_total <= 0xffff,
+                                       std::uint16_t, std::uint32_t>;
+  /// Whether the compact table's buckets keep their offset and stride: on a 32-bit target only
+  /// with guard pages (else the offset is the bucket's start and the stride its block size).
+  static constexpr bool index_spans = sizeof(void*) == 8 || Table.guard_pages;
+  /// What the hot paths index at run time, apart from the rest of the geometry (whose fields
+  /// they read fold into the code): only this is kept in flash, its buckets with the table's own
+  /// bitmap levels, narrow indices and no span where they can do without.
+  static constexpr bucket_index<Table.size(), index_levels, index_int, index_spans> index =
+      geometry.template narrowed<index_levels, index_int, index_spans>();
   /// The kinds of bucket the table has.
   static constexpr bucket_kinds kinds = [] {
     bucket_kinds k{false, false, false, false};
@@ -632,8 +736,9 @@ class runtime_layout {
 /// `block_capacity`, `record_capacity`, `page_capacity`, `ref_capacity`, `word_capacity`), the
 /// bitmap levels of every bucket (`bitmap_levels`, a constant: the geometry's `levels`) and the
 /// derived geometry, `geo()`. Optional: `kinds`, the kinds of bucket it may have (a
-/// `bucket_kinds`; without it, every kind), and `packed_granule_capacity`, the most granules its
-/// packed region may have (without it, none).
+/// `bucket_kinds`; without it, every kind), `packed_granule_capacity`, the most granules its
+/// packed region may have (without it, none), and `index`, a constant `bucket_index` equal to the
+/// geometry's but for its levels and index widths, which the heap then indexes instead.
 template <class L>
 concept bucket_layout = requires(const L& l) {
   { L::bucket_capacity } -> std::convertible_to<std::size_t>;
@@ -653,6 +758,15 @@ constexpr std::size_t packed_capacity_of() noexcept {
   if constexpr (requires { { L::packed_granule_capacity } -> std::convertible_to<std::size_t>; })
     return L::packed_granule_capacity;
   else return 0;
+}
+/// The table the hot paths of a heap with layout L and geometry g index at run time: a fixed
+/// layout's compact `index`, else the geometry's own `bucket_index`. A layout with a packed
+/// region hands its geometry to the backing heap, which keeps the whole geometry in flash: the
+/// copy would only add to it.
+template <class L, std::size_t MaxBuckets>
+VMH_HOT constexpr const auto& index_of(const layout_geometry<MaxBuckets>& g) noexcept {
+  if constexpr (requires { L::index; } && packed_capacity_of<L>() == 0) return L::index;
+  else return static_cast<const bucket_index<MaxBuckets>&>(g);
 }
 /// The kinds of bucket layout L may have: its `kinds`, or every kind.
 template <class L>

@@ -75,7 +75,8 @@ namespace detail {
 
 /// Checks bucket b's bitmap: no padding bit set, and every upper bit says whether the word
 /// below is full.
-inline check check_bitmap(const word* words, const bucket_geometry& bg, std::size_t levels, std::size_t b) noexcept {
+template <class Bucket>
+check check_bitmap(const word* words, const Bucket& bg, std::size_t levels, std::size_t b) noexcept {
   std::size_t bits = bg.block_count;  // meaningful bits at this level
   for (std::size_t level = 0; level < levels; ++level) {
     const std::size_t nwords = ceil_div(bits, word_bits);
@@ -164,7 +165,7 @@ check heap<Layout, Mapper, Window, Lock, Options>::validate() const noexcept {
     bytes += packed_.granules_in_use() << g.packed.granule_shift;
   }
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
-    const bucket_geometry& bg = g.buckets[b];
+    const bucket_type& bg = detail::index_of<Layout>(g).buckets[b];
     const bool has_records = has_record(bg);
     if (const check k = detail::check_bitmap(words_, bg, g.levels, b); !k) return k;
     std::size_t used = 0, run_left = 0;
@@ -187,7 +188,7 @@ check heap<Layout, Mapper, Window, Lock, Options>::validate() const noexcept {
       if (n > bg.block_count - i || (!records_all && size > bg.block_size)) return {invariant::run_overflow, b, i};
       run_left = n - 1;
       ++live;
-      const std::size_t offset = g.block_offset(bg, i);
+      const std::size_t offset = detail::index_of<Layout>(g).block_offset(b, i);
       const std::size_t first = offset >> g.page_shift, end = page_end_of(g, bg, offset, recorded(bg, i));
       if constexpr (tracks_pages) {
         if (bg.owned) owned_pages += end - first;

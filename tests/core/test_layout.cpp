@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <vmh/vmh.hpp>
@@ -261,6 +262,45 @@ TEST_CASE("SOF's production table is a 1 MiB fixed layout", "[layout][presets]")
     CHECK(g.block_align(g.buckets[b]) == expected);
     CHECK(g.buckets[b].offset % g.block_align(g.buckets[b]) == 0);
   }
+}
+
+TEST_CASE("a fixed layout's compact index equals its geometry's, with the layout's levels", "[layout]") {
+  // The heap indexes fixed_layout::index instead of the geometry's buckets: the same buckets,
+  // starts and first_at_least, its level array sized by the layout's levels (on a 32-bit target
+  // its buckets may keep no span: their offset is then their start, their stride their size).
+  auto same = [](const auto& layout_type) {
+    using L = std::remove_cvref_t<decltype(layout_type)>;
+    constexpr const auto& g = L::geometry;
+    constexpr const auto& ix = L::index;
+    STATIC_REQUIRE(std::extent_v<decltype(ix.buckets[0].level_word)> == g.levels);
+    STATIC_REQUIRE(ix.bucket_count == g.bucket_count);
+    for (std::size_t b = 0; b < L::bucket_capacity; ++b) {
+      CAPTURE(b);
+      const auto& x = ix.buckets[b];
+      const vmh::bucket_geometry& y = g.buckets[b];
+      CHECK(x.block_size == y.block_size);
+      CHECK(ix.bucket_start(b) == y.offset);
+      CHECK(ix.stride_of(x) == y.stride);
+      CHECK(ix.block_offset(b, 1) == g.block_offset(y, 1));
+      CHECK(x.block_count == y.block_count);
+      CHECK(x.first_block == y.first_block);
+      CHECK(x.first_record == y.first_record);
+      for (std::size_t level = 0; level < g.levels; ++level) CHECK(x.level_word[level] == y.level_word[level]);
+      CHECK(x.align_shift == y.align_shift);
+      CHECK(x.owned == y.owned);
+      CHECK(x.variable == y.variable);
+      CHECK(ix.starts[b] == g.starts[b]);
+    }
+    for (std::size_t k = 0; k < vmh::detail::size_bits; ++k) CHECK(ix.first_at_least[k] == g.first_at_least[k]);
+    for (std::size_t b = 0; b < g.bucket_count; ++b) {  // every min_align step of every bucket maps to it
+      const vmh::bucket_geometry& y = g.buckets[b];
+      for (std::size_t off = y.offset; off < y.offset + y.stride * y.block_count; off += g.min_align)
+        if (ix.bucket_at(off) != b) FAIL("bucket_at(" << off << ") is not bucket " << b);
+    }
+  };
+  same(hand_layout{});
+  same(level_layout{});
+  same(vmh::fixed_layout<vmh::presets::sof_table>{});
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -16,8 +16,8 @@
 namespace vmh::detail {
 
 /// The lowest free block of a bucket that has at least one.
-template <std::size_t Levels>
-VMH_HOT std::size_t bitmap_find_free(const word* words, const bucket_geometry& b) noexcept {
+template <std::size_t Levels, class Bucket>
+VMH_HOT std::size_t bitmap_find_free(const word* words, const Bucket& b) noexcept {
   std::size_t index = 0;
   VMH_UNROLL
   for (std::size_t step = 0; step < Levels; ++step)  // from the top: each word on the way down has a free bit
@@ -26,13 +26,14 @@ VMH_HOT std::size_t bitmap_find_free(const word* words, const bucket_geometry& b
 }
 
 /// Whether block i is used.
-VMH_HOT bool bitmap_test(const word* words, const bucket_geometry& b, std::size_t i) noexcept {
+template <class Bucket>
+VMH_HOT bool bitmap_test(const word* words, const Bucket& b, std::size_t i) noexcept {
   return (words[b.level_word[0] + (i >> word_shift)] >> (i % word_bits)) & 1u;
 }
 
 /// Marks block i used and propagates "full" upwards.
-template <std::size_t Levels>
-VMH_HOT void bitmap_set(word* words, const bucket_geometry& b, std::size_t i) noexcept {
+template <std::size_t Levels, class Bucket>
+VMH_HOT void bitmap_set(word* words, const Bucket& b, std::size_t i) noexcept {
   VMH_UNROLL
   for (std::size_t level = 0; level < Levels; ++level) {
     word& w = words[b.level_word[level] + (i >> word_shift)];
@@ -43,8 +44,8 @@ VMH_HOT void bitmap_set(word* words, const bucket_geometry& b, std::size_t i) no
 }
 
 /// Marks block i free and clears "full" upwards.
-template <std::size_t Levels>
-VMH_HOT void bitmap_clear(word* words, const bucket_geometry& b, std::size_t i) noexcept {
+template <std::size_t Levels, class Bucket>
+VMH_HOT void bitmap_clear(word* words, const Bucket& b, std::size_t i) noexcept {
   VMH_UNROLL
   for (std::size_t level = 0; level < Levels; ++level) {
     word& w = words[b.level_word[level] + (i >> word_shift)];
@@ -57,7 +58,8 @@ VMH_HOT void bitmap_clear(word* words, const bucket_geometry& b, std::size_t i) 
 
 /// The first index of n consecutive free blocks, or b.block_count if there is none.
 /// A linear scan of the leaf words: O(block_count / 64), used for multi-block runs only.
-inline std::size_t bitmap_find_run(const word* words, const bucket_geometry& b, std::size_t n) noexcept {
+template <class Bucket>
+std::size_t bitmap_find_run(const word* words, const Bucket& b, std::size_t n) noexcept {
   const word* leaf = words + b.level_word[0];
   std::size_t start = 0, run = 0;
   for (std::size_t wi = 0; wi * word_bits < b.block_count; ++wi) {
