@@ -27,7 +27,9 @@ xtensa_report() {
     xt_scratch=$(mktemp -d)
     trap 'rm -rf "$xt_scratch"' EXIT
     local archive
-    if archive=$(vmh_unpack_third_party zephyr "$xt_scratch" zephyr/VERSION zephyr/lib/heap zephyr/include); then
+    # The files cmake/third_party.cmake checks a Zephyr tree for, not only the heap's.
+    if archive=$(vmh_unpack_third_party zephyr "$xt_scratch" zephyr/VERSION zephyr/lib/heap zephyr/lib/mem_blocks \
+                   zephyr/lib/utils zephyr/include); then
       zephyr=$xt_scratch/zephyr
       source_note="$(basename "$archive")"
     else
