@@ -266,7 +266,7 @@ class heap {
         const std::size_t fair = fair_pages(g, lo) << g.page_shift;  // the new memory the rule allows
         if (want > fair) want = fair > lo ? down(fair) : lo;
       }
-      if (want < g.page_size && align <= g.page_size && want <= g.packed.bytes) {  // (the heap is open: above)
+      if (want < g.page_size && align <= g.page_size && want <= packed_of(g).bytes) {  // (the heap is open: above)
         const grant r = take_packed(g, want, align);
         if (r.status == status::ok) return r;
         packed = r.status;
@@ -321,9 +321,9 @@ class heap {
     if (w.result != status::ok) return detail::misused(w.result, ptr);
     if constexpr (packs)
       if (w.packed) {
-        packed_pages pages{*this, g};
-        packed_.deallocate(g.packed, pages, extent_of(w));
-        if constexpr (keeps_stats) totals_.bytes -= (w.bucket - w.index) << g.packed.granule_shift;  // a fall: no peak to update
+        packed_pages pages{*this};
+        packed_.deallocate(packed_of(g), pages, extent_of(w));
+        if constexpr (keeps_stats) totals_.bytes -= (w.bucket - w.index) << packed_of(g).granule_shift;  // a fall: no peak to update
         --live_;
         return status::ok;
       }
@@ -402,7 +402,7 @@ class heap {
     const where w = locate(g, ptr);
     if (w.result != status::ok) return 0;
     if constexpr (packs)
-      if (w.packed) return (w.bucket - w.index) << g.packed.granule_shift;
+      if (w.packed) return (w.bucket - w.index) << packed_of(g).granule_shift;
     const bucket_type& bg = index_of(g).buckets[w.bucket];
     const std::size_t size = recorded(bg, w.index);
     const std::size_t slot_end = w.offset + run_length(bg, size) * bg.block_size;
@@ -448,7 +448,7 @@ class heap {
     if (current_state() != layout_error::none || aligned_buckets(g, align, allowed) != status::ok) return 0;
     const std::size_t most = largest(g, allowed);
     if constexpr (packs)
-      if (align <= g.page_size && g.packed.limit > most) return g.packed.limit;  // the packed region's
+      if (align <= g.page_size && packed_of(g).limit > most) return packed_of(g).limit;  // the packed region's
     return most;
   }
   /// The largest alignment the heap can ever honour: that of the most aligned bucket's blocks, or
@@ -462,7 +462,7 @@ class heap {
     for (std::size_t b = 0; b < g.bucket_count; ++b)
       if (g.block_align(g.buckets[b]) > most) most = g.block_align(g.buckets[b]);
     if constexpr (packs)
-      if (g.packed.bytes != 0) most = g.page_size;  // the packed region places at any alignment up to a page
+      if (packed_of(g).bytes != 0) most = g.page_size;  // the packed region places at any alignment up to a page
     return most;
   }
 
@@ -484,7 +484,7 @@ class heap {
     if constexpr (records_some) n += g.record_total * sizeof(std::uint32_t);
     if constexpr (tracks_pages) n += g.ref_pages * sizeof(std::uint16_t) + sizeof pages_;
     if constexpr (keeps_stats) n += g.bucket_count * sizeof(bucket_counters) + sizeof totals_;
-    if constexpr (packs) n += backing_heap::metadata_bytes(g.packed);
+    if constexpr (packs) n += backing_heap::metadata_bytes(packed_of(g));
     return n;
   }
 
@@ -587,6 +587,11 @@ class heap {
   /// The table the hot paths index at run time: a fixed layout's compact one, else the geometry's
   /// own (`detail::index_of`).
   VMH_HOT static constexpr const index_type& index_of(const geometry_type& g) noexcept { return detail::index_of<Layout>(g); }
+  /// The packed region's geometry: a fixed layout's constant copy, else the geometry's own
+  /// (`detail::packed_of`).
+  VMH_HOT static constexpr const packed_geometry& packed_of(const geometry_type& g) noexcept {
+    return detail::packed_of<Layout>(g);
+  }
 
   /// The buckets whose blocks have alignment `align` (0: the layout's min_align, which all have).
   VMH_HOT static status aligned_buckets(const geometry_type& g, std::size_t align, mask& out) noexcept {
@@ -683,7 +688,7 @@ class heap {
     if (const status s = aligned_buckets(g, align, allowed); s != status::ok) return {nullptr, 0, refused(s)};
     status packed = status::no_bucket;  // why the packed region did not take it (no_bucket: it did not try)
     if constexpr (packs)  // (a constant-initialized heap opens, its window checked, at its first request)
-      if (size <= g.packed.limit && align <= g.page_size && (open_ != 0 || open())) {
+      if (size <= packed_of(g).limit && align <= g.page_size && (open_ != 0 || open())) {
         const grant r = take_packed(g, size, align);
         if (r.status == status::ok) return r;
         packed = r.status;
@@ -706,11 +711,14 @@ class heap {
   }
 
   /// The page bookkeeping the packed region uses: its pages are shared pages of the window.
+  /// It reads the geometry from the layout, not from a reference it keeps: a fixed layout's is
+  /// then a constant where the calls are not inlined too, and stays out of flash.
   struct packed_pages {
     heap& h;
-    const geometry_type& g;
-    VMH_HOT_SMALL bool commit(std::size_t first, std::size_t end) noexcept { return h.commit_shared(g, first, end); }
-    VMH_HOT_SMALL void release(std::size_t first, std::size_t end) noexcept { h.release_shared(g, first, end); }
+    VMH_HOT_SMALL bool commit(std::size_t first, std::size_t end) noexcept {
+      return h.commit_shared(h.layout_.geo(), first, end);
+    }
+    VMH_HOT_SMALL void release(std::size_t first, std::size_t end) noexcept { h.release_shared(h.layout_.geo(), first, end); }
   };
 
   /// Places `size` bytes aligned to `align`, and at least to min_align, in the packed region.
@@ -719,9 +727,9 @@ class heap {
   {
     if constexpr (packs) {  // (clang checks the body of a constrained member)
       if (align < g.min_align) align = g.min_align;  // as every block: no two allocations share a min_align line
-      packed_pages pages{*this, g};
+      packed_pages pages{*this};
       status why = status::ok;
-      const std::size_t offset = packed_.allocate(g.packed, pages, size, align, why);
+      const std::size_t offset = packed_.allocate(packed_of(g), pages, size, align, why);
       if (offset == SIZE_MAX) return {nullptr, 0, why};
       note_packed(g, 0, granules_of(g, size));
       ++live_;
@@ -732,12 +740,12 @@ class heap {
   }
   /// Granules that `size` bytes take in the packed region.
   static constexpr std::size_t granules_of(const geometry_type& g, std::size_t size) noexcept {
-    return (size + (std::size_t{1} << g.packed.granule_shift) - 1) >> g.packed.granule_shift;  // as packed_heap's
+    return (size + (std::size_t{1} << packed_of(g).granule_shift) - 1) >> packed_of(g).granule_shift;  // as packed_heap's
   }
   /// Counts a packed allocation that went from `from` to `to` granules.
   void note_packed(const geometry_type& g, std::size_t from, std::size_t to) noexcept {
     if constexpr (keeps_stats) {
-      totals_.bytes = totals_.bytes - (from << g.packed.granule_shift) + (to << g.packed.granule_shift);
+      totals_.bytes = totals_.bytes - (from << packed_of(g).granule_shift) + (to << packed_of(g).granule_shift);
       if (totals_.bytes > totals_.peak_bytes) totals_.peak_bytes = totals_.bytes;
     } else {
       (void)g, (void)from, (void)to;
@@ -748,8 +756,8 @@ class heap {
     requires(packs)
   {
     if constexpr (packs) {
-      packed_pages pages{*this, g};
-      const status s = packed_.resize(g.packed, pages, extent_of(w), new_size);
+      packed_pages pages{*this};
+      const status s = packed_.resize(packed_of(g), pages, extent_of(w), new_size);
       if (s == status::ok) note_packed(g, w.bucket - w.index, granules_of(g, new_size));
       return s == status::no_memory ? count_failure(s) : s;
     } else {
@@ -762,9 +770,9 @@ class heap {
     requires(packs)
   {
     if constexpr (packs) {
-      const unsigned gs = g.packed.granule_shift;
+      const unsigned gs = packed_of(g).granule_shift;
       const std::size_t size = (w.bucket - w.index) << gs;
-      std::size_t reach = (packed_.grow_limit(g.packed, w.bucket) - w.index) << gs;
+      std::size_t reach = (packed_.grow_limit(packed_of(g), w.bucket) - w.index) << gs;
       if constexpr (tracks_pages && detail::reports_available<Mapper>) {
         // Pages up to the one the allocation ends in are mapped already; the rule caps the new ones.
         const std::size_t fresh = fair_pages(g, 0);
@@ -777,14 +785,14 @@ class heap {
       const std::size_t want = (preferred < reach ? preferred : reach) / granule * granule;
       if (want <= size) return {ptr, size, status::ok};
       // Up to the page want ends in, a step of pages at a time (each step to a page's end).
-      packed_pages pages{*this, g};
+      packed_pages pages{*this};
       typename backing_heap::extent x = extent_of(w);
       const std::size_t goal = ((w.offset + want - 1) >> g.page_shift) + 1;
       std::size_t mapped = ((w.offset + size - 1) >> g.page_shift) + 1;  // one past its last mapped page
       for (std::size_t step = goal > mapped ? goal - mapped : 0; step != 0 && mapped < goal;) {
         const std::size_t n = step < goal - mapped ? step : goal - mapped;
         const std::size_t to = mapped + n == goal ? want : ((mapped + n) << g.page_shift) - w.offset;
-        if (packed_.resize(g.packed, pages, x, to) == status::ok) {
+        if (packed_.resize(packed_of(g), pages, x, to) == status::ok) {
           mapped += n;
           x.end = x.first + granules_of(g, to);
         } else {
@@ -796,7 +804,7 @@ class heap {
         grown = ((mapped << g.page_shift) - w.offset) / granule * granule;
         if (grown < size) grown = size;
       }
-      packed_.resize(g.packed, pages, x, grown);  // within its mapped pages: no map call
+      packed_.resize(packed_of(g), pages, x, grown);  // within its mapped pages: no map call
       note_packed(g, w.bucket - w.index, granules_of(g, grown));
       return {ptr, grown, status::ok};
     } else {
@@ -873,8 +881,8 @@ class heap {
     if (!inside(g, ptr)) return {status::foreign_pointer};
     const std::size_t offset = static_cast<std::size_t>(static_cast<const std::byte*>(ptr) - base());
     if constexpr (packs)
-      if (offset < g.packed.bytes) {
-        const auto x = packed_.locate(g.packed, offset);
+      if (offset < packed_of(g).bytes) {
+        const auto x = packed_.locate(packed_of(g), offset);
         return {x.result, x.end, x.first, offset, true};
       }
     const std::size_t b = index_of(g).bucket_at(offset);

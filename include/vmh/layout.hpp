@@ -13,8 +13,9 @@
 // whichever way it is configured:
 //  - `fixed_layout<Table>`: the table is a template argument; the geometry is a constant
 //    expression, checked with `static_assert`, and the metadata is sized exactly. Its heap
-//    indexes a compact copy of the geometry's `bucket_index` (`fixed_layout::index`), so that
-//    only that copy is kept in flash.
+//    indexes a compact copy of the geometry's `bucket_index` (`fixed_layout::index`) and hands
+//    the backing heap a copy of the packed region's geometry (`fixed_layout::packed`), so that
+//    only that compact copy is kept in flash.
 //  - `runtime_layout<MaxBuckets, MaxBlocks, MaxPages>`: the table is given at run time
 //    (`heap::configure`), checked the same way, and the metadata is sized for the maxima.
 //
@@ -664,6 +665,10 @@ struct fixed_layout {
   /// bitmap levels, narrow indices and no span where they can do without.
   static constexpr bucket_index<Table.size(), index_levels, index_int, index_spans> index =
       geometry.template narrowed<index_levels, index_int, index_spans>();
+  /// The packed region's geometry (`bytes` 0: none), apart from the rest of the geometry: the
+  /// backing heap takes it by reference, and a copy of its own keeps the whole geometry out of
+  /// flash (at most this copy is kept where a call is not inlined).
+  static constexpr packed_geometry packed = geometry.packed;
   /// The kinds of bucket the table has.
   static constexpr bucket_kinds kinds = [] {
     bucket_kinds k{false, false, false, false};
@@ -737,8 +742,10 @@ class runtime_layout {
 /// bitmap levels of every bucket (`bitmap_levels`, a constant: the geometry's `levels`) and the
 /// derived geometry, `geo()`. Optional: `kinds`, the kinds of bucket it may have (a
 /// `bucket_kinds`; without it, every kind), `packed_granule_capacity`, the most granules its
-/// packed region may have (without it, none), and `index`, a constant `bucket_index` equal to the
-/// geometry's but for its levels and index widths, which the heap then indexes instead.
+/// packed region may have (without it, none), `index`, a constant `bucket_index` equal to the
+/// geometry's but for its levels and index widths, which the heap then indexes instead, and
+/// `packed`, a constant `packed_geometry` equal to the geometry's, which the heap then hands the
+/// backing heap instead.
 template <class L>
 concept bucket_layout = requires(const L& l) {
   { L::bucket_capacity } -> std::convertible_to<std::size_t>;
@@ -760,13 +767,19 @@ constexpr std::size_t packed_capacity_of() noexcept {
   else return 0;
 }
 /// The table the hot paths of a heap with layout L and geometry g index at run time: a fixed
-/// layout's compact `index`, else the geometry's own `bucket_index`. A layout with a packed
-/// region hands its geometry to the backing heap, which keeps the whole geometry in flash: the
-/// copy would only add to it.
+/// layout's compact `index`, else the geometry's own `bucket_index`.
 template <class L, std::size_t MaxBuckets>
 VMH_HOT constexpr const auto& index_of(const layout_geometry<MaxBuckets>& g) noexcept {
-  if constexpr (requires { L::index; } && packed_capacity_of<L>() == 0) return L::index;
+  if constexpr (requires { L::index; }) return L::index;
   else return static_cast<const bucket_index<MaxBuckets>&>(g);
+}
+/// The packed region's geometry that a heap with layout L and geometry g hands the backing heap:
+/// a fixed layout's own constant copy (`fixed_layout::packed`), else the geometry's `packed`. A
+/// reference into g would keep all of a fixed layout's geometry in flash.
+template <class L, std::size_t MaxBuckets>
+VMH_HOT constexpr const packed_geometry& packed_of(const layout_geometry<MaxBuckets>& g) noexcept {
+  if constexpr (requires { { L::packed } -> std::convertible_to<const packed_geometry&>; }) return L::packed;
+  else return g.packed;
 }
 /// The kinds of bucket layout L may have: its `kinds`, or every kind.
 template <class L>

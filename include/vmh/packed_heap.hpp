@@ -153,7 +153,7 @@ class packed_heap {
   VMH_HOT std::size_t allocate(const packed_geometry& g, Pages& pages, std::size_t size, std::size_t align, status& why) noexcept {
     const std::size_t n = granules_for(g, size);
     const std::size_t a = align >> g.granule_shift > 1 ? align >> g.granule_shift : 1;
-    const chunk c = find(g, n, a);
+    const chunk c = find(g.granules, n, a);
     const std::size_t s = detail::align_up(c.first, a), e = s + n;
     if (e > c.first + c.length) {  // none, not even the wilderness
       why = status::no_block;
@@ -610,8 +610,10 @@ class packed_heap {
     return {};  // (not reached while the index is right: the group has a chunk of class c)
   }
 
-  /// A free chunk that holds n granules at alignment a, or the wilderness (which may not).
-  VMH_HOT_SMALL chunk find(const packed_geometry& g, std::size_t n, std::size_t a) const noexcept {
+  /// A free chunk that holds n granules at alignment a, or the wilderness (which may not), in a
+  /// region of `granules` granules (a number, not the geometry: a constant where this call is
+  /// not inlined and the region is a fixed layout's, which keeps its geometry out of flash).
+  VMH_HOT_SMALL chunk find(std::size_t granules, std::size_t n, std::size_t a) const noexcept {
     const std::size_t need = n + a - 1;  // holds n at any alignment
     if (n < big && small_classes_ != 0) {
       const std::size_t sure = detail::log2_floor(need) + (detail::is_pow2(need) ? 0 : 1);
@@ -646,7 +648,7 @@ class packed_heap {
         }
       }
     }
-    return {top_, g.granules - top_};
+    return {top_, granules - top_};
   }
 
   word used_[leaf_words] = {};

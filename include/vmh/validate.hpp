@@ -152,17 +152,17 @@ check heap<Layout, Mapper, Window, Lock, Options>::validate() const noexcept {
   detail::page_walk walk{};
   if constexpr (packs) {
     // The packed region comes first in the window: its allocations open the page walk.
-    if (const auto f = packed_.check(g.packed); f.what != backing_heap::fault::kind::none)
+    if (const auto f = packed_.check(detail::packed_of<Layout>(g)); f.what != backing_heap::fault::kind::none)
       return {invariant::packed_region, static_cast<std::size_t>(f.what), f.where};
-    const unsigned to_pages = g.packed.page_granule_shift;
+    const unsigned to_pages = detail::packed_of<Layout>(g).page_granule_shift;
     bool pages_ok = true;
-    packed_.for_each(g.packed, [&](std::size_t first, std::size_t end) {
+    packed_.for_each(detail::packed_of<Layout>(g), [&](std::size_t first, std::size_t end) {
       if constexpr (tracks_pages) pages_ok = walk.visit(refs_, first >> to_pages, ((end - 1) >> to_pages) + 1);
       return pages_ok;
     });
     if (!pages_ok) return {invariant::page_refs, 0, walk.bad};
     live += packed_.live();
-    bytes += packed_.granules_in_use() << g.packed.granule_shift;
+    bytes += packed_.granules_in_use() << detail::packed_of<Layout>(g).granule_shift;
   }
   for (std::size_t b = 0; b < g.bucket_count; ++b) {
     const bucket_type& bg = detail::index_of<Layout>(g).buckets[b];
