@@ -731,16 +731,12 @@ class heap {
       status why = status::ok;
       const std::size_t offset = packed_.allocate(packed_of(g), pages, size, align, why);
       if (offset == SIZE_MAX) return {nullptr, 0, why};
-      note_packed(g, 0, granules_of(g, size));
+      note_packed(g, 0, packed_of(g).granules_for(size));
       ++live_;
       return {base() + offset, size, status::ok};
     } else {
       return {};
     }
-  }
-  /// Granules that `size` bytes take in the packed region.
-  static constexpr std::size_t granules_of(const geometry_type& g, std::size_t size) noexcept {
-    return (size + (std::size_t{1} << packed_of(g).granule_shift) - 1) >> packed_of(g).granule_shift;  // as packed_heap's
   }
   /// Counts a packed allocation that went from `from` to `to` granules.
   void note_packed(const geometry_type& g, std::size_t from, std::size_t to) noexcept {
@@ -758,7 +754,7 @@ class heap {
     if constexpr (packs) {
       packed_pages pages{*this};
       const status s = packed_.resize(packed_of(g), pages, extent_of(w), new_size);
-      if (s == status::ok) note_packed(g, w.bucket - w.index, granules_of(g, new_size));
+      if (s == status::ok) note_packed(g, w.bucket - w.index, packed_of(g).granules_for(new_size));
       return s == status::no_memory ? count_failure(s) : s;
     } else {
       return status::not_configured;
@@ -794,7 +790,7 @@ class heap {
         const std::size_t to = mapped + n == goal ? want : ((mapped + n) << g.page_shift) - w.offset;
         if (packed_.resize(packed_of(g), pages, x, to) == status::ok) {
           mapped += n;
-          x.end = x.first + granules_of(g, to);
+          x.end = x.first + packed_of(g).granules_for(to);
         } else {
           step /= 2;
         }
@@ -805,7 +801,7 @@ class heap {
         if (grown < size) grown = size;
       }
       packed_.resize(packed_of(g), pages, x, grown);  // within its mapped pages: no map call
-      note_packed(g, w.bucket - w.index, granules_of(g, grown));
+      note_packed(g, w.bucket - w.index, packed_of(g).granules_for(grown));
       return {ptr, grown, status::ok};
     } else {
       return {};

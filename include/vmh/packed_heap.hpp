@@ -51,6 +51,11 @@ struct packed_geometry {
   std::size_t limit = 0;     ///< the largest fixed request placed in the region (larger ones go to buckets)
   unsigned granule_shift = 4;       ///< log2 of the granule, the unit of placement
   unsigned page_granule_shift = 8;  ///< log2 of the granules per page
+
+  /// Granules that `size` (at most `bytes`) bytes take: the size rounded up to a whole granule.
+  VMH_HOT constexpr std::size_t granules_for(std::size_t size) const noexcept {
+    return (size + (std::size_t{1} << granule_shift) - 1) >> granule_shift;  // (no wrap: size <= bytes)
+  }
 };
 
 /// Why a packed region's parameters cannot be used.
@@ -151,7 +156,7 @@ class packed_heap {
   /// failure nothing changed.
   template <packed_pages Pages>
   VMH_HOT std::size_t allocate(const packed_geometry& g, Pages& pages, std::size_t size, std::size_t align, status& why) noexcept {
-    const std::size_t n = granules_for(g, size);
+    const std::size_t n = g.granules_for(size);
     const std::size_t a = align >> g.granule_shift > 1 ? align >> g.granule_shift : 1;
     const chunk c = find(g.granules, n, a);
     const std::size_t s = detail::align_up(c.first, a), e = s + n;
@@ -210,7 +215,7 @@ class packed_heap {
   template <packed_pages Pages>
   status resize(const packed_geometry& g, Pages& pages, const extent& x, std::size_t size) noexcept {
     if (size > ((g.granules - x.first) << g.granule_shift)) return status::exceeds_block;
-    const std::size_t e = x.first + granules_for(g, size);
+    const std::size_t e = x.first + g.granules_for(size);
     const std::size_t old_last = (x.end - 1) >> g.page_granule_shift, new_last = (e - 1) >> g.page_granule_shift;
     if (e < x.end) {
       if (new_last < old_last) pages.release(new_last + 1, old_last + 1);
@@ -379,9 +384,6 @@ class packed_heap {
     std::size_t first = 0, length = 0;
   };
 
-  VMH_HOT static constexpr std::size_t granules_for(const packed_geometry& g, std::size_t size) noexcept {
-    return (size + (std::size_t{1} << g.granule_shift) - 1) >> g.granule_shift;  // (size is at most the region's bytes)
-  }
   VMH_HOT bool is_used(std::size_t i) const noexcept { return (used_[i >> ws] >> (i % wb)) & 1u; }
   VMH_HOT bool is_start(std::size_t i) const noexcept { return (start_[i >> ws] >> (i % wb)) & 1u; }
   static std::size_t class_of(std::size_t length) noexcept { return detail::log2_floor(length); }
